@@ -1,0 +1,65 @@
+# modsniff — build, test and measure. `make help` lists the targets.
+
+GO        ?= go
+BIN       ?= bin/modsniff
+FUZZTIME  ?= 30s
+BENCHSIZE ?= 1024
+DEMO      ?= samples/interception-mitmproxy-tls12.pcapng
+
+.PHONY: all build build-nocgo test test-race demo bench fuzz lint samples lab clean help
+
+all: build
+
+help:
+	@echo "make build        build $(BIN) (cgo + libpcap for live capture)"
+	@echo "make build-nocgo  build without cgo: analyze works, live capture says it is unavailable"
+	@echo "make demo         analyze a bundled sample capture ($(DEMO))"
+	@echo "make test         vet and test everything (replays every sample; root runs the netns tests)"
+	@echo "make bench        generate a $(BENCHSIZE) MB capture and measure MB/s, packets/s, peak RSS (and tshark)"
+	@echo "make fuzz         run every fuzz target for FUZZTIME=$(FUZZTIME)"
+	@echo "make lint         gofmt and go vet"
+	@echo "make samples      regenerate the synthesized sample captures"
+	@echo "make lab          re-record the lab samples with the real go command (root)"
+
+build:
+	$(GO) build -o $(BIN) ./cmd/modsniff
+
+build-nocgo:
+	CGO_ENABLED=0 $(GO) build -o $(BIN)-nocgo ./cmd/modsniff
+
+demo: build
+	@echo "\$$ modsniff analyze $(DEMO)"
+	@./$(BIN) analyze $(DEMO) || true
+
+test: lint
+	$(GO) test -count=1 ./...
+	CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/modsniff
+
+test-race:
+	$(GO) test -race -count=1 ./...
+
+lint:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem ./capture/ ./decode/... 
+	./samples/bench/bench.sh $(BENCHSIZE)
+
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "== $$pkg $$f ($(FUZZTIME))"; \
+	    $(GO) test $$pkg -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME); \
+	  done; \
+	done
+
+samples:
+	$(GO) test ./samples -run TestSamplesReproducible -update
+
+lab: build
+	./samples/lab/record.sh
+
+clean:
+	rm -rf bin

@@ -1,0 +1,33 @@
+package analyze
+
+import (
+	"crypto/x509"
+	"net/netip"
+)
+
+// Options are the user's choices that change verdicts.
+type Options struct {
+	// Trust holds CAs the user accepts (a corporate CA): chains ending in
+	// them are not foreign.
+	Trust []*x509.Certificate
+	// SystemRoots trusts the operating system's store instead of the
+	// embedded Mozilla bundle.
+	SystemRoots bool
+	// AllowAddrs declares address ranges that are legitimate answers (a
+	// split-horizon mirror).
+	AllowAddrs []netip.Prefix
+}
+
+// Build analyzes the inputs and returns the report.
+func Build(inputs []*Input, opt Options) *Report {
+	ev := Merge(inputs)
+	ctx := &Context{Events: ev, Inputs: inputs, Opt: opt}
+	rep := &Report{Schema: Schema, Inputs: []InputInfo{}}
+	for _, in := range inputs {
+		rep.Inputs = append(rep.Inputs, in.Info)
+	}
+	rep.Findings = run(ctx)
+	rep.Hosts = hosts(ctx, rep.Findings)
+	rep.Events = eventsJSON(ev)
+	return rep
+}

@@ -1,0 +1,175 @@
+// Package analyze turns decoded events into findings — which host, which
+// layer (DNS, TCP, TLS, proxy, HTTP), what was expected and what was seen,
+// the packets that prove it and what to change — and renders the report as
+// text, JSON (the contract of DESIGN §3), Markdown or HTML.
+package analyze
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/modsniff/modsniff/capture"
+)
+
+// Severity grades a finding: error explains a failure, warning is
+// suspicious and may explain it, info is context.
+type Severity int
+
+const (
+	Info Severity = iota
+	Warning
+	Error
+)
+
+// String returns "info", "warning" or "error".
+func (s Severity) String() string {
+	switch s {
+	case Error:
+		return "error"
+	case Warning:
+		return "warning"
+	}
+	return "info"
+}
+
+// ParseSeverity parses "error", "warning" or "info".
+func ParseSeverity(s string) (Severity, error) {
+	switch strings.ToLower(s) {
+	case "error":
+		return Error, nil
+	case "warning", "warn":
+		return Warning, nil
+	case "info":
+		return Info, nil
+	}
+	return 0, fmt.Errorf("unknown severity %q (want error, warning or info)", s)
+}
+
+// MarshalJSON writes the severity as its name.
+func (s Severity) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
+
+// UnmarshalJSON reads a severity name.
+func (s *Severity) UnmarshalJSON(b []byte) error {
+	var name string
+	if err := json.Unmarshal(b, &name); err != nil {
+		return err
+	}
+	v, err := ParseSeverity(name)
+	*s = v
+	return err
+}
+
+// Finding is one problem found, with its evidence and what to do.
+type Finding struct {
+	ID       string     `json:"id"`
+	Severity Severity   `json:"severity"`
+	Layer    string     `json:"layer"`
+	Host     string     `json:"host"`
+	Summary  string     `json:"summary"`
+	Expected string     `json:"expected"`
+	Observed string     `json:"observed"`
+	Evidence []Evidence `json:"evidence"`
+	// WiresharkFilter selects exactly the evidence packets.
+	WiresharkFilter string `json:"wireshark_filter"`
+	Hint            string `json:"hint"`
+}
+
+// Evidence is one packet that supports a finding.
+type Evidence struct {
+	Input  int    `json:"input"`
+	Packet int    `json:"packet"`
+	Time   string `json:"time"`
+	Detail string `json:"detail"`
+}
+
+// evidence builds an Evidence item for a packet.
+func evidence(at capture.Ref, format string, args ...any) Evidence {
+	return Evidence{Input: at.Input, Packet: at.Packet, Time: Timestamp(at.Time), Detail: fmt.Sprintf(format, args...)}
+}
+
+// finalize sorts a finding's evidence by (input, packet), drops duplicates
+// and packet-less items, and sets the Wireshark filter that selects exactly
+// those packets.
+func (f *Finding) finalize() {
+	slices.SortStableFunc(f.Evidence, func(a, b Evidence) int {
+		if c := cmp.Compare(a.Input, b.Input); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Packet, b.Packet)
+	})
+	f.Evidence = slices.CompactFunc(f.Evidence, func(a, b Evidence) bool {
+		return a.Input == b.Input && a.Packet == b.Packet && a.Detail == b.Detail
+	})
+	if f.Evidence == nil {
+		f.Evidence = []Evidence{}
+	}
+	f.WiresharkFilter = wiresharkFilter(f.Evidence)
+}
+
+// wiresharkFilter returns a display filter selecting exactly the evidence
+// packets: "frame.number in {12 13}". Packets of inputs after the first are
+// left out: a filter applies to one file, the first one a reader opens.
+// Evidence of other inputs names its input.
+func wiresharkFilter(ev []Evidence) string {
+	var nums []int
+	input := -1
+	for _, e := range ev {
+		if e.Packet == 0 {
+			continue
+		}
+		if input < 0 {
+			input = e.Input
+		}
+		if e.Input == input {
+			nums = append(nums, e.Packet)
+		}
+	}
+	slices.Sort(nums)
+	nums = slices.Compact(nums)
+	switch len(nums) {
+	case 0:
+		return ""
+	case 1:
+		return "frame.number == " + strconv.Itoa(nums[0])
+	}
+	parts := make([]string, len(nums))
+	for i, n := range nums {
+		parts[i] = strconv.Itoa(n)
+	}
+	return "frame.number in {" + strings.Join(parts, " ") + "}"
+}
+
+// firstEvidence returns the position a finding sorts by.
+func (f *Finding) firstEvidence() (int, int) {
+	if len(f.Evidence) == 0 {
+		return 1 << 30, 1 << 30
+	}
+	return f.Evidence[0].Input, f.Evidence[0].Packet
+}
+
+// sortFindings orders findings deterministically: most severe first, then by
+// the time (input, packet) of their first evidence, then by check ID and
+// host.
+func sortFindings(fs []Finding) {
+	slices.SortStableFunc(fs, func(a, b Finding) int {
+		if c := cmp.Compare(b.Severity, a.Severity); c != 0 {
+			return c
+		}
+		ai, ap := a.firstEvidence()
+		bi, bp := b.firstEvidence()
+		if c := cmp.Compare(ai, bi); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(ap, bp); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.ID, b.ID); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Host, b.Host)
+	})
+}

@@ -1,0 +1,128 @@
+package analyze
+
+import (
+	"cmp"
+	"net"
+	"slices"
+	"strings"
+)
+
+// Roles a host plays for the go command.
+const (
+	RoleGoproxy = "goproxy"
+	RoleSumdb   = "sumdb"
+	RoleVCS     = "vcs"
+	RoleOther   = "other"
+)
+
+// knownRoles maps well-known hosts to their role. GOPROXY and GOSUMDB from
+// the capture's metadata, and any host serving /@v/ paths, add to it.
+var knownRoles = map[string]string{
+	"proxy.golang.org":       RoleGoproxy,
+	"goproxy.cn":             RoleGoproxy,
+	"goproxy.io":             RoleGoproxy,
+	"proxy.golang.com.cn":    RoleGoproxy,
+	"goproxy.baidu.com":      RoleGoproxy,
+	"mirrors.aliyun.com":     RoleGoproxy,
+	"mirrors.tencent.com":    RoleGoproxy,
+	"sum.golang.org":         RoleSumdb,
+	"sum.golang.google.cn":   RoleSumdb,
+	"github.com":             RoleVCS,
+	"codeload.github.com":    RoleVCS,
+	"gitlab.com":             RoleVCS,
+	"bitbucket.org":          RoleVCS,
+	"go.googlesource.com":    RoleVCS,
+	"golang.org":             RoleVCS,
+	"go.dev":                 RoleOther,
+	"gopkg.in":               RoleVCS,
+	"codeberg.org":           RoleVCS,
+	"gitee.com":              RoleVCS,
+	"storage.googleapis.com": RoleGoproxy,
+}
+
+// roleOf returns a host's role.
+func (ctx *Context) roleOf(host string) string {
+	if r, ok := ctx.roles()[host]; ok {
+		return r
+	}
+	if r, ok := knownRoles[host]; ok {
+		return r
+	}
+	return RoleOther
+}
+
+// roles returns the roles learnt from the capture itself: hosts that
+// served /@v/ or sumdb paths. It is computed once.
+func (ctx *Context) roles() map[string]string {
+	if ctx.learnt != nil {
+		return ctx.learnt
+	}
+	ctx.learnt = make(map[string]string)
+	for _, h := range ctx.Events.HTTP {
+		host := hostOnly(h.Host)
+		switch {
+		case strings.Contains(h.Path, "/@v/") || strings.HasSuffix(h.Path, "/@latest"):
+			ctx.learnt[host] = RoleGoproxy
+		case strings.HasPrefix(h.Path, "/lookup/") || strings.HasPrefix(h.Path, "/tile/") || h.Path == "/latest":
+			if _, ok := ctx.learnt[host]; !ok {
+				ctx.learnt[host] = RoleSumdb
+			}
+		}
+	}
+	for host, role := range ctx.metaRoles() {
+		ctx.learnt[host] = role
+	}
+	return ctx.learnt
+}
+
+// hostOnly strips a port from host:port.
+func hostOnly(hp string) string {
+	if h, _, err := net.SplitHostPort(hp); err == nil {
+		return h
+	}
+	return hp
+}
+
+// hostNames returns every host name the capture mentions: DNS questions
+// (and CNAME targets), SNI, tunnel targets and HTTP hosts, sorted.
+func (ctx *Context) hostNames() []string {
+	seen := make(map[string]bool)
+	add := func(n string) {
+		n = strings.ToLower(strings.TrimSuffix(n, "."))
+		if n == "" || net.ParseIP(n) != nil {
+			return
+		}
+		seen[n] = true
+	}
+	for _, x := range ctx.Events.DNS {
+		if x.Type == "A" || x.Type == "AAAA" || x.Type == "HTTPS" {
+			add(x.Name)
+		}
+	}
+	for _, s := range ctx.Events.TLS {
+		if s.ClientHello != nil {
+			add(s.ClientHello.ServerName)
+		}
+	}
+	for _, t := range ctx.Events.Proxy {
+		add(hostOnly(t.Target))
+	}
+	for _, h := range ctx.Events.HTTP {
+		add(hostOnly(h.Host))
+	}
+	names := make([]string, 0, len(seen))
+	for n := range seen {
+		names = append(names, n)
+	}
+	slices.SortFunc(names, func(a, b string) int {
+		if c := cmp.Compare(roleRank(ctx.roleOf(a)), roleRank(ctx.roleOf(b))); c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b)
+	})
+	return names
+}
+
+func roleRank(r string) int {
+	return slices.Index([]string{RoleGoproxy, RoleSumdb, RoleVCS, RoleOther}, r)
+}

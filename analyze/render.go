@@ -1,0 +1,178 @@
+package analyze
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Formats lists the report formats Render accepts.
+var Formats = []string{"text", "json", "markdown", "html"}
+
+// RenderOptions tune the human formats.
+type RenderOptions struct {
+	// Color enables ANSI colours in text (set it only for a terminal).
+	Color bool
+	// Version is modsniff's version, printed in headers.
+	Version string
+}
+
+// Render writes the report in the given format.
+func Render(w io.Writer, rep *Report, format string, opt RenderOptions) error {
+	switch format {
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		return enc.Encode(rep)
+	case "text", "":
+		return renderText(w, rep, opt)
+	case "markdown", "md":
+		return renderMarkdown(w, rep, opt)
+	case "html":
+		return renderHTML(w, rep, opt)
+	}
+	return fmt.Errorf("unknown format %q (want %s)", format, strings.Join(Formats, ", "))
+}
+
+// counts returns how many findings of each severity the report holds.
+func counts(rep *Report) (errs, warns, infos int) {
+	for _, f := range rep.Findings {
+		switch f.Severity {
+		case Error:
+			errs++
+		case Warning:
+			warns++
+		default:
+			infos++
+		}
+	}
+	return
+}
+
+// plural formats "1 error" / "2 errors" / "2 queries".
+func plural(n int, word string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, word)
+	}
+	if strings.HasSuffix(word, "y") && !strings.HasSuffix(word, "ey") {
+		return fmt.Sprintf("%d %sies", n, word[:len(word)-1])
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// headline is the first line of every human report.
+func headline(rep *Report) string {
+	errs, warns, infos := counts(rep)
+	packets := 0
+	for _, in := range rep.Inputs {
+		packets += in.Packets
+	}
+	var verdict string
+	switch {
+	case errs > 0:
+		verdict = plural(errs, "error")
+		if warns > 0 {
+			verdict += ", " + plural(warns, "warning")
+		}
+	case warns > 0:
+		verdict = plural(warns, "warning")
+	default:
+		verdict = "no problems found"
+	}
+	if infos > 0 {
+		verdict += fmt.Sprintf(" (%d for information)", infos)
+	}
+	return fmt.Sprintf("%s in %s, %s%s", verdict, plural(len(rep.Inputs), "capture"), plural(packets, "packet"), span(rep))
+}
+
+// span formats the time the inputs cover.
+func span(rep *Report) string {
+	var first, last time.Time
+	for _, in := range rep.Inputs {
+		f, err1 := time.Parse(time.RFC3339Nano, in.First)
+		l, err2 := time.Parse(time.RFC3339Nano, in.Last)
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		if first.IsZero() || f.Before(first) {
+			first = f
+		}
+		if l.After(last) {
+			last = l
+		}
+	}
+	if first.IsZero() {
+		return ""
+	}
+	return fmt.Sprintf(" (%s → %s UTC, %s)", first.Format("2006-01-02 15:04:05.000"), last.Format("15:04:05.000"),
+		duration(last.Sub(first)))
+}
+
+// duration formats a capture's length: milliseconds for short ones, days
+// for captures merged from years apart.
+func duration(d time.Duration) string {
+	if d < 48*time.Hour {
+		return d.Round(time.Millisecond).String()
+	}
+	return fmt.Sprintf("%d days", int(d.Hours()/24))
+}
+
+// shortTime formats an evidence timestamp as a clock time.
+func shortTime(ts string) string {
+	t, err := time.Parse(time.RFC3339Nano, ts)
+	if err != nil {
+		return ts
+	}
+	return t.Format("15:04:05.000000")
+}
+
+// evidenceRef formats an evidence packet as Wireshark's frame number, with
+// the input index when there are several inputs.
+func evidenceRef(e Evidence, inputs int) string {
+	if inputs > 1 {
+		return fmt.Sprintf("%d#%d", e.Input, e.Packet)
+	}
+	return fmt.Sprintf("#%d", e.Packet)
+}
+
+// findingsFor returns the findings about one host ("" for those about no
+// host), in report order.
+func findingsFor(rep *Report, host string) []Finding {
+	var out []Finding
+	for _, f := range rep.Findings {
+		if f.Host == host {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// orphanFindings returns findings whose host is not among the report's
+// hosts (an address, or none).
+func orphanFindings(rep *Report) []Finding {
+	known := make(map[string]bool)
+	for _, h := range rep.Hosts {
+		known[h.Name] = true
+	}
+	var out []Finding
+	for _, f := range rep.Findings {
+		if !known[f.Host] {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// sortedKeys returns a map's keys in sorted order.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

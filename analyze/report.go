@@ -1,0 +1,404 @@
+package analyze
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"net/netip"
+	"time"
+
+	"github.com/modsniff/modsniff/capture"
+	"github.com/modsniff/modsniff/decode"
+	"github.com/modsniff/modsniff/decode/tlswire"
+)
+
+// Schema is the version of the JSON report; it changes only when a field
+// changes meaning (fields are only ever added).
+const Schema = 1
+
+// Report is the JSON report of DESIGN §3. Field names and meanings are a
+// contract: extend, never rename.
+type Report struct {
+	Schema   int         `json:"schema"`
+	Inputs   []InputInfo `json:"inputs"`
+	Findings []Finding   `json:"findings"`
+	Hosts    []Host      `json:"hosts"`
+	Events   EventsJSON  `json:"events"`
+}
+
+// InputInfo describes one input capture.
+type InputInfo struct {
+	Path      string       `json:"path"`
+	Format    string       `json:"format,omitempty"`
+	Packets   int          `json:"packets"`
+	LinkTypes []string     `json:"link_types"`
+	Errors    []InputError `json:"errors"`
+	// Notes are remarks on decoding that are not damage: packets cut by
+	// the snap length, a link type that is not decoded, a limit reached.
+	Notes []string `json:"notes,omitempty"`
+	// First and Last are the times of the first and last packet.
+	First string `json:"first,omitempty"`
+	Last  string `json:"last,omitempty"`
+	// Dropped is the number of packets the capturing kernel dropped, from
+	// pcapng interface statistics.
+	Dropped uint64 `json:"dropped,omitempty"`
+}
+
+// InputError locates damage in an input.
+type InputError struct {
+	Offset  int64  `json:"offset"`
+	Packet  int    `json:"packet"`
+	Message string `json:"message"`
+}
+
+// Host is one host name seen, its role for the go command and the verdict
+// across the three layers.
+type Host struct {
+	Name    string   `json:"name"`
+	Role    string   `json:"role"`
+	Verdict string   `json:"verdict"`
+	Layers  *Layers  `json:"layers,omitempty"`
+	Addrs   []string `json:"addresses,omitempty"`
+}
+
+// Layers is the per-layer part of a host's verdict.
+type Layers struct {
+	DNS          string `json:"dns"`
+	TLS          string `json:"tls"`
+	Interception string `json:"interception"`
+}
+
+// EventsJSON holds the decoded events.
+type EventsJSON struct {
+	DNS   []DNSJSON    `json:"dns"`
+	TLS   []TLSJSON    `json:"tls"`
+	TCP   []TCPJSON    `json:"tcp,omitempty"`
+	Proxy []TunnelJSON `json:"proxy,omitempty"`
+	HTTP  []HTTPJSON   `json:"http,omitempty"`
+}
+
+// DNSJSON is one DNS transaction.
+type DNSJSON struct {
+	Input     int           `json:"input"`
+	Packet    int           `json:"packet"`
+	Time      string        `json:"time"`
+	Client    string        `json:"client"`
+	Server    string        `json:"server"`
+	Transport string        `json:"transport"`
+	ID        uint16        `json:"id"`
+	Name      string        `json:"name"`
+	Type      string        `json:"type"`
+	Retries   []int         `json:"retries,omitempty"`
+	Responses []DNSRespJSON `json:"responses"`
+	ICMP      string        `json:"icmp,omitempty"`
+	ICMPs     []ICMPJSON    `json:"icmp_errors,omitempty"`
+	Malformed string        `json:"malformed,omitempty"`
+}
+
+// DNSRespJSON is one response to a DNS query.
+type DNSRespJSON struct {
+	Packet    int          `json:"packet"`
+	Time      string       `json:"time"`
+	RCode     string       `json:"rcode"`
+	Truncated bool         `json:"truncated,omitempty"`
+	Answers   []RecordJSON `json:"answers"`
+	IPTTL     uint8        `json:"ip_ttl"`
+	IPID      uint16       `json:"ip_id,omitempty"`
+	Malformed string       `json:"malformed,omitempty"`
+}
+
+// RecordJSON is one resource record.
+type RecordJSON struct {
+	Name string `json:"name"`
+	Type string `json:"type"`
+	TTL  uint32 `json:"ttl"`
+	Data string `json:"data"`
+}
+
+// ICMPJSON is an ICMP error attached to a transaction or connection.
+type ICMPJSON struct {
+	Packet int    `json:"packet"`
+	Kind   string `json:"kind"`
+	From   string `json:"from"`
+	Quotes string `json:"quotes"`
+}
+
+// TLSJSON is one TLS session.
+type TLSJSON struct {
+	Input          int         `json:"input"`
+	Packet         int         `json:"packet"`
+	Time           string      `json:"time"`
+	Client         string      `json:"client"`
+	Server         string      `json:"server"`
+	Tunnel         string      `json:"tunnel,omitempty"`
+	SNI            string      `json:"sni"`
+	ClientVersions []string    `json:"client_versions"`
+	ClientALPN     []string    `json:"client_alpn"`
+	ClientGroups   []string    `json:"client_key_shares,omitempty"`
+	JA4            string      `json:"ja4"`
+	Version        string      `json:"version"`
+	Cipher         string      `json:"cipher"`
+	KeyShare       string      `json:"key_share,omitempty"`
+	HelloRetry     bool        `json:"hello_retry_request,omitempty"`
+	ServerALPN     string      `json:"server_alpn"`
+	Decrypted      bool        `json:"decrypted"`
+	Certificates   []CertJSON  `json:"certificates"`
+	Alerts         []AlertJSON `json:"alerts"`
+	Notes          []string    `json:"notes,omitempty"`
+}
+
+// CertJSON is one certificate of a chain, in the order sent.
+type CertJSON struct {
+	Subject   string   `json:"subject"`
+	Issuer    string   `json:"issuer"`
+	DNSNames  []string `json:"dns_names"`
+	NotBefore string   `json:"not_before"`
+	NotAfter  string   `json:"not_after"`
+	SHA256    string   `json:"sha256"`
+	Error     string   `json:"error,omitempty"`
+}
+
+// AlertJSON is one TLS alert.
+type AlertJSON struct {
+	Packet      int    `json:"packet"`
+	From        string `json:"from"`
+	Level       string `json:"level"`
+	Description string `json:"description"`
+	Encrypted   bool   `json:"encrypted"`
+}
+
+// TCPJSON is one TCP connection.
+type TCPJSON struct {
+	Input       int      `json:"input"`
+	Packet      int      `json:"packet"`
+	Time        string   `json:"time"`
+	Client      string   `json:"client"`
+	Server      string   `json:"server"`
+	App         string   `json:"app,omitempty"`
+	SYNs        int      `json:"syns"`
+	SYNACK      int      `json:"synack,omitempty"`
+	Resets      []string `json:"resets,omitempty"`
+	ClientBytes int64    `json:"client_bytes"`
+	ServerBytes int64    `json:"server_bytes"`
+}
+
+// TunnelJSON is one proxy tunnel.
+type TunnelJSON struct {
+	Input       int    `json:"input"`
+	Packet      int    `json:"packet"`
+	Kind        string `json:"kind"`
+	Client      string `json:"client"`
+	Proxy       string `json:"proxy"`
+	Target      string `json:"target"`
+	Status      int    `json:"status"`
+	StatusLine  string `json:"status_line,omitempty"`
+	AuthRealm   string `json:"auth_realm,omitempty"`
+	Established bool   `json:"established"`
+}
+
+// HTTPJSON is one HTTP request and response.
+type HTTPJSON struct {
+	Input  int    `json:"input"`
+	Packet int    `json:"packet"`
+	Host   string `json:"host"`
+	Method string `json:"method"`
+	Path   string `json:"path"`
+	Proto  string `json:"proto"`
+	Status int    `json:"status"`
+	GoAway string `json:"goaway,omitempty"`
+}
+
+// Timestamp formats a packet time for reports: RFC 3339 with nanoseconds,
+// in UTC so that reports do not depend on the analyst's time zone.
+func Timestamp(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+func addrPort(a netip.AddrPort) string {
+	if !a.IsValid() {
+		return ""
+	}
+	return a.String()
+}
+
+// eventsJSON converts decoded events to their JSON form.
+func eventsJSON(ev *decode.Events) EventsJSON {
+	out := EventsJSON{DNS: []DNSJSON{}, TLS: []TLSJSON{}}
+	for _, x := range ev.DNS {
+		out.DNS = append(out.DNS, dnsJSON(x))
+	}
+	for _, s := range ev.TLS {
+		out.TLS = append(out.TLS, tlsJSON(s))
+	}
+	for _, c := range ev.TCP {
+		out.TCP = append(out.TCP, tcpJSON(c))
+	}
+	for _, t := range ev.Proxy {
+		out.Proxy = append(out.Proxy, TunnelJSON{
+			Input: t.Request.Input, Packet: t.Request.Packet, Kind: t.Kind,
+			Client: addrPort(t.Client), Proxy: addrPort(t.Proxy), Target: t.Target,
+			Status: t.Status, StatusLine: t.StatusLine, AuthRealm: t.AuthRealm, Established: t.Established,
+		})
+	}
+	for _, h := range ev.HTTP {
+		out.HTTP = append(out.HTTP, HTTPJSON{
+			Input: h.Request.Input, Packet: h.Request.Packet, Host: h.Host, Method: h.Method,
+			Path: h.Path, Proto: h.Proto, Status: h.Status, GoAway: h.GoAway,
+		})
+	}
+	return out
+}
+
+func firstRef(x *decode.DNSExchange) capture.Ref {
+	if !x.Query.IsZero() || len(x.Responses) == 0 {
+		return x.Query
+	}
+	return x.Responses[0].At
+}
+
+func dnsJSON(x *decode.DNSExchange) DNSJSON {
+	at := firstRef(x)
+	j := DNSJSON{
+		Input: at.Input, Packet: at.Packet, Time: Timestamp(at.Time),
+		Client: addrPort(x.Client), Server: addrPort(x.Server), Transport: x.Transport,
+		ID: x.ID, Name: x.Name, Type: x.Type, Responses: []DNSRespJSON{}, Malformed: x.Malformed,
+	}
+	for _, r := range x.Retries {
+		j.Retries = append(j.Retries, r.Packet)
+	}
+	for _, r := range x.Responses {
+		rj := DNSRespJSON{Packet: r.At.Packet, Time: Timestamp(r.At.Time), RCode: r.RCode,
+			Truncated: r.Truncated, Answers: []RecordJSON{}, IPTTL: r.IP.TTL, IPID: r.IP.ID, Malformed: r.Malformed}
+		for _, a := range r.Answers {
+			rj.Answers = append(rj.Answers, RecordJSON{Name: a.Name, Type: a.Type, TTL: a.TTL, Data: a.Data})
+		}
+		j.Responses = append(j.Responses, rj)
+	}
+	for _, e := range x.ICMP {
+		if j.ICMP == "" {
+			j.ICMP = e.Kind
+		}
+		j.ICMPs = append(j.ICMPs, icmpJSON(e))
+	}
+	return j
+}
+
+func icmpJSON(e *decode.ICMPError) ICMPJSON {
+	return ICMPJSON{Packet: e.At.Packet, Kind: e.Kind, From: e.From.String(),
+		Quotes: e.Proto + " " + addrPort(e.Src) + " > " + addrPort(e.Dst)}
+}
+
+// helloRef is where a session is reported: its ClientHello, else its
+// ServerHello, else its first alert.
+func helloRef(s *decode.TLSSession) capture.Ref {
+	switch {
+	case s.ClientHello != nil:
+		return s.ClientHelloAt
+	case s.ServerHello != nil:
+		return s.ServerHelloAt
+	case len(s.Alerts) > 0:
+		return s.Alerts[0].At
+	}
+	return capture.Ref{}
+}
+
+func tlsJSON(s *decode.TLSSession) TLSJSON {
+	at := helloRef(s)
+	j := TLSJSON{
+		Input: at.Input, Packet: at.Packet, Time: Timestamp(at.Time),
+		Client: addrPort(s.Client), Server: addrPort(s.Server),
+		ClientVersions: []string{}, ClientALPN: []string{},
+		Certificates: []CertJSON{}, Alerts: []AlertJSON{},
+		Notes: s.Notes,
+	}
+	if s.Tunnel != nil {
+		j.Tunnel = s.Tunnel.Kind + " " + s.Tunnel.Target
+	}
+	if ch := s.ClientHello; ch != nil {
+		j.SNI = ch.ServerName
+		for _, v := range ch.SupportedVersions {
+			if !tlswire.IsGREASE(v) {
+				j.ClientVersions = append(j.ClientVersions, tlswire.VersionName(v))
+			}
+		}
+		if len(ch.SupportedVersions) == 0 {
+			j.ClientVersions = append(j.ClientVersions, tlswire.VersionName(ch.LegacyVersion))
+		}
+		j.ClientALPN = append(j.ClientALPN, ch.ALPN...)
+		for _, g := range ch.KeyShareGroups {
+			if !tlswire.IsGREASE(g) {
+				j.ClientGroups = append(j.ClientGroups, tlswire.GroupName(g))
+			}
+		}
+		j.JA4 = tlswire.JA4(ch, 't')
+	}
+	if sh := s.ServerHello; sh != nil {
+		j.Version = tlswire.VersionName(sh.Version())
+		j.Cipher = tlswire.CipherSuiteName(sh.CipherSuite)
+		if sh.KeyShareGroup != 0 {
+			j.KeyShare = tlswire.GroupName(sh.KeyShareGroup)
+		}
+	}
+	j.ServerALPN = s.ServerALPN()
+	j.HelloRetry = s.HelloRetry != nil
+	if s.Certificates != nil {
+		for i := range s.Certificates.Certificates {
+			j.Certificates = append(j.Certificates, certJSON(&s.Certificates.Certificates[i]))
+		}
+	}
+	for _, a := range s.Alerts {
+		j.Alerts = append(j.Alerts, alertJSON(a))
+	}
+	return j
+}
+
+func certJSON(c *tlswire.Certificate) CertJSON {
+	sum := c.SHA256
+	if sum == ([32]byte{}) {
+		sum = sha256.Sum256(c.Raw)
+	}
+	j := CertJSON{SHA256: hex.EncodeToString(sum[:]), DNSNames: []string{}}
+	if c.Err != nil {
+		j.Error = c.Err.Error()
+	}
+	j.Subject, j.Issuer = c.Subject, c.Issuer
+	if x := c.Cert; x != nil {
+		j.DNSNames = append(j.DNSNames, x.DNSNames...)
+		j.NotBefore = Timestamp(x.NotBefore)
+		j.NotAfter = Timestamp(x.NotAfter)
+	}
+	return j
+}
+
+func alertJSON(a tlswire.Alert) AlertJSON {
+	from := "client"
+	if a.From == tlswire.ServerToClient {
+		from = "server"
+	}
+	level := "unknown"
+	switch {
+	case a.Fatal():
+		level = "fatal"
+	case a.Known():
+		level = "warning"
+	}
+	return AlertJSON{Packet: a.At.Packet, From: from, Level: level, Description: a.Name(), Encrypted: a.Encrypted}
+}
+
+func tcpJSON(c *decode.TCPConn) TCPJSON {
+	j := TCPJSON{
+		Input: c.First.Input, Packet: c.First.Packet, Time: Timestamp(c.First.Time),
+		Client: addrPort(c.Client), Server: addrPort(c.Server), App: c.App,
+		SYNs: len(c.SYN), SYNACK: c.SYNACK.Packet, ClientBytes: c.Payload[0], ServerBytes: c.Payload[1],
+	}
+	for _, r := range c.Resets {
+		who := "server"
+		if r.FromClient {
+			who = "client"
+		}
+		j.Resets = append(j.Resets, who+" "+r.At.String())
+	}
+	return j
+}

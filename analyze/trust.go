@@ -1,0 +1,256 @@
+package analyze
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/x509roots/fallback/bundle"
+
+	"github.com/modsniff/modsniff/decode/tlswire"
+)
+
+// mozillaRoots is the embedded Mozilla (NSS) root set, parsed once, so that
+// a verdict never depends on the analyst's machine.
+var mozillaRoots = sync.OnceValue(func() *rootSet {
+	rs := &rootSet{pool: x509.NewCertPool()}
+	for r := range bundle.Roots() {
+		c, err := x509.ParseCertificate(r.Certificate)
+		if err != nil {
+			continue
+		}
+		if r.Constraint != nil {
+			rs.pool.AddCertWithConstraint(c, r.Constraint)
+		} else {
+			rs.pool.AddCert(c)
+		}
+		rs.certs = append(rs.certs, c)
+	}
+	return rs
+})
+
+// rootSet is a pool and the certificates in it (a CertPool does not list
+// them), used to recognise chains that name a public CA.
+type rootSet struct {
+	pool  *x509.CertPool
+	certs []*x509.Certificate
+}
+
+// chainVerdict is the judgement on one certificate chain.
+type chainVerdict struct {
+	// Trusted: the chain leads to a root of the trust store.
+	Trusted bool
+	// TrustedByUser: the chain leads to a CA given with --trust.
+	TrustedByUser bool
+	// VerifyErr is crypto/x509's reason when neither holds.
+	VerifyErr error
+	// Class is "interception", "impersonation", "self-signed",
+	// "incomplete" or "private" for an untrusted chain.
+	Class   string
+	Product *interceptor
+	// Claimed is the public CA an impersonating chain names.
+	Claimed string
+	// TopIssuer names the issuer at the top of the chain as sent.
+	TopIssuer string
+}
+
+// trustStore verifies chains against the embedded Mozilla roots (or the
+// system store with --system-roots) and the user's --trust CAs, once per
+// distinct chain.
+type trustStore struct {
+	roots *rootSet
+	user  *x509.CertPool
+	err   error
+	cache map[[32]byte]*chainVerdict
+}
+
+func newTrustStore(opt Options) *trustStore {
+	ts := &trustStore{roots: mozillaRoots(), cache: make(map[[32]byte]*chainVerdict)}
+	if opt.SystemRoots {
+		pool, err := x509.SystemCertPool()
+		if err != nil {
+			ts.err = fmt.Errorf("the system certificate store: %w", err)
+		} else {
+			ts.roots = &rootSet{pool: pool, certs: mozillaRoots().certs}
+		}
+	}
+	if len(opt.Trust) > 0 {
+		ts.user = x509.NewCertPool()
+		for _, c := range opt.Trust {
+			ts.user.AddCert(c)
+		}
+	}
+	return ts
+}
+
+// trust returns the context's trust store, built on first use.
+func (ctx *Context) trust() *trustStore {
+	if ctx.ts == nil {
+		ctx.ts = newTrustStore(ctx.Opt)
+	}
+	return ctx.ts
+}
+
+// parsedChain returns the parsed certificates of a Certificate message,
+// skipping those crypto/x509 rejected.
+func parsedChain(m *tlswire.CertificateMsg) []*x509.Certificate {
+	if m == nil {
+		return nil
+	}
+	var out []*x509.Certificate
+	for i := range m.Certificates {
+		if c := m.Certificates[i].Cert; c != nil {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// validityTime picks a moment at which every certificate of the chain is
+// within its validity, so that trust is judged apart from expiry (which
+// tls-expired judges at the packet's time).
+func validityTime(chain []*x509.Certificate) time.Time {
+	var lo, hi time.Time
+	for i, c := range chain {
+		if i == 0 || c.NotBefore.After(lo) {
+			lo = c.NotBefore
+		}
+		if i == 0 || c.NotAfter.Before(hi) {
+			hi = c.NotAfter
+		}
+	}
+	if lo.After(hi) {
+		return chain[0].NotBefore.Add(time.Second)
+	}
+	return lo.Add(time.Second)
+}
+
+// verify judges a chain (leaf first, as sent).
+func (ts *trustStore) verify(chain []*x509.Certificate) *chainVerdict {
+	if len(chain) == 0 {
+		return nil
+	}
+	h := sha256.New()
+	for _, c := range chain {
+		h.Write(c.Raw)
+	}
+	var key [32]byte
+	h.Sum(key[:0])
+	if v, ok := ts.cache[key]; ok {
+		return v
+	}
+	v := ts.judge(chain)
+	ts.cache[key] = v
+	return v
+}
+
+func (ts *trustStore) judge(chain []*x509.Certificate) *chainVerdict {
+	inter := x509.NewCertPool()
+	for _, c := range chain[1:] {
+		inter.AddCert(c)
+	}
+	opts := x509.VerifyOptions{
+		Roots:         ts.roots.pool,
+		Intermediates: inter,
+		CurrentTime:   validityTime(chain),
+		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
+	}
+	v := &chainVerdict{TopIssuer: displayName(chain[len(chain)-1].Issuer)}
+	_, err := chain[0].Verify(opts)
+	if err == nil {
+		v.Trusted = true
+		return v
+	}
+	v.VerifyErr = err
+	if ts.user != nil {
+		opts.Roots = ts.user
+		if _, err := chain[0].Verify(opts); err == nil {
+			v.TrustedByUser = true
+		}
+	}
+	switch {
+	case identifyInterceptor(chain) != nil:
+		v.Class, v.Product = "interception", identifyInterceptor(chain)
+	case ts.impersonated(chain) != "":
+		v.Class, v.Claimed = "impersonation", ts.impersonated(chain)
+	case len(chain) == 1 && bytes.Equal(chain[0].RawIssuer, chain[0].RawSubject):
+		v.Class = "self-signed"
+	case publicIssuerName(chain[len(chain)-1]) != "":
+		v.Class, v.Claimed = "unknown-public", publicIssuerName(chain[len(chain)-1])
+	default:
+		v.Class = "private"
+	}
+	return v
+}
+
+// impersonated returns the public CA a chain names but is not signed by: a
+// certificate whose issuer is exactly the subject of a public root, yet
+// whose signature that root's key does not verify.
+func (ts *trustStore) impersonated(chain []*x509.Certificate) string {
+	for _, c := range chain {
+		for _, r := range mozillaRoots().certs {
+			if !bytes.Equal(c.RawIssuer, r.RawSubject) {
+				continue
+			}
+			if c.CheckSignatureFrom(r) != nil {
+				return displayName(r.Subject)
+			}
+		}
+		// A certificate that copies a public root's subject as its own.
+		for _, r := range mozillaRoots().certs {
+			if bytes.Equal(c.RawSubject, r.RawSubject) && !bytes.Equal(c.Raw, r.Raw) && c.CheckSignatureFrom(r) != nil {
+				return displayName(r.Subject)
+			}
+		}
+	}
+	return ""
+}
+
+// publicCAOrgs are organisations that run, or ran, public web CAs: a chain
+// that ends at one of their names without reaching a trusted root was cut
+// short by the server (a missing intermediate) or ends at a root that has
+// since left the root store — not at a private CA.
+var publicCAOrgs = []string{
+	"Let's Encrypt", "Google Trust Services", "DigiCert", "Sectigo", "GlobalSign", "Amazon",
+	"Microsoft Corporation", "Entrust", "GoDaddy", "Go Daddy", "Starfield", "IdenTrust", "ISRG", "Cloudflare",
+	"COMODO", "ZeroSSL", "Buypass", "Certum", "SSL.com", "Actalis", "HARICA", "QuoVadis", "GEANT",
+	"Equifax", "GeoTrust", "VeriSign", "thawte", "AddTrust", "USERTRUST", "Baltimore", "Cybertrust",
+	"Symantec", "RapidSSL", "Network Solutions", "VISA", "StartCom", "SwissSign", "Trustwave", "SecureTrust",
+	"AffirmTrust", "Deutsche Telekom", "T-Systems", "Telia", "SECOM", "TWCA", "Chunghwa", "Izenpe",
+	"Hongkong Post", "NetLock", "Microsec", "Camerfirma", "WoSign", "Certinomis", "TrustCor", "Apple",
+}
+
+// publicIssuerName names the issuer of c when its organisation runs or ran
+// a public CA.
+func publicIssuerName(c *x509.Certificate) string {
+	for _, o := range c.Issuer.Organization {
+		for _, p := range publicCAOrgs {
+			if strings.Contains(strings.ToLower(o), strings.ToLower(p)) {
+				return displayName(c.Issuer)
+			}
+		}
+	}
+	return ""
+}
+
+// displayName shortens a distinguished name to "CN (O)" for sentences.
+func displayName(n pkix.Name) string {
+	var o string
+	if len(n.Organization) > 0 {
+		o = n.Organization[0]
+	}
+	switch {
+	case n.CommonName != "" && o != "" && n.CommonName != o:
+		return n.CommonName + " (" + o + ")"
+	case n.CommonName != "":
+		return n.CommonName
+	case o != "":
+		return o
+	}
+	return n.String()
+}

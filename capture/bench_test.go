@@ -1,0 +1,98 @@
+package capture
+
+import (
+	"bytes"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket/layers"
+)
+
+// benchFile builds an in-memory capture of mostly full-size frames: nine of
+// every ten are 1514 bytes, the rest 66-byte ACKs.
+func benchFile(tb testing.TB, ng bool) []byte {
+	var buf bytes.Buffer
+	var write func(i int, data []byte) error
+	if ng {
+		w, err := NewWriter(&buf, Section{})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		w.AddInterface(Interface{LinkType: layers.LinkTypeEthernet, SnapLen: 262144})
+		write = func(i int, data []byte) error {
+			return w.WritePacket(0, t0.Add(time.Duration(i)*time.Microsecond), data, len(data))
+		}
+	} else {
+		w, err := NewPcapWriter(&buf, layers.LinkTypeEthernet, 262144, false)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		write = func(i int, data []byte) error {
+			return w.WritePacket(t0.Add(time.Duration(i)*time.Microsecond), data, len(data))
+		}
+	}
+	full, ack := frame(1, 1514), frame(2, 66)
+	for i := range 40000 {
+		data := full
+		if i%10 == 9 {
+			data = ack
+		}
+		if err := write(i, data); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return buf.Bytes()
+}
+
+func benchmarkReader(b *testing.B, ng bool) {
+	file := benchFile(b, ng)
+	b.SetBytes(int64(len(file)))
+	b.ReportAllocs()
+	packets := 0
+	for b.Loop() {
+		r, err := NewReader(bytes.NewReader(file), "bench")
+		if err != nil {
+			b.Fatal(err)
+		}
+		for {
+			p, err := r.Next()
+			if err == io.EOF {
+				break
+			}
+			packets++
+			if len(p.Data) == 0 {
+				b.Fatal("empty packet")
+			}
+		}
+	}
+	b.ReportMetric(float64(packets)/b.Elapsed().Seconds(), "packets/s")
+}
+
+func BenchmarkReaderPcap(b *testing.B)   { benchmarkReader(b, false) }
+func BenchmarkReaderPcapng(b *testing.B) { benchmarkReader(b, true) }
+
+func TestReaderDoesNotAllocatePerPacket(t *testing.T) {
+	if testing.CoverMode() != "" {
+		t.Skip("coverage instrumentation allocates")
+	}
+	for _, ng := range []bool{false, true} {
+		file := benchFile(t, ng)
+		r, err := NewReader(bytes.NewReader(file), "allocs")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Warm up until the buffer has reached its full size.
+		for range 2000 {
+			r.Next()
+		}
+		allocs := testing.AllocsPerRun(10000, func() {
+			if _, err := r.Next(); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs != 0 {
+			t.Errorf("pcapng %v: %.2f allocations per packet, want 0", ng, allocs)
+		}
+	}
+}

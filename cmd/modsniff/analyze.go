@@ -1,0 +1,196 @@
+package main
+
+import (
+	"bytes"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+
+	"github.com/spf13/pflag"
+
+	"github.com/modsniff/modsniff/analyze"
+	"github.com/modsniff/modsniff/decode"
+	"github.com/modsniff/modsniff/decode/tlswire"
+)
+
+// analyzeOptions are the flags of 'modsniff analyze' (DESIGN §2).
+type analyzeOptions struct {
+	format      string
+	output      string
+	trust       []string
+	systemRoots bool
+	allowAddr   []string
+	failOn      string
+}
+
+func analyzeFlags() (*pflag.FlagSet, *analyzeOptions) {
+	o := &analyzeOptions{}
+	fs := pflag.NewFlagSet("analyze", pflag.ContinueOnError)
+	addReportFlags(fs, o)
+	return fs, o
+}
+
+// addReportFlags adds the flags that shape an analysis and its report;
+// capture and probe share them.
+func addReportFlags(fs *pflag.FlagSet, o *analyzeOptions) {
+	fs.StringVar(&o.format, "format", "text", "report format: text, json, markdown or html")
+	fs.StringVarP(&o.output, "output", "o", "", "write the report to `FILE` instead of standard output")
+	fs.StringArrayVar(&o.trust, "trust", nil, "PEM `FILE` of CA certificates you accept (a corporate CA): chains ending in them are not foreign; repeatable")
+	fs.BoolVar(&o.systemRoots, "system-roots", false, "trust the operating system's certificate store instead of the embedded Mozilla bundle")
+	fs.StringArrayVar(&o.allowAddr, "allow-addr", nil, "`CIDR` whose addresses are legitimate DNS answers (a split-horizon mirror); repeatable")
+	fs.StringVar(&o.failOn, "fail-on", "error", "exit 1 when a finding of this severity or worse exists: error, warning, info or never")
+}
+
+func runAnalyze(args []string, e *env) int {
+	fs, o := analyzeFlags()
+	if done, st := parseFlags(fs, args, e, "[flags] FILE...  ('-' reads standard input)"); done {
+		return st
+	}
+	if fs.NArg() == 0 {
+		e.errorf("analyze: no capture given; usage: modsniff analyze [flags] FILE...")
+		return exitUsage
+	}
+	opt, failOn, err := o.analysisOptions()
+	if err != nil {
+		e.errorf("analyze: %v", err)
+		return exitUsage
+	}
+	certs := tlswire.NewCertCache(4096)
+	var inputs []*analyze.Input
+	status := exitOK
+	for _, path := range fs.Args() {
+		in, err := analyze.ReadInput(len(inputs), path, e.stdin, decode.Options{Certs: certs})
+		if err != nil {
+			e.errorf("%v", errors.Unwrap(err))
+			status = exitUsage
+			continue
+		}
+		inputs = append(inputs, in)
+	}
+	if len(inputs) == 0 {
+		return exitUsage
+	}
+	rep := analyze.Build(inputs, opt)
+	if st := o.write(rep, e); st != exitOK {
+		return st
+	}
+	return max(status, reportStatus(rep, failOn))
+}
+
+// analysisOptions turns the flags into analysis options.
+func (o *analyzeOptions) analysisOptions() (analyze.Options, analyze.Severity, error) {
+	var opt analyze.Options
+	failOn := analyze.Error
+	switch o.failOn {
+	case "never":
+		failOn = analyze.Error + 1
+	default:
+		s, err := analyze.ParseSeverity(o.failOn)
+		if err != nil {
+			return opt, 0, fmt.Errorf("--fail-on: %v", err)
+		}
+		failOn = s
+	}
+	if !validFormat(o.format) {
+		return opt, 0, fmt.Errorf("--format: unknown format %q (want text, json, markdown or html)", o.format)
+	}
+	for _, path := range o.trust {
+		certs, err := readPEMCerts(path)
+		if err != nil {
+			return opt, 0, fmt.Errorf("--trust: %v", err)
+		}
+		opt.Trust = append(opt.Trust, certs...)
+	}
+	opt.SystemRoots = o.systemRoots
+	for _, s := range o.allowAddr {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, err2 := netip.ParseAddr(s)
+			if err2 != nil {
+				return opt, 0, fmt.Errorf("--allow-addr: %q is not a CIDR prefix or an address", s)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		opt.AllowAddrs = append(opt.AllowAddrs, p.Masked())
+	}
+	return opt, failOn, nil
+}
+
+func validFormat(f string) bool {
+	for _, x := range analyze.Formats {
+		if f == x {
+			return true
+		}
+	}
+	return false
+}
+
+// write renders the report to the chosen output.
+func (o *analyzeOptions) write(rep *analyze.Report, e *env) int {
+	ropt := analyze.RenderOptions{Version: version}
+	if o.output == "" {
+		ropt.Color = o.format == "text" && isTerminal(e.stdout)
+		if err := analyze.Render(e.stdout, rep, o.format, ropt); err != nil {
+			e.errorf("writing the report: %v", err)
+			return exitUsage
+		}
+		return exitOK
+	}
+	var buf bytes.Buffer
+	if err := analyze.Render(&buf, rep, o.format, ropt); err != nil {
+		e.errorf("writing the report: %v", err)
+		return exitUsage
+	}
+	if err := os.WriteFile(o.output, buf.Bytes(), 0o600); err != nil {
+		e.errorf("writing the report: %v", err)
+		return exitUsage
+	}
+	return exitOK
+}
+
+// reportStatus is the exit status for a report: 1 when a finding reaches
+// failOn or an input is damaged.
+func reportStatus(rep *analyze.Report, failOn analyze.Severity) int {
+	for _, in := range rep.Inputs {
+		if len(in.Errors) > 0 {
+			return exitFindings
+		}
+	}
+	for _, f := range rep.Findings {
+		if f.Severity >= failOn {
+			return exitFindings
+		}
+	}
+	return exitOK
+}
+
+// readPEMCerts reads every certificate in a PEM file.
+func readPEMCerts(path string) ([]*x509.Certificate, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var out []*x509.Certificate
+	for {
+		var b *pem.Block
+		b, data = pem.Decode(data)
+		if b == nil {
+			break
+		}
+		if b.Type != "CERTIFICATE" {
+			continue
+		}
+		c, err := x509.ParseCertificate(b.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", path, err)
+		}
+		out = append(out, c)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: no PEM CERTIFICATE block found", path)
+	}
+	return out, nil
+}

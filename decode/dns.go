@@ -1,0 +1,295 @@
+package decode
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/gopacket/gopacket/layers"
+	"github.com/miekg/dns"
+
+	"github.com/modsniff/modsniff/capture"
+)
+
+// dnsKey identifies a DNS transaction: client, server, transport, ID and
+// question (name folded to lower case, as resolvers compare names).
+type dnsKey struct {
+	client, server netip.AddrPort
+	tcp            bool
+	id             uint16
+	name           string
+	qtype          uint16
+}
+
+// dnsIDKey finds a transaction when only the header is known: a response
+// without a question section, or an ICMP error quoting a query.
+type dnsIDKey struct {
+	client, server netip.AddrPort
+	tcp            bool
+	id             uint16
+}
+
+// dnsState is kept per live transaction for matching; the events outlive it.
+type dnsState struct {
+	ex   *DNSExchange
+	last time.Time
+}
+
+// dnsPorts are the UDP ports whose payload is decoded as DNS: DNS itself,
+// multicast DNS (RFC 6762) and LLMNR (RFC 4795).
+func dnsPort(p layers.UDPPort) bool { return p == 53 || p == 5353 || p == 5355 }
+
+// udpPacket decodes one UDP datagram (RFC 768).
+func (d *Decoder) udpPacket(srcIP, dstIP netip.Addr, ip IPInfo, u *layers.UDP, at capture.Ref) {
+	if !dnsPort(u.SrcPort) && !dnsPort(u.DstPort) {
+		return
+	}
+	src := netip.AddrPortFrom(srcIP, uint16(u.SrcPort))
+	dst := netip.AddrPortFrom(dstIP, uint16(u.DstPort))
+	d.dnsMessage(src, dst, false, u.Payload, ip, at)
+}
+
+// dnsMessage decodes one DNS message (RFC 1035 §4) and files it under its
+// transaction. The QR bit, not the port, tells a query from a response.
+func (d *Decoder) dnsMessage(src, dst netip.AddrPort, tcp bool, payload []byte, ip IPInfo, at capture.Ref) {
+	if len(payload) < 12 {
+		if len(payload) > 0 {
+			d.note(at, fmt.Sprintf("DNS message of %d bytes from %s is shorter than its 12-byte header", len(payload), src))
+		}
+		return
+	}
+	var m dns.Msg
+	err := m.Unpack(payload)
+	malformed := ""
+	if err != nil {
+		malformed = err.Error()
+	}
+	var name string
+	var qtype uint16
+	if len(m.Question) > 0 {
+		name = strings.TrimSuffix(m.Question[0].Name, ".")
+		qtype = m.Question[0].Qtype
+	}
+	if !m.Response {
+		d.dnsQuery(src, dst, tcp, &m, name, qtype, ip, malformed, at)
+		return
+	}
+	client, server := dst, src
+	key := dnsKey{client, server, tcp, m.Id, strings.ToLower(name), qtype}
+	st := d.dns[key]
+	if st == nil && len(m.Question) == 0 {
+		// A header-only answer (REFUSED, FORMERR …): match by ID.
+		st = d.dns[dnsKey{client: client, server: server, tcp: tcp, id: m.Id, name: "\x00id"}]
+	}
+	if st == nil {
+		ex := d.newDNSExchange(client, server, tcp, m.Id, name, qtype, at)
+		if ex == nil {
+			return
+		}
+		st = d.trackDNS(key, ex, at.Time)
+	}
+	st.last = at.Time
+	r := &DNSResponse{
+		At:                 at,
+		IP:                 ip,
+		RCode:              rcodeName(m.Rcode),
+		Authoritative:      m.Authoritative,
+		Truncated:          m.Truncated,
+		RecursionAvailable: m.RecursionAvailable,
+		Answers:            records(m.Answer),
+		Authority:          records(m.Ns),
+		Malformed:          malformed,
+	}
+	if len(st.ex.Responses) < 64 {
+		st.ex.Responses = append(st.ex.Responses, r)
+	}
+}
+
+// dnsQuery files a query: a new transaction, or a retry of a live one.
+func (d *Decoder) dnsQuery(src, dst netip.AddrPort, tcp bool, m *dns.Msg, name string, qtype uint16, ip IPInfo, malformed string, at capture.Ref) {
+	key := dnsKey{src, dst, tcp, m.Id, strings.ToLower(name), qtype}
+	if st := d.dns[key]; st != nil && !st.ex.Query.IsZero() && at.Time.Sub(st.last) < 30*time.Second {
+		st.last = at.Time
+		if len(st.ex.Retries) < 32 {
+			st.ex.Retries = append(st.ex.Retries, at)
+		}
+		return
+	}
+	ex := d.newDNSExchange(src, dst, tcp, m.Id, name, qtype, at)
+	if ex == nil {
+		return
+	}
+	ex.Query = at
+	ex.QueryIP = ip
+	ex.RD = m.RecursionDesired
+	ex.Malformed = malformed
+	if opt := m.IsEdns0(); opt != nil {
+		ex.EDNS = opt.UDPSize()
+	}
+	d.trackDNS(key, ex, at.Time)
+}
+
+// newDNSExchange records a transaction event, or returns nil once the event
+// limit is reached.
+func (d *Decoder) newDNSExchange(client, server netip.AddrPort, tcp bool, id uint16, name string, qtype uint16, at capture.Ref) *DNSExchange {
+	if len(d.ev.DNS) >= d.lim.MaxEvents {
+		d.noteLimit(at, "dns", fmt.Sprintf("more than %d DNS transactions: later ones are not analysed", d.lim.MaxEvents))
+		return nil
+	}
+	transport := "udp"
+	if tcp {
+		transport = "tcp"
+	}
+	ex := &DNSExchange{
+		Client: client, Server: server, Transport: transport, ID: id,
+		Name: name, QType: qtype, Type: typeName(qtype),
+	}
+	if name == "" && qtype == 0 {
+		ex.Type = ""
+	}
+	d.ev.DNS = append(d.ev.DNS, ex)
+	return ex
+}
+
+// trackDNS indexes a transaction for matching responses and ICMP errors.
+func (d *Decoder) trackDNS(key dnsKey, ex *DNSExchange, now time.Time) *dnsState {
+	st := &dnsState{ex: ex, last: now}
+	d.dns[key] = st
+	d.dns[dnsKey{client: key.client, server: key.server, tcp: key.tcp, id: key.id, name: "\x00id"}] = st
+	return st
+}
+
+// expireDNS forgets transactions idle for two minutes of capture time: a
+// response later than that is filed as unsolicited.
+func (d *Decoder) expireDNS(now time.Time) {
+	for k, st := range d.dns {
+		if now.Sub(st.last) > 2*time.Minute {
+			delete(d.dns, k)
+		}
+	}
+}
+
+// dnsByID finds the live transaction with the given endpoints and ID.
+func (d *Decoder) dnsByID(client, server netip.AddrPort, tcp bool, id uint16) *DNSExchange {
+	if st := d.dns[dnsKey{client: client, server: server, tcp: tcp, id: id, name: "\x00id"}]; st != nil {
+		return st.ex
+	}
+	return nil
+}
+
+// records converts resource records to their presentation form.
+func records(rrs []dns.RR) []DNSRecord {
+	if len(rrs) == 0 {
+		return nil
+	}
+	out := make([]DNSRecord, 0, len(rrs))
+	for _, rr := range rrs {
+		h := rr.Header()
+		r := DNSRecord{Name: strings.TrimSuffix(h.Name, "."), Type: typeName(h.Rrtype), TTL: h.Ttl}
+		switch v := rr.(type) {
+		case *dns.A:
+			r.Data = v.A.String()
+		case *dns.AAAA:
+			r.Data = v.AAAA.String()
+		case *dns.CNAME:
+			r.Data = strings.TrimSuffix(v.Target, ".")
+		case *dns.NS:
+			r.Data = strings.TrimSuffix(v.Ns, ".")
+		case *dns.PTR:
+			r.Data = strings.TrimSuffix(v.Ptr, ".")
+		default:
+			r.Data = strings.TrimPrefix(rr.String(), h.String())
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// typeName returns a record type's RFC mnemonic, or "TYPE123" (RFC 3597).
+func typeName(t uint16) string {
+	if s, ok := dns.TypeToString[t]; ok {
+		return s
+	}
+	return fmt.Sprintf("TYPE%d", t)
+}
+
+// rcodeName returns a response code's mnemonic, or "RCODE23".
+func rcodeName(rc int) string {
+	if s, ok := dns.RcodeToString[rc]; ok {
+		return s
+	}
+	return fmt.Sprintf("RCODE%d", rc)
+}
+
+// DNSFramer reassembles DNS-over-TCP messages (RFC 7766 §8) from a byte
+// stream fed in arbitrary pieces: each message is preceded by a two-byte
+// length. At most one message (≤ 64 KiB) is buffered.
+type DNSFramer struct{ buf []byte }
+
+// Feed adds the next bytes of the stream and calls msg for every message
+// they complete. The slice passed to msg is valid only during the call.
+func (f *DNSFramer) Feed(p []byte, msg func([]byte)) {
+	for len(p) > 0 {
+		need := 2
+		if len(f.buf) >= 2 {
+			need = 2 + int(binary.BigEndian.Uint16(f.buf))
+		}
+		take := min(need-len(f.buf), len(p))
+		f.buf = append(f.buf, p[:take]...)
+		p = p[take:]
+		if len(f.buf) >= 2 && len(f.buf) == 2+int(binary.BigEndian.Uint16(f.buf)) {
+			if len(f.buf) > 2 { // a zero-length frame carries nothing
+				msg(f.buf[2:])
+			}
+			f.buf = f.buf[:0]
+		}
+	}
+}
+
+// Pending returns how many bytes of an incomplete message are buffered.
+func (f *DNSFramer) Pending() int { return len(f.buf) }
+
+// Reset drops the buffered bytes.
+func (f *DNSFramer) Reset() { f.buf = nil }
+
+// dnsStream decodes DNS over TCP, both directions of one connection.
+type dnsStream struct {
+	d      *Decoder
+	c      *TCPConn
+	framer [2]DNSFramer
+	lost   [2]bool
+}
+
+func newDNSStream(d *Decoder, c *TCPConn) *dnsStream { return &dnsStream{d: d, c: c} }
+
+func (s *dnsStream) data(dir int, p []byte, at capture.Ref) {
+	if s.lost[dir] {
+		return
+	}
+	src, dst := s.c.Client, s.c.Server
+	if dir == 1 {
+		src, dst = dst, src
+	}
+	s.framer[dir].Feed(p, func(m []byte) { s.d.dnsMessage(src, dst, true, m, IPInfo{}, at) })
+}
+
+func (s *dnsStream) gap(dir int, n int64, at capture.Ref) {
+	// The framing is lost: nothing after a hole can be trusted to start on
+	// a length prefix.
+	s.lost[dir] = true
+	s.framer[dir].Reset()
+	s.d.note(at, fmt.Sprintf("DNS over TCP between %s and %s: %d bytes missing; the rest of that direction is not decoded",
+		s.c.Client, s.c.Server, n))
+}
+
+func (s *dnsStream) finish() {
+	for dir := range 2 {
+		if n := s.framer[dir].Pending(); n > 0 {
+			s.d.note(s.c.Last, fmt.Sprintf("DNS over TCP between %s and %s: the capture ends inside a message (%d bytes of it seen)",
+				s.c.Client, s.c.Server, n))
+		}
+		s.framer[dir].Reset()
+	}
+}

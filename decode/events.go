@@ -1,0 +1,243 @@
+package decode
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/modsniff/modsniff/capture"
+	"github.com/modsniff/modsniff/decode/reassembly"
+	"github.com/modsniff/modsniff/decode/tlswire"
+)
+
+// Events is everything the decoders found in one or more inputs: the
+// vocabulary the analyzers work in. Every slice is in the order the first
+// packet of each item was read, which is deterministic for given inputs.
+type Events struct {
+	DNS   []*DNSExchange
+	TCP   []*TCPConn
+	TLS   []*TLSSession
+	Proxy []*Tunnel
+	HTTP  []*HTTPExchange
+	// ICMP holds every ICMP or ICMPv6 error, matched or not.
+	ICMP []*ICMPError
+	// Notes are decoding remarks that belong to no single item: a link type
+	// that cannot be decoded, a limit that was hit, packets cut by the snap
+	// length.
+	Notes []Note
+	// Stats counts what was decoded, per input.
+	Stats []Stats
+}
+
+// Note is one decoding remark tied to the packet that caused it.
+type Note struct {
+	At  capture.Ref
+	Msg string
+}
+
+// Stats counts what the decoder saw in one input.
+type Stats struct {
+	Input         int
+	Packets       int
+	Bytes         int64
+	Decoded       int // packets with an IPv4 or IPv6 header
+	Malformed     int // packets a layer decoder rejected
+	SnapCut       int // packets shorter than on the wire
+	Unsupported   int // packets of a link type modsniff does not decode
+	Fragments     int // IP fragments seen
+	Reassembled   int // IP datagrams rebuilt from fragments
+	FlowsEvicted  int // flows forgotten because of the flow limit
+	BufferedLimit int // times the reassembly buffer limits forced a gap
+	First, Last   time.Time
+}
+
+// IPInfo is what the network layer says about one packet: the fields an
+// on-path injector rarely gets right.
+type IPInfo struct {
+	// TTL is the IPv4 time to live or the IPv6 hop limit.
+	TTL uint8
+	// ID is the IPv4 identification field; 0 for IPv6.
+	ID uint16
+	// V6 is set for IPv6.
+	V6 bool
+}
+
+// DNSExchange is one DNS transaction: a query and every response to it
+// (RFC 1035 §7), keyed by client, server, transport, ID and question. A
+// second response that differs from the first is kept: that is how an
+// injected answer shows.
+type DNSExchange struct {
+	Client, Server netip.AddrPort
+	Transport      string // "udp" or "tcp"
+	ID             uint16
+	// Name is the question name without the trailing dot, as sent.
+	Name string
+	// Type is the question type's mnemonic ("A", "AAAA" …) and QType its code.
+	Type  string
+	QType uint16
+	// Query is the first query packet; zero when the capture holds only a
+	// response. Retries counts further identical queries.
+	Query   capture.Ref
+	QueryIP IPInfo
+	Retries []capture.Ref
+	// RD reports the recursion-desired bit of the query; EDNS the
+	// advertised UDP payload size (0 without an OPT record).
+	RD   bool
+	EDNS uint16
+	// Responses holds every response in capture order.
+	Responses []*DNSResponse
+	// ICMP holds errors quoting the query (the resolver is not there) or a
+	// response (the client had already given up on the socket).
+	ICMP []*ICMPError
+	// Reset is set when a DNS-over-TCP connection to the server was reset.
+	Reset *capture.Ref
+	// Malformed holds the parse error of a query that could not be fully
+	// decoded.
+	Malformed string
+}
+
+// DNSResponse is one response message to a DNS query.
+type DNSResponse struct {
+	At capture.Ref
+	IP IPInfo
+	// RCode is the response code's mnemonic ("NOERROR", "NXDOMAIN" …).
+	RCode              string
+	Authoritative      bool
+	Truncated          bool
+	RecursionAvailable bool
+	Answers            []DNSRecord
+	Authority          []DNSRecord
+	// Malformed holds the parse error when only part of the message could
+	// be decoded; the header fields are still valid.
+	Malformed string
+}
+
+// DNSRecord is one resource record in presentation form.
+type DNSRecord struct {
+	Name string // without the trailing dot
+	Type string // RFC mnemonic
+	TTL  uint32
+	Data string // an address, a target name, or the record's text form
+}
+
+// TCPConn is one TCP connection (RFC 9293) as seen on the wire.
+type TCPConn struct {
+	Client, Server netip.AddrPort
+	// RoleGuessed is set when the SYN was not captured and the client was
+	// chosen by port numbers.
+	RoleGuessed bool
+	First, Last capture.Ref
+	// SYN lists the client's SYNs (the first and every retransmission).
+	SYN   []capture.Ref
+	SYNIP IPInfo
+	// SYNACK is the server's first SYN-ACK; zero if none was seen.
+	SYNACK   capture.Ref
+	SYNACKIP IPInfo
+	// Resets lists every RST, from either side.
+	Resets []TCPReset
+	// FIN holds each direction's first FIN (index 0: client).
+	FIN [2]capture.Ref
+	// Packets and Payload count packets and payload bytes per direction;
+	// FirstPayload and LastPayload locate them.
+	Packets      [2]int
+	Payload      [2]int64
+	FirstPayload [2]capture.Ref
+	LastPayload  [2]capture.Ref
+	// Stream holds the reassembly statistics per direction.
+	Stream [2]reassembly.Stats
+	// App names what the stream carries: "tls", "dns", "http",
+	// "http-connect", "socks5", "socks4", or "" when unknown.
+	App string
+	// ICMP holds ICMP errors quoting this connection.
+	ICMP []*ICMPError
+	// TLS and Tunnel point at what the stream carried, when known.
+	TLS    *TLSSession
+	Tunnel *Tunnel
+}
+
+// TCPReset is one RST segment.
+type TCPReset struct {
+	At capture.Ref
+	// FromClient is set when the client sent it.
+	FromClient bool
+	IP         IPInfo
+	// AfterPayload counts payload bytes the sender had sent before the RST.
+	AfterPayload int64
+}
+
+// TLSSession is one TLS handshake and what followed it, on a TCP
+// connection or inside a proxy tunnel.
+type TLSSession struct {
+	Client, Server netip.AddrPort
+	// Conn is the carrying connection; Tunnel is set when the session runs
+	// inside an HTTP CONNECT or SOCKS tunnel.
+	Conn   *TCPConn
+	Tunnel *Tunnel
+	*tlswire.Session
+}
+
+// Tunnel is an HTTP CONNECT (RFC 9110 §9.3.6) or SOCKS (RFC 1928) tunnel
+// request and the proxy's answer.
+type Tunnel struct {
+	Kind          string // "http-connect", "socks5" or "socks4"
+	Client, Proxy netip.AddrPort
+	// Target is the host:port the client asked for.
+	Target  string
+	Request capture.Ref
+	// Response is the proxy's answer; zero if none was seen.
+	Response capture.Ref
+	// Status is the HTTP status code, or the SOCKS reply code.
+	Status int
+	// StatusLine is the HTTP status line, or the SOCKS reply's meaning.
+	StatusLine string
+	// AuthRealm is the realm of a Proxy-Authenticate challenge. Credentials
+	// are never recorded; ProxyAuthorization only says one was sent.
+	AuthScheme         string
+	AuthRealm          string
+	ProxyAuthorization bool
+	// Methods are the SOCKS5 authentication methods offered and Method the
+	// one chosen (0xff: none acceptable).
+	Methods []byte
+	Method  int
+	// Established is set when the proxy agreed and bytes flowed inside.
+	Established bool
+	Conn        *TCPConn
+}
+
+// HTTPExchange is one HTTP request and its response, from plain HTTP or
+// from decrypted TLS.
+type HTTPExchange struct {
+	Client, Server netip.AddrPort
+	Host           string
+	Method, Path   string
+	Proto          string // "HTTP/1.1", "h2"
+	Request        capture.Ref
+	Status         int
+	Response       capture.Ref
+	// GoAway holds an HTTP/2 GOAWAY error code name, when one was sent.
+	GoAway string
+	Conn   *TCPConn
+}
+
+// ICMPError is an ICMP (RFC 792) or ICMPv6 (RFC 4443) error message and
+// the datagram header it quotes.
+type ICMPError struct {
+	At capture.Ref
+	IP IPInfo
+	// From is the router or host that sent the error.
+	From netip.Addr
+	// Kind names the error: "port-unreachable", "host-unreachable",
+	// "net-unreachable", "admin-prohibited", "time-exceeded",
+	// "frag-needed", "packet-too-big" …
+	Kind       string
+	Type, Code uint8
+	// Quoted is the quoted datagram's transport ("udp", "tcp") and
+	// endpoints, as the original sender wrote them.
+	Proto    string
+	Src, Dst netip.AddrPort
+	// DNSID is the DNS ID of a quoted DNS message (HasDNS set).
+	HasDNS bool
+	DNSID  uint16
+	// Matched is set when the error was attached to a DNS exchange or a
+	// TCP connection.
+	Matched bool
+}

@@ -1,0 +1,378 @@
+package decode
+
+import (
+	"cmp"
+	"fmt"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/gopacket/gopacket/layers"
+
+	"github.com/modsniff/modsniff/capture"
+	"github.com/modsniff/modsniff/decode/reassembly"
+)
+
+// flowKey identifies a TCP flow independently of direction: a is the
+// smaller endpoint.
+type flowKey struct{ a, b netip.AddrPort }
+
+func keyOf(x, y netip.AddrPort) flowKey {
+	if x.Compare(y) > 0 {
+		x, y = y, x
+	}
+	return flowKey{x, y}
+}
+
+// flow is the live state of one TCP connection: its event, its two
+// reassembled directions and the application decoder they feed.
+type flow struct {
+	conn    *TCPConn
+	isn     uint32 // the client's initial sequence number, when its SYN was seen
+	streams [2]*reassembly.Stream
+	sinks   [2]dirSink
+	app     streamApp
+	last    time.Time
+	ended   bool // both FINs or a RST seen: forget it sooner
+	seq     int  // creation order, for deterministic sweeps
+}
+
+// streamApp decodes what one TCP connection carries, both directions
+// interleaved in capture order.
+type streamApp interface {
+	data(dir int, p []byte, at capture.Ref)
+	gap(dir int, n int64, at capture.Ref)
+	finish()
+}
+
+// dirSink adapts one direction of a flow to reassembly.Sink.
+type dirSink struct {
+	d   *Decoder
+	f   *flow
+	dir int
+}
+
+func (s *dirSink) Data(p []byte, at capture.Ref) { s.f.app.data(s.dir, p, at) }
+func (s *dirSink) Gap(n int64, at capture.Ref)   { s.f.app.gap(s.dir, n, at) }
+
+// wellKnownServerPort reports ports on which modsniff expects a server:
+// used to pick the client of a connection whose SYN was not captured.
+func wellKnownServerPort(p uint16) bool {
+	switch p {
+	case 53, 80, 443, 853, 1080, 3128, 7890, 7891, 8080, 8443, 8888, 9090:
+		return true
+	}
+	return p < 1024
+}
+
+// guessClient picks the client of a connection seen without its SYN: the
+// side whose port is not a server port, else the higher port.
+func guessClient(src, dst netip.AddrPort) (client, server netip.AddrPort) {
+	sw, dw := wellKnownServerPort(src.Port()), wellKnownServerPort(dst.Port())
+	switch {
+	case dw && !sw:
+		return src, dst
+	case sw && !dw:
+		return dst, src
+	case src.Port() >= dst.Port():
+		return src, dst
+	}
+	return dst, src
+}
+
+// tcpPacket tracks one TCP segment (RFC 9293): connection events, then the
+// payload into the direction's reassembly.
+func (d *Decoder) tcpPacket(srcIP, dstIP netip.Addr, ip IPInfo, t *layers.TCP, at capture.Ref) {
+	src := netip.AddrPortFrom(srcIP, uint16(t.SrcPort))
+	dst := netip.AddrPortFrom(dstIP, uint16(t.DstPort))
+	k := keyOf(src, dst)
+	f := d.flows[k]
+	if f != nil && t.SYN && !t.ACK && f.isNewConnection(src, t.Seq) {
+		d.finishFlow(k, f, at)
+		f = nil
+	}
+	if f == nil {
+		if f = d.newFlow(k, src, dst, t, at); f == nil {
+			return
+		}
+	}
+	f.last = at.Time
+	c := f.conn
+	c.Last = at
+	dir := 0
+	if src != c.Client {
+		dir = 1
+	}
+	c.Packets[dir]++
+	switch {
+	case t.SYN && !t.ACK && dir == 0:
+		if len(c.SYN) < 16 {
+			c.SYN = append(c.SYN, at)
+		}
+		if len(c.SYN) == 1 {
+			c.SYNIP = ip
+			f.isn = t.Seq
+		}
+	case t.SYN && t.ACK && dir == 1 && c.SYNACK.IsZero():
+		c.SYNACK = at
+		c.SYNACKIP = ip
+	}
+	if t.RST {
+		if len(c.Resets) < 16 {
+			c.Resets = append(c.Resets, TCPReset{At: at, FromClient: dir == 0, IP: ip, AfterPayload: c.Payload[dir]})
+		}
+		f.ended = true
+	}
+	if t.FIN && c.FIN[dir].IsZero() {
+		c.FIN[dir] = at
+		if !c.FIN[1-dir].IsZero() {
+			f.ended = true
+		}
+	}
+	if n := len(t.Payload); n > 0 {
+		c.Payload[dir] += int64(n)
+		if c.FirstPayload[dir].IsZero() {
+			c.FirstPayload[dir] = at
+		}
+		c.LastPayload[dir] = at
+	}
+	if t.RST {
+		return // a RST's payload, if any, is a diagnostic text, not stream data
+	}
+	f.streams[dir].Segment(t.Seq, t.SYN, t.FIN, t.Payload, at)
+}
+
+// isNewConnection reports whether a SYN from src starts a new connection on
+// an existing 4-tuple (port reuse) rather than retransmitting the first.
+func (f *flow) isNewConnection(src netip.AddrPort, seq uint32) bool {
+	c := f.conn
+	if f.ended {
+		return true
+	}
+	if src != c.Client {
+		return true // a simultaneous open, or roles guessed wrongly: start over
+	}
+	return len(c.SYN) > 0 && seq != f.isn
+}
+
+// newFlow starts tracking a connection, or returns nil when the event limit
+// is reached.
+func (d *Decoder) newFlow(k flowKey, src, dst netip.AddrPort, t *layers.TCP, at capture.Ref) *flow {
+	if len(d.ev.TCP) >= d.lim.MaxEvents {
+		d.noteLimit(at, "tcp", fmt.Sprintf("more than %d TCP connections: later ones are not analysed", d.lim.MaxEvents))
+		return nil
+	}
+	c := &TCPConn{First: at}
+	switch {
+	case t.SYN && !t.ACK:
+		c.Client, c.Server = src, dst
+	case t.SYN && t.ACK:
+		c.Client, c.Server = dst, src
+	default:
+		c.Client, c.Server = guessClient(src, dst)
+		c.RoleGuessed = true
+	}
+	f := &flow{conn: c, last: at.Time, seq: d.nflows}
+	d.nflows++
+	f.app = &sniffer{choose: func(dir int, p []byte, force bool, at capture.Ref) (streamApp, bool) {
+		return d.sniff(c, dir, p, force, at)
+	}}
+	lim := reassembly.Limits{MaxBufferedPerStream: d.lim.StreamBuffer}
+	for dir := range 2 {
+		f.sinks[dir] = dirSink{d: d, f: f, dir: dir}
+		f.streams[dir] = reassembly.NewStream(&f.sinks[dir], d.budget, lim)
+	}
+	d.flows[k] = f
+	d.ev.TCP = append(d.ev.TCP, c)
+	return f
+}
+
+// sniffer is the application decoder of a stream whose protocol is not
+// known yet: it holds the first bytes (fewer than sniffLen per direction)
+// until choose can tell what they are, then hands everything to the chosen
+// decoder.
+type sniffer struct {
+	choose  func(dir int, p []byte, force bool, at capture.Ref) (streamApp, bool)
+	app     streamApp
+	pending [2][]byte
+}
+
+func (s *sniffer) data(dir int, p []byte, at capture.Ref) {
+	if s.app != nil {
+		s.app.data(dir, p, at)
+		return
+	}
+	if len(s.pending[0]) == 0 && len(s.pending[1]) == 0 {
+		if app, ok := s.choose(dir, p, false, at); ok {
+			s.app = app
+			app.data(dir, p, at)
+			return
+		}
+	}
+	s.pending[dir] = append(s.pending[dir], p...)
+	s.decide(dir, len(s.pending[1-dir]) > 0, at)
+}
+
+// decide tries to choose from the bytes held back; with force it must.
+// The held bytes are then replayed, the other direction's first: they
+// arrived before the current packet.
+func (s *sniffer) decide(last int, force bool, at capture.Ref) {
+	dir := 0
+	if len(s.pending[0]) == 0 {
+		dir = 1
+	}
+	app, ok := s.choose(dir, s.pending[dir], force, at)
+	if !ok {
+		return
+	}
+	s.app = app
+	pend := s.pending
+	s.pending = [2][]byte{}
+	for _, d := range [2]int{1 - last, last} {
+		if len(pend[d]) > 0 {
+			app.data(d, pend[d], at)
+		}
+	}
+}
+
+func (s *sniffer) gap(dir int, n int64, at capture.Ref) {
+	if s.app == nil {
+		if len(s.pending[0])+len(s.pending[1]) > 0 {
+			s.decide(dir, true, at)
+		} else {
+			s.app = ignoreApp{}
+		}
+	}
+	s.app.gap(dir, n, at)
+}
+
+func (s *sniffer) finish() {
+	if s.app == nil && len(s.pending[0])+len(s.pending[1]) > 0 {
+		s.decide(0, true, capture.Ref{})
+	}
+	if s.app != nil {
+		s.app.finish()
+	}
+}
+
+// sniffLen is how many first bytes the protocol sniffer may wait for.
+const sniffLen = 8
+
+// sniff chooses the decoder for a TCP stream whose first bytes in
+// direction dir are p. It reports false when p is too short to tell and
+// force is unset.
+func (d *Decoder) sniff(c *TCPConn, dir int, p []byte, force bool, at capture.Ref) (streamApp, bool) {
+	if c.Server.Port() == 53 || c.Client.Port() == 53 {
+		c.App = "dns"
+		return newDNSStream(d, c), true
+	}
+	switch {
+	case looksLikeTLS(p):
+		c.App = "tls"
+		return d.newTLSApp(c, nil, at), true
+	case dir == 1 && len(p) < 3 && !force:
+		return nil, false
+	case dir == 1:
+		return ignoreApp{}, true // the server spoke first: not a protocol modsniff follows
+	case looksLikeSOCKS5(p):
+		c.App = "socks5"
+		return newSOCKSApp(d, c, 5), true
+	case looksLikeSOCKS4(p):
+		c.App = "socks4"
+		return newSOCKSApp(d, c, 4), true
+	case len(p) < sniffLen && !force && couldBeHTTP(p):
+		return nil, false
+	case hasPrefixFold(p, "CONNECT "):
+		c.App = "http-connect"
+		return newConnectApp(d, c), true
+	case looksLikeHTTPRequest(p):
+		c.App = "http"
+		return newHTTPApp(d, c, ""), true
+	case len(p) < 3 && !force:
+		return nil, false
+	}
+	return ignoreApp{}, true
+}
+
+// ignoreApp swallows a stream modsniff does not decode.
+type ignoreApp struct{}
+
+func (ignoreApp) data(int, []byte, capture.Ref) {}
+func (ignoreApp) gap(int, int64, capture.Ref)   {}
+func (ignoreApp) finish()                       {}
+
+// finishFlow flushes both directions, finishes the application decoder and
+// forgets the flow.
+func (d *Decoder) finishFlow(k flowKey, f *flow, at capture.Ref) {
+	for dir := range 2 {
+		f.streams[dir].Flush(at)
+	}
+	f.app.finish()
+	for dir := range 2 {
+		f.conn.Stream[dir] = f.streams[dir].Stats()
+	}
+	delete(d.flows, k)
+}
+
+// maybeSweep finishes flows that have been idle too long, by capture time,
+// and enforces MaxFlows. It runs at most every few seconds of capture time
+// unless the flow table is over its limit, and finishes flows in creation
+// order so the output never depends on map order.
+func (d *Decoder) maybeSweep(now time.Time) {
+	if now.Before(d.sweepAt) && len(d.flows) <= d.lim.MaxFlows {
+		return
+	}
+	d.sweepAt = now.Add(10 * time.Second)
+	type victim struct {
+		k flowKey
+		f *flow
+	}
+	var idle, live []victim
+	for k, f := range d.flows {
+		limit := d.lim.FlowIdle
+		if f.ended {
+			limit = 30 * time.Second
+		}
+		if now.Sub(f.last) > limit {
+			idle = append(idle, victim{k, f})
+		} else {
+			live = append(live, victim{k, f})
+		}
+	}
+	if over := len(live) - d.lim.MaxFlows; over > 0 {
+		slices.SortFunc(live, func(a, b victim) int {
+			if c := a.f.last.Compare(b.f.last); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.f.seq, b.f.seq)
+		})
+		idle = append(idle, live[:over]...)
+		d.stats.FlowsEvicted += over
+		d.noteLimit(capture.Ref{Input: d.input, Time: now}, "flows",
+			fmt.Sprintf("more than %d TCP connections were live at once: the longest-idle ones were finished early", d.lim.MaxFlows))
+	}
+	slices.SortFunc(idle, func(a, b victim) int { return cmp.Compare(a.f.seq, b.f.seq) })
+	at := capture.Ref{Input: d.input, Time: now}
+	for _, v := range idle {
+		d.finishFlow(v.k, v.f, at)
+	}
+	d.expireDNS(now)
+}
+
+// finishFlows finishes every live flow at the end of the input.
+func (d *Decoder) finishFlows() {
+	type entry struct {
+		k flowKey
+		f *flow
+	}
+	all := make([]entry, 0, len(d.flows))
+	for k, f := range d.flows {
+		all = append(all, entry{k, f})
+	}
+	slices.SortFunc(all, func(a, b entry) int { return cmp.Compare(a.f.seq, b.f.seq) })
+	at := capture.Ref{Input: d.input, Time: d.stats.Last}
+	for _, e := range all {
+		d.finishFlow(e.k, e.f, at)
+	}
+	d.finishTLS()
+}

@@ -1,0 +1,371 @@
+package decode
+
+import (
+	"bytes"
+	"strconv"
+	"strings"
+
+	"github.com/modsniff/modsniff/capture"
+)
+
+// maxHTTPHead bounds one HTTP/1 header block; larger ones are not decoded.
+const maxHTTPHead = 16 << 10
+
+// httpHead is the start line and header fields of one HTTP/1.x message
+// (RFC 9112 §2). Values are kept only while the message is decoded: they
+// can carry credentials and are never reported.
+type httpHead struct {
+	line   string
+	fields []httpField
+}
+
+type httpField struct{ name, value string }
+
+// get returns the first value of a header field, matched case-insensitively.
+func (h *httpHead) get(name string) (string, bool) {
+	for _, f := range h.fields {
+		if strings.EqualFold(f.name, name) {
+			return f.value, true
+		}
+	}
+	return "", false
+}
+
+// bodyMode says how the body after a header block is delimited.
+type bodyMode int
+
+const (
+	bodyAuto   bodyMode = iota // Transfer-Encoding or Content-Length; a response without either runs to the close
+	bodyNone                   // no body (HEAD responses, 1xx, 204, 304, requests without length)
+	bodyTunnel                 // the connection becomes a tunnel (CONNECT 2xx, 101)
+)
+
+// httpReader decodes the HTTP/1.x messages of one direction (RFC 9112): it
+// buffers header blocks (≤ maxHTTPHead) and skips bodies by counting, so a
+// large download costs nothing.
+type httpReader struct {
+	request bool // requests (client side) or responses
+	onHead  func(h *httpHead, at capture.Ref) bodyMode
+	buf     []byte
+	state   httpState
+	remain  int64
+	broken  string
+}
+
+type httpState int
+
+const (
+	stHead httpState = iota
+	stBody
+	stChunkSize
+	stChunkData
+	stChunkCRLF
+	stTrailer
+	stUntilClose
+	stTunnel
+	stBroken
+)
+
+// feed consumes the next bytes. Once a message turned the connection into
+// a tunnel it returns the bytes after the header block, and everything fed
+// afterwards, as tunnel bytes.
+func (r *httpReader) feed(p []byte, at capture.Ref) (tunnel []byte) {
+	for len(p) > 0 {
+		switch r.state {
+		case stTunnel:
+			return p
+		case stBroken, stUntilClose:
+			return nil
+		case stHead:
+			p = r.head(p, at)
+		case stBody, stChunkData:
+			n := min(int64(len(p)), r.remain)
+			r.remain -= n
+			p = p[n:]
+			if r.remain == 0 {
+				if r.state == stBody {
+					r.state = stHead
+				} else {
+					r.state = stChunkCRLF
+					r.remain = 2
+				}
+			}
+		case stChunkCRLF:
+			n := min(int64(len(p)), r.remain)
+			r.remain -= n
+			p = p[n:]
+			if r.remain == 0 {
+				r.state = stChunkSize
+			}
+		case stChunkSize, stTrailer:
+			line, rest, ok := r.line(p)
+			p = rest
+			if !ok {
+				continue
+			}
+			if r.state == stTrailer {
+				if len(line) == 0 {
+					r.state = stHead
+				}
+				continue
+			}
+			size := line
+			if i := bytes.IndexByte(size, ';'); i >= 0 {
+				size = size[:i]
+			}
+			n, err := strconv.ParseInt(strings.TrimSpace(string(size)), 16, 64)
+			if err != nil || n < 0 {
+				r.fail("bad chunk size")
+				return nil
+			}
+			if n == 0 {
+				r.state = stTrailer
+			} else {
+				r.state, r.remain = stChunkData, n
+			}
+		}
+	}
+	return nil
+}
+
+// line collects one CRLF-terminated line (≤ 1 KiB) across calls.
+func (r *httpReader) line(p []byte) (line, rest []byte, ok bool) {
+	i := bytes.IndexByte(p, '\n')
+	if i < 0 {
+		if len(r.buf)+len(p) > 1024 {
+			r.fail("line too long")
+			return nil, nil, false
+		}
+		r.buf = append(r.buf, p...)
+		return nil, nil, false
+	}
+	line = append(r.buf, p[:i]...)
+	r.buf = r.buf[:0]
+	return bytes.TrimSuffix(line, []byte("\r")), p[i+1:], true
+}
+
+// head collects a header block and decodes it once complete.
+func (r *httpReader) head(p []byte, at capture.Ref) []byte {
+	// Skip the empty lines a client may send between messages (RFC 9112 §2.2).
+	if len(r.buf) == 0 {
+		p = bytes.TrimLeft(p, "\r\n")
+		if len(p) == 0 {
+			return nil
+		}
+	}
+	start := max(0, len(r.buf)-3)
+	r.buf = append(r.buf, p...)
+	end := bytes.Index(r.buf[start:], []byte("\r\n\r\n"))
+	sep := 4
+	if end < 0 {
+		if end = bytes.Index(r.buf[start:], []byte("\n\n")); end >= 0 {
+			sep = 2
+		}
+	}
+	if end < 0 {
+		if len(r.buf) > maxHTTPHead {
+			r.fail("header block larger than 16 KiB")
+		}
+		return nil
+	}
+	end += start
+	consumed := end + sep - (len(r.buf) - len(p))
+	h := parseHTTPHead(r.buf[:end])
+	r.buf = r.buf[:0]
+	rest := p[consumed:]
+	mode := r.onHead(h, at)
+	switch mode {
+	case bodyTunnel:
+		r.state = stTunnel
+		return rest // feed hands these back as tunnel bytes
+	case bodyNone:
+		r.state = stHead
+		return rest
+	}
+	if te, ok := h.get("Transfer-Encoding"); ok && strings.Contains(strings.ToLower(te), "chunked") {
+		r.state = stChunkSize
+		return rest
+	}
+	if cl, ok := h.get("Content-Length"); ok {
+		n, err := strconv.ParseInt(strings.TrimSpace(cl), 10, 64)
+		if err != nil || n < 0 {
+			r.fail("bad Content-Length")
+			return nil
+		}
+		if n > 0 {
+			r.state, r.remain = stBody, n
+		}
+		return rest
+	}
+	if !r.request {
+		r.state = stUntilClose
+	}
+	return rest
+}
+
+func (r *httpReader) fail(why string) {
+	r.state = stBroken
+	r.broken = why
+	r.buf = nil
+}
+
+// parseHTTPHead splits a header block into its start line and fields.
+func parseHTTPHead(b []byte) *httpHead {
+	lines := strings.Split(strings.ReplaceAll(string(b), "\r\n", "\n"), "\n")
+	h := &httpHead{line: lines[0]}
+	for _, l := range lines[1:] {
+		name, value, ok := strings.Cut(l, ":")
+		if !ok {
+			continue
+		}
+		h.fields = append(h.fields, httpField{strings.TrimSpace(name), strings.TrimSpace(value)})
+	}
+	return h
+}
+
+// parseStatusLine reads "HTTP/1.1 407 Proxy Authentication Required".
+func parseStatusLine(line string) (proto string, status int, ok bool) {
+	proto, rest, ok := strings.Cut(line, " ")
+	if !ok || !strings.HasPrefix(proto, "HTTP/") {
+		return "", 0, false
+	}
+	code, _, _ := strings.Cut(rest, " ")
+	status, err := strconv.Atoi(code)
+	if err != nil || status < 100 || status > 999 {
+		return "", 0, false
+	}
+	return proto, status, true
+}
+
+// parseRequestLine reads "GET /path HTTP/1.1".
+func parseRequestLine(line string) (method, target, proto string, ok bool) {
+	f := strings.Fields(line)
+	if len(f) != 3 || !strings.HasPrefix(f[2], "HTTP/") {
+		return "", "", "", false
+	}
+	return f[0], f[1], f[2], true
+}
+
+// httpMethods are the request methods the sniffer recognises.
+var httpMethods = []string{"GET ", "HEAD ", "POST ", "PUT ", "DELETE ", "OPTIONS ", "PATCH ", "TRACE ", "CONNECT "}
+
+// looksLikeHTTPRequest reports whether p starts with an HTTP method.
+func looksLikeHTTPRequest(p []byte) bool {
+	for _, m := range httpMethods {
+		if hasPrefixFold(p, m) {
+			return true
+		}
+	}
+	return false
+}
+
+// couldBeHTTP reports whether p is a prefix of an HTTP method.
+func couldBeHTTP(p []byte) bool {
+	for _, m := range httpMethods {
+		if len(p) <= len(m) && strings.EqualFold(string(p), m[:len(p)]) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasPrefixFold is bytes.HasPrefix ignoring ASCII case.
+func hasPrefixFold(p []byte, prefix string) bool {
+	return len(p) >= len(prefix) && strings.EqualFold(string(p[:len(prefix)]), prefix)
+}
+
+// httpApp decodes plain HTTP/1.x: each request and its response become an
+// HTTPExchange. Bodies are skipped by length.
+type httpApp struct {
+	d       *Decoder
+	c       *TCPConn
+	host    string // the tunnel target when inside a proxy tunnel
+	req     httpReader
+	resp    httpReader
+	waiting []*HTTPExchange // requests awaiting their response, oldest first
+}
+
+func newHTTPApp(d *Decoder, c *TCPConn, host string) *httpApp {
+	a := &httpApp{d: d, c: c, host: host}
+	a.req = httpReader{request: true, onHead: a.request}
+	a.resp = httpReader{onHead: a.response}
+	return a
+}
+
+func (a *httpApp) request(h *httpHead, at capture.Ref) bodyMode {
+	method, target, proto, ok := parseRequestLine(h.line)
+	if !ok {
+		a.req.fail("not an HTTP request line")
+		return bodyNone
+	}
+	host, _ := h.get("Host")
+	if host == "" {
+		host = a.host
+	}
+	x := &HTTPExchange{Client: a.c.Client, Server: a.c.Server, Host: host, Method: method,
+		Path: redactQuery(target), Proto: proto, Request: at, Conn: a.c}
+	if len(a.d.ev.HTTP) < a.d.lim.MaxEvents {
+		a.d.ev.HTTP = append(a.d.ev.HTTP, x)
+	}
+	if len(a.waiting) < 64 {
+		a.waiting = append(a.waiting, x)
+	}
+	if _, ok := h.get("Content-Length"); ok {
+		return bodyAuto
+	}
+	if _, ok := h.get("Transfer-Encoding"); ok {
+		return bodyAuto
+	}
+	return bodyNone
+}
+
+func (a *httpApp) response(h *httpHead, at capture.Ref) bodyMode {
+	_, status, ok := parseStatusLine(h.line)
+	if !ok {
+		a.resp.fail("not an HTTP status line")
+		return bodyNone
+	}
+	if status >= 100 && status < 200 && status != 101 {
+		return bodyNone // interim response; the final one follows
+	}
+	var x *HTTPExchange
+	if len(a.waiting) > 0 {
+		x, a.waiting = a.waiting[0], a.waiting[1:]
+		x.Status = status
+		x.Response = at
+	}
+	switch {
+	case status == 101:
+		return bodyTunnel
+	case status == 204 || status == 304 || (x != nil && x.Method == "HEAD"):
+		return bodyNone
+	}
+	return bodyAuto
+}
+
+func (a *httpApp) data(dir int, p []byte, at capture.Ref) {
+	if dir == 0 {
+		a.req.feed(p, at)
+	} else {
+		a.resp.feed(p, at)
+	}
+}
+
+func (a *httpApp) gap(dir int, n int64, at capture.Ref) {
+	if dir == 0 {
+		a.req.fail("bytes missing")
+	} else {
+		a.resp.fail("bytes missing")
+	}
+}
+
+func (a *httpApp) finish() {}
+
+// redactQuery drops the query string of a request target: module paths are
+// useful evidence, query parameters may carry tokens.
+func redactQuery(target string) string {
+	if i := strings.IndexByte(target, '?'); i >= 0 {
+		return target[:i] + "?…"
+	}
+	return target
+}

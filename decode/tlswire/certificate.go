@@ -1,0 +1,230 @@
+package tlswire
+
+import (
+	"crypto/sha256"
+	"crypto/x509"
+	"fmt"
+	"slices"
+	"sync"
+
+	"golang.org/x/crypto/cryptobyte"
+)
+
+// Certificate is one certificate of a Certificate message. An unparseable
+// certificate is kept raw with its error. Values returned by a [CertCache]
+// share Raw and Cert with every other message that carried the same DER:
+// treat them as read-only.
+type Certificate struct {
+	// Raw is the DER as sent.
+	Raw []byte
+	// Cert is the parsed certificate, nil when crypto/x509 rejected it.
+	Cert *x509.Certificate
+	// Err is crypto/x509's error, nil when Cert is set.
+	Err error
+	// SHA256 is the SHA-256 of Raw, the fingerprint reports show.
+	SHA256 [32]byte
+	// Subject and Issuer are the names formatted by [FormatName], read from
+	// the DER even when crypto/x509 rejected the certificate; "" when even
+	// that failed.
+	Subject, Issuer string
+	// Extensions lists the extension types of the TLS 1.3 CertificateEntry
+	// (RFC 8446 §4.4.2: status_request, signed_certificate_timestamp …).
+	Extensions []uint16
+}
+
+// CertificateMsg is a decoded Certificate message: the TLS 1.2 form (RFC
+// 5246 §7.4.2) or the TLS 1.3 form (RFC 8446 §4.4.2).
+type CertificateMsg struct {
+	// TLS13 tells which form was parsed.
+	TLS13 bool
+	// Context is the TLS 1.3 certificate_request_context (empty for a
+	// server's certificate).
+	Context []byte
+	// Certificates is the chain in the order sent, leaf first.
+	Certificates []Certificate
+	// Notes records legal-but-odd details (trailing bytes, empty entries).
+	Notes []string
+}
+
+// Leaf returns the first certificate, or nil for an empty chain.
+func (m *CertificateMsg) Leaf() *Certificate {
+	if len(m.Certificates) == 0 {
+		return nil
+	}
+	return &m.Certificates[0]
+}
+
+// ParseCertificate decodes the body of a Certificate handshake message
+// without its handshake header: the TLS 1.2 form (RFC 5246 §7.4.2) or, with
+// tls13, the TLS 1.3 form (RFC 8446 §4.4.2). Each certificate is parsed with
+// crypto/x509 and without caching; see [CertCache.ParseCertificate]. On
+// error the returned message holds the certificates read before the damage.
+func ParseCertificate(body []byte, tls13 bool) (*CertificateMsg, error) {
+	return (*CertCache)(nil).ParseCertificate(body, tls13)
+}
+
+// DefaultCertCacheEntries is the number of certificates a CertCache made by
+// NewCertCache(0) keeps.
+const DefaultCertCacheEntries = 4096
+
+// defaultCertCacheBytes bounds the DER bytes a CertCache holds.
+const defaultCertCacheBytes = 64 << 20
+
+// CertCache parses each distinct DER certificate once: the same chain comes
+// back thousands of times in a large capture. It is keyed by the SHA-256 of
+// the DER, bounded in entries and in bytes, and evicts the oldest entry
+// first. It is safe for concurrent use. A nil *CertCache is valid and
+// caches nothing.
+type CertCache struct {
+	mu       sync.Mutex
+	max      int
+	maxBytes int
+	bytes    int
+	m        map[[32]byte]*Certificate
+	queue    [][32]byte // insertion order; queue[head:] is live
+	head     int
+	hits     int
+	misses   int
+}
+
+// NewCertCache returns a cache that keeps at most maxEntries certificates
+// (DefaultCertCacheEntries when maxEntries <= 0) and at most 64 MiB of DER.
+func NewCertCache(maxEntries int) *CertCache {
+	if maxEntries <= 0 {
+		maxEntries = DefaultCertCacheEntries
+	}
+	return &CertCache{max: maxEntries, maxBytes: defaultCertCacheBytes, m: make(map[[32]byte]*Certificate)}
+}
+
+// Len returns the number of cached certificates.
+func (cc *CertCache) Len() int {
+	if cc == nil {
+		return 0
+	}
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	return len(cc.m)
+}
+
+// Stats returns how many lookups found a parsed certificate and how many had
+// to parse one.
+func (cc *CertCache) Stats() (hits, misses int) {
+	if cc == nil {
+		return 0, 0
+	}
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	return cc.hits, cc.misses
+}
+
+// Parse returns the certificate for der, parsing it only if the cache has
+// not seen it. The result never aliases der.
+func (cc *CertCache) Parse(der []byte) Certificate {
+	sum := sha256.Sum256(der)
+	if cc != nil {
+		cc.mu.Lock()
+		if c, ok := cc.m[sum]; ok {
+			cc.hits++
+			cc.mu.Unlock()
+			return *c
+		}
+		cc.misses++
+		cc.mu.Unlock()
+	}
+	c := parseDER(slices.Clone(der), sum)
+	if cc != nil {
+		cc.add(&c)
+	}
+	return c
+}
+
+func parseDER(raw []byte, sum [32]byte) Certificate {
+	c := Certificate{Raw: raw, SHA256: sum}
+	c.Cert, c.Err = x509.ParseCertificate(raw)
+	if c.Err != nil {
+		c.Cert = nil
+	}
+	if iss, sub, ok := rawNames(raw); ok {
+		c.Issuer, _ = FormatName(iss)
+		c.Subject, _ = FormatName(sub)
+	}
+	return c
+}
+
+func (cc *CertCache) add(c *Certificate) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if _, ok := cc.m[c.SHA256]; ok {
+		return // parsed concurrently by another caller
+	}
+	if len(c.Raw) > cc.maxBytes {
+		return
+	}
+	for len(cc.m) >= cc.max || cc.bytes+len(c.Raw) > cc.maxBytes {
+		old := cc.queue[cc.head]
+		cc.head++
+		cc.bytes -= len(cc.m[old].Raw)
+		delete(cc.m, old)
+	}
+	if cc.head > len(cc.queue)/2 {
+		cc.queue = append(cc.queue[:0], cc.queue[cc.head:]...)
+		cc.head = 0
+	}
+	stored := *c
+	stored.Extensions = nil
+	cc.m[c.SHA256] = &stored
+	cc.queue = append(cc.queue, c.SHA256)
+	cc.bytes += len(c.Raw)
+}
+
+// ParseCertificate is like the package-level [ParseCertificate] but takes
+// certificates from the cache.
+func (cc *CertCache) ParseCertificate(body []byte, tls13 bool) (*CertificateMsg, error) {
+	s := cryptobyte.String(body)
+	m := &CertificateMsg{TLS13: tls13}
+	note := func(format string, args ...any) {
+		m.Notes = addNote(m.Notes, fmt.Sprintf(format, args...))
+	}
+	if tls13 {
+		var ctx cryptobyte.String
+		if !s.ReadUint8LengthPrefixed(&ctx) {
+			return m, perr(msgCertificate, "certificate_request_context", ErrTruncated)
+		}
+		m.Context = slices.Clone([]byte(ctx))
+	}
+	var list cryptobyte.String
+	if !s.ReadUint24LengthPrefixed(&list) {
+		return m, perr(msgCertificate, "certificate_list", ErrTruncated)
+	}
+	if !s.Empty() {
+		note("%d bytes of trailing data after certificate_list", len(s))
+	}
+	for i := 0; !list.Empty(); i++ {
+		var der cryptobyte.String
+		if !list.ReadUint24LengthPrefixed(&der) {
+			return m, perr(msgCertificate, fmt.Sprintf("certificate %d", i), ErrTruncated)
+		}
+		if len(der) == 0 {
+			note("certificate %d is empty", i)
+		}
+		c := cc.Parse(der)
+		if tls13 {
+			var exts cryptobyte.String
+			if !list.ReadUint16LengthPrefixed(&exts) {
+				m.Certificates = append(m.Certificates, c)
+				return m, perr(msgCertificate, fmt.Sprintf("certificate %d extensions", i), ErrTruncated)
+			}
+			for !exts.Empty() {
+				var typ uint16
+				var data cryptobyte.String
+				if !exts.ReadUint16(&typ) || !exts.ReadUint16LengthPrefixed(&data) {
+					m.Certificates = append(m.Certificates, c)
+					return m, perr(msgCertificate, fmt.Sprintf("certificate %d extensions", i), ErrTruncated)
+				}
+				c.Extensions = append(c.Extensions, typ)
+			}
+		}
+		m.Certificates = append(m.Certificates, c)
+	}
+	return m, nil
+}

@@ -1,0 +1,786 @@
+package tlswire
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/modsniff/modsniff/capture"
+)
+
+// Record-layer limits.
+const (
+	// MaxRecordLength is the largest record body a peer may send: 2^14 plus
+	// the 2048 bytes of expansion RFC 5246 §6.2.3 allows (RFC 8446 §5.2
+	// allows 256; older stacks use the larger bound).
+	MaxRecordLength = 1<<14 + 2048
+	// MaxHandshakeBuffer caps the handshake reassembly buffer of one
+	// direction, header included; a longer message stops the handshake
+	// parsing of that direction.
+	MaxHandshakeBuffer = 64 << 10
+	// maxSSLv2Record is the largest body of a two-byte-header SSLv2 record.
+	maxSSLv2Record = 0x7fff
+)
+
+// What a record's body is used for.
+const (
+	modeNone      uint8 = iota
+	modeSkip            // counted, never copied: encrypted records, stray data
+	modeHandshake       // plaintext handshake: streamed into the message reassembler
+	modeSmall           // plaintext alert or ChangeCipherSpec: first bytes kept
+	modeSSLv2           // the SSLv2-format ClientHello: buffered whole
+	modeOpen            // encrypted record handed to an opener: buffered whole
+	// modeMaybeHandshake is a handshake record after a TLS 1.3
+	// compatibility CCS: plaintext if it starts a ClientHello, else protected.
+	modeMaybeHandshake
+)
+
+// opener is the seam for decryption (a later task: TLS 1.3 and 1.2 with key
+// logs). Given an encrypted record's outer type and body, it returns the
+// inner content type and plaintext, or an error; the plaintext is dispatched
+// like a plaintext record's body. Conn buffers each record whole (at most
+// MaxRecordLength bytes) only for a direction that has an opener.
+type opener interface {
+	open(outerType uint8, body []byte) (innerType uint8, plaintext []byte, err error)
+}
+
+// half is the state of one direction.
+type half struct {
+	dir Dir
+
+	hdr  [5]byte // a record header split across Feed calls
+	hdrN int
+
+	typ      uint8 // current record: content type
+	recLen   int   // its declared length
+	remain   int   // body bytes still to come
+	recOff   int   // body bytes consumed so far
+	mode     uint8
+	recStart capture.Ref
+	recIdx   int // index of the current record in Session.Encrypted, or -1
+	small    [8]byte
+	smallN   int
+	dropRest bool // the rest of this handshake record is ignored
+
+	started   bool // the first record header was seen
+	encrypted bool // records from the next header on are protected
+	ccsCompat bool // a ChangeCipherSpec taken as TLS 1.3 middlebox compatibility was seen
+	lost      bool // the record stream cannot be followed any more
+
+	hs        []byte // handshake message being reassembled, header included
+	hsFirstAt capture.Ref
+	hsStopped bool
+	hsDiscard int // bytes of a message lost in a gap still to drop
+
+	pkts    int // distinct packets fed, until the ClientHello completed
+	lastPkt capture.Ref
+
+	open   opener
+	recBuf []byte // the record body for modeSSLv2 and modeOpen
+}
+
+// ConnOptions configures a Conn.
+type ConnOptions struct {
+	// Certs parses certificates once per distinct DER across connections;
+	// nil parses every certificate.
+	Certs *CertCache
+}
+
+// Conn follows the TLS record layer (RFC 8446 §5.1, RFC 5246 §6.2) and the
+// plaintext handshake (RFC 8446 §4, RFC 5246 §7.4) of one connection from
+// its two in-order byte streams, and fills a [Session].
+//
+// Only plaintext handshake, alert and ChangeCipherSpec bodies are looked at.
+// A direction counts as encrypted (RFC 8446 §2, RFC 5246 §7.1): in TLS 1.2
+// and earlier after its ChangeCipherSpec; in TLS 1.3 for the server after
+// its ServerHello, for the client from its first application_data record
+// (its middlebox-compatibility ChangeCipherSpec, RFC 8446 Appendix D.4,
+// changes nothing). Protected records are skipped by counting, without
+// copying; the first MaxEncryptedRecords of each direction are described in
+// Session.Encrypted.
+//
+// A Conn is not safe for concurrent use.
+type Conn struct {
+	opt    ConnOptions
+	sess   Session
+	h      [2]half
+	notTLS bool
+	done   bool
+}
+
+// NewConn returns a Conn ready for the first bytes of both directions.
+func NewConn(opt ConnOptions) *Conn {
+	c := &Conn{opt: opt}
+	c.h[ClientToServer] = half{dir: ClientToServer, recIdx: -1}
+	c.h[ServerToClient] = half{dir: ServerToClient, recIdx: -1}
+	return c
+}
+
+// Session returns what was learned so far; later calls keep updating it.
+func (c *Conn) Session() *Session { return &c.sess }
+
+// IsTLS reports whether the connection still looks like TLS: false once the
+// client's first bytes were not a TLS record (nor an SSLv2 ClientHello).
+// After that, Feed returns at once.
+func (c *Conn) IsTLS() bool { return !c.notTLS }
+
+func (c *Conn) note(dir Dir, at capture.Ref, format string, args ...any) {
+	c.sess.Notes = addNote(c.sess.Notes, at.String()+" "+dir.String()+": "+fmt.Sprintf(format, args...))
+}
+
+func (c *Conn) fail(dir Dir, at capture.Ref, format string, args ...any) {
+	c.sess.Errors = addNote(c.sess.Errors, at.String()+" "+dir.String()+": "+fmt.Sprintf(format, args...))
+}
+
+// stop gives up on a direction after a protocol error.
+func (c *Conn) stop(h *half, at capture.Ref, format string, args ...any) {
+	c.fail(h.dir, at, format, args...)
+	h.lost = true
+	c.sess.Lost[h.dir] = true
+	h.hs, h.recBuf = nil, nil
+}
+
+// Feed gives the next in-order bytes of one direction (RFC 8446 §5.1 records,
+// any version). data is only read during the call; it may alias a packet.
+// at is the packet the bytes came from.
+func (c *Conn) Feed(dir Dir, data []byte, at capture.Ref) {
+	if c.notTLS || len(data) == 0 || dir&^1 != 0 {
+		return
+	}
+	h := &c.h[dir]
+	if h.lost {
+		return
+	}
+	c.sess.Bytes[dir] += int64(len(data))
+	if dir == ClientToServer && c.sess.ClientHello == nil && (at.Packet != h.lastPkt.Packet || at.Input != h.lastPkt.Input) {
+		h.lastPkt = at
+		h.pkts++
+	}
+	for len(data) > 0 {
+		if h.remain > 0 {
+			n := h.remain
+			if n > len(data) {
+				n = len(data)
+			}
+			if h.mode != modeSkip {
+				c.body(h, data[:n], at)
+			}
+			h.remain -= n
+			h.recOff += n
+			data = data[n:]
+			if h.remain == 0 {
+				c.endRecord(h, at)
+			}
+			if h.lost || c.notTLS {
+				return
+			}
+			continue
+		}
+		if h.hdrN == 0 {
+			h.recStart = at
+			if len(data) >= 5 {
+				c.startRecord(h, data[:5], at)
+				data = data[5:]
+			} else {
+				h.hdrN = copy(h.hdr[:], data)
+				return
+			}
+		} else {
+			n := copy(h.hdr[h.hdrN:], data)
+			h.hdrN += n
+			data = data[n:]
+			if h.hdrN < 5 {
+				return
+			}
+			h.hdrN = 0
+			c.startRecord(h, h.hdr[:], at)
+		}
+		if h.lost || c.notTLS {
+			return
+		}
+		if h.remain == 0 {
+			c.endRecord(h, at)
+		}
+	}
+}
+
+// validHeader reports whether hdr is a plausible TLS record header: content
+// type 20–24, protocol version 0x0300–0x0304, length at most MaxRecordLength
+// (RFC 8446 §5.1, RFC 5246 §6.2.1).
+func validHeader(hdr []byte) bool {
+	return hdr[0] >= ContentChangeCipherSpec && hdr[0] <= ContentHeartbeat &&
+		hdr[1] == 3 && hdr[2] <= 4 &&
+		int(hdr[3])<<8|int(hdr[4]) <= MaxRecordLength
+}
+
+// looksLikeSSLv2Hello reports whether the first five bytes are the header of
+// an SSLv2-format CLIENT-HELLO (RFC 5246 Appendix E.2): a two-byte length with
+// the high bit set, msg_type 1, and version 0x0002 or 0x0300–0x0304.
+func looksLikeSSLv2Hello(p []byte) bool {
+	n := int(p[0]&0x7f)<<8 | int(p[1])
+	v := uint16(p[3])<<8 | uint16(p[4])
+	return p[0]&0x80 != 0 && p[2] == 1 && n >= 9 && (v == VersionSSL20 || v>>8 == 3 && v&0xff <= 4)
+}
+
+// LooksLikeTLS reports whether a stream's first bytes are a plausible TLS
+// record header (content type 20–24, version 0x0300–0x0304, length 1 to
+// MaxRecordLength) or the start of an SSLv2-format ClientHello. It needs at
+// least five bytes.
+func LooksLikeTLS(prefix []byte) bool {
+	if len(prefix) < 5 {
+		return false
+	}
+	if prefix[0]&0x80 != 0 {
+		return looksLikeSSLv2Hello(prefix)
+	}
+	return validHeader(prefix) && (prefix[3] != 0 || prefix[4] != 0)
+}
+
+func (c *Conn) startRecord(h *half, hdr []byte, at capture.Ref) {
+	typ := hdr[0]
+	n := int(hdr[3])<<8 | int(hdr[4])
+	h.recOff, h.recIdx, h.smallN, h.dropRest = 0, -1, 0, false
+	if !h.started {
+		h.started = true
+		if hdr[0]&0x80 != 0 {
+			c.startSSLv2(h, hdr, at)
+			return
+		}
+		if !validHeader(hdr) {
+			if h.dir == ClientToServer {
+				c.notTLS = true
+				c.note(h.dir, at, "not TLS: first bytes % x", hdr)
+				return
+			}
+			c.stop(h, at, "not a TLS record: first bytes % x", hdr)
+			return
+		}
+	}
+	if !validHeader(hdr) {
+		if n > MaxRecordLength && hdr[0] >= ContentChangeCipherSpec && hdr[0] <= ContentHeartbeat && hdr[1] == 3 {
+			c.stop(h, at, "record_overflow: %s record of %d bytes exceeds %d", ContentTypeName(typ), n, MaxRecordLength)
+			return
+		}
+		c.stop(h, at, "invalid record header % x after %d bytes", hdr, c.sess.Bytes[h.dir])
+		return
+	}
+	h.typ, h.recLen, h.remain = typ, n, n
+	if h.hs != nil && len(h.hs) == 0 && h.encrypted && h.open == nil {
+		h.hs = nil // nothing more to reassemble in clear
+	}
+
+	if !h.encrypted {
+		switch typ {
+		case ContentHandshake:
+			if n == 0 {
+				c.note(h.dir, at, "zero-length handshake record")
+			}
+			switch {
+			case h.hsStopped:
+				h.mode = modeSkip
+			case h.ccsCompat && c.sess.HelloRetry == nil:
+				// After its compatibility CCS a TLS 1.3 client sends plaintext
+				// handshake only for a second ClientHello (the
+				// HelloRetryRequest may be missing from the capture); anything
+				// else is an encrypted flight whose ServerHello was missed.
+				// The first body byte decides.
+				h.mode = modeMaybeHandshake
+			default:
+				h.mode = modeHandshake
+			}
+			return
+		case ContentAlert, ContentChangeCipherSpec:
+			h.mode = modeSmall
+			return
+		case ContentHeartbeat:
+			c.note(h.dir, at, "heartbeat record of %d bytes before encryption", n)
+			h.mode = modeSkip
+			return
+		case ContentApplicationData:
+			// application data before any ChangeCipherSpec: a TLS 1.3 client's
+			// first protected record (its compatibility CCS is optional), 0-RTT
+			// data, or the rest of a stream whose handshake was missed.
+			h.encrypted = true
+		}
+	} else if typ == ContentChangeCipherSpec && c.sess.TLS13() {
+		h.mode = modeSmall // the compatibility CCS is never protected (RFC 8446 §5)
+		return
+	}
+
+	c.protected(h)
+}
+
+// protected accounts for the record starting at h.recStart as protected.
+func (c *Conn) protected(h *half) {
+	n := h.recLen
+	if c.sess.EncryptedAt[h.dir].IsZero() {
+		c.sess.EncryptedAt[h.dir] = h.recStart
+	}
+	c.sess.EncryptedCount[h.dir]++
+	c.sess.EncryptedBytes[h.dir] += int64(n)
+	if len(c.sess.Encrypted[h.dir]) < MaxEncryptedRecords {
+		h.recIdx = len(c.sess.Encrypted[h.dir])
+		c.sess.Encrypted[h.dir] = append(c.sess.Encrypted[h.dir], RecordInfo{Type: h.typ, Length: n, Start: h.recStart})
+	}
+	if h.open != nil {
+		h.mode = modeOpen
+		h.recBuf = h.recBuf[:0]
+	} else {
+		h.mode = modeSkip
+	}
+}
+
+func (c *Conn) startSSLv2(h *half, hdr []byte, at capture.Ref) {
+	if h.dir == ServerToClient {
+		c.stop(h, at, "SSLv2 record from the server (an SSL 2.0 SERVER-HELLO?)")
+		return
+	}
+	if !looksLikeSSLv2Hello(hdr) {
+		c.notTLS = true
+		c.note(h.dir, at, "not TLS: first bytes % x", hdr)
+		return
+	}
+	n := int(hdr[0]&0x7f)<<8 | int(hdr[1])
+	h.typ, h.recLen = ContentHandshake, n
+	h.mode = modeSSLv2
+	h.recBuf = append(h.recBuf[:0], hdr[2:5]...)
+	h.remain = n - 3
+	h.recOff = 3
+}
+
+// body handles body bytes of a record that is not skipped.
+func (c *Conn) body(h *half, data []byte, at capture.Ref) {
+	switch h.mode {
+	case modeMaybeHandshake:
+		if data[0] != TypeClientHello {
+			c.note(h.dir, at, "handshake record after ChangeCipherSpec taken as encrypted")
+			h.encrypted = true
+			c.protected(h)
+			if h.mode == modeOpen {
+				h.recBuf = append(h.recBuf, data...)
+			}
+			return
+		}
+		h.mode = modeHandshake
+		fallthrough
+	case modeHandshake:
+		if !h.dropRest {
+			c.handshakeBytes(h, data, h.recOff, at)
+		}
+	case modeSmall:
+		h.smallN += copy(h.small[h.smallN:], data)
+	case modeSSLv2, modeOpen:
+		if len(h.recBuf)+len(data) <= maxSSLv2Record+MaxRecordLength {
+			h.recBuf = append(h.recBuf, data...)
+		}
+	}
+}
+
+func (c *Conn) endRecord(h *half, at capture.Ref) {
+	mode := h.mode
+	h.mode = modeNone
+	if h.recIdx >= 0 {
+		c.sess.Encrypted[h.dir][h.recIdx].At = at
+	}
+	switch mode {
+	case modeSkip:
+		if h.recIdx >= 0 || h.encrypted {
+			if h.typ == ContentAlert && !c.sess.TLS13() {
+				c.addAlert(Alert{From: h.dir, Encrypted: true, At: at})
+			}
+		}
+	case modeSmall:
+		c.smallRecord(h, at)
+	case modeSSLv2:
+		ch, err := ParseSSLv2ClientHello(h.recBuf)
+		h.recBuf = nil
+		if err != nil {
+			c.fail(h.dir, at, "%v", err)
+		}
+		if ch != nil {
+			c.setClientHello(h, ch, h.recStart, at)
+		}
+	case modeOpen:
+		inner, pt, err := h.open.open(h.typ, h.recBuf)
+		if err != nil {
+			c.note(h.dir, at, "cannot decrypt %s record of %d bytes: %v", ContentTypeName(h.typ), h.recLen, err)
+			return
+		}
+		c.plaintext(h, inner, pt, at)
+	}
+}
+
+// plaintext dispatches the content of a decrypted record.
+func (c *Conn) plaintext(h *half, typ uint8, data []byte, at capture.Ref) {
+	switch typ {
+	case ContentHandshake:
+		h.recStart = at
+		c.handshakeBytes(h, data, 0, at)
+	case ContentAlert:
+		for len(data) >= 2 {
+			c.addAlert(Alert{From: h.dir, Level: data[0], Description: data[1], Encrypted: true, At: at})
+			data = data[2:]
+		}
+	}
+}
+
+func (c *Conn) addAlert(a Alert) {
+	if len(c.sess.Alerts) < maxAlerts {
+		c.sess.Alerts = append(c.sess.Alerts, a)
+	}
+}
+
+// smallRecord handles a complete plaintext alert or ChangeCipherSpec record.
+func (c *Conn) smallRecord(h *half, at capture.Ref) {
+	body := h.small[:h.smallN]
+	switch h.typ {
+	case ContentChangeCipherSpec:
+		if c.sess.ChangeCipherSpec[h.dir].IsZero() {
+			c.sess.ChangeCipherSpec[h.dir] = at
+		}
+		if h.recLen != 1 || body[0] != 1 {
+			c.note(h.dir, at, "ChangeCipherSpec record of %d bytes starting % x", h.recLen, body)
+		}
+		if h.encrypted {
+			return // the TLS 1.3 compatibility CCS after the ServerHello
+		}
+		if len(h.hs) > 0 {
+			c.note(h.dir, at, "ChangeCipherSpec inside an unfinished %s message", HandshakeTypeName(h.hs[0]))
+		}
+		if c.ccsIsCompat(h.dir) {
+			h.ccsCompat = true
+			return
+		}
+		h.encrypted = true
+	case ContentAlert:
+		if h.recLen == 2 {
+			a, err := ParseAlert(body)
+			a.From, a.At = h.dir, at
+			if err != nil {
+				c.note(h.dir, at, "%v", err)
+			}
+			c.addAlert(a)
+			return
+		}
+		// An alert record of another size in clear is an encrypted alert
+		// whose ChangeCipherSpec was missed, or junk.
+		c.note(h.dir, at, "alert record of %d bytes before encryption: taken as encrypted", h.recLen)
+		c.addAlert(Alert{From: h.dir, Encrypted: true, At: at})
+	}
+}
+
+// ccsIsCompat reports whether a plaintext ChangeCipherSpec from dir is the
+// TLS 1.3 middlebox-compatibility one (RFC 8446 Appendix D.4), after which
+// the sender's records are not necessarily protected yet, rather than the
+// TLS 1.2 one after which they are.
+func (c *Conn) ccsIsCompat(dir Dir) bool {
+	if v := c.sess.Version(); v != 0 {
+		return isTLS13(v)
+	}
+	// No ServerHello seen: a client that offered TLS 1.3 sends its CCS before
+	// its second flight or with 0-RTT; a TLS 1.2 client sends none before
+	// the ServerHello.
+	return dir == ClientToServer && c.sess.ClientHello != nil && c.sess.ClientHello.OffersTLS13()
+}
+
+// handshakeBytes reassembles handshake messages (RFC 8446 §4, §5.1: several
+// per record, or one across records). off is the offset of data in its
+// record body. Complete messages are parsed straight from data; only an
+// incomplete one is copied.
+func (c *Conn) handshakeBytes(h *half, data []byte, off int, at capture.Ref) {
+	if h.hsStopped {
+		return
+	}
+	if h.hsDiscard > 0 {
+		n := min(h.hsDiscard, len(data))
+		h.hsDiscard -= n
+		data = data[n:]
+		off += n
+	}
+	for len(data) > 0 {
+		if h.dropRest {
+			c.note(h.dir, at, "%d bytes of handshake data after the last plaintext message in its record (RFC 8446 §5.1)", len(data))
+			return
+		}
+		if len(h.hs) == 0 {
+			first := at
+			if off == 0 {
+				first = h.recStart
+			}
+			if len(data) >= 4 {
+				n := int(data[1])<<16 | int(data[2])<<8 | int(data[3])
+				if n > MaxHandshakeBuffer-4 {
+					c.tooLarge(h, data[0], n, at)
+					return
+				}
+				if len(data) >= 4+n {
+					c.message(h, data[0], data[4:4+n], first, at)
+					data = data[4+n:]
+					off += 4 + n
+					if h.hsStopped || h.lost {
+						return
+					}
+					continue
+				}
+			}
+			h.hsFirstAt = first
+		}
+		// Copy into the reassembly buffer: first the header, then the body.
+		if len(h.hs) < 4 {
+			k := min(4-len(h.hs), len(data))
+			h.hs = append(h.hs, data[:k]...)
+			data = data[k:]
+			off += k
+			if len(h.hs) < 4 {
+				return
+			}
+			if n := int(h.hs[1])<<16 | int(h.hs[2])<<8 | int(h.hs[3]); n > MaxHandshakeBuffer-4 {
+				c.tooLarge(h, h.hs[0], n, at)
+				return
+			}
+		}
+		n := int(h.hs[1])<<16 | int(h.hs[2])<<8 | int(h.hs[3])
+		k := min(4+n-len(h.hs), len(data))
+		h.hs = append(h.hs, data[:k]...)
+		data = data[k:]
+		off += k
+		if len(h.hs) == 4+n {
+			c.message(h, h.hs[0], h.hs[4:], h.hsFirstAt, at)
+			if h.hs != nil {
+				h.hs = h.hs[:0]
+			}
+			if h.hsStopped || h.lost {
+				return
+			}
+		}
+	}
+}
+
+func (c *Conn) tooLarge(h *half, typ uint8, n int, at capture.Ref) {
+	c.fail(h.dir, at, "%s message of %d bytes exceeds the %d-byte reassembly limit; handshake parsing stopped",
+		HandshakeTypeName(typ), n, MaxHandshakeBuffer)
+	h.hsStopped = true
+	h.hs = nil
+}
+
+// message handles one complete handshake message. body is only valid during
+// the call.
+func (c *Conn) message(h *half, typ uint8, body []byte, first, at capture.Ref) {
+	s := &c.sess
+	if len(s.Handshakes) < maxHandshakes {
+		s.Handshakes = append(s.Handshakes, HandshakeInfo{From: h.dir, Type: typ, Length: len(body), At: at})
+	}
+	if h.dir == ClientToServer {
+		switch typ {
+		case TypeClientHello:
+			ch, err := ParseClientHello(body)
+			if err != nil {
+				c.fail(h.dir, at, "%v", err)
+			}
+			if ch != nil {
+				c.setClientHello(h, ch, first, at)
+			}
+		case TypeCertificate:
+			m, err := c.opt.Certs.ParseCertificate(body, s.TLS13())
+			if err != nil {
+				c.fail(h.dir, at, "%v", err)
+			}
+			if s.ClientCertificates == nil {
+				s.ClientCertificates, s.ClientCertificatesAt = m, at
+			}
+		case TypeClientKeyExchange:
+			s.ClientKeyExchange, s.ClientKeyExchangeAt = true, at
+		case TypeServerHello, TypeServerHelloDone, TypeServerKeyExchange, TypeCertificateRequest, TypeEncryptedExtensions:
+			c.note(h.dir, at, "%s message sent by the client", HandshakeTypeName(typ))
+		}
+		return
+	}
+	switch typ {
+	case TypeServerHello:
+		sh, err := ParseServerHello(body)
+		if err != nil {
+			c.fail(h.dir, at, "%v", err)
+		}
+		if sh == nil {
+			return
+		}
+		switch {
+		case sh.IsHelloRetryRequest && s.HelloRetry == nil && s.ServerHello == nil:
+			s.HelloRetry, s.HelloRetryAt = sh, at
+		case sh.IsHelloRetryRequest:
+			c.note(h.dir, at, "another HelloRetryRequest")
+		case s.ServerHello == nil:
+			s.ServerHello, s.ServerHelloAt = sh, at
+			if isTLS13(sh.Version()) {
+				// Everything after the ServerHello is protected (RFC 8446
+				// §2); the key change falls on a record boundary (§5.1).
+				h.encrypted = true
+				h.dropRest = true
+			}
+		default:
+			c.note(h.dir, at, "another ServerHello")
+		}
+	case TypeCertificate:
+		m, err := c.opt.Certs.ParseCertificate(body, s.TLS13())
+		if err != nil {
+			c.fail(h.dir, at, "%v", err)
+		}
+		if s.Certificates == nil {
+			s.Certificates, s.CertificatesAt = m, at
+		}
+	case TypeServerKeyExchange:
+		s.ServerKeyExchange, s.ServerKeyExchangeAt = true, at
+		// ECDHE ServerECDHParams start with curve_type named_curve (3) and
+		// the group (RFC 8422 §5.4).
+		if s.ServerHello != nil && strings.Contains(CipherSuiteName(s.ServerHello.CipherSuite), "_ECDHE_") &&
+			len(body) >= 3 && body[0] == 3 {
+			s.ServerKeyExchangeGroup = uint16(body[1])<<8 | uint16(body[2])
+		}
+	case TypeCertificateRequest:
+		s.CertificateRequest, s.CertificateRequestAt = true, at
+	case TypeServerHelloDone:
+		s.ServerHelloDone, s.ServerHelloDoneAt = true, at
+		if len(body) != 0 {
+			c.note(h.dir, at, "ServerHelloDone with a %d-byte body", len(body))
+		}
+	case TypeEncryptedExtensions:
+		ee, err := ParseEncryptedExtensions(body)
+		if err != nil {
+			c.fail(h.dir, at, "%v", err)
+		}
+		if s.EncryptedExtensions == nil {
+			s.EncryptedExtensions, s.EncryptedExtensionsAt = ee, at
+		}
+	case TypeClientHello, TypeClientKeyExchange:
+		c.note(h.dir, at, "%s message sent by the server", HandshakeTypeName(typ))
+	}
+}
+
+func (c *Conn) setClientHello(h *half, ch *ClientHello, first, at capture.Ref) {
+	s := &c.sess
+	switch {
+	case s.ClientHello == nil:
+		s.ClientHello, s.ClientHelloAt, s.ClientHelloFirstAt = ch, at, first
+		s.ClientHelloPackets = h.pkts
+	case s.SecondClientHello == nil && s.ServerHello == nil:
+		// The answer to a HelloRetryRequest (RFC 8446 §4.1.2), which may be
+		// missing from the capture.
+		s.SecondClientHello, s.SecondClientHelloAt = ch, at
+		if s.HelloRetry == nil {
+			c.note(h.dir, at, "second ClientHello without a HelloRetryRequest seen")
+		}
+	default:
+		c.note(h.dir, at, "another ClientHello in clear (renegotiation or a new handshake on the same stream)")
+	}
+}
+
+// Gap says that n bytes of one direction were lost (n < 0: an unknown
+// number). Within an encrypted record the record layer resynchronises by
+// counting; within a handshake message whose header was seen, that message
+// is lost and the next one is parsed; otherwise the direction is marked lost
+// (Session.Lost) and ignored from then on. Every gap is noted.
+func (c *Conn) Gap(dir Dir, n int64, at capture.Ref) {
+	if c.notTLS || dir&^1 != 0 || n == 0 {
+		return
+	}
+	h := &c.h[dir]
+	if h.lost {
+		return
+	}
+	if n < 0 {
+		c.note(dir, at, "bytes of unknown number lost; direction abandoned")
+		c.markLost(h)
+		return
+	}
+	c.note(dir, at, "%d bytes lost", n)
+	if h.hdrN > 0 || h.remain == 0 || n > int64(h.remain) {
+		c.note(dir, at, "gap crosses a record header; direction abandoned")
+		c.markLost(h)
+		return
+	}
+	k := int(n)
+	switch h.mode {
+	case modeHandshake, modeMaybeHandshake:
+		c.handshakeGap(h, k, at)
+	case modeSmall:
+		h.smallN = len(h.small)  // unknown content: keep what we have
+		h.typ = ContentHeartbeat // nothing to interpret at the end
+	case modeSSLv2:
+		c.note(dir, at, "SSLv2 ClientHello lost")
+		h.mode = modeSkip
+	case modeOpen:
+		h.mode = modeSkip
+	}
+	h.remain -= k
+	h.recOff += k
+	if h.remain == 0 {
+		c.endRecord(h, at)
+	}
+}
+
+func (c *Conn) markLost(h *half) {
+	h.lost = true
+	c.sess.Lost[h.dir] = true
+	h.hs, h.recBuf = nil, nil
+}
+
+// handshakeGap drops a handshake message that lost k bytes, when its header
+// was seen and the gap ends inside it; otherwise handshake parsing stops.
+func (c *Conn) handshakeGap(h *half, k int, at capture.Ref) {
+	if h.hsStopped {
+		return
+	}
+	if h.dropRest {
+		return
+	}
+	if len(h.hs) >= 4 {
+		n := int(h.hs[1])<<16 | int(h.hs[2])<<8 | int(h.hs[3])
+		if rest := 4 + n - len(h.hs); k <= rest && h.hsDiscard == 0 {
+			c.note(h.dir, at, "%s message of %d bytes lost in a gap", HandshakeTypeName(h.hs[0]), n)
+			h.hsDiscard = rest - k
+			h.hs = h.hs[:0]
+			return
+		}
+	}
+	if h.hsDiscard >= k {
+		h.hsDiscard -= k
+		return
+	}
+	c.note(h.dir, at, "gap between handshake messages; handshake parsing stopped")
+	h.hsStopped = true
+	h.hs = nil
+}
+
+// Finish ends both streams (end of connection or of capture): a record or
+// handshake message left incomplete is noted. Later Feed calls are ignored.
+func (c *Conn) Finish() {
+	if c.done {
+		return
+	}
+	c.done = true
+	if c.notTLS {
+		return
+	}
+	for d := range c.h {
+		h := &c.h[d]
+		if !h.lost {
+			at := h.recStart
+			if h.hdrN > 0 {
+				c.note(h.dir, at, "stream ends inside a record header (%d of 5 bytes)", h.hdrN)
+			}
+			if h.remain > 0 {
+				c.note(h.dir, at, "stream ends %d bytes before the end of a %d-byte %s record",
+					h.remain, h.recLen, ContentTypeName(h.typ))
+			}
+			if len(h.hs) > 0 && !h.hsStopped {
+				total := -1
+				if len(h.hs) >= 4 {
+					total = 4 + (int(h.hs[1])<<16 | int(h.hs[2])<<8 | int(h.hs[3]))
+				}
+				c.note(h.dir, h.hsFirstAt, "stream ends inside a %s message (%d of %d bytes)",
+					HandshakeTypeName(h.hs[0]), len(h.hs), total)
+			}
+		}
+		h.lost = true
+		h.hs, h.recBuf = nil, nil
+	}
+}

@@ -1,0 +1,183 @@
+package tlswire
+
+import (
+	"errors"
+	"path/filepath"
+	"testing"
+)
+
+// seedMessages returns handshake messages (header included) from real
+// crypto/tls handshakes and, when the corpus is present, from its captures;
+// and recorded streams for FuzzConn.
+func seedMessages(f *testing.F) (msgs [][]byte, streams [][2][]byte) {
+	msgs, streams = realSeeds(f)
+	if dir, ok := findCorpus(); ok {
+		caps, _ := filepath.Glob(filepath.Join(dir, "*", "*.facts.json"))
+		for _, c := range caps {
+			res := decodeCapture(f, c[:len(c)-len(".facts.json")], nil)
+			for _, tc := range res.conns {
+				for d := range tc.raw {
+					msgs = append(msgs, plaintextMessages(tc.raw[d])...)
+				}
+				if len(streams) < 40 && tc.conn.Session().ClientHello != nil {
+					streams = append(streams, [2][]byte{cut(tc.raw[0], 8<<10), cut(tc.raw[1], 8<<10)})
+				}
+			}
+		}
+	}
+	return msgs, streams
+}
+
+func cut(b []byte, n int) []byte { return b[:min(len(b), n)] }
+
+func checkParseError(t *testing.T, err error) {
+	var pe *ParseError
+	if err != nil && !errors.As(err, &pe) {
+		t.Fatalf("%T %v is not a *ParseError", err, err)
+	}
+}
+
+func FuzzParseClientHello(f *testing.F) {
+	f.Add(browserHello)
+	f.Add(sslv2Hello[2:])
+	msgs, _ := seedMessages(f)
+	for _, m := range msgs {
+		if m[0] == TypeClientHello {
+			f.Add(m[4:])
+		}
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ch, err := ParseClientHello(b)
+		checkParseError(t, err)
+		if err == nil && ch == nil {
+			t.Fatal("nil hello without error")
+		}
+		if ch != nil {
+			if len(ch.KeyShares) != len(ch.KeyShareGroups) || len(ch.Notes) > maxNotes || ch.Length != len(b) {
+				t.Fatalf("inconsistent hello %+v", ch)
+			}
+			for _, s := range []string{JA4(ch, 't'), JA4Raw(ch, 'q'), JA4Original(ch, 'd'), JA4RawOriginal(ch, 't')} {
+				if len(s) < 10 {
+					t.Fatalf("JA4 %q", s)
+				}
+			}
+			ch.MaxVersion()
+		}
+		ch, err = ParseSSLv2ClientHello(b)
+		checkParseError(t, err)
+		if ch != nil {
+			JA4(ch, 't')
+		}
+	})
+}
+
+func FuzzParseServerHello(f *testing.F) {
+	for _, b := range [][]byte{serverHello12, serverHello13, helloRetry, serverHelloDraft18} {
+		f.Add(b)
+	}
+	msgs, _ := seedMessages(f)
+	for _, m := range msgs {
+		if m[0] == TypeServerHello || m[0] == TypeEncryptedExtensions {
+			f.Add(m[4:])
+		}
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		sh, err := ParseServerHello(b)
+		checkParseError(t, err)
+		if sh != nil {
+			sh.Version()
+			if len(sh.Notes) > maxNotes {
+				t.Fatal("notes unbounded")
+			}
+		}
+		_, err = ParseEncryptedExtensions(b)
+		checkParseError(t, err)
+		_, err = ParseAlert(b)
+		checkParseError(t, err)
+	})
+}
+
+func FuzzParseCertificate(f *testing.F) {
+	msgs, _ := seedMessages(f)
+	for _, m := range msgs {
+		if m[0] == TypeCertificate {
+			f.Add(m[4:], false)
+			// The same chain in the TLS 1.3 form.
+			f.Add(append([]byte{0}, m[4:]...), true)
+		}
+	}
+	f.Add(vec24(vec24(hx("3003020101"))), false)
+	cache := NewCertCache(16)
+	f.Fuzz(func(t *testing.T, b []byte, tls13 bool) {
+		m, err := cache.ParseCertificate(b, tls13)
+		checkParseError(t, err)
+		if m == nil {
+			t.Fatal("nil message")
+		}
+		for _, c := range m.Certificates {
+			if (c.Cert == nil) == (c.Err == nil) {
+				t.Fatalf("certificate with both or neither of Cert and Err: %+v", c)
+			}
+		}
+		FormatName(b)
+		if cache.Len() > 16 {
+			t.Fatal("cache unbounded")
+		}
+	})
+}
+
+// FuzzConn feeds arbitrary bytes to both directions. The input is a program:
+// a control byte c, then (c>>2)+1 bytes for direction c&1; c&2 with c>=0xf0
+// declares a gap of the next byte's size instead.
+func FuzzConn(f *testing.F) {
+	_, streams := seedMessages(f)
+	for _, s := range streams {
+		f.Add(encodeFeeds(s))
+	}
+	f.Add(encodeFeeds([2][]byte{sslv2Hello, nil}))
+	f.Fuzz(func(t *testing.T, prog []byte) {
+		c := NewConn(ConnOptions{Certs: NewCertCache(8)})
+		for pkt := 1; len(prog) > 0; pkt++ {
+			op := prog[0]
+			prog = prog[1:]
+			dir := Dir(op & 1)
+			if op >= 0xf0 && op&2 != 0 && len(prog) > 0 {
+				c.Gap(dir, int64(prog[0])-1, ref(pkt))
+				prog = prog[1:]
+				continue
+			}
+			n := min(int(op>>2)+1, len(prog))
+			c.Feed(dir, prog[:n], ref(pkt))
+			prog = prog[n:]
+		}
+		c.Finish()
+		s := c.Session()
+		for d := range 2 {
+			if len(s.Encrypted[d]) > MaxEncryptedRecords || s.EncryptedCount[d] < len(s.Encrypted[d]) {
+				t.Fatalf("records %d / %d", len(s.Encrypted[d]), s.EncryptedCount[d])
+			}
+		}
+		if len(s.Notes) > maxNotes || len(s.Errors) > maxNotes || len(s.Alerts) > maxAlerts || len(s.Handshakes) > maxHandshakes {
+			t.Fatal("unbounded session lists")
+		}
+		summary(s)
+	})
+}
+
+// encodeFeeds turns two streams into a FuzzConn program, alternating
+// directions in chunks of up to 64 bytes.
+func encodeFeeds(s [2][]byte) []byte {
+	var prog []byte
+	for len(s[0])+len(s[1]) > 0 {
+		for d := range 2 {
+			n := min(len(s[d]), 64)
+			if n == 0 {
+				continue
+			}
+			prog = append(prog, byte((n-1)<<2|d))
+			prog = append(prog, s[d][:n]...)
+			s[d] = s[d][n:]
+		}
+	}
+	return prog
+}

@@ -1,0 +1,587 @@
+package tlswire
+
+// Real handshakes: a crypto/tls client configured like the go command
+// (NextProtos h2, http/1.1; default curves, X25519MLKEM768 first) against a
+// crypto/tls server over an in-memory pipe, with both directions recorded
+// and fed to a Conn afterwards in odd-sized chunks.
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/modsniff/modsniff/capture"
+)
+
+// ---- an in-memory, buffered, recorded pipe ----
+
+type chunk struct {
+	dir  Dir
+	data []byte
+}
+
+// recorder keeps what both ends wrote, in order; each Write is one "packet".
+type recorder struct {
+	mu     sync.Mutex
+	chunks []chunk
+}
+
+type pipeBuf struct {
+	mu     sync.Mutex
+	cond   *sync.Cond
+	buf    []byte
+	closed bool
+}
+
+func newPipeBuf() *pipeBuf {
+	p := &pipeBuf{}
+	p.cond = sync.NewCond(&p.mu)
+	return p
+}
+
+type pipeEnd struct {
+	r, w *pipeBuf
+	dir  Dir
+	rec  *recorder
+}
+
+func (e *pipeEnd) Read(b []byte) (int, error) {
+	e.r.mu.Lock()
+	defer e.r.mu.Unlock()
+	for len(e.r.buf) == 0 && !e.r.closed {
+		e.r.cond.Wait()
+	}
+	if len(e.r.buf) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(b, e.r.buf)
+	e.r.buf = e.r.buf[n:]
+	return n, nil
+}
+
+func (e *pipeEnd) Write(b []byte) (int, error) {
+	e.rec.mu.Lock()
+	defer e.rec.mu.Unlock()
+	e.w.mu.Lock()
+	defer e.w.mu.Unlock()
+	if e.w.closed {
+		return 0, net.ErrClosed
+	}
+	e.rec.chunks = append(e.rec.chunks, chunk{e.dir, slices.Clone(b)})
+	e.w.buf = append(e.w.buf, b...)
+	e.w.cond.Broadcast()
+	return len(b), nil
+}
+
+func (e *pipeEnd) Close() error {
+	for _, p := range []*pipeBuf{e.r, e.w} {
+		p.mu.Lock()
+		p.closed = true
+		p.cond.Broadcast()
+		p.mu.Unlock()
+	}
+	return nil
+}
+
+type pipeAddr struct{}
+
+func (pipeAddr) Network() string                    { return "pipe" }
+func (pipeAddr) String() string                     { return "pipe" }
+func (e *pipeEnd) LocalAddr() net.Addr              { return pipeAddr{} }
+func (e *pipeEnd) RemoteAddr() net.Addr             { return pipeAddr{} }
+func (e *pipeEnd) SetDeadline(time.Time) error      { return nil }
+func (e *pipeEnd) SetReadDeadline(time.Time) error  { return nil }
+func (e *pipeEnd) SetWriteDeadline(time.Time) error { return nil }
+func newPipe(rec *recorder) (client, server *pipeEnd) {
+	c2s, s2c := newPipeBuf(), newPipeBuf()
+	return &pipeEnd{r: s2c, w: c2s, dir: ClientToServer, rec: rec},
+		&pipeEnd{r: c2s, w: s2c, dir: ServerToClient, rec: rec}
+}
+
+// ---- a test PKI ----
+
+type testPKI struct {
+	root, inter                   *x509.Certificate
+	ecdsaChain, rsaChain          tls.Certificate
+	roots                         *x509.CertPool
+	rootName, interName, leafName string
+}
+
+var (
+	pkiOnce sync.Once
+	pki     testPKI
+)
+
+func mustCert(t testing.TB, tmpl, parent *x509.Certificate, pub any, signer crypto.Signer) *x509.Certificate {
+	if parent == nil {
+		parent = tmpl // self-signed
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, pub, signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func getPKI(t testing.TB) *testPKI {
+	pkiOnce.Do(func() {
+		notBefore := time.Now().Add(-time.Hour)
+		notAfter := notBefore.Add(48 * time.Hour)
+		rootKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		interKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		leafKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ca := func(serial int64, name pkix.Name) *x509.Certificate {
+			return &x509.Certificate{
+				SerialNumber: big.NewInt(serial), Subject: name, NotBefore: notBefore, NotAfter: notAfter,
+				IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+			}
+		}
+		pki.root = mustCert(t, ca(1, pkix.Name{Country: []string{"US"}, Organization: []string{"modsniff test"}, CommonName: "modsniff test root"}), nil, rootKey.Public(), rootKey)
+		rootTmpl := pki.root
+		pki.inter = mustCert(t, ca(2, pkix.Name{Country: []string{"US"}, Organization: []string{"modsniff test"}, CommonName: "modsniff test issuing CA"}), rootTmpl, interKey.Public(), rootKey)
+		leaf := func(serial int64, pub any) *x509.Certificate {
+			return mustCert(t, &x509.Certificate{
+				SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: "proxy.golang.org"},
+				DNSNames: []string{"proxy.golang.org", "sum.golang.org"}, NotBefore: notBefore, NotAfter: notAfter,
+				KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+			}, pki.inter, pub, interKey)
+		}
+		ecLeaf, rsaLeaf := leaf(3, leafKey.Public()), leaf(4, rsaKey.Public())
+		pki.ecdsaChain = tls.Certificate{Certificate: [][]byte{ecLeaf.Raw, pki.inter.Raw}, PrivateKey: leafKey}
+		pki.rsaChain = tls.Certificate{Certificate: [][]byte{rsaLeaf.Raw, pki.inter.Raw}, PrivateKey: rsaKey}
+		pki.roots = x509.NewCertPool()
+		pki.roots.AddCert(pki.root)
+		pki.rootName = "C=US, O=modsniff test, CN=modsniff test root"
+		pki.interName = "C=US, O=modsniff test, CN=modsniff test issuing CA"
+		pki.leafName = "CN=proxy.golang.org"
+	})
+	if pki.root == nil {
+		t.Fatal("test PKI setup failed")
+	}
+	return &pki
+}
+
+// goClientConfig is configured like the go command's fetches.
+func goClientConfig(p *testPKI) *tls.Config {
+	return &tls.Config{ServerName: "proxy.golang.org", NextProtos: []string{"h2", "http/1.1"}, RootCAs: p.roots}
+}
+
+func serverConfig(p *testPKI) *tls.Config {
+	return &tls.Config{Certificates: []tls.Certificate{p.ecdsaChain, p.rsaChain}, NextProtos: []string{"h2", "http/1.1"}}
+}
+
+// handshake runs a client and a server to completion and returns what both
+// wrote. After a successful handshake the client sends a request and the
+// server answers with respLen bytes, then both close.
+func handshake(t testing.TB, ccfg, scfg *tls.Config, respLen int) (rec *recorder, clientErr, serverErr error) {
+	t.Helper()
+	rec = &recorder{}
+	ce, se := newPipe(rec)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		c := tls.Client(ce, ccfg)
+		defer c.Close()
+		if clientErr = c.Handshake(); clientErr != nil {
+			return
+		}
+		if _, clientErr = c.Write([]byte("GET /golang.org/x/crypto/@v/list HTTP/1.1\r\n\r\n")); clientErr != nil {
+			return
+		}
+		_, clientErr = io.ReadFull(c, make([]byte, respLen))
+	}()
+	go func() {
+		defer wg.Done()
+		s := tls.Server(se, scfg)
+		defer s.Close()
+		if serverErr = s.Handshake(); serverErr != nil {
+			return
+		}
+		if _, serverErr = s.Read(make([]byte, 512)); serverErr != nil {
+			return
+		}
+		_, serverErr = s.Write(make([]byte, respLen))
+	}()
+	wg.Wait()
+	return rec, clientErr, serverErr
+}
+
+// feedPattern feeds the recording to a new Conn, cutting every packet into
+// chunks of the sizes in pattern (cycled); nil feeds packets whole.
+func feedPattern(rec *recorder, pattern []int, certs *CertCache) *Conn {
+	c := NewConn(ConnOptions{Certs: certs})
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	k := 0
+	for i, ch := range rec.chunks {
+		at := capture.Ref{Packet: i + 1, Time: t0.Add(time.Duration(i) * time.Millisecond)}
+		data := ch.data
+		for len(data) > 0 {
+			n := len(data)
+			if pattern != nil {
+				n = min(pattern[k%len(pattern)], len(data))
+				k++
+			}
+			c.Feed(ch.dir, data[:n], at)
+			data = data[n:]
+		}
+	}
+	c.Finish()
+	return c
+}
+
+var chunkPatterns = map[string][]int{
+	"whole":  nil,
+	"bytes":  {1},
+	"odd":    {1, 2, 3, 5, 7, 11, 13, 17, 1460, 4},
+	"header": {5, 4, 3, 6, 100},
+}
+
+// summary renders the fields a chunking must not change.
+func summary(s *Session) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "v=%x ch=%v/%v/%d sh=%v hrr=%v ch2=%v certs=%v ccs=%v enc=%v cnt=%v bytes=%v alerts=%v notes=%q errors=%q hs=%v",
+		s.Version(), s.ClientHelloAt, s.ClientHelloFirstAt, s.ClientHelloPackets, s.ServerHelloAt, s.HelloRetryAt, s.SecondClientHelloAt,
+		s.CertificatesAt, s.ChangeCipherSpec, s.EncryptedAt, s.EncryptedCount, s.EncryptedBytes, s.Alerts, s.Notes, s.Errors, s.Handshakes)
+	for d := range s.Encrypted {
+		fmt.Fprintf(&b, " rec%d=%v", d, s.Encrypted[d])
+	}
+	if s.ClientHello != nil {
+		fmt.Fprintf(&b, " ja4=%s", JA4(s.ClientHello, 't'))
+	}
+	if s.Certificates != nil {
+		for _, c := range s.Certificates.Certificates {
+			fmt.Fprintf(&b, " cert=%x", c.SHA256[:4])
+		}
+	}
+	return b.String()
+}
+
+// decodeAllPatterns feeds the recording with every chunk pattern, checks that
+// they agree, and returns the session of whole-packet feeding.
+func decodeAllPatterns(t *testing.T, rec *recorder) *Session {
+	t.Helper()
+	var want string
+	var sess *Session
+	for _, name := range []string{"whole", "bytes", "odd", "header"} {
+		c := feedPattern(rec, chunkPatterns[name], NewCertCache(0))
+		got := summary(c.Session())
+		if sess == nil {
+			want, sess = got, c.Session()
+			continue
+		}
+		if got != want {
+			t.Errorf("feeding in %q chunks changes the result:\n got %s\nwant %s", name, got, want)
+		}
+	}
+	return sess
+}
+
+func TestRealHandshakeTLS13(t *testing.T) {
+	p := getPKI(t)
+	rec, cerr, serr := handshake(t, goClientConfig(p), serverConfig(p), 70000)
+	if cerr != nil || serr != nil {
+		t.Fatalf("handshake: client %v, server %v", cerr, serr)
+	}
+	s := decodeAllPatterns(t, rec)
+	ch := s.ClientHello
+	if ch == nil {
+		t.Fatal("no ClientHello")
+	}
+	if ch.ServerName != "proxy.golang.org" || !slices.Equal(ch.ALPN, []string{"h2", "http/1.1"}) {
+		t.Errorf("sni %q alpn %q", ch.ServerName, ch.ALPN)
+	}
+	if !slices.Equal(ch.SupportedVersions, []uint16{VersionTLS13, VersionTLS12}) {
+		t.Errorf("supported_versions %x", ch.SupportedVersions)
+	}
+	if !slices.Contains(ch.KeyShareGroups, 0x11ec) || !slices.Contains(ch.KeyShareGroups, 29) || !ch.OffersPostQuantum() {
+		t.Errorf("key shares %v: want X25519MLKEM768 and x25519", ch.KeyShares)
+	}
+	for _, ks := range ch.KeyShares {
+		if want := keyShareLength[ks.Group]; ks.Length != want {
+			t.Errorf("key share %s: %d bytes, want %d", GroupName(ks.Group), ks.Length, want)
+		}
+	}
+	if len(ch.Notes) != 0 {
+		t.Errorf("client hello notes: %q", ch.Notes)
+	}
+	if ja4 := JA4(ch, 't'); !strings.HasPrefix(ja4, "t13d") || ja4[8:10] != "h2" {
+		t.Errorf("JA4 %s", ja4)
+	}
+	sh := s.ServerHello
+	if sh == nil || sh.Version() != VersionTLS13 || sh.KeyShareGroup != 0x11ec || sh.KeyShareLength != 1088+32 {
+		t.Fatalf("server hello %+v", sh)
+	}
+	if !strings.HasPrefix(CipherSuiteName(sh.CipherSuite), "TLS_AES_") && !strings.HasPrefix(CipherSuiteName(sh.CipherSuite), "TLS_CHACHA20") {
+		t.Errorf("cipher %s", CipherSuiteName(sh.CipherSuite))
+	}
+	if s.Certificates != nil {
+		t.Errorf("TLS 1.3 certificate read without keys")
+	}
+	if s.ClientHelloPackets != 1 || s.ClientHelloAt.Packet != 1 || s.ClientHelloFirstAt.Packet != 1 {
+		t.Errorf("client hello at %v first %v packets %d", s.ClientHelloAt, s.ClientHelloFirstAt, s.ClientHelloPackets)
+	}
+	// The server's records after the ServerHello, and the client's after its
+	// compatibility CCS, are protected.
+	if s.EncryptedAt[ServerToClient].IsZero() || s.EncryptedAt[ServerToClient].Packet < s.ServerHelloAt.Packet {
+		t.Errorf("server encrypted at %v, ServerHello at %v", s.EncryptedAt[1], s.ServerHelloAt)
+	}
+	if s.ChangeCipherSpec[ClientToServer].IsZero() || s.ChangeCipherSpec[ServerToClient].IsZero() {
+		t.Errorf("compatibility CCS not seen: %v", s.ChangeCipherSpec)
+	}
+	fin := 4 + 32 + 1 + 16 // Finished of a SHA-256 suite + inner type + tag
+	if sh.CipherSuite == tls.TLS_AES_256_GCM_SHA384 {
+		fin = 4 + 48 + 1 + 16
+	}
+	if r := s.Encrypted[ClientToServer]; len(r) == 0 || r[0].Type != ContentApplicationData || r[0].Length != fin {
+		t.Errorf("client's first protected record %+v, want its %d-byte Finished", r, fin)
+	}
+	if s.EncryptedBytes[ServerToClient] < 70000 || s.EncryptedCount[ServerToClient] < 5 {
+		t.Errorf("server protected %d records, %d bytes", s.EncryptedCount[1], s.EncryptedBytes[1])
+	}
+	if len(s.Alerts) != 0 || len(s.Notes) != 0 || len(s.Errors) != 0 || s.Lost != [2]bool{} {
+		t.Errorf("alerts %v notes %q errors %q lost %v", s.Alerts, s.Notes, s.Errors, s.Lost)
+	}
+}
+
+func TestRealHandshakeTLS12(t *testing.T) {
+	p := getPKI(t)
+	for _, tc := range []struct {
+		suite uint16
+		rsa   bool
+	}{
+		{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, false},
+		{tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, true},
+		{tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, false},
+		{tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256, true},
+	} {
+		t.Run(tls.CipherSuiteName(tc.suite), func(t *testing.T) {
+			scfg := serverConfig(p)
+			scfg.MaxVersion = tls.VersionTLS12
+			scfg.CipherSuites = []uint16{tc.suite}
+			if tc.rsa {
+				scfg.Certificates = []tls.Certificate{p.rsaChain}
+			}
+			rec, cerr, serr := handshake(t, goClientConfig(p), scfg, 40000)
+			if cerr != nil || serr != nil {
+				t.Fatalf("handshake: client %v, server %v", cerr, serr)
+			}
+			s := decodeAllPatterns(t, rec)
+			sh := s.ServerHello
+			if sh == nil || sh.Version() != VersionTLS12 || sh.CipherSuite != tc.suite || sh.ALPN != "h2" || s.ServerALPN() != "h2" {
+				t.Fatalf("server hello %+v", sh)
+			}
+			if sh.DowngradeSentinel != 0 {
+				t.Errorf("downgrade sentinel %x from a server whose maximum is TLS 1.2", sh.DowngradeSentinel)
+			}
+			m := s.Certificates
+			if m == nil || len(m.Certificates) != 2 {
+				t.Fatalf("certificates %+v", m)
+			}
+			leaf, inter := m.Certificates[0], m.Certificates[1]
+			if leaf.Cert == nil || leaf.Err != nil || !slices.Equal(leaf.Cert.DNSNames, []string{"proxy.golang.org", "sum.golang.org"}) {
+				t.Errorf("leaf %+v", leaf)
+			}
+			if leaf.Subject != p.leafName || leaf.Issuer != p.interName || inter.Subject != p.interName || inter.Issuer != p.rootName {
+				t.Errorf("names: leaf %q / %q, intermediate %q / %q", leaf.Subject, leaf.Issuer, inter.Subject, inter.Issuer)
+			}
+			if !s.ServerKeyExchange || s.ServerKeyExchangeGroup != 29 || !s.ServerHelloDone || !s.ClientKeyExchange {
+				t.Errorf("ske %v group %s done %v cke %v", s.ServerKeyExchange, GroupName(s.ServerKeyExchangeGroup), s.ServerHelloDone, s.ClientKeyExchange)
+			}
+			for d := range 2 {
+				if s.ChangeCipherSpec[d].IsZero() || s.EncryptedAt[d].IsZero() || s.EncryptedAt[d].Packet < s.ChangeCipherSpec[d].Packet {
+					t.Errorf("%v: ccs %v encrypted %v", Dir(d), s.ChangeCipherSpec[d], s.EncryptedAt[d])
+				}
+			}
+			// The first protected record of each side is its Finished, with
+			// its outer type handshake.
+			fin := 16 + 16 + 8 // verify_data + header... GCM: 4+12 body, 8 explicit nonce, 16 tag
+			if strings.Contains(tls.CipherSuiteName(tc.suite), "CHACHA20") {
+				fin = 16 + 16
+			}
+			for d := range 2 {
+				if r := s.Encrypted[d]; len(r) == 0 || r[0].Type != ContentHandshake || r[0].Length != fin {
+					t.Errorf("%v first protected record %+v, want a %d-byte Finished", Dir(d), r, fin)
+				}
+			}
+			// Both sides close with an (encrypted) close_notify.
+			var enc int
+			for _, a := range s.Alerts {
+				if a.Encrypted && !a.Known() {
+					enc++
+				}
+			}
+			if enc == 0 || len(s.Errors) != 0 || len(s.Notes) != 0 {
+				t.Errorf("alerts %v errors %q notes %q", s.Alerts, s.Errors, s.Notes)
+			}
+		})
+	}
+}
+
+// A client capped at TLS 1.2 talking to a TLS 1.3 server: the server marks
+// its random with the downgrade sentinel (RFC 8446 §4.1.3).
+func TestRealHandshakeDowngradeSentinel(t *testing.T) {
+	p := getPKI(t)
+	ccfg := goClientConfig(p)
+	ccfg.MaxVersion = tls.VersionTLS12
+	rec, cerr, serr := handshake(t, ccfg, serverConfig(p), 100)
+	if cerr != nil || serr != nil {
+		t.Fatalf("handshake: client %v, server %v", cerr, serr)
+	}
+	s := decodeAllPatterns(t, rec)
+	if s.ClientHello.OffersTLS13() || s.ClientHello.MaxVersion() != VersionTLS12 {
+		t.Errorf("client offers %x", s.ClientHello.SupportedVersions)
+	}
+	if sh := s.ServerHello; sh == nil || sh.Version() != VersionTLS12 || sh.DowngradeSentinel != VersionTLS12 {
+		t.Errorf("server hello %+v", sh)
+	}
+}
+
+func TestRealHandshakeClientRejects(t *testing.T) {
+	p := getPKI(t)
+	untrusting := goClientConfig(p)
+	untrusting.RootCAs = x509.NewCertPool()
+
+	t.Run("TLS1.2", func(t *testing.T) {
+		scfg := serverConfig(p)
+		scfg.MaxVersion = tls.VersionTLS12
+		rec, cerr, _ := handshake(t, untrusting, scfg, 1)
+		var uae x509.UnknownAuthorityError
+		if !errors.As(cerr, &uae) {
+			t.Fatalf("client error %v, want unknown authority", cerr)
+		}
+		s := decodeAllPatterns(t, rec)
+		if len(s.Alerts) != 1 {
+			t.Fatalf("alerts %v", s.Alerts)
+		}
+		a := s.Alerts[0]
+		if a.From != ClientToServer || a.Encrypted || !a.Fatal() || a.Name() != "bad_certificate" {
+			t.Errorf("alert %+v (%s), want a plaintext fatal bad_certificate from the client", a, a.Name())
+		}
+		if !s.EncryptedAt[ClientToServer].IsZero() || s.Certificates == nil {
+			t.Errorf("client encrypted at %v; certificates %v", s.EncryptedAt[0], s.Certificates)
+		}
+	})
+	t.Run("TLS1.3", func(t *testing.T) {
+		rec, cerr, _ := handshake(t, untrusting, serverConfig(p), 1)
+		if cerr == nil {
+			t.Fatal("client accepted an unknown authority")
+		}
+		s := decodeAllPatterns(t, rec)
+		// CCS, then one short protected record (the alert), then close.
+		r := s.Encrypted[ClientToServer]
+		if s.ChangeCipherSpec[ClientToServer].IsZero() || s.EncryptedCount[ClientToServer] != 1 || len(r) != 1 ||
+			r[0].Type != ContentApplicationData || r[0].Length != 2+1+16 {
+			t.Errorf("client: ccs %v, protected records %+v", s.ChangeCipherSpec[0], r)
+		}
+		if len(s.Alerts) != 0 {
+			t.Errorf("alerts %v: a TLS 1.3 alert cannot be read without keys", s.Alerts)
+		}
+	})
+}
+
+func TestRealHandshakeHelloRetry(t *testing.T) {
+	p := getPKI(t)
+	// crypto/tls sends a key share for P-256 only (it orders curves
+	// itself); a server that accepts only P-384 asks again.
+	ccfg := goClientConfig(p)
+	ccfg.CurvePreferences = []tls.CurveID{tls.CurveP256, tls.CurveP384}
+	scfg := serverConfig(p)
+	scfg.CurvePreferences = []tls.CurveID{tls.CurveP384}
+	rec, cerr, serr := handshake(t, ccfg, scfg, 100)
+	if cerr != nil || serr != nil {
+		t.Fatalf("handshake: client %v, server %v", cerr, serr)
+	}
+	s := decodeAllPatterns(t, rec)
+	if s.HelloRetry == nil || !s.HelloRetry.IsHelloRetryRequest || s.HelloRetry.KeyShareGroup != 24 {
+		t.Fatalf("hello retry %+v", s.HelloRetry)
+	}
+	if s.ClientHello == nil || !slices.Equal(s.ClientHello.KeyShareGroups, []uint16{23}) {
+		t.Errorf("first hello key shares %+v", s.ClientHello)
+	}
+	if s.SecondClientHello == nil || !slices.Equal(s.SecondClientHello.KeyShareGroups, []uint16{24}) || s.SecondClientHelloAt.Packet <= s.HelloRetryAt.Packet {
+		t.Errorf("second hello %+v at %v", s.SecondClientHello, s.SecondClientHelloAt)
+	}
+	if s.ServerHello == nil || s.ServerHello.IsHelloRetryRequest || s.ServerHello.KeyShareGroup != 24 || s.Version() != VersionTLS13 {
+		t.Errorf("server hello %+v", s.ServerHello)
+	}
+	if len(s.Notes) != 0 || len(s.Errors) != 0 {
+		t.Errorf("notes %q errors %q", s.Notes, s.Errors)
+	}
+}
+
+// plaintextMessages splits the handshake messages of one direction's stream
+// up to its first non-handshake record: the seeds for fuzzing.
+func plaintextMessages(stream []byte) (msgs [][]byte) {
+	var hs []byte
+	for len(stream) >= 5 && stream[0] == ContentHandshake {
+		n := int(stream[3])<<8 | int(stream[4])
+		if len(stream) < 5+n {
+			break
+		}
+		hs = append(hs, stream[5:5+n]...)
+		stream = stream[5+n:]
+	}
+	for len(hs) >= 4 {
+		n := int(hs[1])<<16 | int(hs[2])<<8 | int(hs[3])
+		if len(hs) < 4+n {
+			break
+		}
+		msgs = append(msgs, hs[:4+n])
+		hs = hs[4+n:]
+	}
+	return msgs
+}
+
+func (r *recorder) stream(d Dir) []byte {
+	var b []byte
+	for _, c := range r.chunks {
+		if c.dir == d {
+			b = append(b, c.data...)
+		}
+	}
+	return b
+}
+
+// realSeeds returns handshake messages (with their 4-byte header) from real
+// TLS 1.3 and TLS 1.2 handshakes, and the two recorded streams of each.
+func realSeeds(t testing.TB) (msgs [][]byte, streams [][2][]byte) {
+	p := getPKI(t)
+	s12 := serverConfig(p)
+	s12.MaxVersion = tls.VersionTLS12
+	hrrC := goClientConfig(p)
+	hrrC.CurvePreferences = []tls.CurveID{tls.CurveP256, tls.CurveP384}
+	hrrS := serverConfig(p)
+	hrrS.CurvePreferences = []tls.CurveID{tls.CurveP384}
+	for _, cfg := range [][2]*tls.Config{{goClientConfig(p), serverConfig(p)}, {goClientConfig(p), s12}, {hrrC, hrrS}} {
+		rec, _, _ := handshake(t, cfg[0], cfg[1], 2000)
+		for _, d := range []Dir{ClientToServer, ServerToClient} {
+			msgs = append(msgs, plaintextMessages(rec.stream(d))...)
+		}
+		streams = append(streams, [2][]byte{rec.stream(ClientToServer), rec.stream(ServerToClient)})
+	}
+	return msgs, streams
+}
