@@ -277,7 +277,11 @@ func checkDNSTimeout(ctx *Context) []Finding {
 			answered[x.Server.Addr()] = append(answered[x.Server.Addr()], x.Type)
 		}
 	}
+	groups, crowd := ctx.splitCrowd(groups)
 	var out []Finding
+	for _, c := range crowd {
+		out = append(out, crowdTimeoutFinding(c, answered[c.server]))
+	}
 	for _, g := range groups {
 		var ev []Evidence
 		late := 0
@@ -778,4 +782,61 @@ func checkDNSSearchSuffix(ctx *Context) []Finding {
 		out = append(out, f)
 	}
 	return out
+}
+
+// crowd is many unrelated names failing at one resolver: reported once.
+type crowd struct {
+	server netip.Addr
+	names  []string
+	ev     []Evidence
+}
+
+// splitCrowd keeps module hosts and resolvers with few failing names as
+// separate groups, and folds the rest into one crowd per resolver, so
+// that a capture full of unrelated lookups yields one finding, not
+// hundreds.
+func (ctx *Context) splitCrowd(groups []*dnsGroup) ([]*dnsGroup, []*crowd) {
+	other := make(map[netip.Addr]int)
+	for _, g := range groups {
+		if !ctx.isModuleHost(g.name) {
+			other[g.server]++
+		}
+	}
+	var keep []*dnsGroup
+	var crowds []*crowd
+	index := make(map[netip.Addr]*crowd)
+	for _, g := range groups {
+		if ctx.isModuleHost(g.name) || other[g.server] <= 3 {
+			keep = append(keep, g)
+			continue
+		}
+		c := index[g.server]
+		if c == nil {
+			c = &crowd{server: g.server}
+			index[g.server] = c
+			crowds = append(crowds, c)
+		}
+		c.names = append(c.names, g.name)
+		for _, x := range g.ex {
+			c.ev = append(c.ev, queryEvidence(x)...)
+		}
+	}
+	return keep, crowds
+}
+
+// crowdTimeoutFinding reports many names one resolver did not answer.
+func crowdTimeoutFinding(c *crowd, answeredTypes []string) Finding {
+	observed := fmt.Sprintf("%d names got no answer from %s: %s", len(c.names), c.server, strings.Join(firstN(c.names, 5), ", "))
+	if len(answeredTypes) > 0 {
+		observed += fmt.Sprintf("; it did answer other %s queries", strings.Join(answeredTypes, "/"))
+	}
+	return Finding{
+		Severity: Error,
+		Summary:  fmt.Sprintf("%s left %d names unanswered", c.server, len(c.names)),
+		Expected: fmt.Sprintf("responses from %s", c.server),
+		Observed: observed,
+		Evidence: capEvidence(c.ev, 12),
+		Hint: "The resolver drops or loses many queries: check it (`dig @" + c.server.String() + " example.com`), " +
+			"the path to it, and whether the capture holds both directions of its traffic.",
+	}
 }

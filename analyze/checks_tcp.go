@@ -116,7 +116,7 @@ func (ctx *Context) hostConnected(host string, port uint16) bool {
 
 // failedConnects groups failed connection attempts by (host, server) and
 // builds one finding per group.
-func (ctx *Context) failedConnects(want connOutcome, build func(host string, server netip.AddrPort, n int, ev []Evidence) Finding) []Finding {
+func (ctx *Context) failedConnects(want connOutcome, build func(host string, server netip.AddrPort, attempts string, ev []Evidence) Finding) []Finding {
 	proxies := ctx.proxyEndpoints()
 	type key struct {
 		host   string
@@ -125,7 +125,7 @@ func (ctx *Context) failedConnects(want connOutcome, build func(host string, ser
 	index := make(map[key]int)
 	var keys []key
 	var evs [][]Evidence
-	var counts []int
+	var counts, syns []int
 	for _, c := range ctx.Events.TCP {
 		if c.Server.Port() == 53 || c.RoleGuessed {
 			continue // DNS over TCP is dns-unreachable's; a flow without SYN shows no attempt
@@ -145,24 +145,30 @@ func (ctx *Context) failedConnects(want connOutcome, build func(host string, ser
 			keys = append(keys, k)
 			evs = append(evs, nil)
 			counts = append(counts, 0)
+			syns = append(syns, 0)
 		}
 		evs[i] = append(evs[i], ev...)
 		counts[i]++
+		syns[i] += len(c.SYN)
 	}
 	var out []Finding
 	for i, k := range keys {
-		out = append(out, build(k.host, k.server, counts[i], capEvidence(evs[i], 12)))
+		attempts := plural(counts[i], "connection attempt")
+		if syns[i] > counts[i] {
+			attempts += fmt.Sprintf(" (%d SYNs with retransmissions)", syns[i])
+		}
+		out = append(out, build(k.host, k.server, attempts, capEvidence(evs[i], 12)))
 	}
 	return out
 }
 
 func checkTCPConnectTimeout(ctx *Context) []Finding {
-	return ctx.failedConnects(connTimeout, func(host string, server netip.AddrPort, n int, ev []Evidence) Finding {
+	return ctx.failedConnects(connTimeout, func(host string, server netip.AddrPort, attempts string, ev []Evidence) Finding {
 		f := Finding{
 			Severity: Error, Host: host,
 			Summary:  fmt.Sprintf("connections to %s (%s) time out", server, host),
 			Expected: fmt.Sprintf("a SYN-ACK from %s", server),
-			Observed: fmt.Sprintf("%s, no answer", plural(n, "connection attempt")),
+			Observed: attempts + ", no answer",
 			Evidence: ev,
 		}
 		via := ""
@@ -186,12 +192,12 @@ func checkTCPConnectTimeout(ctx *Context) []Finding {
 }
 
 func checkTCPConnectRefused(ctx *Context) []Finding {
-	return ctx.failedConnects(connRefused, func(host string, server netip.AddrPort, n int, ev []Evidence) Finding {
+	return ctx.failedConnects(connRefused, func(host string, server netip.AddrPort, attempts string, ev []Evidence) Finding {
 		f := Finding{
 			Severity: Error, Host: host,
 			Summary:  fmt.Sprintf("%s refused connections to port %d (%s)", server.Addr(), server.Port(), host),
 			Expected: fmt.Sprintf("a SYN-ACK from %s", server),
-			Observed: fmt.Sprintf("%s answered with a reset or an ICMP rejection", plural(n, "connection attempt")),
+			Observed: attempts + " answered with a reset or an ICMP rejection",
 			Evidence: ev,
 			Hint: fmt.Sprintf("Nothing accepts connections at %s, or a firewall rejects them. Check the address "+
 				"and port in GOPROXY (and HTTPS_PROXY); if %s is a local proxy client (Clash on 7890, a corporate "+

@@ -72,16 +72,27 @@ const (
 	clientAborted
 )
 
-// appDataRecords counts the client's encrypted application-data-type
-// records (excluding ChangeCipherSpec).
+// appDataRecords returns a direction's encrypted records of outer type
+// application_data: in TLS 1.3 every encrypted record (Finished included),
+// in TLS 1.2 only application data proper (Finished travels as handshake).
 func appDataRecords(s *decode.TLSSession, dir tlswire.Dir) []tlswire.RecordInfo {
 	var out []tlswire.RecordInfo
 	for _, r := range s.Encrypted[dir] {
-		if r.Type == 23 || (r.Type == 22 && !s.TLS13()) {
+		if r.Type == tlswire.ContentApplicationData {
 			out = append(out, r)
 		}
 	}
 	return out
+}
+
+// clientSentAppData reports whether the client sent application data after
+// its handshake: in TLS 1.3 a record beyond the one carrying Finished.
+func clientSentAppData(s *decode.TLSSession) bool {
+	n := len(appDataRecords(s, tlswire.ClientToServer))
+	if s.TLS13() {
+		return n >= 2
+	}
+	return n >= 1
 }
 
 // clientBehaviour tells whether the client went on to send application data
@@ -93,14 +104,10 @@ func clientBehaviour(s *decode.TLSSession) (clientVerdict, string) {
 			return clientAborted, "the client sent a fatal " + a.Name() + " alert"
 		}
 	}
-	recs := appDataRecords(s, tlswire.ClientToServer)
-	// Finished is the client's first encrypted record (TLS 1.2 and 1.3);
-	// anything after it is application data.
-	if s.EncryptedCount[0] >= 2 && len(recs) >= 2 || len(recs) >= 2 {
+	if clientSentAppData(s) {
 		return clientCarriedOn, "the client went on to send application data"
 	}
-	closed := s.Conn != nil && (!s.Conn.FIN[0].IsZero() || hasClientReset(s.Conn))
-	if closed {
+	if s.Conn != nil && (!s.Conn.FIN[0].IsZero() || hasClientReset(s.Conn)) {
 		return clientAborted, "the client closed the connection without sending application data"
 	}
 	return clientUnknown, ""

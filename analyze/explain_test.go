@@ -1,0 +1,46 @@
+package analyze
+
+import (
+	"slices"
+	"testing"
+)
+
+func TestExplainClassifiesGoErrors(t *testing.T) {
+	tests := []struct {
+		name, text, layer, host, check string
+	}{
+		{"stub resolver not running",
+			`go: example.com/m@v1.0.0: Get "https://proxy.golang.org/example.com/m/@v/v1.0.0.info": dial tcp: lookup proxy.golang.org on 127.0.0.53:53: read udp 127.0.0.1:45231->127.0.0.53:53: read: connection refused`,
+			"dns", "proxy.golang.org", "dns-unreachable"},
+		{"resolver timeout", `dial tcp: lookup proxy.golang.org on 10.0.0.1:53: read udp 10.0.0.2:4444->10.0.0.1:53: i/o timeout`, "dns", "proxy.golang.org", "dns-timeout"},
+		{"no such host", `dial tcp: lookup proxy.golang.org: no such host`, "dns", "proxy.golang.org", "dns-error-rcode"},
+		{"server misbehaving", `dial tcp: lookup sum.golang.org on 127.0.0.53:53: server misbehaving`, "dns", "sum.golang.org", "dns-error-rcode"},
+		{"connect timeout", `Get "https://proxy.golang.org/x/@v/list": dial tcp 142.250.74.113:443: i/o timeout`, "tcp", "proxy.golang.org", "tcp-connect-timeout"},
+		{"connect refused", `Get "https://proxy.golang.org/x/@v/list": dial tcp 127.0.0.1:443: connect: connection refused`, "tcp", "proxy.golang.org", "tcp-connect-refused"},
+		{"unknown authority", `Get "https://proxy.golang.org/x/@v/list": tls: failed to verify certificate: x509: certificate signed by unknown authority`, "tls", "proxy.golang.org", "tls-foreign-issuer"},
+		{"name mismatch", `x509: certificate is valid for *.example.net, example.net, not proxy.golang.org`, "tls", "proxy.golang.org", "tls-hostname-mismatch"},
+		{"expired", `x509: certificate has expired or is not yet valid: current time 2026-11-26T10:00:00Z is after 2026-01-01T00:00:00Z`, "tls", "", "tls-expired"},
+		{"remote alert", `Get "https://sum.golang.org/lookup/x@v1": remote error: tls: bad certificate`, "tls", "sum.golang.org", "tls-alert"},
+		{"proxyconnect", `Get "https://proxy.golang.org/x/@v/list": proxyconnect tcp: dial tcp 127.0.0.1:7890: connect: connection refused`, "proxy", "proxy.golang.org", "proxy-connect-failed"},
+		{"proxy auth", `Get "https://proxy.golang.org/x/@v/list": Proxy Authentication Required`, "proxy", "proxy.golang.org", "proxy-connect-failed"},
+		{"goaway", `http2: server sent GOAWAY and closed the connection; LastStreamID=1, ErrCode=INADEQUATE_SECURITY, debug=""`, "http", "", "h2-goaway"},
+		{"404 from the proxy", `go: example.com/private@v1.0.0: reading https://proxy.golang.org/example.com/private/@v/v1.0.0.info: 404 Not Found`, "http", "proxy.golang.org", "http-error-status"},
+		{"checksum mismatch", "verifying example.com/m@v1.0.0: checksum mismatch\n\tdownloaded: h1:abc\n\tsum.golang.org: h1:def\n\nSECURITY ERROR", "sumdb", "", "tls-foreign-issuer"},
+		{"TLS handshake timeout", `Get "https://proxy.golang.org/x/@v/list": net/http: TLS handshake timeout`, "tcp", "proxy.golang.org", "tls-large-hello-dropped"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ex := Explain(tt.text)
+			if len(ex) == 0 {
+				t.Fatalf("not recognised: %s", tt.text)
+			}
+			e := ex[0]
+			if e.Layer != tt.layer || e.Host != tt.host || !slices.Contains(e.Checks, tt.check) || e.Meaning == "" || len(e.Causes) == 0 || e.Next == "" {
+				t.Errorf("got %+v", e)
+			}
+		})
+	}
+	if ex := Explain("hello world"); len(ex) != 0 {
+		t.Errorf("unrelated text explained as %+v", ex)
+	}
+}
