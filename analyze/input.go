@@ -1,8 +1,6 @@
 package analyze
 
 import (
-	"errors"
-	"fmt"
 	"io"
 	"slices"
 
@@ -20,13 +18,10 @@ type Input struct {
 	Secrets []capture.Secrets
 }
 
-// ErrUnreadable marks an input that could not be read at all (not a
-// capture, missing, unreadable): the command exits with status 2.
-var ErrUnreadable = errors.New("input could not be read")
-
 // ReadInput reads and decodes the capture at path ("-" is stdin) as input
-// number index. Damage inside the file is not an error: it is listed in
-// Info.Errors and the packets before it are decoded.
+// number index. It fails only when the input cannot be read at all (not a
+// capture, missing); damage inside the file is listed in Info.Errors and the
+// packets before it are decoded.
 func ReadInput(index int, path string, stdin io.Reader, opt decode.Options) (*Input, error) {
 	var r *capture.Reader
 	var err error
@@ -36,7 +31,7 @@ func ReadInput(index int, path string, stdin io.Reader, opt decode.Options) (*In
 		r, err = capture.Open(path)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrUnreadable, err)
+		return nil, err
 	}
 	defer r.Close()
 	in := &Input{Info: InputInfo{Path: path, LinkTypes: []string{}, Errors: []InputError{}}}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/x509"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -64,7 +63,7 @@ func runAnalyze(args []string, e *env) int {
 	for _, path := range fs.Args() {
 		in, err := analyze.ReadInput(len(inputs), path, e.stdin, decode.Options{Certs: certs})
 		if err != nil {
-			e.errorf("%v", errors.Unwrap(err))
+			e.errorf("%v", err)
 			status = exitUsage
 			continue
 		}

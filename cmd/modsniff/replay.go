@@ -242,7 +242,7 @@ func analyzeWithFlags(c replayCase, flags []string) (*analyze.Report, error) {
 	}
 	in, err := analyze.ReadInput(0, c.capture, nil, decode.Options{Certs: tlswire.NewCertCache(4096)})
 	if err != nil {
-		return nil, errors.Unwrap(err)
+		return nil, err
 	}
 	return analyze.Build([]*analyze.Input{in}, opt), nil
 }

@@ -11,15 +11,19 @@ func BenchmarkConnAppData(b *testing.B) {
 	feedPackets(c, tls12Flight(b), 1)
 	data := appDataStream(1 << 20)
 	at := ref(100)
+	before := c.Session().EncryptedCount[ServerToClient]
+	perLoop := (len(data) + 1<<14 + 4) / (1<<14 + 5)
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
+	loops := 0
 	for b.Loop() {
 		for off := 0; off < len(data); off += 1460 {
 			c.Feed(ServerToClient, data[off:min(off+1460, len(data))], at)
 		}
+		loops++
 	}
-	if c.Session().Lost[1] {
-		b.Fatal("lost the record stream")
+	if s := c.Session(); s.Lost[1] || s.EncryptedCount[1]-before != loops*perLoop {
+		b.Fatalf("lost %v, counted %d records, want %d", s.Lost, s.EncryptedCount[1]-before, loops*perLoop)
 	}
 }
 

@@ -74,6 +74,13 @@ type half struct {
 	pkts    int // distinct packets fed, until the ClientHello completed
 	lastPkt capture.Ref
 
+	// Messages are reported at the packet that completed their record, as
+	// Wireshark does: the references set by messages of the current record
+	// are moved to its last packet when it ends.
+	fix    [12]*capture.Ref
+	nfix   int
+	hsFrom int // first Session.Handshakes entry of the current record
+
 	open   opener
 	recBuf []byte // the record body for modeSSLv2 and modeOpen
 }
@@ -264,6 +271,7 @@ func (c *Conn) startRecord(h *half, hdr []byte, at capture.Ref) {
 		return
 	}
 	h.typ, h.recLen, h.remain = typ, n, n
+	h.nfix, h.hsFrom = 0, len(c.sess.Handshakes)
 	if h.hs != nil && len(h.hs) == 0 && h.encrypted && h.open == nil {
 		h.hs = nil // nothing more to reassemble in clear
 	}
@@ -381,6 +389,7 @@ func (c *Conn) endRecord(h *half, at capture.Ref) {
 	if h.recIdx >= 0 {
 		c.sess.Encrypted[h.dir][h.recIdx].At = at
 	}
+	defer c.fixRefs(h, at)
 	switch mode {
 	case modeSkip:
 		if h.recIdx >= 0 || h.encrypted {
@@ -407,6 +416,29 @@ func (c *Conn) endRecord(h *half, at capture.Ref) {
 		}
 		c.plaintext(h, inner, pt, at)
 	}
+}
+
+// later marks a reference set by a message of the current record, to be
+// moved to the packet that completes the record.
+func (h *half) later(r *capture.Ref) {
+	if h.nfix < len(h.fix) {
+		h.fix[h.nfix] = r
+		h.nfix++
+	}
+}
+
+// fixRefs moves the references of the record's messages to at.
+func (c *Conn) fixRefs(h *half, at capture.Ref) {
+	for i := range h.nfix {
+		*h.fix[i] = at
+	}
+	h.nfix = 0
+	for i := h.hsFrom; i < len(c.sess.Handshakes); i++ {
+		if c.sess.Handshakes[i].From == h.dir {
+			c.sess.Handshakes[i].At = at
+		}
+	}
+	h.hsFrom = len(c.sess.Handshakes)
 }
 
 // plaintext dispatches the content of a decrypted record.
@@ -586,9 +618,11 @@ func (c *Conn) message(h *half, typ uint8, body []byte, first, at capture.Ref) {
 			}
 			if s.ClientCertificates == nil {
 				s.ClientCertificates, s.ClientCertificatesAt = m, at
+				h.later(&s.ClientCertificatesAt)
 			}
 		case TypeClientKeyExchange:
 			s.ClientKeyExchange, s.ClientKeyExchangeAt = true, at
+			h.later(&s.ClientKeyExchangeAt)
 		case TypeServerHello, TypeServerHelloDone, TypeServerKeyExchange, TypeCertificateRequest, TypeEncryptedExtensions:
 			c.note(h.dir, at, "%s message sent by the client", HandshakeTypeName(typ))
 		}
@@ -606,10 +640,12 @@ func (c *Conn) message(h *half, typ uint8, body []byte, first, at capture.Ref) {
 		switch {
 		case sh.IsHelloRetryRequest && s.HelloRetry == nil && s.ServerHello == nil:
 			s.HelloRetry, s.HelloRetryAt = sh, at
+			h.later(&s.HelloRetryAt)
 		case sh.IsHelloRetryRequest:
 			c.note(h.dir, at, "another HelloRetryRequest")
 		case s.ServerHello == nil:
 			s.ServerHello, s.ServerHelloAt = sh, at
+			h.later(&s.ServerHelloAt)
 			if isTLS13(sh.Version()) {
 				// Everything after the ServerHello is protected (RFC 8446
 				// §2); the key change falls on a record boundary (§5.1).
@@ -626,9 +662,11 @@ func (c *Conn) message(h *half, typ uint8, body []byte, first, at capture.Ref) {
 		}
 		if s.Certificates == nil {
 			s.Certificates, s.CertificatesAt = m, at
+			h.later(&s.CertificatesAt)
 		}
 	case TypeServerKeyExchange:
 		s.ServerKeyExchange, s.ServerKeyExchangeAt = true, at
+		h.later(&s.ServerKeyExchangeAt)
 		// ECDHE ServerECDHParams start with curve_type named_curve (3) and
 		// the group (RFC 8422 §5.4).
 		if s.ServerHello != nil && strings.Contains(CipherSuiteName(s.ServerHello.CipherSuite), "_ECDHE_") &&
@@ -637,8 +675,10 @@ func (c *Conn) message(h *half, typ uint8, body []byte, first, at capture.Ref) {
 		}
 	case TypeCertificateRequest:
 		s.CertificateRequest, s.CertificateRequestAt = true, at
+		h.later(&s.CertificateRequestAt)
 	case TypeServerHelloDone:
 		s.ServerHelloDone, s.ServerHelloDoneAt = true, at
+		h.later(&s.ServerHelloDoneAt)
 		if len(body) != 0 {
 			c.note(h.dir, at, "ServerHelloDone with a %d-byte body", len(body))
 		}
@@ -649,6 +689,7 @@ func (c *Conn) message(h *half, typ uint8, body []byte, first, at capture.Ref) {
 		}
 		if s.EncryptedExtensions == nil {
 			s.EncryptedExtensions, s.EncryptedExtensionsAt = ee, at
+			h.later(&s.EncryptedExtensionsAt)
 		}
 	case TypeClientHello, TypeClientKeyExchange:
 		c.note(h.dir, at, "%s message sent by the server", HandshakeTypeName(typ))
@@ -661,10 +702,12 @@ func (c *Conn) setClientHello(h *half, ch *ClientHello, first, at capture.Ref) {
 	case s.ClientHello == nil:
 		s.ClientHello, s.ClientHelloAt, s.ClientHelloFirstAt = ch, at, first
 		s.ClientHelloPackets = h.pkts
+		h.later(&s.ClientHelloAt)
 	case s.SecondClientHello == nil && s.ServerHello == nil:
 		// The answer to a HelloRetryRequest (RFC 8446 §4.1.2), which may be
 		// missing from the capture.
 		s.SecondClientHello, s.SecondClientHelloAt = ch, at
+		h.later(&s.SecondClientHelloAt)
 		if s.HelloRetry == nil {
 			c.note(h.dir, at, "second ClientHello without a HelloRetryRequest seen")
 		}

@@ -134,10 +134,11 @@ func TestCorpusFacts(t *testing.T) {
 		seenCH := map[[2]string]int{}
 		for _, fc := range f.ClientHellos {
 			var ch *ClientHello
+			var at int
 			if fc.Transport == "quic" {
 				for _, h := range res.hellos {
 					if h.transport == 'q' && h.client.String() == fc.Src && h.server.String() == fc.Dst {
-						ch = h.ch
+						ch, at = h.ch, h.at.Packet
 						break
 					}
 				}
@@ -145,9 +146,9 @@ func TestCorpusFacts(t *testing.T) {
 				k := [2]string{fc.Src, fc.Dst}
 				seenCH[k]++
 				if s, dir := sessFor(fc.Src, fc.Dst); s != nil && dir == ClientToServer {
-					ch = s.ClientHello
+					ch, at = s.ClientHello, s.ClientHelloAt.Packet
 					if seenCH[k] == 2 {
-						ch = s.SecondClientHello
+						ch, at = s.SecondClientHello, s.SecondClientHelloAt.Packet
 					}
 				}
 			}
@@ -156,6 +157,9 @@ func TestCorpusFacts(t *testing.T) {
 				continue
 			}
 			var diffs []string
+			if at != fc.Frame {
+				diffs = append(diffs, fmt.Sprintf("completed at frame %d", at))
+			}
 			if got := hexVersion(ch.LegacyVersion); got != fc.LegacyVersion {
 				diffs = append(diffs, fmt.Sprintf("legacy_version %s, want %s", got, fc.LegacyVersion))
 			}
@@ -196,10 +200,11 @@ func TestCorpusFacts(t *testing.T) {
 		for _, fs := range f.ServerHellos {
 			s, dir := sessFor(fs.Src, fs.Dst)
 			var sh *ServerHello
+			var at int
 			if s != nil && dir == ServerToClient {
-				sh = s.ServerHello
+				sh, at = s.ServerHello, s.ServerHelloAt.Packet
 				if fs.HelloRetryRequest {
-					sh = s.HelloRetry
+					sh, at = s.HelloRetry, s.HelloRetryAt.Packet
 				}
 			}
 			if sh == nil {
@@ -207,6 +212,9 @@ func TestCorpusFacts(t *testing.T) {
 				continue
 			}
 			var diffs []string
+			if at != fs.Frame {
+				diffs = append(diffs, fmt.Sprintf("completed at frame %d", at))
+			}
 			if got := hexVersion(sh.Version()); got != fs.SelectedVersion {
 				diffs = append(diffs, fmt.Sprintf("version %s, want %s", got, fs.SelectedVersion))
 			}
@@ -233,14 +241,19 @@ func TestCorpusFacts(t *testing.T) {
 		for _, fc := range f.Certificates {
 			s, dir := sessFor(fc.Src, fc.Dst)
 			var m *CertificateMsg
+			var at int
 			if s != nil {
-				m = s.Certificates
+				m, at = s.Certificates, s.CertificatesAt.Packet
 				if dir == ClientToServer {
-					m = s.ClientCertificates
+					m, at = s.ClientCertificates, s.ClientCertificatesAt.Packet
 				}
 			}
 			if m == nil {
 				fail(&certBad, "certificate", fc.Frame, "not decoded")
+				continue
+			}
+			if at != fc.Frame {
+				fail(&certBad, "certificate", fc.Frame, "completed at frame %d", at)
 				continue
 			}
 			if len(m.Certificates) != len(fc.Chain) {
@@ -276,7 +289,7 @@ func TestCorpusFacts(t *testing.T) {
 					d = AlertName(uint8(n))
 				}
 			}
-			fromSrc[fa.Src] = append(fromSrc[fa.Src], d)
+			fromSrc[fa.Src] = append(fromSrc[fa.Src], fmt.Sprintf("%s@%d", d, fa.Frame))
 		}
 		for src, want := range fromSrc {
 			var got []string
@@ -287,7 +300,7 @@ func TestCorpusFacts(t *testing.T) {
 						from = tc.server
 					}
 					if from.String() == src {
-						got = append(got, a.Name())
+						got = append(got, fmt.Sprintf("%s@%d", a.Name(), a.At.Packet))
 					}
 				}
 			}

@@ -86,7 +86,7 @@ type HandshakeInfo struct {
 	From   Dir
 	Type   uint8
 	Length int
-	// At is the packet that completed the message.
+	// At is the packet that completed the record holding the message's end.
 	At capture.Ref
 }
 
@@ -103,8 +103,11 @@ const (
 // and references zero for what was not seen. Arrays indexed by [Dir] hold
 // one value per direction.
 type Session struct {
+	// Every ...At of a handshake message is the packet that completed the
+	// record holding the message's last byte: the frame Wireshark shows it in.
+	//
 	// ClientHello is the first ClientHello; ClientHelloAt is the packet that
-	// completed it (Wireshark's frame for the message), ClientHelloFirstAt the
+	// completed it, ClientHelloFirstAt the
 	// packet that carried its first record header, and ClientHelloPackets the
 	// number of distinct packets that carried client bytes up to and
 	// including the one that completed it: more than one means a
