@@ -52,10 +52,24 @@ func (ctx *Context) resolve() {
 	}
 }
 
-// namesFor returns the names that resolved to addr in this capture.
+// namesFor returns the names that resolved to addr in this capture. A
+// dial to the unspecified address 0.0.0.0 (or ::) reaches this machine and
+// shows up on the loopback interface, so loopback connections are also
+// attributed to names answered with the unspecified address.
 func (ctx *Context) namesFor(addr netip.Addr) []string {
 	ctx.resolve()
-	return ctx.byAddr[addr.Unmap()]
+	addr = addr.Unmap()
+	names := ctx.byAddr[addr]
+	if addr.IsLoopback() {
+		for _, u := range []netip.Addr{netip.IPv4Unspecified(), netip.IPv6Unspecified()} {
+			for _, n := range ctx.byAddr[u] {
+				if !slices.Contains(names, n) {
+					names = append(slices.Clone(names), n)
+				}
+			}
+		}
+	}
+	return names
 }
 
 // addrsOf returns the addresses name resolved to in this capture.

@@ -90,6 +90,11 @@ func (ctx *Context) dnsVerdict(host string, findings []Finding) string {
 	case asked != nil:
 		return "DNS: no address in the answers seen"
 	}
+	for _, t := range ctx.Events.Proxy {
+		if strings.EqualFold(hostOnly(t.Target), host) {
+			return fmt.Sprintf("DNS: resolved by the proxy %s (%s)", t.Proxy, t.Kind)
+		}
+	}
 	return "DNS: not looked up in this capture"
 }
 
