@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"strings"
 	"sync"
 	"time"
 
@@ -77,7 +76,8 @@ func listenBoth(addr string) (net.PacketConn, net.Listener, error) {
 	return nil, nil, errors.New("no port free for both UDP and TCP")
 }
 
-// reply answers q from names (canonical, lower-case FQDN keys).
+// reply answers q from names, keyed by canonical (lower-case, fully
+// qualified) name.
 func reply(q *dns.Msg, names map[string][]netip.Addr) *dns.Msg {
 	m := new(dns.Msg)
 	m.SetReply(q)
@@ -88,7 +88,7 @@ func reply(q *dns.Msg, names map[string][]netip.Addr) *dns.Msg {
 		return m
 	}
 	question := q.Question[0]
-	addrs, ok := names[strings.ToLower(dns.CanonicalName(question.Name))]
+	addrs, ok := names[dns.CanonicalName(question.Name)]
 	if !ok {
 		m.Rcode = dns.RcodeNameError
 		return m
