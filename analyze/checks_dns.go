@@ -391,6 +391,13 @@ func checkDNSErrorRcode(ctx *Context) []Finding {
 			Summary:  fmt.Sprintf("%s answered %s for %s", k.server, k.rcode, k.name),
 			Evidence: capEvidence(groups[k], 12),
 		}
+		if (k.rcode == "SERVFAIL" || k.rcode == "REFUSED") && exists[k.name] {
+			// Go's resolver returns the addresses of whichever query type
+			// succeeded: a refused AAAA beside an answered A slows the
+			// lookup but does not break it.
+			f.Severity = Warning
+			f.Summary += " (another query type for it was answered)"
+		}
 		switch k.rcode {
 		case "SERVFAIL":
 			f.Expected = "NOERROR with the name's addresses"
