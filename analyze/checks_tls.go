@@ -354,7 +354,14 @@ func (ctx *Context) suspicion(s *decode.TLSSession, host string) string {
 		why = append(why, host+" normally speaks h2 and TLS 1.3")
 	}
 	if chain := parsedChain(s.Certificates); len(chain) > 0 {
-		if v := ctx.trust().verify(chain); !v.Trusted && !v.TrustedByUser {
+		// A private CA is normal for an internal name; for a public one, or
+		// when the issuer is a known interceptor, it is the tell.
+		v := ctx.trust().verify(chain)
+		switch {
+		case v.Trusted || v.TrustedByUser:
+		case v.Class == "interception" || v.Class == "impersonation":
+			why = append(why, "its certificate comes from an interception CA")
+		case isPublicName(host):
 			why = append(why, "its certificate is not from a public CA")
 		}
 	}
