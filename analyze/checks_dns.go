@@ -232,10 +232,14 @@ func (ctx *Context) resolverTimeout() time.Duration {
 	return 5 * time.Second
 }
 
-// inputEnd returns the time of the last packet of an input.
+// inputEnd returns when an input's capture stopped: the time its writer
+// recorded, else its last packet.
 func (ctx *Context) inputEnd(input int) time.Time {
 	for _, s := range ctx.Events.Stats {
 		if s.Input == input {
+			if s.End.After(s.Last) {
+				return s.End
+			}
 			return s.Last
 		}
 	}
@@ -290,7 +294,7 @@ func checkDNSTimeout(ctx *Context) []Finding {
 			if _, r := timedOut(x); r != nil {
 				late++
 				ev = append(ev, evidence(r.At, "response %s, %s after the query: the client had given up",
-					r.RCode, r.At.Time.Sub(x.Query.Time).Round(time.Millisecond)))
+					r.RCode, duration(r.At.Time.Sub(x.Query.Time))))
 			}
 		}
 		what := describeResolver(g.server)
@@ -645,7 +649,7 @@ func injectedFinding(ctx *Context, x *decode.DNSExchange, sets []string) Finding
 	for i, r := range x.Responses {
 		delay := ""
 		if !x.Query.IsZero() {
-			delay = fmt.Sprintf(", %s after the query", r.At.Time.Sub(x.Query.Time).Round(time.Microsecond))
+			delay = fmt.Sprintf(", %s after the query", duration(r.At.Time.Sub(x.Query.Time)))
 		}
 		ipid := ""
 		if !r.IP.V6 {
@@ -673,7 +677,7 @@ func injectedFinding(ctx *Context, x *decode.DNSExchange, sets []string) Finding
 	if !first.IP.V6 && first.IP.ID != second.IP.ID && (first.IP.ID == 0 || second.IP.ID == 0) {
 		why = append(why, "one response has IP ID 0, typical of an injector building packets by hand")
 	}
-	gap := second.At.Time.Sub(first.At.Time).Round(time.Microsecond)
+	gap := duration(second.At.Time.Sub(first.At.Time))
 	observed := strings.Join(lines, "\n")
 	if len(why) > 0 {
 		observed += "\n" + strings.Join(why, "; ")

@@ -70,7 +70,7 @@ func (ctx *Context) outcome(c *decode.TCPConn) (connOutcome, []Evidence) {
 		if i == 0 {
 			ev = append(ev, evidence(s, "SYN from %s to %s (IP TTL %d)", c.Client, c.Server, c.SYNIP.TTL))
 		} else {
-			ev = append(ev, evidence(s, "SYN retransmitted, %s after the first", s.Time.Sub(c.SYN[0].Time).Round(time.Millisecond)))
+			ev = append(ev, evidence(s, "SYN retransmitted, %s after the first", duration(s.Time.Sub(c.SYN[0].Time))))
 		}
 	}
 	for _, r := range c.Resets {
@@ -241,9 +241,9 @@ func checkTCPResetAfterHello(ctx *Context) []Finding {
 		ev := []Evidence{
 			evidence(s.ClientHelloAt, "ClientHello for %q", s.ClientHello.ServerName),
 			evidence(rst.At, "RST from %s, %s after the ClientHello (IP TTL %d, IP ID 0x%04x)", c.Server,
-				rst.At.Time.Sub(s.ClientHelloAt.Time).Round(time.Microsecond), rst.IP.TTL, rst.IP.ID),
+				duration(rst.At.Time.Sub(s.ClientHelloAt.Time)), rst.IP.TTL, rst.IP.ID),
 		}
-		observed := fmt.Sprintf("a reset from %s's side %s after the ClientHello", c.Server.Addr(), rst.At.Time.Sub(s.ClientHelloAt.Time).Round(time.Millisecond))
+		observed := fmt.Sprintf("a reset from %s's side %s after the ClientHello", c.Server.Addr(), duration(rst.At.Time.Sub(s.ClientHelloAt.Time)))
 		if !c.SYNACK.IsZero() {
 			ev = append(ev, evidence(c.SYNACK, "SYN-ACK from %s (IP TTL %d, IP ID 0x%04x)", c.Server, c.SYNACKIP.TTL, c.SYNACKIP.ID))
 			if c.SYNACKIP.TTL != rst.IP.TTL {

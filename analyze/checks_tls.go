@@ -300,10 +300,10 @@ func checkExpired(ctx *Context) []Finding {
 				break
 			}
 			seen[key] = true
-			state := fmt.Sprintf("expired %s before the packet (not after %s)", at.Sub(c.NotAfter).Round(time.Hour), c.NotAfter.UTC().Format(time.RFC3339))
+			state := fmt.Sprintf("expired %s before the packet (not after %s)", duration(at.Sub(c.NotAfter)), c.NotAfter.UTC().Format(time.RFC3339))
 			hint := "The go command reports `x509: certificate has expired or is not yet valid`. "
 			if at.Before(c.NotBefore) {
-				state = fmt.Sprintf("not valid until %s, %s after the packet", c.NotBefore.UTC().Format(time.RFC3339), c.NotBefore.Sub(at).Round(time.Hour))
+				state = fmt.Sprintf("not valid until %s, %s after the packet", c.NotBefore.UTC().Format(time.RFC3339), duration(c.NotBefore.Sub(at)))
 				hint += "A certificate not yet valid usually means the client's clock is wrong: check `timedatectl`. "
 			} else {
 				hint += "If the date in this capture is right, the server (or an interceptor) serves an expired " +

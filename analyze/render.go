@@ -112,13 +112,26 @@ func span(rep *Report) string {
 		duration(last.Sub(first)))
 }
 
-// duration formats a capture's length: milliseconds for short ones, days
-// for captures merged from years apart.
+// duration formats a span for people: "350ms", "4.2s", "3h20m", "6 days".
 func duration(d time.Duration) string {
-	if d < 48*time.Hour {
+	switch {
+	case d < 0:
+		return "-" + duration(-d)
+	case d < time.Second:
+		return d.Round(time.Microsecond).String()
+	case d < time.Minute:
 		return d.Round(time.Millisecond).String()
+	case d < time.Hour:
+		return d.Round(time.Second).String()
+	case d < 48*time.Hour:
+		h := int(d.Hours())
+		m := int(d.Minutes()) - 60*h
+		if m == 0 {
+			return fmt.Sprintf("%dh", h)
+		}
+		return fmt.Sprintf("%dh%02dm", h, m)
 	}
-	return fmt.Sprintf("%d days", int(d.Hours()/24))
+	return plural(int(d.Hours()/24), "day")
 }
 
 // shortTime formats an evidence timestamp as a clock time.

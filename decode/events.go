@@ -48,6 +48,10 @@ type Stats struct {
 	FlowsEvicted  int // flows forgotten because of the flow limit
 	BufferedLimit int // times the reassembly buffer limits forced a gap
 	First, Last   time.Time
+	// End is when the capture stopped: the time its writer recorded
+	// (pcapng interface statistics) when later than the last packet, else
+	// Last. Silence until End is evidence too.
+	End time.Time
 }
 
 // IPInfo is what the network layer says about one packet: the fields an
