@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"bytes"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -218,7 +219,10 @@ func chainText(chain []*x509.Certificate) string {
 	for _, c := range chain {
 		parts = append(parts, displayName(c.Subject))
 	}
-	return strings.Join(parts, " ← ") + " ← " + displayName(chain[len(chain)-1].Issuer)
+	if top := chain[len(chain)-1]; !bytes.Equal(top.RawIssuer, top.RawSubject) {
+		parts = append(parts, displayName(top.Issuer)) // the issuer the server did not send
+	}
+	return strings.Join(parts, " ← ")
 }
 
 // sniOf returns the server name a session's client asked for.

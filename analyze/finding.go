@@ -167,9 +167,34 @@ func sortFindings(fs []Finding) {
 		if c := cmp.Compare(ap, bp); c != 0 {
 			return c
 		}
+		if c := cmp.Compare(causeRank(a.ID), causeRank(b.ID)); c != 0 {
+			return c
+		}
 		if c := cmp.Compare(a.ID, b.ID); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.Host, b.Host)
 	})
+}
+
+// causeOrder lists checks from causes to symptoms: when two findings are
+// equally severe and start at the same packet, the cause is shown first
+// (the foreign issuer before the alert the client sent because of it).
+var causeOrder = []string{
+	"input-damaged",
+	"dns-unreachable", "dns-timeout", "dns-error-rcode", "dns-forged-ip", "dns-injected-answer", "dns-bogon-answer",
+	"dns-fake-ip", "dns-search-suffix",
+	"proxy-connect-failed", "tcp-reset-after-hello", "tls-large-hello-dropped",
+	"tls-foreign-issuer", "tls-hostname-mismatch", "tls-expired",
+	"tls-version-downgrade", "tls-alpn-downgrade", "tls-classical-key-share",
+	"tls-client-rejected", "tls-alert", "h2-goaway", "http-error-status",
+	"tcp-connect-refused", "tcp-connect-timeout", "tls-cert-hidden",
+}
+
+// causeRank is a check's position in causeOrder (unknown checks last).
+func causeRank(id string) int {
+	if i := slices.Index(causeOrder, id); i >= 0 {
+		return i
+	}
+	return len(causeOrder)
 }

@@ -43,10 +43,13 @@ func renderText(out io.Writer, rep *Report, opt RenderOptions) error {
 				if l == "" {
 					continue
 				}
-				mark := c.green + "✓" + c.reset
-				if strings.Contains(l, "✗") {
+				mark := c.dim + "·" + c.reset // context: nothing judged
+				switch {
+				case strings.Contains(l, "✗"):
 					mark = c.red + "✗" + c.reset
 					l = strings.Replace(l, " ✗", "", 1)
+				case h.Layers.Interception == "" && (strings.HasPrefix(l, "DNS ok") || strings.HasPrefix(l, "TLS 1.")):
+					mark = c.green + "✓" + c.reset
 				}
 				fmt.Fprintf(w, "  %s %s\n", mark, l)
 			}

@@ -124,7 +124,13 @@ func sessionHost(ctx *Context, s *decode.TLSSession) string {
 
 // tlsVerdict summarises the TLS sessions of a host.
 func (ctx *Context) tlsVerdict(host string, findings []Finding) string {
-	if f := worst(findings, host, func(f *Finding) bool { return f.Layer != "dns" && f.Layer != "input" && !isInterception(f.ID) }); f != nil {
+	// The TLS line names a failure of its own; a symptom of interception
+	// (the client's alert after a foreign certificate) is left to the
+	// interception line.
+	intercepted := worst(findings, host, func(f *Finding) bool { return isInterception(f.ID) }) != nil
+	if f := worst(findings, host, func(f *Finding) bool {
+		return f.Layer != "dns" && f.Layer != "input" && !isInterception(f.ID) && !(intercepted && f.ID == "tls-alert")
+	}); f != nil {
 		return strings.ToUpper(f.Layer) + " ✗ " + f.Summary
 	}
 	ss := ctx.sessionsFor(host)
