@@ -251,6 +251,34 @@ func (s *Stream) Segment(seq uint32, syn, fin bool, payload []byte, at capture.R
 	s.offer(seq, payload, at)
 }
 
+// Lost declares that n bytes starting at seq were on the wire but are not
+// in the capture (a snap length, or privacy trimming, cut them off the end
+// of a segment). When they are the next bytes of the stream they are
+// reported as a Gap at once instead of being waited for, so a snap-length
+// capture costs no buffering. Declarations behind the stream, or ahead of
+// a hole, are ignored: the bytes then count as lost when a bound or Flush
+// gives up on them.
+func (s *Stream) Lost(seq uint32, n int, at capture.Ref) {
+	if n <= 0 || !s.started || n > maxPayload || s.next != seq {
+		return
+	}
+	if s.finSeen && int32(s.fin-(seq+uint32(n))) < 0 {
+		n = int(s.fin - seq)
+	}
+	// Buffered bytes inside the range were captured after all (a
+	// retransmission kept whole): deliver up to them.
+	if len(s.pending) > 0 && int32(s.pending[0].seq-(seq+uint32(n))) < 0 {
+		n = int(s.pending[0].seq - seq)
+	}
+	if n <= 0 {
+		return
+	}
+	s.now = at
+	s.skip(seq+uint32(n), at)
+	s.drain()
+	s.now = capture.Ref{}
+}
+
 // Flush delivers everything buffered, reporting the holes between as gaps,
 // and a hole before a FIN already seen (cited at at). It returns every byte
 // to the Budget. s may be offered more segments afterwards.

@@ -428,3 +428,51 @@ func (s *Stream) invariant() error {
 	}
 	return nil
 }
+
+// gapRecorder records data and gaps as text.
+type gapRecorder struct{ b strings.Builder }
+
+func (g *gapRecorder) Data(p []byte, _ capture.Ref) { g.b.Write(p) }
+func (g *gapRecorder) Gap(n int64, _ capture.Ref)   { fmt.Fprintf(&g.b, "[gap %d]", n) }
+
+func TestLostBytesAreAGapAtOnce(t *testing.T) {
+	tests := []struct {
+		name string
+		play func(s *Stream)
+		want string
+		held int64
+	}{
+		{"cut tail then the next segment", func(s *Stream) {
+			s.Segment(0, true, false, nil, ref(1))
+			s.Segment(1, false, false, []byte("abc"), ref(2))
+			s.Lost(4, 5, ref(2))
+			s.Segment(9, false, false, []byte("xyz"), ref(3))
+		}, "abc[gap 5]xyz", 0},
+		{"next segment first, then the cut one fills the hole", func(s *Stream) {
+			s.Segment(0, true, false, nil, ref(1))
+			s.Segment(9, false, false, []byte("xyz"), ref(2))
+			s.Segment(1, false, false, []byte("abc"), ref(3))
+			s.Lost(4, 5, ref(3))
+		}, "abc[gap 5]xyz", 0},
+		{"a declaration behind the stream is ignored", func(s *Stream) {
+			s.Segment(0, true, false, nil, ref(1))
+			s.Segment(1, false, false, []byte("abcdef"), ref(2))
+			s.Lost(2, 3, ref(3))
+			s.Segment(7, false, false, []byte("g"), ref(4))
+		}, "abcdefg", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var g gapRecorder
+			b := NewBudget(0)
+			s := NewStream(&g, b, Limits{})
+			tt.play(s)
+			if got := g.b.String(); got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+			if b.Used() != tt.held {
+				t.Errorf("budget holds %d", b.Used())
+			}
+		})
+	}
+}
