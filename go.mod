@@ -7,10 +7,7 @@ require (
 	github.com/miekg/dns v1.1.73
 	github.com/spf13/pflag v1.1.0
 	golang.org/x/crypto v0.59.0
-)
-
-require (
-	golang.org/x/crypto/x509roots/fallback v0.0.0-20261030153154-30a33513ff6d // indirect
-	golang.org/x/net v0.62.0 // indirect
-	golang.org/x/sys v0.50.0 // indirect
+	golang.org/x/crypto/x509roots/fallback v0.0.0-20261030153154-30a33513ff6d
+	golang.org/x/net v0.62.0
+	golang.org/x/sys v0.50.0
 )

@@ -342,6 +342,7 @@ func tlsJSON(s *decode.TLSSession) TLSJSON {
 		}
 	}
 	j.ServerALPN = s.ServerALPN()
+	j.Decrypted = s.Decrypted
 	j.HelloRetry = s.HelloRetry != nil
 	if s.Certificates != nil {
 		for i := range s.Certificates.Certificates {

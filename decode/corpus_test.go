@@ -3,8 +3,10 @@ package decode_test
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -22,6 +24,9 @@ type corpusFacts struct {
 		Responses []dnsFact `json:"responses"`
 	} `json:"dns"`
 	TLS tlsFacts `json:"tls"`
+	// TLSWithKeyLog is what tshark saw with the capture's .keylog (absent
+	// without one).
+	TLSWithKeyLog *tlsFacts `json:"tls_with_keylog"`
 }
 
 type dnsFact struct {
@@ -61,15 +66,24 @@ type tlsFacts struct {
 			Subject, Issuer string
 		} `json:"chain"`
 	} `json:"certificates"`
+	EncryptedExtensions []struct {
+		Frame     int     `json:"frame"`
+		Transport string  `json:"transport"`
+		Src       string  `json:"src"`
+		ALPN      *string `json:"alpn"`
+	} `json:"encrypted_extensions"`
+	Alerts []struct {
+		Frame       int     `json:"frame"`
+		Transport   string  `json:"transport"`
+		Src         string  `json:"src"`
+		Level       *string `json:"level"`       // "Fatal (2)"; null when tshark could not decrypt it
+		Description *string `json:"description"` // "Handshake Failure (40)"
+	} `json:"alerts"`
 }
 
 // knownDisagreements lists facts modsniff does not reproduce, each with the
 // reason. Keys are "capture: kind frame".
 var knownDisagreements = map[string]string{
-	// tshark applies the Decryption Secrets Block of this file by itself: its
-	// certificate facts come from decrypted TLS 1.3. modsniff decrypts only
-	// with keys handed to the TLS decoder.
-	"ja4/http2-with-cookies.pcapng: certificate": "tshark decrypted TLS 1.3 with the file's DSB",
 	// QUIC ClientHellos are in QUIC Initial packets; modsniff follows TCP
 	// only (the go command never uses QUIC).
 	"quic": "QUIC is not decoded: the go command does not use it",
@@ -81,15 +95,28 @@ var rcodeWords = map[string]string{
 	"Format error": "FORMERR", "Refused": "REFUSED", "Not implemented": "NOTIMP",
 }
 
-// decodeFile decodes one capture with the real reader and decoder.
-func decodeFile(t *testing.T, path string) *decode.Events {
+// decodeFile decodes one capture with the real reader and decoder. Like
+// tshark, it applies the capture's own Decryption Secrets Blocks; keylog,
+// when not "", names a key log file to use as well.
+func decodeFile(t *testing.T, path string, keylog ...string) *decode.Events {
 	t.Helper()
 	r, err := capture.Open(path)
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
 	defer r.Close()
-	d := decode.New(0, decode.Options{})
+	keys := capture.NewKeyLog()
+	for _, k := range keylog {
+		if bad, err := keys.ReadFile(k); err != nil || len(bad) != 0 {
+			t.Fatalf("key log %s: %v %v", k, err, bad)
+		}
+	}
+	r.OnSecrets = func(s capture.Secrets) {
+		if bad := keys.AddSecrets(s); len(bad) != 0 {
+			t.Errorf("decryption secrets block: %v", bad)
+		}
+	}
+	d := decode.New(0, decode.Options{Keys: keys})
 	for {
 		p, err := r.Next()
 		if err != nil {
@@ -138,7 +165,27 @@ func TestCorpusAgreesWithTshark(t *testing.T) {
 				t.Errorf("%s frame %d: %s", kind, frame, fmt.Sprintf(format, args...))
 			}
 			compareDNS(ev, facts, count, disagree)
-			compareTLS(ev, facts, count, disagree)
+			compareTLS(ev, facts.TLS, count, disagree)
+			if facts.TLSWithKeyLog != nil {
+				// The same capture decrypted with its key log, against what
+				// tshark decrypted with it.
+				keyed := decodeFile(t, path, path+".keylog")
+				countKeyed := func(kind string, ok bool) { count("keylog-"+kind, ok) }
+				compareTLS(keyed, *facts.TLSWithKeyLog, countKeyed, func(kind string, frame int, format string, args ...any) {
+					disagree("keylog-"+kind, frame, format, args...)
+				})
+				// snet's own test says how many records its decryptor opens.
+				if want, ok := snetDecryptedRecords(path); ok {
+					got := 0
+					for _, s := range keyed.TLS {
+						got += s.DecryptedRecords[0] + s.DecryptedRecords[1]
+					}
+					count("keylog-decrypted-records (snet)", got == want)
+					if got != want {
+						disagree("keylog-decrypted-records", 0, "snet decrypts %d records, modsniff %d", want, got)
+					}
+				}
+			}
 		})
 	}
 	var kinds []string
@@ -228,7 +275,7 @@ func compareDNS(ev *decode.Events, facts corpusFacts, count func(string, bool), 
 
 func hex4(v uint16) string { return fmt.Sprintf("0x%04x", v) }
 
-func compareTLS(ev *decode.Events, facts corpusFacts, count func(string, bool), disagree func(string, int, string, ...any)) {
+func compareTLS(ev *decode.Events, facts tlsFacts, count func(string, bool), disagree func(string, int, string, ...any)) {
 	hellos := map[int]*tlswire.ClientHello{}
 	servers := map[int]*tlswire.ServerHello{}
 	certs := map[int]*tlswire.CertificateMsg{}
@@ -252,7 +299,7 @@ func compareTLS(ev *decode.Events, facts corpusFacts, count func(string, bool), 
 			certs[s.ClientCertificatesAt.Packet] = s.ClientCertificates
 		}
 	}
-	for _, h := range facts.TLS.ClientHellos {
+	for _, h := range facts.ClientHellos {
 		if h.Transport == "quic" {
 			continue
 		}
@@ -289,7 +336,7 @@ func compareTLS(ev *decode.Events, facts corpusFacts, count func(string, bool), 
 			disagree("client-versions", h.Frame, "tshark %s %v, modsniff %s %v", h.LegacyVersion, wantV, hex4(ch.LegacyVersion), versions)
 		}
 	}
-	for _, h := range facts.TLS.ServerHellos {
+	for _, h := range facts.ServerHellos {
 		if h.Transport == "quic" {
 			continue
 		}
@@ -312,7 +359,7 @@ func compareTLS(ev *decode.Events, facts corpusFacts, count func(string, bool), 
 			}
 		}
 	}
-	for _, c := range facts.TLS.Certificates {
+	for _, c := range facts.Certificates {
 		m := certs[c.Frame]
 		if m == nil {
 			count("tls-certificates", false)
@@ -335,4 +382,125 @@ func compareTLS(ev *decode.Events, facts corpusFacts, count func(string, bool), 
 			disagree("certificate", c.Frame, "tshark %v, modsniff %v", c.Chain, got)
 		}
 	}
+	compareDecrypted(ev, facts, count, disagree)
+}
+
+// compareDecrypted compares what only decryption shows in TLS 1.3 and
+// what it completes in TLS 1.2: EncryptedExtensions (the server's ALPN;
+// a client's, with Chrome's ALPS) and alerts (level and description, or
+// only that there was one when it stayed encrypted).
+func compareDecrypted(ev *decode.Events, facts tlsFacts, count func(string, bool), disagree func(string, int, string, ...any)) {
+	type alertKey struct {
+		frame int
+		from  string
+	}
+	alerts := map[alertKey][]tlswire.Alert{}
+	var extra []string
+	ee := map[int]*decode.TLSSession{}
+	clientEE := map[int]bool{}
+	for _, s := range ev.TLS {
+		for _, a := range s.Alerts {
+			from := s.Client.String()
+			if a.From == tlswire.ServerToClient {
+				from = s.Server.String()
+			}
+			k := alertKey{a.At.Packet, from}
+			alerts[k] = append(alerts[k], a)
+		}
+		if s.EncryptedExtensions != nil {
+			ee[s.EncryptedExtensionsAt.Packet] = s
+		}
+		for _, h := range s.Handshakes {
+			if h.Type == tlswire.TypeEncryptedExtensions && h.From == tlswire.ClientToServer {
+				clientEE[h.At.Packet] = true
+			}
+		}
+	}
+	for _, e := range facts.EncryptedExtensions {
+		if e.Transport == "quic" {
+			continue
+		}
+		want := ""
+		if e.ALPN != nil {
+			want = *e.ALPN
+		}
+		s := ee[e.Frame]
+		switch {
+		case s != nil && s.Server.String() == e.Src:
+			count("tls-encrypted-extensions", s.EncryptedExtensions.ALPN == want)
+			if s.EncryptedExtensions.ALPN != want {
+				disagree("encrypted-extensions", e.Frame, "tshark ALPN %q, modsniff %q", want, s.EncryptedExtensions.ALPN)
+			}
+		case clientEE[e.Frame] && want == "":
+			count("tls-encrypted-extensions", true) // the client's (ALPS), which carries no ALPN
+		default:
+			count("tls-encrypted-extensions", false)
+			disagree("encrypted-extensions", e.Frame, "tshark saw EncryptedExtensions from %s (ALPN %q), modsniff none", e.Src, want)
+		}
+	}
+	for _, a := range facts.Alerts {
+		if a.Transport == "quic" {
+			continue
+		}
+		k := alertKey{a.Frame, a.Src}
+		got := alerts[k]
+		want := "encrypted"
+		if a.Level != nil && a.Description != nil {
+			want = alertFactName(*a.Level) + " " + alertFactName(*a.Description)
+		}
+		found := -1
+		for i, x := range got {
+			name := "encrypted"
+			if x.Known() {
+				name = fmt.Sprint(x.Level) + " " + fmt.Sprint(x.Description)
+			}
+			if name == want {
+				found = i
+				break
+			}
+		}
+		count("tls-alerts", found >= 0)
+		if found < 0 {
+			disagree("alert", a.Frame, "tshark %s from %s, modsniff %v", want, a.Src, got)
+			continue
+		}
+		alerts[k] = append(got[:found], got[found+1:]...)
+	}
+	for k, rest := range alerts {
+		for _, a := range rest {
+			// Only decrypted alerts: tshark stops at damage modsniff reads past.
+			if a.Known() && a.Encrypted {
+				extra = append(extra, fmt.Sprintf("frame %d from %s: %s", k.frame, k.from, a.Name()))
+			}
+		}
+	}
+	slices.Sort(extra)
+	for _, x := range extra {
+		count("tls-alerts", false)
+		disagree("alert", 0, "modsniff decrypted an alert tshark did not list: %s", x)
+	}
+}
+
+// alertFactName returns the number in a tshark value such as "Fatal (2)".
+func alertFactName(v string) string {
+	if i := strings.LastIndexByte(v, '('); i >= 0 {
+		return strings.TrimSuffix(v[i+1:], ")")
+	}
+	return v
+}
+
+// snetDecryptedRecords reads decrypted_records_count from the snet test
+// configuration beside a capture.
+func snetDecryptedRecords(path string) (int, bool) {
+	b, err := os.ReadFile(path + ".expected-snet.txt")
+	if err != nil {
+		return 0, false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok && strings.TrimSpace(k) == "decrypted_records_count" {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			return n, err == nil
+		}
+	}
+	return 0, false
 }

@@ -1,8 +1,9 @@
 // Package decode turns captured frames into events: link layer to IP (IPv4
 // with defragmentation, IPv6 with extension headers and fragments), UDP, TCP
 // and ICMP; a flow table with per-direction TCP reassembly; DNS over UDP and
-// TCP; TLS handshakes; HTTP CONNECT and SOCKS tunnels; plain HTTP; and ICMP
-// errors matched to the flow whose header they quote.
+// TCP; TLS handshakes, decrypted with key logs when given (Options.Keys),
+// and the HTTP/1.1 or HTTP/2 inside; HTTP CONNECT and SOCKS tunnels; plain
+// HTTP; and ICMP errors matched to the flow whose header they quote.
 //
 // A Decoder streams: each packet is decoded once, application data is
 // skipped by length, and memory is bounded by the live flows and the limits
@@ -43,6 +44,12 @@ type Limits struct {
 	// Fragments caps IP datagrams being reassembled and their bytes.
 	MaxFragDatagrams int
 	MaxFragBytes     int64
+	// AppData is how many bytes of decrypted application data per TLS
+	// direction are read for HTTP (the rest is skipped by length);
+	// DecryptBuffer caps the record buffers of decryption for all
+	// connections together.
+	AppData       int
+	DecryptBuffer int
 }
 
 // DefaultLimits returns the limits used when none are given: enough for any
@@ -57,6 +64,8 @@ func DefaultLimits() Limits {
 		MaxEvents:        100000,
 		MaxFragDatagrams: 256,
 		MaxFragBytes:     4 << 20,
+		AppData:          tlswire.DefaultMaxAppData,
+		DecryptBuffer:    16 << 20,
 	}
 }
 
@@ -83,6 +92,12 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxFragBytes <= 0 {
 		l.MaxFragBytes = d.MaxFragBytes
 	}
+	if l.AppData <= 0 {
+		l.AppData = d.AppData
+	}
+	if l.DecryptBuffer <= 0 {
+		l.DecryptBuffer = d.DecryptBuffer
+	}
 	return l
 }
 
@@ -92,6 +107,14 @@ type Options struct {
 	// Certs caches parsed certificates; share one between the decoders of
 	// several inputs so that a chain seen in all of them is parsed once.
 	Certs *tlswire.CertCache
+	// Keys, when set, holds TLS secrets (a *capture.KeyLog from --keylog
+	// files and the input's Decryption Secrets Blocks). A session's keys
+	// are looked up by its ClientHello random when its first protected
+	// record starts, so secrets added while the input is read still apply
+	// to the sessions that follow. With keys, the handshake, alerts and the
+	// start of the application data are decrypted, and HTTP/1.1 and HTTP/2
+	// inside become HTTPExchange events.
+	Keys tlswire.KeySource
 }
 
 // Decoder decodes the packets of one input. Feed it every packet with
@@ -127,6 +150,8 @@ type Decoder struct {
 	flows   map[flowKey]*flow
 	dns     map[dnsKey]*dnsState
 	tls     []*TLSSession
+	keys    tlswire.KeySource
+	recBufs *tlswire.RecordBuffers
 	sweepAt time.Time
 	nflows  int
 
@@ -147,6 +172,8 @@ func New(input int, opt Options) *Decoder {
 		input:       input,
 		lim:         lim,
 		certs:       certs,
+		keys:        opt.Keys,
+		recBufs:     tlswire.NewRecordBuffers(lim.DecryptBuffer),
 		ev:          &Events{},
 		frag:        ipfrag.New(ipfrag.Limits{MaxDatagrams: lim.MaxFragDatagrams, MaxBytes: lim.MaxFragBytes}),
 		budget:      reassembly.NewBudget(lim.TotalBuffer),

@@ -1,7 +1,9 @@
 package decode
 
 import (
+	"bytes"
 	"fmt"
+	"strings"
 
 	"github.com/modsniff/modsniff/capture"
 	"github.com/modsniff/modsniff/decode/tlswire"
@@ -11,11 +13,25 @@ import (
 func looksLikeTLS(p []byte) bool { return tlswire.LooksLikeTLS(p) }
 
 // tlsApp feeds a stream (or the inside of a tunnel) to the TLS decoder.
-type tlsApp struct{ conn *tlswire.Conn }
+// With keys, the decrypted application data goes on to an HTTP/1 or
+// HTTP/2 decoder chosen by ALPN or by its first bytes.
+type tlsApp struct {
+	conn *tlswire.Conn
+	d    *Decoder
+	c    *TCPConn
+	s    *TLSSession
+	host string    // the tunnel target's host, if any
+	http streamApp // the decoder of the decrypted data, once chosen
+}
 
 func (a *tlsApp) data(dir int, p []byte, at capture.Ref) { a.conn.Feed(tlswire.Dir(dir), p, at) }
 func (a *tlsApp) gap(dir int, n int64, at capture.Ref)   { a.conn.Gap(tlswire.Dir(dir), n, at) }
-func (a *tlsApp) finish()                                { a.conn.Finish() }
+func (a *tlsApp) finish() {
+	a.conn.Finish()
+	if a.http != nil {
+		a.http.finish()
+	}
+}
 
 // newTLSApp starts decoding TLS on connection c, inside tunnel t if set.
 func (d *Decoder) newTLSApp(c *TCPConn, t *Tunnel, at capture.Ref) streamApp {
@@ -23,11 +39,64 @@ func (d *Decoder) newTLSApp(c *TCPConn, t *Tunnel, at capture.Ref) streamApp {
 		d.noteLimit(at, "tls", fmt.Sprintf("more than %d TLS sessions: later ones are not analysed", d.lim.MaxEvents))
 		return ignoreApp{}
 	}
-	conn := tlswire.NewConn(tlswire.ConnOptions{Certs: d.certs})
-	s := &TLSSession{Client: c.Client, Server: c.Server, Conn: c, Tunnel: t, Session: conn.Session()}
-	c.TLS = s
-	d.tls = append(d.tls, s)
-	return &tlsApp{conn: conn}
+	a := &tlsApp{d: d, c: c}
+	if t != nil {
+		a.host, _, _ = strings.Cut(t.Target, ":")
+	}
+	opt := tlswire.ConnOptions{Certs: d.certs}
+	if d.keys != nil {
+		opt.Keys = d.keys
+		opt.AppData = a.appData
+		opt.MaxAppData = d.lim.AppData
+		opt.Buffers = d.recBufs
+	}
+	a.conn = tlswire.NewConn(opt)
+	a.s = &TLSSession{Client: c.Client, Server: c.Server, Conn: c, Tunnel: t, Session: a.conn.Session()}
+	c.TLS = a.s
+	d.tls = append(d.tls, a.s)
+	return a
+}
+
+// appData receives decrypted application data (nil: some is missing).
+func (a *tlsApp) appData(dir tlswire.Dir, p []byte, at capture.Ref) {
+	if a.http == nil {
+		if p == nil {
+			return
+		}
+		if a.http = a.chooseHTTP(int(dir), p); a.http == nil {
+			return // not recognised yet: the other direction may tell
+		}
+	}
+	if p == nil {
+		a.http.gap(int(dir), -1, at)
+		return
+	}
+	a.http.data(int(dir), p, at)
+}
+
+// chooseHTTP picks the decoder of the decrypted data: HTTP/2 when the
+// server chose h2 or the client sends the HTTP/2 preface, HTTP/1 when a
+// request line or status line shows; nil when the first bytes do not tell.
+// Data that is neither gets a decoder that ignores it.
+func (a *tlsApp) chooseHTTP(dir int, p []byte) streamApp {
+	host := a.host
+	if host == "" && a.s.ClientHello != nil {
+		host = a.s.ClientHello.ServerName
+	}
+	switch alpn := a.s.ServerALPN(); {
+	case alpn == "h2",
+		dir == 0 && len(p) >= 4 && bytes.HasPrefix(p, []byte(h2Preface[:min(len(p), len(h2Preface))])),
+		dir == 1 && looksLikeH2Settings(p):
+		return newH2App(a.d, a.c, a.s, host)
+	case dir == 0 && (looksLikeHTTPRequest(p) || couldBeHTTP(p)),
+		dir == 1 && bytes.HasPrefix(p, []byte("HTTP/")):
+		return newHTTPApp(a.d, a.c, host)
+	case alpn != "" && alpn != "http/1.1":
+		return ignoreApp{} // another protocol
+	case dir == 1:
+		return nil
+	}
+	return ignoreApp{}
 }
 
 // finishTLS keeps the sessions in which a handshake message was seen: a

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -13,8 +14,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/modsniff/modsniff/analyze"
-	"github.com/modsniff/modsniff/decode"
-	"github.com/modsniff/modsniff/decode/tlswire"
 )
 
 const expectSuffix = ".expect.json"
@@ -236,11 +235,20 @@ func analyzeWithFlags(c replayCase, flags []string) (*analyze.Report, error) {
 	for i, p := range o.trust {
 		o.trust[i] = resolveBeside(p, dir)
 	}
+	for i, p := range o.keylog {
+		o.keylog[i] = resolveBeside(p, dir)
+	}
 	opt, _, err := o.analysisOptions()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", c.expect, err)
 	}
-	in, err := analyze.ReadInput(0, c.capture, nil, decode.Options{Certs: tlswire.NewCertCache(4096)})
+	// Warnings about key log lines are not replay's business: the
+	// expectation says what must be found.
+	dopt, err := o.decodeOptions(&env{stderr: io.Discard})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", c.expect, err)
+	}
+	in, err := analyze.ReadInput(0, c.capture, nil, dopt)
 	if err != nil {
 		return nil, err
 	}

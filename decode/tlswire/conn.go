@@ -1,6 +1,7 @@
 package tlswire
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -34,13 +35,14 @@ const (
 	modeMaybeHandshake
 )
 
-// opener is the seam for decryption (a later task: TLS 1.3 and 1.2 with key
-// logs). Given an encrypted record's outer type and body, it returns the
-// inner content type and plaintext, or an error; the plaintext is dispatched
-// like a plaintext record's body. Conn buffers each record whole (at most
-// MaxRecordLength bytes) only for a direction that has an opener.
+// opener removes the protection of records (see dirDecrypter). Given an
+// encrypted record's 5-byte header and body, it returns the inner content
+// type and plaintext (which may overwrite body), or an error; the plaintext
+// is dispatched like a plaintext record's body. Conn buffers each record
+// whole (at most MaxRecordLength bytes) only for a direction that has an
+// opener.
 type opener interface {
-	open(outerType uint8, body []byte) (innerType uint8, plaintext []byte, err error)
+	open(hdr, body []byte) (innerType uint8, plaintext []byte, err error)
 }
 
 // half is the state of one direction.
@@ -83,6 +85,17 @@ type half struct {
 
 	open   opener
 	recBuf []byte // the record body for modeSSLv2 and modeOpen
+	pooled bool   // recBuf is lent by ConnOptions.Buffers
+
+	// Decryption.
+	rechdr    [5]byte       // header of the current record
+	prot      bool          // the current record is protected
+	keysTried bool          // the key source was asked for this direction
+	dec       *dirDecrypter // the opener when keys were found
+	appBytes  int           // decrypted application data handed on
+	appDone   bool          // the application-data budget is spent
+	appGone   bool          // application data was lost: no more is handed on
+	earlyNote bool          // 0-RTT records were noted
 }
 
 // ConnOptions configures a Conn.
@@ -90,6 +103,22 @@ type ConnOptions struct {
 	// Certs parses certificates once per distinct DER across connections;
 	// nil parses every certificate.
 	Certs *CertCache
+	// Keys, when set, is asked for the session's secrets when the first
+	// protected record of a direction starts; with them the handshake
+	// messages, alerts and the first application data are decrypted (TLS
+	// 1.3 and the AEAD and CBC suites of TLS 1.0–1.2). Missing or wrong keys
+	// are noted, never fatal: decoding goes on as without keys.
+	Keys KeySource
+	// AppData, when set, receives the decrypted application data of each
+	// direction in order, up to MaxAppData bytes per direction (0:
+	// DefaultMaxAppData; negative: none). data is valid only during the
+	// call; at is the packet that completed its record.
+	AppData    func(dir Dir, data []byte, at capture.Ref)
+	MaxAppData int
+	// Buffers, when set, lends the record buffers of decryption and caps
+	// them across Conns; nil gives each decrypted direction its own buffer
+	// of at most one record.
+	Buffers *RecordBuffers
 }
 
 // Conn follows the TLS record layer (RFC 8446 §5.1, RFC 5246 §6.2) and the
@@ -107,15 +136,22 @@ type ConnOptions struct {
 //
 // A Conn is not safe for concurrent use.
 type Conn struct {
-	opt    ConnOptions
-	sess   Session
-	h      [2]half
-	notTLS bool
-	done   bool
+	opt      ConnOptions
+	sess     Session
+	h        [2]half
+	notTLS   bool
+	done     bool
+	keyNoted bool // why the session is not decrypted was noted
 }
 
 // NewConn returns a Conn ready for the first bytes of both directions.
 func NewConn(opt ConnOptions) *Conn {
+	switch {
+	case opt.MaxAppData == 0:
+		opt.MaxAppData = DefaultMaxAppData
+	case opt.MaxAppData < 0:
+		opt.MaxAppData = 0
+	}
 	c := &Conn{opt: opt}
 	c.h[ClientToServer] = half{dir: ClientToServer, recIdx: -1}
 	c.h[ServerToClient] = half{dir: ServerToClient, recIdx: -1}
@@ -141,9 +177,7 @@ func (c *Conn) fail(dir Dir, at capture.Ref, format string, args ...any) {
 // stop gives up on a direction after a protocol error.
 func (c *Conn) stop(h *half, at capture.Ref, format string, args ...any) {
 	c.fail(h.dir, at, format, args...)
-	h.lost = true
-	c.sess.Lost[h.dir] = true
-	h.hs, h.recBuf = nil, nil
+	c.markLost(h)
 }
 
 // Feed gives the next in-order bytes of one direction (RFC 8446 §5.1 records,
@@ -271,6 +305,8 @@ func (c *Conn) startRecord(h *half, hdr []byte, at capture.Ref) {
 		return
 	}
 	h.typ, h.recLen, h.remain = typ, n, n
+	h.rechdr = [5]byte(hdr)
+	h.prot = false
 	h.nfix, h.hsFrom = 0, len(c.sess.Handshakes)
 	if h.hs != nil && len(h.hs) == 0 && h.encrypted && h.open == nil {
 		h.hs = nil // nothing more to reassemble in clear
@@ -329,11 +365,62 @@ func (c *Conn) protected(h *half) {
 		h.recIdx = len(c.sess.Encrypted[h.dir])
 		c.sess.Encrypted[h.dir] = append(c.sess.Encrypted[h.dir], RecordInfo{Type: h.typ, Length: n, Start: h.recStart})
 	}
-	if h.open != nil {
-		h.mode = modeOpen
-		h.recBuf = h.recBuf[:0]
-	} else {
-		h.mode = modeSkip
+	h.prot = true
+	h.mode = modeSkip
+	if h.open == nil && !h.keysTried {
+		c.setupKeys(h)
+	}
+	if h.open == nil {
+		return
+	}
+	if !c.wantRecord(h) {
+		if h.dec != nil && !h.dec.skip() {
+			c.stopDecrypting(h)
+		}
+		return
+	}
+	if c.opt.Buffers != nil && !h.pooled {
+		b := c.opt.Buffers.get()
+		if b == nil {
+			c.note(h.dir, h.recStart, "%s record of %d bytes not decrypted: the decryption buffer limit is reached", ContentTypeName(h.typ), n)
+			c.appLost(h, h.recStart)
+			if h.dec != nil && !h.dec.skip() {
+				c.stopDecrypting(h)
+			}
+			return
+		}
+		h.recBuf, h.pooled = b, true
+	}
+	h.mode = modeOpen
+	h.recBuf = h.recBuf[:0]
+}
+
+// wantRecord reports whether the protected record starting is worth
+// decrypting: every record until the direction's application-data budget
+// is spent; after it, only what may hold an alert or a key change (TLS 1.2
+// records of other types than application_data, small TLS 1.3 records).
+func (c *Conn) wantRecord(h *half) bool {
+	if !h.appDone {
+		return true
+	}
+	if c.sess.TLS13() {
+		return h.recLen <= smallRecord
+	}
+	return h.typ != ContentApplicationData
+}
+
+// stopDecrypting gives up decryption of a direction; its records are
+// skipped by length from then on.
+func (c *Conn) stopDecrypting(h *half) {
+	h.open, h.dec = nil, nil
+	c.releaseBuf(h)
+}
+
+// releaseBuf returns a lent record buffer.
+func (c *Conn) releaseBuf(h *half) {
+	if h.pooled {
+		c.opt.Buffers.put(h.recBuf)
+		h.recBuf, h.pooled = nil, false
 	}
 }
 
@@ -409,13 +496,57 @@ func (c *Conn) endRecord(h *half, at capture.Ref) {
 			c.setClientHello(h, ch, h.recStart, at)
 		}
 	case modeOpen:
-		inner, pt, err := h.open.open(h.typ, h.recBuf)
+		inner, pt, err := h.open.open(h.rechdr[:], h.recBuf)
 		if err != nil {
-			c.note(h.dir, at, "cannot decrypt %s record of %d bytes: %v", ContentTypeName(h.typ), h.recLen, err)
-			return
+			c.openFailed(h, err, at)
+		} else {
+			c.sess.Decrypted = true
+			c.sess.DecryptedRecords[h.dir]++
+			if h.dec != nil && h.dec.switched {
+				h.dec.switched = false
+				c.note(h.dir, at, "the %s's Finished was not seen: application traffic keys taken from here on", h.dir)
+			}
+			c.plaintext(h, inner, pt, at)
 		}
-		c.plaintext(h, inner, pt, at)
+		c.releaseBuf(h)
 	}
+}
+
+// openFailed handles a protected record the keys did not open: 0-RTT data
+// and handshake records without handshake secrets are skipped quietly;
+// anything else means the keys are wrong, and the direction goes on
+// without decryption.
+func (c *Conn) openFailed(h *half, err error, at capture.Ref) {
+	if h.typ == ContentAlert && !c.sess.TLS13() {
+		c.addAlert(Alert{From: h.dir, Encrypted: true, At: at})
+	}
+	switch {
+	case errors.Is(err, errEarlyData):
+		if !h.earlyNote {
+			h.earlyNote = true
+			c.note(h.dir, at, "%s record of %d bytes not opened by the handshake keys: taken as 0-RTT early data (CLIENT_EARLY_TRAFFIC_SECRET not in the key log)", ContentTypeName(h.typ), h.recLen)
+		}
+		return
+	case errors.Is(err, errNoHandshakeKeys):
+		if !h.earlyNote {
+			h.earlyNote = true
+			c.note(h.dir, at, "the key log has no %s handshake traffic secret: the %s's handshake messages are not decrypted", h.dir, h.dir)
+		}
+		return
+	case h.appDone:
+		// A small record past the budget that does not open: a KeyUpdate in
+		// the data that was skipped. Nothing is wrong with the keys.
+		c.note(h.dir, at, "decryption stopped at a record the current keys do not open (a KeyUpdate in the skipped application data?)")
+	case h.dec != nil && h.dec.ok > 0:
+		c.appLost(h, at)
+		c.fail(h.dir, at, "%s record of %d bytes does not decrypt (%v) although earlier ones did: damaged or reordered; going on without decryption",
+			ContentTypeName(h.typ), h.recLen, err)
+	default:
+		c.appLost(h, at)
+		c.sess.Keys = KeysWrong
+		c.fail(h.dir, at, "the keys for this session do not decrypt its records (%v): the key log entry is wrong or belongs to another session; going on without decryption", err)
+	}
+	c.stopDecrypting(h)
 }
 
 // later marks a reference set by a message of the current record, to be
@@ -448,10 +579,44 @@ func (c *Conn) plaintext(h *half, typ uint8, data []byte, at capture.Ref) {
 		h.recStart = at
 		c.handshakeBytes(h, data, 0, at)
 	case ContentAlert:
+		if len(data) != 2 {
+			c.note(h.dir, at, "decrypted alert record of %d bytes", len(data))
+		}
 		for len(data) >= 2 {
 			c.addAlert(Alert{From: h.dir, Level: data[0], Description: data[1], Encrypted: true, At: at})
 			data = data[2:]
 		}
+	case ContentApplicationData:
+		c.appData(h, data, at)
+	}
+}
+
+// appLost tells the receiver of application data that some of the
+// direction's data will be missing (AppData with nil data) and ends its
+// application data: what follows a hole cannot be parsed as HTTP.
+func (c *Conn) appLost(h *half, at capture.Ref) {
+	if h.appDone || h.appGone || h.dec == nil && h.open == nil {
+		return
+	}
+	h.appGone = true
+	if c.opt.AppData != nil && h.appBytes > 0 {
+		c.opt.AppData(h.dir, nil, at)
+	}
+}
+
+// appData hands decrypted application data on, within the direction's
+// budget.
+func (c *Conn) appData(h *half, data []byte, at capture.Ref) {
+	if h.appDone {
+		return
+	}
+	n := min(len(data), c.opt.MaxAppData-h.appBytes)
+	if n > 0 && c.opt.AppData != nil && !h.appGone {
+		c.opt.AppData(h.dir, data[:n], at)
+	}
+	h.appBytes += n
+	if h.appBytes >= c.opt.MaxAppData {
+		h.appDone = true
 	}
 }
 
@@ -601,6 +766,19 @@ func (c *Conn) message(h *half, typ uint8, body []byte, first, at capture.Ref) {
 	if len(s.Handshakes) < maxHandshakes {
 		s.Handshakes = append(s.Handshakes, HandshakeInfo{From: h.dir, Type: typ, Length: len(body), At: at})
 	}
+	if h.dec != nil && h.dec.tls13 {
+		switch typ {
+		case TypeFinished:
+			// The sender's next record is protected with its application
+			// traffic keys (RFC 8446 §7.3); the change falls on a record
+			// boundary, so the record being read is not affected.
+			h.dec.toApplication()
+		case TypeKeyUpdate:
+			if err := h.dec.keyUpdate(); err != nil {
+				c.fail(h.dir, at, "KeyUpdate: %v", err)
+			}
+		}
+	}
 	if h.dir == ClientToServer {
 		switch typ {
 		case TypeClientHello:
@@ -623,7 +801,13 @@ func (c *Conn) message(h *half, typ uint8, body []byte, first, at capture.Ref) {
 		case TypeClientKeyExchange:
 			s.ClientKeyExchange, s.ClientKeyExchangeAt = true, at
 			h.later(&s.ClientKeyExchangeAt)
-		case TypeServerHello, TypeServerHelloDone, TypeServerKeyExchange, TypeCertificateRequest, TypeEncryptedExtensions:
+		case TypeEncryptedExtensions:
+			// A TLS 1.3 client sends one only with ALPS (Chrome's
+			// application_settings), inside its encrypted flight.
+			if !s.TLS13() {
+				c.note(h.dir, at, "%s message sent by the client", HandshakeTypeName(typ))
+			}
+		case TypeServerHello, TypeServerHelloDone, TypeServerKeyExchange, TypeCertificateRequest:
 			c.note(h.dir, at, "%s message sent by the client", HandshakeTypeName(typ))
 		}
 		return
@@ -752,6 +936,11 @@ func (c *Conn) Gap(dir Dir, n int64, at capture.Ref) {
 		h.mode = modeSkip
 	case modeOpen:
 		h.mode = modeSkip
+		c.releaseBuf(h)
+		c.appLost(h, at)
+		if h.dec != nil && !h.dec.skip() {
+			c.stopDecrypting(h)
+		}
 	}
 	h.remain -= k
 	h.recOff += k
@@ -761,9 +950,12 @@ func (c *Conn) Gap(dir Dir, n int64, at capture.Ref) {
 }
 
 func (c *Conn) markLost(h *half) {
+	c.appLost(h, h.recStart)
 	h.lost = true
 	c.sess.Lost[h.dir] = true
+	c.releaseBuf(h)
 	h.hs, h.recBuf = nil, nil
+	h.open, h.dec = nil, nil
 }
 
 // handshakeGap drops a handshake message that lost k bytes, when its header
@@ -824,6 +1016,8 @@ func (c *Conn) Finish() {
 			}
 		}
 		h.lost = true
+		c.releaseBuf(h)
 		h.hs, h.recBuf = nil, nil
+		h.open, h.dec = nil, nil
 	}
 }

@@ -329,7 +329,7 @@ func TestConnTLS13CompatCCS(t *testing.T) {
 // (content, then the inner type byte): it exercises the decryption seam.
 type fakeOpener struct{}
 
-func (fakeOpener) open(outer uint8, body []byte) (uint8, []byte, error) {
+func (fakeOpener) open(hdr, body []byte) (uint8, []byte, error) {
 	if len(body) == 0 {
 		return 0, nil, errBadName
 	}

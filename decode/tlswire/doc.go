@@ -18,4 +18,16 @@
 // copying; only their outer type, length and packet are kept for the first
 // few, which is what the analysis needs to tell a client that rejected a TLS
 // 1.3 certificate from one that carried on.
+//
+// With keys (ConnOptions.Keys: NSS key log secrets matched by ClientHello
+// random), protected records are decrypted too: TLS 1.3 (RFC 8446 §7: the
+// handshake traffic secrets, then the application traffic secrets after
+// each side's Finished, KeyUpdate) with AES-128-GCM, AES-256-GCM and
+// ChaCha20-Poly1305, and TLS 1.0–1.2 from the master secret (RFC 5246 §6.3)
+// with AES-GCM, ChaCha20-Poly1305 and AES/3DES-CBC with HMAC. What they hold
+// fills the same Session fields as plaintext would — the TLS 1.3
+// EncryptedExtensions and Certificate, alerts with their real level and
+// description — and the first application data is handed on for HTTP. One
+// record per direction is buffered for it; wrong or missing keys are noted
+// and decoding goes on as without them.
 package tlswire

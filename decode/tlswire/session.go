@@ -27,6 +27,8 @@ func (d Dir) String() string {
 // (Level 0 is no valid level: test Known). Encrypted alerts are only
 // recognisable in TLS 1.2 and earlier, whose records keep the outer type
 // alert; TLS 1.3 hides them in application_data records (see RecordInfo).
+// With keys, an encrypted alert is decrypted: Encrypted stays set and Level
+// and Description are the real ones.
 type Alert struct {
 	From        Dir
 	Level       uint8
@@ -128,8 +130,9 @@ type Session struct {
 	ServerHello   *ServerHello
 	ServerHelloAt capture.Ref
 
-	// Certificates is the server's Certificate message (in clear only in
-	// TLS 1.2 and earlier); ClientCertificates the client's.
+	// Certificates is the server's Certificate message (in clear in TLS 1.2
+	// and earlier; in TLS 1.3 only when decrypted); ClientCertificates the
+	// client's.
 	Certificates           *CertificateMsg
 	CertificatesAt         capture.Ref
 	ClientCertificates     *CertificateMsg
@@ -146,8 +149,8 @@ type Session struct {
 	ClientKeyExchange      bool
 	ClientKeyExchangeAt    capture.Ref
 
-	// Handshakes lists the first plaintext handshake messages of both
-	// directions in the order they completed.
+	// Handshakes lists the first handshake messages of both directions
+	// (plaintext or decrypted) in the order they completed.
 	Handshakes []HandshakeInfo
 	// Alerts lists the alerts of both directions in order.
 	Alerts []Alert
@@ -169,6 +172,16 @@ type Session struct {
 	// Lost is set for a direction whose record stream could not be followed
 	// to the end (a gap of unknown size or inside a header, a protocol error).
 	Lost [2]bool
+
+	// Keys says whether keys were found for the session and what became of
+	// them (see ConnOptions.Keys). Decrypted is set once a protected record
+	// was decrypted and authenticated; from then on the messages above
+	// include those that travelled encrypted (TLS 1.3 EncryptedExtensions,
+	// Certificate …; Alerts with Encrypted set and their real level and
+	// description). DecryptedRecords counts them per direction.
+	Keys             KeyState
+	Decrypted        bool
+	DecryptedRecords [2]int
 
 	// Notes are anomalies of the record and handshake layers, each prefixed
 	// with the packet and the sender ("#12 client: …"); notes about one
