@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/modsniff/modsniff/analyze"
+	"github.com/modsniff/modsniff/capture"
 	"github.com/modsniff/modsniff/decode"
 	"github.com/modsniff/modsniff/decode/tlswire"
 )
@@ -20,6 +21,7 @@ type analyzeOptions struct {
 	format      string
 	output      string
 	trust       []string
+	keylog      []string
 	systemRoots bool
 	allowAddr   []string
 	failOn      string
@@ -37,6 +39,7 @@ func analyzeFlags() (*pflag.FlagSet, *analyzeOptions) {
 func addReportFlags(fs *pflag.FlagSet, o *analyzeOptions) {
 	fs.StringVar(&o.format, "format", "text", "report format: text, json, markdown or html")
 	fs.StringVarP(&o.output, "output", "o", "", "write the report to `FILE` instead of standard output")
+	fs.StringArrayVar(&o.keylog, "keylog", nil, "NSS key log `FILE` (SSLKEYLOGFILE) to decrypt TLS; keys inside pcapng files (DSB) are read automatically; repeatable")
 	fs.StringArrayVar(&o.trust, "trust", nil, "PEM `FILE` of CA certificates you accept (a corporate CA): chains ending in them are not foreign; repeatable")
 	fs.BoolVar(&o.systemRoots, "system-roots", false, "trust the operating system's certificate store instead of the embedded Mozilla bundle")
 	fs.StringArrayVar(&o.allowAddr, "allow-addr", nil, "`CIDR` whose addresses are legitimate DNS answers (a split-horizon mirror); repeatable")
@@ -57,11 +60,15 @@ func runAnalyze(args []string, e *env) int {
 		e.errorf("analyze: %v", err)
 		return exitUsage
 	}
-	certs := tlswire.NewCertCache(4096)
+	dopt, err := o.decodeOptions(e)
+	if err != nil {
+		e.errorf("analyze: %v", err)
+		return exitUsage
+	}
 	var inputs []*analyze.Input
 	status := exitOK
 	for _, path := range fs.Args() {
-		in, err := analyze.ReadInput(len(inputs), path, e.stdin, decode.Options{Certs: certs})
+		in, err := analyze.ReadInput(len(inputs), path, e.stdin, dopt)
 		if err != nil {
 			e.errorf("%v", err)
 			status = exitUsage
@@ -116,6 +123,43 @@ func (o *analyzeOptions) analysisOptions() (analyze.Options, analyze.Severity, e
 		opt.AllowAddrs = append(opt.AllowAddrs, p.Masked())
 	}
 	return opt, failOn, nil
+}
+
+// decodeOptions returns the decoding options of the flags: a certificate
+// cache and the TLS keys of the --keylog files. Lines of a key log that
+// cannot be used are reported as warnings; a file that cannot be read is
+// an error.
+func (o *analyzeOptions) decodeOptions(e *env) (decode.Options, error) {
+	opt := decode.Options{Certs: tlswire.NewCertCache(4096)}
+	if len(o.keylog) == 0 {
+		return opt, nil
+	}
+	kl, err := readKeyLogs(o.keylog, e)
+	if err != nil {
+		return opt, fmt.Errorf("--keylog: %v", err)
+	}
+	opt.Keys = kl
+	return opt, nil
+}
+
+// readKeyLogs reads NSS key log files into one KeyLog; unusable lines are
+// printed as warnings (at most 20 per file).
+func readKeyLogs(paths []string, e *env) (*capture.KeyLog, error) {
+	kl := capture.NewKeyLog()
+	for _, p := range paths {
+		bad, err := kl.ReadFile(p)
+		if err != nil {
+			return nil, err
+		}
+		for i, b := range bad {
+			if i == 20 {
+				e.errorf("warning: %s: %d more lines could not be used", p, len(bad)-i)
+				break
+			}
+			e.errorf("warning: %v", b)
+		}
+	}
+	return kl, nil
 }
 
 func validFormat(f string) bool {

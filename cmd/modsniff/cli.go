@@ -57,7 +57,9 @@ func (e *env) errorf(format string, args ...any) {
 func commands() []command {
 	return []command{
 		{"analyze", "[flags] FILE...", "read captures ('-' is stdin) and report what is broken", runAnalyze},
+		{"capture", "[flags] [-- CMD...]", "record live traffic (of a command) to pcapng, then analyze it", runCapture},
 		{"replay", "[flags] PATH...", "re-analyze captures and compare with their *.expect.json", runReplay},
+		{"keys", "inject [flags] IN", "write a copy of a capture with its sessions' TLS keys embedded (DSB)", runKeys},
 		{"checks", "[--format text|json]", "list every check: ID, layer, severity, title, doc", runChecks},
 		{"explain", "\"TEXT\"", "classify a go command error: layer, likely causes, what to capture", runExplain},
 		{"version", "", "print modsniff's version", runVersion},

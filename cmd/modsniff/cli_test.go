@@ -48,6 +48,7 @@ func TestHelpTexts(t *testing.T) {
 		{"analyze-help.txt", []string{"analyze", "--help"}},
 		{"replay-help.txt", []string{"replay", "--help"}},
 		{"explain-help.txt", []string{"explain", "--help"}},
+		{"keys-inject-help.txt", []string{"keys", "inject", "--help"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.golden, func(t *testing.T) {

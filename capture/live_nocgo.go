@@ -1,0 +1,8 @@
+//go:build !cgo
+
+package capture
+
+// openSources reports that live capture needs libpcap, which needs cgo.
+func openSources(names []string, filter string, snaplen int) ([]source, error) {
+	return nil, ErrLiveUnavailable
+}
