@@ -59,6 +59,9 @@ func ReadInput(index int, path string, stdin io.Reader, opt decode.Options) (*In
 	}
 	given := opt.Keys
 	opt.Keys = decode.KeySources{given, embedded}
+	if m, ok := capture.ParseMetadata(r.Sections()); ok && !m.Full {
+		opt.Trimmed = true
+	}
 	d := decode.New(index, opt)
 	for {
 		p, err := r.Next()

@@ -115,6 +115,10 @@ type Options struct {
 	// start of the application data are decrypted, and HTTP/1.1 and HTTP/2
 	// inside become HTTPExchange events.
 	Keys tlswire.KeySource
+	// Trimmed says the input was written by modsniff capture without
+	// --full: packets shorter than on the wire lost their application data
+	// on purpose, for privacy, not to a snap length.
+	Trimmed bool
 }
 
 // Decoder decodes the packets of one input. Feed it every packet with
@@ -158,6 +162,10 @@ type Decoder struct {
 	unsupported    map[layers.LinkType]bool
 	firstMalformed capture.Ref
 	firstSnapCut   capture.Ref
+	trimmed        bool
+	// ipPayload is the current packet's IP payload length on the wire (-1
+	// when unknown), to tell how much of a TCP segment a snap length cut.
+	ipPayload int
 	limitNoted     map[string]bool
 }
 
@@ -173,6 +181,7 @@ func New(input int, opt Options) *Decoder {
 		lim:         lim,
 		certs:       certs,
 		keys:        opt.Keys,
+		trimmed:     opt.Trimmed,
 		recBufs:     tlswire.NewRecordBuffers(lim.DecryptBuffer),
 		ev:          &Events{},
 		frag:        ipfrag.New(ipfrag.Limits{MaxDatagrams: lim.MaxFragDatagrams, MaxBytes: lim.MaxFragBytes}),
@@ -275,9 +284,13 @@ func (d *Decoder) network(at capture.Ref) {
 		ip       IPInfo
 		haveIP   bool
 	)
+	d.ipPayload = -1
 	for _, lt := range d.decoded {
 		switch lt {
 		case layers.LayerTypeIPv4:
+			if d.ip4.Length != 0 { // 0: a TSO capture without the real length
+				d.ipPayload = int(d.ip4.Length) - int(d.ip4.IHL)*4
+			}
 			src, _ = netip.AddrFromSlice(d.ip4.SrcIP)
 			dst, _ = netip.AddrFromSlice(d.ip4.DstIP)
 			ip = IPInfo{TTL: d.ip4.TTL, ID: d.ip4.Id}
@@ -292,6 +305,9 @@ func (d *Decoder) network(at capture.Ref) {
 			dst, _ = netip.AddrFromSlice(d.ip6.DstIP)
 			ip = IPInfo{TTL: d.ip6.HopLimit, V6: true}
 			haveIP = true
+			if d.ip6.NextHeader == layers.IPProtocolTCP || d.ip6.NextHeader == layers.IPProtocolUDP {
+				d.ipPayload = int(d.ip6.Length) // no extension headers to subtract
+			}
 		case layers.LayerTypeIPv6Fragment:
 			d.stats.Decoded++
 			d.fragment6(src, dst, ip, at)
@@ -364,6 +380,7 @@ func (d *Decoder) fragment6(src, dst netip.Addr, ip IPInfo, at capture.Ref) {
 // transport decodes the transport header of a reassembled datagram. The
 // evidence points at the packet that completed it, as Wireshark's does.
 func (d *Decoder) transport(src, dst netip.Addr, ip IPInfo, proto layers.IPProtocol, data []byte, at capture.Ref) {
+	d.ipPayload = len(data) // a reassembled datagram is whole
 	switch proto {
 	case layers.IPProtocolUDP:
 		if d.udp.DecodeFromBytes(data, gopacket.NilDecodeFeedback) == nil {
@@ -435,7 +452,11 @@ func (d *Decoder) noteLimit(at capture.Ref, kind, msg string) {
 // order, and the events are returned.
 func (d *Decoder) Finish() *Events {
 	d.finishFlows()
-	if d.stats.SnapCut > 0 {
+	switch {
+	case d.stats.SnapCut > 0 && d.trimmed:
+		d.note(d.firstSnapCut, fmt.Sprintf("%d packets had their application data cut for privacy by modsniff capture (first: packet %d); record headers, DNS and handshakes are whole (capture with --full to keep everything)",
+			d.stats.SnapCut, d.firstSnapCut.Packet))
+	case d.stats.SnapCut > 0:
 		d.note(d.firstSnapCut, fmt.Sprintf("%d packets were cut short by the capture's snap length (first: packet %d); what lay beyond the cut could not be decoded",
 			d.stats.SnapCut, d.firstSnapCut.Packet))
 	}

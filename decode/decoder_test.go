@@ -370,3 +370,40 @@ func TestIPv4FragmentsAreReassembled(t *testing.T) {
 		t.Errorf("stats = %+v", ev.Stats[0])
 	}
 }
+
+// TestSnapLengthCutsAreGapsNotWaits: a capture with a small snap length
+// keeps only the start of each segment. The cut bytes are declared lost at
+// once, so nothing is buffered and the TLS record stream stays in step.
+func TestSnapLengthCutsAreGapsNotWaits(t *testing.T) {
+	w := newWire(t)
+	client, server := ap("10.0.0.2:40010"), ap("142.250.1.1:443")
+	c := w.connect(client, server)
+	c.send(0, clientHello(t, "proxy.golang.org"), 1460)
+	// Application-data records of 1460 bytes, one a segment, each frame
+	// cut at 120 bytes: every record header is captured, every body cut.
+	var stream []byte
+	for range 3 {
+		stream = append(stream, 23, 3, 3, 0x05, 0xaf)
+		stream = append(stream, make([]byte, 1455)...)
+	}
+	const snap = 120
+	for off := 0; off < len(stream); off += 1460 {
+		end := min(off+1460, len(stream))
+		tcp := &layers.TCP{SrcPort: layers.TCPPort(client.Port()), DstPort: layers.TCPPort(server.Port()), Seq: c.cseq + uint32(off), Ack: c.sseq, ACK: true, Window: 65535}
+		frame := w.linkFrame(w.ipPacket(client.Addr(), server.Addr(), layers.IPProtocolTCP, tcp, gopacket.Payload(stream[off:end])), false)
+		w.n++
+		w.d.Packet(&capture.Packet{Number: w.n, Time: w.clock, LinkType: w.link, Data: frame[:snap], Length: len(frame)})
+	}
+	ev := w.d.Finish()
+	conn := ev.TCP[0]
+	if conn.Stream[0].BoundHits != 0 || conn.Stream[0].OutOfOrder != 0 {
+		t.Errorf("the stream waited for cut bytes: %+v", conn.Stream[0])
+	}
+	if conn.Payload[0] < int64(len(stream)) {
+		t.Errorf("payload counted %d, want at least %d (cut bytes count)", conn.Payload[0], len(stream))
+	}
+	s := ev.TLS[0]
+	if s.Lost[0] || len(s.Notes) > 0 {
+		t.Errorf("the record stream lost its step: lost %v, notes %q", s.Lost[0], s.Notes)
+	}
+}

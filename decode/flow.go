@@ -129,7 +129,13 @@ func (d *Decoder) tcpPacket(srcIP, dstIP netip.Addr, ip IPInfo, t *layers.TCP, a
 			f.ended = true
 		}
 	}
-	if n := len(t.Payload); n > 0 {
+	// Bytes of this segment the capture did not keep (a snap length, or
+	// privacy trimming): counted, and declared lost to the stream.
+	cut := 0
+	if d.ipPayload >= 0 {
+		cut = max(0, d.ipPayload-len(t.Contents)-len(t.Payload))
+	}
+	if n := len(t.Payload) + cut; n > 0 {
 		c.Payload[dir] += int64(n)
 		if c.FirstPayload[dir].IsZero() {
 			c.FirstPayload[dir] = at
@@ -139,7 +145,20 @@ func (d *Decoder) tcpPacket(srcIP, dstIP netip.Addr, ip IPInfo, t *layers.TCP, a
 	if t.RST {
 		return // a RST's payload, if any, is a diagnostic text, not stream data
 	}
-	f.streams[dir].Segment(t.Seq, t.SYN, t.FIN, t.Payload, at)
+	st := f.streams[dir]
+	if cut == 0 {
+		st.Segment(t.Seq, t.SYN, t.FIN, t.Payload, at)
+		return
+	}
+	st.Segment(t.Seq, t.SYN, false, t.Payload, at)
+	start := t.Seq + uint32(len(t.Payload))
+	if t.SYN {
+		start++
+	}
+	st.Lost(start, cut, at)
+	if t.FIN {
+		st.Segment(start+uint32(cut), false, true, nil, at)
+	}
 }
 
 // isNewConnection reports whether a SYN from src starts a new connection on

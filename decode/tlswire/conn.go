@@ -918,13 +918,17 @@ func (c *Conn) Gap(dir Dir, n int64, at capture.Ref) {
 		c.markLost(h)
 		return
 	}
-	c.note(dir, at, "%d bytes lost", n)
 	if h.hdrN > 0 || h.remain == 0 || n > int64(h.remain) {
-		c.note(dir, at, "gap crosses a record header; direction abandoned")
+		c.note(dir, at, "%d bytes lost; the gap crosses a record header; direction abandoned", n)
 		c.markLost(h)
 		return
 	}
 	k := int(n)
+	if h.mode != modeSkip {
+		// Inside a record skipped by counting a gap changes nothing (a
+		// snap-length capture is full of them); elsewhere it costs content.
+		c.note(dir, at, "%d bytes lost", n)
+	}
 	switch h.mode {
 	case modeHandshake, modeMaybeHandshake:
 		c.handshakeGap(h, k, at)

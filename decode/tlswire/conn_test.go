@@ -220,7 +220,9 @@ func TestConnGap(t *testing.T) {
 		c.Feed(ServerToClient, cat(rec[600:], record(ContentApplicationData, make([]byte, 10))), ref(9))
 		c.Finish()
 		s := c.Session()
-		if s.Lost[1] || s.EncryptedCount[1] != 3 || s.Encrypted[1][1].At != ref(9) || len(s.Notes) != 1 || s.Notes[0] != "#8 server: 500 bytes lost" {
+		// Inside a record skipped by counting, a gap costs nothing and is
+		// not noted (snap-length captures are full of them).
+		if s.Lost[1] || s.EncryptedCount[1] != 3 || s.Encrypted[1][1].At != ref(9) || len(s.Notes) != 0 {
 			t.Errorf("lost %v count %d records %v notes %q", s.Lost, s.EncryptedCount, s.Encrypted[1], s.Notes)
 		}
 	})
