@@ -165,8 +165,8 @@ type Decoder struct {
 	trimmed        bool
 	// ipPayload is the current packet's IP payload length on the wire (-1
 	// when unknown), to tell how much of a TCP segment a snap length cut.
-	ipPayload int
-	limitNoted     map[string]bool
+	ipPayload  int
+	limitNoted map[string]bool
 }
 
 // New returns a Decoder for the input with the given index.
