@@ -254,3 +254,28 @@ func displayName(n pkix.Name) string {
 	}
 	return n.String()
 }
+
+// DescribeChain judges a chain a TLS client was given (leaf first) the way
+// tls-foreign-issuer does, for reports that come from the TLS stack rather
+// than from packets: "trusted", or who issued it and what that means.
+func DescribeChain(chain []*x509.Certificate, opt Options) string {
+	if len(chain) == 0 {
+		return "no certificate"
+	}
+	v := newTrustStore(opt).verify(chain)
+	switch {
+	case v.Trusted:
+		return "leads to a public root (Mozilla's root store)"
+	case v.TrustedByUser:
+		return "leads to a CA given with --trust"
+	case v.Class == "interception":
+		return fmt.Sprintf("issued by %s, the CA of %s (%s): TLS interception", v.TopIssuer, v.Product.Product, v.Product.Kind)
+	case v.Class == "impersonation":
+		return fmt.Sprintf("names %s but is not signed by it: forged to look public", v.Claimed)
+	case v.Class == "self-signed":
+		return "self-signed"
+	case v.Class == "unknown-public":
+		return fmt.Sprintf("ends at %s, which is not in Mozilla's root store", v.Claimed)
+	}
+	return fmt.Sprintf("issued by %s, a private or corporate CA", v.TopIssuer)
+}

@@ -43,7 +43,7 @@ func ReadEnv(ctx context.Context) Env {
 		var e Env
 		if err == nil && json.Unmarshal(out, &e) == nil {
 			e.Source = "go env"
-			return e.withDefaults()
+			return e.WithDefaults()
 		}
 	}
 	e := Env{
@@ -51,12 +51,12 @@ func ReadEnv(ctx context.Context) Env {
 		GONOSUMDB: os.Getenv("GONOSUMDB"), GOSUMDB: os.Getenv("GOSUMDB"), GOINSECURE: os.Getenv("GOINSECURE"),
 		GOFLAGS: os.Getenv("GOFLAGS"), Source: "environment",
 	}
-	return e.withDefaults()
+	return e.WithDefaults()
 }
 
-// withDefaults fills what the go command defaults: GOPROXY and GOSUMDB,
+// WithDefaults fills what the go command defaults: GOPROXY and GOSUMDB,
 // and GONOPROXY/GONOSUMDB from GOPRIVATE.
-func (e Env) withDefaults() Env {
+func (e Env) WithDefaults() Env {
 	if e.GOPROXY == "" {
 		e.GOPROXY = "https://proxy.golang.org,direct"
 	}

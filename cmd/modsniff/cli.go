@@ -58,6 +58,7 @@ func commands() []command {
 	return []command{
 		{"analyze", "[flags] FILE...", "read captures ('-' is stdin) and report what is broken", runAnalyze},
 		{"capture", "[flags] [-- CMD...]", "record live traffic (of a command) to pcapng, then analyze it", runCapture},
+		{"probe", "[flags] [MODULE...]", "fetch like the go command (same env, same TLS) while capturing with keys", runProbe},
 		{"replay", "[flags] PATH...", "re-analyze captures and compare with their *.expect.json", runReplay},
 		{"keys", "inject [flags] IN", "write a copy of a capture with its sessions' TLS keys embedded (DSB)", runKeys},
 		{"checks", "[--format text|json]", "list every check: ID, layer, severity, title, doc", runChecks},
