@@ -14,7 +14,9 @@ func init() {
 		Doc: "An HTTP/2 connection (decrypted with key logs) was ended by a GOAWAY frame whose error code is not " +
 			"NO_ERROR (RFC 9113 §6.8): INADEQUATE_SECURITY (the TLS version or cipher suite violates RFC 9113 §9.2, " +
 			"usually an interceptor's choice), PROTOCOL_ERROR, ENHANCE_YOUR_CALM (rate limiting), HTTP_1_1_REQUIRED … " +
-			"The go command reports `http2: server sent GOAWAY and closed the connection; … ErrCode=…`.",
+			"The go command reports `http2: Transport received GOAWAY from server ErrCode:…` (a request in flight) or " +
+			"`http2: server sent GOAWAY and closed the connection; … ErrCode=…`. A GOAWAY the client sent says the " +
+			"server's side of HTTP/2 was broken.",
 		run: checkH2GoAway})
 }
 
@@ -79,14 +81,14 @@ func checkH2GoAway(ctx *Context) []Finding {
 	var out []Finding
 	type key struct {
 		conn *decode.TCPConn
-		code string
+		code string // the error code and its sender
 	}
 	index := make(map[key]int)
 	for _, h := range ctx.Events.HTTP {
 		if h.Proto != "h2" || h.GoAway == "" || h.GoAway == "NO_ERROR" {
 			continue
 		}
-		k := key{h.Conn, h.GoAway}
+		k := key{h.Conn, h.GoAway + fmt.Sprint(h.GoAwayFromClient)}
 		if i, ok := index[k]; ok && h.Conn != nil {
 			// Another request left unanswered by the same GOAWAY.
 			if h.Method != "" {
@@ -111,6 +113,13 @@ func checkH2GoAway(ctx *Context) []Finding {
 		}
 		meaning, hint := goAwayMeaning(h.GoAway, tlsText, h2Prohibited(s))
 		f.Summary = fmt.Sprintf("%s ended the HTTP/2 connection with GOAWAY %s", host, h.GoAway)
+		if h.GoAwayFromClient {
+			// The client ends the connection when the server breaks HTTP/2
+			// (a GOAWAY before SETTINGS, a malformed frame): the server's
+			// side, or a box in front of it, is at fault.
+			f.Summary = fmt.Sprintf("the client ended the HTTP/2 connection to %s with GOAWAY %s: the server's side of HTTP/2 was broken", host, h.GoAway)
+			meaning = "the client found the server's HTTP/2 broken"
+		}
 		f.Expected = "HTTP/2 responses; a GOAWAY only with NO_ERROR, at a graceful close"
 		f.Observed = fmt.Sprintf("GOAWAY %s: %s", h.GoAway, meaning)
 		if h.Method != "" {

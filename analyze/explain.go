@@ -105,7 +105,7 @@ var errorPatterns = []errorPattern{
 		causes: []string{"SNI-based filtering injects a reset right after the ClientHello", "a proxy or firewall closed the connection"},
 		checks: []string{"tcp-reset-after-hello", "tls-large-hello-dropped"},
 		next:   captureNext},
-	{re: regexp.MustCompile(`http2: server sent GOAWAY and closed the connection; LastStreamID=\d+, ErrCode=([A-Z_]+)`), layer: "http",
+	{re: regexp.MustCompile(`http2: (?:server sent GOAWAY and closed the connection; LastStreamID=\d+, ErrCode=|Transport received GOAWAY from server ErrCode:)([A-Z_]+)`), layer: "http",
 		mean: "the HTTP/2 server ended the connection with an error code",
 		causes: []string{"INADEQUATE_SECURITY: the TLS session was negotiated with a cipher or version HTTP/2 forbids — an interceptor between the go command and the server chose it",
 			"PROTOCOL_ERROR: a proxy that mangles HTTP/2"},

@@ -24,6 +24,7 @@ func TestExplainClassifiesGoErrors(t *testing.T) {
 		{"proxyconnect", `Get "https://proxy.golang.org/x/@v/list": proxyconnect tcp: dial tcp 127.0.0.1:7890: connect: connection refused`, "proxy", "proxy.golang.org", "proxy-connect-failed"},
 		{"proxy auth", `Get "https://proxy.golang.org/x/@v/list": Proxy Authentication Required`, "proxy", "proxy.golang.org", "proxy-connect-failed"},
 		{"goaway", `http2: server sent GOAWAY and closed the connection; LastStreamID=1, ErrCode=INADEQUATE_SECURITY, debug=""`, "http", "", "h2-goaway"},
+		{"goaway in flight", `Get "https://proxy.golang.org/rsc.io/quote/@v/list": http2: Transport received GOAWAY from server ErrCode:INADEQUATE_SECURITY`, "http", "proxy.golang.org", "h2-goaway"},
 		{"404 from the proxy", `go: example.com/private@v1.0.0: reading https://proxy.golang.org/example.com/private/@v/v1.0.0.info: 404 Not Found`, "http", "proxy.golang.org", "http-error-status"},
 		{"checksum mismatch", "verifying example.com/m@v1.0.0: checksum mismatch\n\tdownloaded: h1:abc\n\tsum.golang.org: h1:def\n\nSECURITY ERROR", "sumdb", "", "tls-foreign-issuer"},
 		{"TLS handshake timeout", `Get "https://proxy.golang.org/x/@v/list": net/http: TLS handshake timeout`, "tcp", "proxy.golang.org", "tls-large-hello-dropped"},

@@ -217,9 +217,12 @@ type HTTPExchange struct {
 	Request        capture.Ref
 	Status         int
 	Response       capture.Ref
-	// GoAway holds an HTTP/2 GOAWAY error code name, when one was sent.
-	GoAway string
-	Conn   *TCPConn
+	// GoAway holds the error code name of the HTTP/2 GOAWAY that left this
+	// request unanswered (Response is then the GOAWAY's packet), and
+	// GoAwayFromClient says the client sent it.
+	GoAway           string
+	GoAwayFromClient bool
+	Conn             *TCPConn
 }
 
 // ICMPError is an ICMP (RFC 792) or ICMPv6 (RFC 4443) error message and

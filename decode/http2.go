@@ -76,6 +76,10 @@ type h2App struct {
 	streams map[uint32]*HTTPExchange // requests awaiting their response
 	all     []*HTTPExchange          // every exchange of the connection
 	notes   int
+	// gone is the server's GOAWAY with an error code, once sent: a request
+	// that crosses it in flight is unanswered too.
+	gone   string
+	goneAt capture.Ref
 }
 
 // h2Dir is the frame reader of one direction.
@@ -355,6 +359,12 @@ func (a *h2App) headers(dir int, stream uint32, f h2Fields, at capture.Ref) {
 		}
 		x := &HTTPExchange{Client: a.c.Client, Server: a.c.Server, Host: host, Method: f.method,
 			Path: redactTarget(f.path), Proto: "h2", Request: at, Conn: a.c}
+		if a.gone != "" {
+			// The server had already sent GOAWAY: this request crossed it.
+			x.GoAway, x.Response = a.gone, a.goneAt
+			a.add(x, at)
+			return
+		}
 		if a.add(x, at) {
 			a.streams[stream] = x
 		}
@@ -401,18 +411,20 @@ func (a *h2App) goAway(dir int, last, code uint32, at capture.Ref) {
 	slices.Sort(ids)
 	for _, id := range ids {
 		x := a.streams[id]
-		x.GoAway, x.Response = name, at
+		x.GoAway, x.Response, x.GoAwayFromClient = name, at, dir == 0
 		delete(a.streams, id)
 	}
 	if code != 0 {
 		who := "server"
 		if dir == 0 {
 			who = "client"
+		} else if a.gone == "" {
+			a.gone, a.goneAt = name, at
 		}
 		a.note(at, dir, "the %s sent GOAWAY %s (last stream %d)", who, name, last)
 		if len(ids) == 0 {
 			a.add(&HTTPExchange{Client: a.c.Client, Server: a.c.Server, Host: a.host, Proto: "h2",
-				Request: at, Response: at, GoAway: name, Conn: a.c}, at)
+				Request: at, Response: at, GoAway: name, GoAwayFromClient: dir == 0, Conn: a.c}, at)
 		}
 	}
 }

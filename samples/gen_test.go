@@ -28,6 +28,10 @@ type gen struct {
 	public [2]*synth.CA
 	// post rewrites the finished file (to damage it).
 	post func([]byte) []byte
+	// keepKeys keeps the key log even without a TLS 1.3 session (the
+	// expectation passes it with --keylog); embedKeys writes it into the
+	// capture as a Decryption Secrets Block instead of beside it.
+	keepKeys, embedKeys bool
 }
 
 func newGen(name string, seed uint64) *gen {
@@ -44,10 +48,17 @@ func (g *gen) capture(link synth.Link, ifName, ifDesc, comment string) *synth.Ca
 }
 
 // output finishes the scenario: the pcapng file and, when a TLS 1.3
-// session was made, the key log.
+// session was made or the expectation uses it, the key log — or, with
+// embedKeys, the pcapng file holding the key log.
 func (g *gen) output() (*output, error) {
 	if g.cap == nil {
 		return nil, errors.New("the scenario made no capture")
+	}
+	if g.embedKeys {
+		if g.keys.Len() == 0 {
+			return nil, errors.New("keys to embed, but no TLS client logged any")
+		}
+		g.cap.Secrets = bytes.Clone(g.keys.Bytes())
 	}
 	data, err := g.cap.Bytes()
 	if err != nil {
@@ -57,7 +68,10 @@ func (g *gen) output() (*output, error) {
 		data = g.post(data)
 	}
 	out := &output{pcapng: data}
-	if bytes.Contains(g.keys.Bytes(), []byte("CLIENT_HANDSHAKE_TRAFFIC_SECRET")) {
+	if g.keepKeys && g.keys.Len() == 0 {
+		return nil, errors.New("the expectation passes a key log, but no TLS client logged any")
+	}
+	if !g.embedKeys && (g.keepKeys || bytes.Contains(g.keys.Bytes(), []byte("CLIENT_HANDSHAKE_TRAFFIC_SECRET"))) {
 		out.keys = bytes.Clone(g.keys.Bytes())
 	}
 	return out, nil

@@ -7,6 +7,7 @@ package samples
 
 import (
 	"bytes"
+	"crypto/x509"
 	"flag"
 	"fmt"
 	"hash/fnv"
@@ -21,6 +22,7 @@ import (
 	"testing/cryptotest"
 
 	"github.com/modsniff/modsniff/analyze"
+	"github.com/modsniff/modsniff/capture"
 	"github.com/modsniff/modsniff/decode"
 	"github.com/modsniff/modsniff/samples/synth"
 )
@@ -40,6 +42,20 @@ type scenario struct {
 	must []analyze.ExpectedFinding
 	// healthy samples must raise nothing at warning or error severity.
 	healthy bool
+	// keylog makes the expectation pass the scenario's key log
+	// (--keylog samples/<name>.keys), written even for TLS 1.2;
+	// trustPublic adds the synthetic public CA (--trust
+	// samples/synthetic-public-ca.pem), which decrypted healthy sessions
+	// to Google's hosts need. embedKeys writes the key log into the
+	// capture as a Decryption Secrets Block instead, with no flags. With
+	// keys every encrypted session must decrypt.
+	keylog, trustPublic, embedKeys bool
+	// seedFrom, when set, generates the scenario from another scenario's
+	// seed: the same packets (with embedKeys: plus its keys).
+	seedFrom string
+	// issuer, when set, must appear in the summary of the
+	// tls-foreign-issuer finding: the product the analysis names.
+	issuer string
 	// analyzerIssue, when set, says why today's analyzer does not meet the
 	// expectation (the expectation states the intent and stays as it is).
 	// The drift is then reported as a skip, not a failure, until the
@@ -90,7 +106,11 @@ var scenarios = []scenario{
 	tlsExpired,
 	tls13ClientRejected,
 	tls13ClassicalKeyShare,
+	tls13WithKeys,
+	tls13KeysEmbedded,
 	httpErrorStatus,
+	http2GoproxyGone,
+	h2GoAwayInadequateSecurity,
 	inputTruncated,
 }
 
@@ -132,9 +152,14 @@ func generate(t *testing.T, sc scenario) *output {
 func generateFresh(t *testing.T, sc scenario) *output {
 	t.Helper()
 	root, issuing := publicCA(t)
-	cryptotest.SetGlobalRandom(t, seed(sc.name))
-	g := newGen(sc.name, seed(sc.name))
+	from := sc.name
+	if sc.seedFrom != "" {
+		from = sc.seedFrom
+	}
+	cryptotest.SetGlobalRandom(t, seed(from))
+	g := newGen(sc.name, seed(from))
 	g.public = [2]*synth.CA{root, issuing}
+	g.keepKeys, g.embedKeys = sc.keylog, sc.embedKeys
 	if err := sc.gen(g); err != nil {
 		t.Fatalf("generating %s: %v", sc.name, err)
 	}
@@ -162,16 +187,31 @@ func publicCA(t *testing.T) (root, issuing *synth.CA) {
 	return root, issuing
 }
 
-// expectation is the scenario's expectation file: its findings, and as
-// absent every other check.
+// expectation is the scenario's expectation file: its findings, as
+// absent every other check, and the flags that give the analysis its keys
+// and trust.
 func (sc scenario) expectation() *analyze.Expectation {
-	e := &analyze.Expectation{Findings: sc.must, Note: sc.shows}
+	e := &analyze.Expectation{Findings: append([]analyze.ExpectedFinding{}, sc.must...), Flags: sc.flags(), Note: sc.shows}
 	for _, c := range analyze.Checks() {
 		if !slices.ContainsFunc(sc.must, func(f analyze.ExpectedFinding) bool { return f.ID == c.ID }) {
 			e.Absent = append(e.Absent, c.ID)
 		}
 	}
 	return e
+}
+
+// flags returns the analyze flags of the scenario's expectation, with
+// paths from the repository's root (replay also finds them beside the
+// expectation).
+func (sc scenario) flags() []string {
+	var f []string
+	if sc.keylog {
+		f = append(f, "--keylog", "samples/"+sc.name+".keys")
+	}
+	if sc.trustPublic {
+		f = append(f, "--trust", "samples/"+publicCAFile)
+	}
+	return f
 }
 
 // files returns the sample's files by name.
@@ -263,12 +303,25 @@ func TestSamplesMeetExpectations(t *testing.T) {
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
 			out := generate(t, sc)
-			rep, err := analyzeBytes(out.pcapng)
+			rep, in, err := analyzeScenario(t, sc, out)
 			if err != nil {
 				t.Fatal(err)
 			}
 			d := sc.expectation().Compare(rep)
 			var problems []string
+			if sc.keylog || sc.embedKeys {
+				for _, s := range in.Events.TLS {
+					if s.EncryptedCount[0]+s.EncryptedCount[1] > 0 && !s.Decrypted {
+						problems = append(problems, fmt.Sprintf("not decrypted: the TLS session to %s (ClientHello at packet %d)",
+							s.Server, s.ClientHelloAt.Packet))
+					}
+				}
+			}
+			if sc.issuer != "" && !slices.ContainsFunc(rep.Findings, func(f analyze.Finding) bool {
+				return f.ID == "tls-foreign-issuer" && strings.Contains(f.Summary, sc.issuer)
+			}) {
+				problems = append(problems, "no tls-foreign-issuer finding names "+sc.issuer)
+			}
 			for _, m := range d.Missing {
 				problems = append(problems, "missing:    "+m.String())
 			}
@@ -294,14 +347,32 @@ func TestSamplesMeetExpectations(t *testing.T) {
 	}
 }
 
-// analyzeBytes analyzes a capture held in memory as `modsniff analyze`
-// would with no flags.
-func analyzeBytes(pcapng []byte) (*analyze.Report, error) {
-	in, err := analyze.ReadInput(0, "-", bytes.NewReader(pcapng), decode.Options{})
-	if err != nil {
-		return nil, err
+// analyzeScenario analyzes a generated capture held in memory as
+// `modsniff analyze` would with the flags of the scenario's expectation:
+// the generated key log and the synthetic public CA.
+func analyzeScenario(t *testing.T, sc scenario, out *output) (*analyze.Report, *analyze.Input, error) {
+	var dopt decode.Options
+	if sc.keylog {
+		kl := capture.NewKeyLog()
+		bad, err := kl.Read(bytes.NewReader(out.keys), sc.name+".keys")
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(bad) > 0 {
+			return nil, nil, fmt.Errorf("%s.keys: %v", sc.name, bad[0])
+		}
+		dopt.Keys = kl
 	}
-	return analyze.Build([]*analyze.Input{in}, analyze.Options{}), nil
+	var opt analyze.Options
+	if sc.trustPublic {
+		root, issuing := publicCA(t)
+		opt.Trust = []*x509.Certificate{root.Cert, issuing.Cert}
+	}
+	in, err := analyze.ReadInput(0, "-", bytes.NewReader(out.pcapng), dopt)
+	if err != nil {
+		return nil, nil, err
+	}
+	return analyze.Build([]*analyze.Input{in}, opt), in, nil
 }
 
 // describe lists a report's findings one per line.
@@ -314,12 +385,7 @@ func describe(rep *analyze.Report) string {
 }
 
 func TestSamplesCoverEveryCheck(t *testing.T) {
-	// h2-goaway needs decrypted HTTP/2; it comes with TLS decryption.
-	later := []string{"h2-goaway"}
 	for _, c := range analyze.Checks() {
-		if slices.Contains(later, c.ID) {
-			continue
-		}
 		covered := slices.ContainsFunc(scenarios, func(sc scenario) bool {
 			return slices.ContainsFunc(sc.must, func(f analyze.ExpectedFinding) bool { return f.ID == c.ID })
 		})
@@ -336,8 +402,12 @@ func TestSamplesTable(t *testing.T) {
 		switch {
 		case seen[sc.name]:
 			t.Errorf("%s: listed twice", sc.name)
-		case sc.shows == "" || sc.made == "" || len(sc.must) == 0:
-			t.Errorf("%s: needs what it shows, how it was made and its findings", sc.name)
+		case sc.shows == "" || sc.made == "" || len(sc.must) == 0 && !sc.healthy:
+			t.Errorf("%s: needs what it shows, how it was made and its findings (only a healthy sample may have none)", sc.name)
+		case sc.healthy && len(sc.must) == 0 && !sc.keylog:
+			t.Errorf("%s: a healthy sample without findings must be decrypted (keylog), or it shows nothing", sc.name)
+		case sc.seedFrom != "" && !slices.ContainsFunc(scenarios, func(o scenario) bool { return o.name == sc.seedFrom }):
+			t.Errorf("%s: seedFrom names no scenario", sc.name)
 		case strings.ToLower(sc.name) != sc.name || strings.ContainsAny(sc.name, " _."):
 			t.Errorf("%s: names are kebab-case", sc.name)
 		}

@@ -82,9 +82,12 @@ var healthyConnectProxy = scenario{
 	name: "healthy-connect-proxy",
 	shows: "A working download through the office's Squid proxy (HTTPS_PROXY): CONNECT answered 200, then TLS 1.3 " +
 		"and HTTP/2 to proxy.golang.org and sum.golang.org inside the tunnels.",
-	made:    "Go 1.26 crypto/tls inside HTTP CONNECT tunnels over in-memory pipes; the proxy's name resolved by the office DNS; Ethernet",
-	must:    []analyze.ExpectedFinding{find("tls-cert-hidden", proxyHost, "info"), find("tls-cert-hidden", sumHost, "info")},
-	healthy: true,
+	made: "Go 1.26 crypto/tls inside HTTP CONNECT tunnels over in-memory pipes; the proxy's name resolved by the office " +
+		"DNS; the expectation passes the key log and `--trust synthetic-public-ca.pem`, so both sessions and their " +
+		"HTTP/2 are decrypted and nothing at all may be found; Ethernet",
+	healthy:     true,
+	keylog:      true,
+	trustPublic: true,
 	gen: func(g *gen) error {
 		c := g.capture(synth.Ethernet, "eno1", "office desktop",
 			"go mod download rsc.io/quote with HTTPS_PROXY=http://proxy.corp.example:3128; the proxy opens both tunnels.")
@@ -169,9 +172,11 @@ var healthyFragmentedDNS = scenario{
 	shows: "A working download from an internal mirror whose DNSSEC-signed answer reaches systemd-resolved in two IPv4 " +
 		"fragments, the last one first: decoding must reassemble them (else the query would look unanswered).",
 	made: "miekg/dns response with RRSIGs split by the synthesizer into fragments of a 1,000-byte MTU path; Go 1.26 " +
-		"crypto/tls (TLS 1.3) to the mirror; Linux SLL2 on `any`",
-	must:    []analyze.ExpectedFinding{find("tls-cert-hidden", mirrorName, "info")},
+		"crypto/tls (TLS 1.3) to the mirror; the expectation passes the key log, which shows the mirror's certificate " +
+		"from the corporate CA (info: an internal name); Linux SLL2 on `any`",
+	must:    []analyze.ExpectedFinding{find("tls-foreign-issuer", mirrorName, "info")},
 	healthy: true,
+	keylog:  true,
 	gen: func(g *gen) error {
 		c := g.capture(synth.SLL2, "any", "Linux cooked capture v2 on all interfaces",
 			"go mod download through GOPROXY=https://goproxy.corp.example; the signed DNS answer arrives fragmented.")

@@ -44,6 +44,10 @@ type Capture struct {
 	// Rand draws every non-cryptographic choice: ports, DNS IDs, IP IDs,
 	// sequence numbers and jitter.
 	Rand *rand.Rand
+	// Secrets, when set, is an NSS key log that Bytes embeds as a
+	// Decryption Secrets Block before the first packet (as `editcap
+	// --inject-secrets` or `modsniff keys inject` would).
+	Secrets []byte
 
 	frames []frame
 	seq    int
@@ -192,7 +196,7 @@ func (c *Capture) frame(src, dst *Host, ip []byte) []byte {
 
 // Bytes writes the capture as pcapng: a section header whose comment says
 // the file is synthesized and what it shows, one interface with
-// nanosecond timestamps, and the frames in time order.
+// nanosecond timestamps, the Secrets if any, and the frames in time order.
 func (c *Capture) Bytes() ([]byte, error) {
 	if c.err != nil {
 		return nil, c.err
@@ -220,6 +224,11 @@ func (c *Capture) Bytes() ([]byte, error) {
 	ifc, err := w.AddInterface(capture.Interface{LinkType: lt, SnapLen: 262144, Name: c.IfName, Description: c.IfDesc})
 	if err != nil {
 		return nil, err
+	}
+	if len(c.Secrets) > 0 {
+		if err := w.WriteSecrets(capture.SecretsTLSKeyLog, c.Secrets); err != nil {
+			return nil, err
+		}
 	}
 	for i, f := range frames {
 		if err := w.WritePacket(ifc, f.t, f.data, len(f.data)); err != nil {

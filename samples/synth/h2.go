@@ -3,6 +3,7 @@ package synth
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strconv"
@@ -154,7 +155,7 @@ func h2Client(c net.Conn, host string, exchanges []Exchange) error {
 					return err
 				}
 			case typ == h2GoAway:
-				return errors.New("synth: h2 GOAWAY")
+				return goAwayError(c, stream, payload)
 			case (typ == h2Data || typ == h2Headers) && sid == stream && flags&h2EndStream != 0:
 				done = true
 			}
@@ -199,4 +200,55 @@ func h2Server(raw, c net.Conn, exchanges []Exchange) error {
 		}
 	}
 	return nil
+}
+
+// H2 error codes (RFC 9113 §7) by value, as Go's http2 package names them.
+var h2ErrorNames = []string{"NO_ERROR", "PROTOCOL_ERROR", "INTERNAL_ERROR", "FLOW_CONTROL_ERROR", "SETTINGS_TIMEOUT",
+	"STREAM_CLOSED", "FRAME_SIZE_ERROR", "REFUSED_STREAM", "CANCEL", "COMPRESSION_ERROR", "CONNECT_ERROR",
+	"ENHANCE_YOUR_CALM", "INADEQUATE_SECURITY", "HTTP_1_1_REQUIRED"}
+
+// H2InadequateSecurity is the GOAWAY error code of a peer that finds the
+// TLS parameters below RFC 9113 §9.2's requirements.
+const H2InadequateSecurity = 0xc
+
+func h2ErrorName(code uint32) string {
+	if int(code) < len(h2ErrorNames) {
+		return h2ErrorNames[code]
+	}
+	return fmt.Sprintf("unknown error code 0x%x", code)
+}
+
+// goAwayError ends the client's side of a connection on which the server
+// sent GOAWAY while stream waited for its response, as Go's HTTP/2
+// transport does: the TLS connection is closed (close_notify), and the
+// request fails with the transport's error. A GOAWAY with an error code
+// that leaves the connection's first stream unprocessed fails it at once
+// (the transport does not retry it); otherwise the request sees the error
+// the read loop reports when the connection then ends.
+func goAwayError(c net.Conn, stream uint32, payload []byte) error {
+	c.Close()
+	if len(payload) < 8 {
+		return errors.New("http2: GOAWAY frame too short")
+	}
+	last := binary.BigEndian.Uint32(payload) & 0x7fffffff
+	code := binary.BigEndian.Uint32(payload[4:])
+	if stream > last && stream == 1 && code != 0 {
+		return fmt.Errorf("http2: Transport received GOAWAY from server ErrCode:%s", h2ErrorName(code))
+	}
+	return fmt.Errorf("http2: server sent GOAWAY and closed the connection; LastStreamID=%d, ErrCode=%s, debug=%q",
+		last, h2ErrorName(code), payload[8:])
+}
+
+// h2Reject speaks as an HTTP/2 server that checks the negotiated TLS
+// parameters (RFC 9113 §9.2) once the handshake is done and refuses the
+// connection (§9.2.1): its SETTINGS, then GOAWAY with last stream 0, the
+// error code and debug data, in one write, without reading the client's
+// preface; the caller then closes the connection.
+func h2Reject(c net.Conn, code uint32, debug string) error {
+	out := h2Frame(h2SettingsType, 0, 0, h2Settings(0x3, 100, 0x4, 65535))
+	payload := binary.BigEndian.AppendUint32(nil, 0)
+	payload = binary.BigEndian.AppendUint32(payload, code)
+	out = append(out, h2Frame(h2GoAway, 0, 0, append(payload, debug...))...)
+	_, err := c.Write(out)
+	return err
 }

@@ -60,6 +60,28 @@ func HTTPSServer(cfg *tls.Config, exchanges []Exchange) func(net.Conn) error {
 	}
 }
 
+// H2RejectServer returns a TLS server whose HTTP/2 stack refuses every
+// connection right after the handshake: when ALPN chose h2 it sends its
+// SETTINGS and a GOAWAY with code and debug data (h2Reject), then closes
+// the TLS connection (close_notify) without reading. An interceptor with
+// a legacy cipher list in front of an HTTP/2 stack that enforces RFC 9113
+// §9.2 answers this way (code INADEQUATE_SECURITY).
+func H2RejectServer(cfg *tls.Config, code uint32, debug string) func(net.Conn) error {
+	return func(c net.Conn) error {
+		tc := tls.Server(c, cfg)
+		if err := tc.Handshake(); err != nil {
+			return err
+		}
+		if tc.ConnectionState().NegotiatedProtocol != "h2" {
+			return errors.New("synth: H2RejectServer: ALPN did not choose h2")
+		}
+		if err := h2Reject(tc, code, debug); err != nil {
+			return err
+		}
+		return tc.Close()
+	}
+}
+
 // HTTPClient returns a plain HTTP/1.1 client for host.
 func HTTPClient(host string, exchanges []Exchange) func(net.Conn) error {
 	return func(c net.Conn) error { return h1Client(c, host, exchanges) }

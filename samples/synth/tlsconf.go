@@ -34,6 +34,9 @@ type ServerSpec struct {
 	// Curves restricts the key exchanges (tls.X25519 only: a library
 	// without post-quantum support); nil is Go's default.
 	Curves []tls.CurveID
+	// CipherSuites restricts the TLS 1.2 cipher suites (an interceptor
+	// with a legacy cipher list); nil is Go's default.
+	CipherSuites []uint16
 }
 
 // Config returns the server's tls.Config with a clock fixed at now.
@@ -43,6 +46,7 @@ func (s ServerSpec) Config(now time.Time) *tls.Config {
 		NextProtos:       s.ALPN,
 		MaxVersion:       s.MaxVersion,
 		CurvePreferences: s.Curves,
+		CipherSuites:     s.CipherSuites,
 		Time:             func() time.Time { return now },
 	}
 }

@@ -2,6 +2,7 @@ package synth
 
 import (
 	"bytes"
+	"net"
 	"testing"
 	"time"
 
@@ -122,3 +123,58 @@ func TestCutInsideBlockLeavesADamagedButReadableFile(t *testing.T) {
 		t.Errorf("read %d packets and %d errors, want 3 packets (the fourth is cut) and the damage reported", n, len(rd.Errors()))
 	}
 }
+
+func TestSecretsPrecedeThePackets(t *testing.T) {
+	c := NewCapture(Ethernet, "test", 1)
+	c.Secrets = []byte("CLIENT_RANDOM 00 11\n")
+	k := c.Dial(Local("192.168.1.23", []byte{2, 0, 0, 0, 0, 1}), Remote("142.251.36.113", 128, 10), 443, time.Millisecond)
+	k.Handshake(BaseTime)
+	b, err := c.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := capture.NewReader(bytes.NewReader(b), "synth")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []capture.Secrets
+	packets := 0
+	r.OnSecrets = func(s capture.Secrets) {
+		if packets > 0 {
+			t.Errorf("the secrets come after %d packets", packets)
+		}
+		got = append(got, s)
+	}
+	for {
+		if _, err := r.Next(); err != nil {
+			break
+		}
+		packets++
+	}
+	if len(got) != 1 || got[0].Type != capture.SecretsTLSKeyLog || string(got[0].Data) != string(c.Secrets) {
+		t.Errorf("secrets read back: %+v", got)
+	}
+}
+
+func TestGoAwayErrorsReadLikeGos(t *testing.T) {
+	frame := func(last, code uint32, debug string) []byte {
+		b := []byte{byte(last >> 24), byte(last >> 16), byte(last >> 8), byte(last), byte(code >> 24), byte(code >> 16), byte(code >> 8), byte(code)}
+		return append(b, debug...)
+	}
+	for _, tc := range []struct {
+		stream uint32
+		frame  []byte
+		want   string
+	}{
+		{1, frame(0, H2InadequateSecurity, ""), "http2: Transport received GOAWAY from server ErrCode:INADEQUATE_SECURITY"},
+		{3, frame(1, 0, ""), `http2: server sent GOAWAY and closed the connection; LastStreamID=1, ErrCode=NO_ERROR, debug=""`},
+		{1, frame(1, 0xb, "calm"), `http2: server sent GOAWAY and closed the connection; LastStreamID=1, ErrCode=ENHANCE_YOUR_CALM, debug="calm"`},
+	} {
+		conv := Converse(func(c net.Conn) error { return goAwayError(c, tc.stream, tc.frame) }, noop)
+		if conv.ClientErr == nil || conv.ClientErr.Error() != tc.want {
+			t.Errorf("stream %d, GOAWAY %x: %v, want %s", tc.stream, tc.frame, conv.ClientErr, tc.want)
+		}
+	}
+}
+
+func noop(net.Conn) error { return nil }
