@@ -44,8 +44,8 @@ lint:
 	$(GO) vet ./...
 
 bench: build
-	$(GO) test -run '^$$' -bench . -benchmem ./capture/ ./decode/... 
-	./samples/bench/bench.sh $(BENCHSIZE)
+	$(GO) test -run '^$$' -bench . -benchmem ./capture/ ./decode/... ./samples/bench/
+	MODSNIFF=$(BIN) ./samples/bench/bench.sh $(BENCHSIZE)
 
 fuzz:
 	@set -e; for pkg in $$($(GO) list ./...); do \

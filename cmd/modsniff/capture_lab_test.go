@@ -25,7 +25,7 @@ func TestCaptureGoModDownloadInTheLab(t *testing.T) {
 		t.Skipf("skipping the live-capture lab test: %v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
+	t.Cleanup(cancel) // after the cleanups registered later, which stop processes
 	bin := capBinary(t, true)
 	dir := t.TempDir()
 	labd, err := lab.BuildLabd(ctx, dir)

@@ -32,7 +32,7 @@ func TestProbeInTheLab(t *testing.T) {
 		t.Skip("skipping the probe lab test: mitmdump (Debian package mitmproxy) is not installed")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
+	t.Cleanup(cancel) // after the cleanups registered later, which stop processes
 	bin := capBinary(t, true)
 	dir := t.TempDir()
 	labd, err := lab.BuildLabd(ctx, dir)

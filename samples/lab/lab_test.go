@@ -339,7 +339,7 @@ func TestGoModDownloadOnLoopback(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
+	t.Cleanup(cancel) // after the cleanups registered later, which stop processes
 	got := goModDownload(t, exec.CommandContext(ctx, goBin, "mod", "download", "-json", "example.com/greet@v0.1.0"),
 		dir, g.URL("127.0.0.1"), caFile)
 	if got["Version"] != "v0.1.0" || got["Zip"] == nil {

@@ -18,7 +18,7 @@ func TestGoModDownloadInNetns(t *testing.T) {
 		t.Skipf("skipping the network-namespace test: %v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
+	t.Cleanup(cancel) // after the cleanups registered later, which stop processes
 	dir := t.TempDir()
 	labd, err := BuildLabd(ctx, dir)
 	if err != nil {

@@ -1,0 +1,130 @@
+package benchgen
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/modsniff/modsniff/analyze"
+	"github.com/modsniff/modsniff/decode"
+)
+
+func TestHandshakesAreDeterministic(t *testing.T) {
+	// Made twice from scratch (crypto/tls's own randomness differs each
+	// time): the canonicalized bytes must not.
+	a, err := makeMaterial(7, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := makeMaterial(7, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range a.hs {
+		ha, hb := a.hs[i], b.hs[i]
+		if len(ha.flights) != len(hb.flights) {
+			t.Fatalf("handshake %d (%s): %d flights, then %d", i, ha.host, len(ha.flights), len(hb.flights))
+		}
+		for j := range ha.flights {
+			if !bytes.Equal(ha.flights[j].data, hb.flights[j].data) {
+				t.Errorf("handshake %d (%s) flight %d differs between two runs", i, ha.host, j)
+			}
+		}
+	}
+}
+
+func generate(t *testing.T, opt Options) ([]byte, Stats) {
+	t.Helper()
+	var buf bytes.Buffer
+	st, err := Generate(&buf, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Bytes != int64(buf.Len()) {
+		t.Errorf("Stats.Bytes = %d, wrote %d", st.Bytes, buf.Len())
+	}
+	return buf.Bytes(), st
+}
+
+func TestGenerateIsDeterministic(t *testing.T) {
+	opt := Options{Size: 2 << 20, Conns: 40, Handshakes: 16}
+	a, _ := generate(t, opt)
+	b, _ := generate(t, opt)
+	if sha256.Sum256(a) != sha256.Sum256(b) {
+		t.Error("the same options gave different captures")
+	}
+	opt.Seed = 2
+	c, _ := generate(t, opt)
+	if bytes.Equal(a, c) {
+		t.Error("seeds 1 and 2 gave the same capture")
+	}
+	if len(a) < 2<<20 || len(a) > 2<<20+maxFrame+32 {
+		t.Errorf("asked for %d bytes, got %d", 2<<20, len(a))
+	}
+}
+
+// TestCaptureDecodes checks that modsniff sees in a generated capture what
+// the generator put there.
+func TestCaptureDecodes(t *testing.T) {
+	data, st := generate(t, Options{Size: 8 << 20, Conns: 120, Handshakes: 40})
+	path := filepath.Join(t.TempDir(), "bulk.pcapng")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	in, err := analyze.ReadInput(0, path, nil, decode.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.Info.Packets != int(st.Packets) {
+		t.Errorf("modsniff read %d packets, the generator wrote %d", in.Info.Packets, st.Packets)
+	}
+	if len(in.Info.Errors) > 0 {
+		t.Errorf("input errors: %v", in.Info.Errors)
+	}
+	ev := in.Events
+	if len(ev.TCP) != st.Conns {
+		t.Errorf("%d TCP connections decoded, %d generated", len(ev.TCP), st.Conns)
+	}
+	if len(ev.Proxy) != st.Proxied {
+		t.Errorf("%d CONNECT tunnels decoded, %d generated", len(ev.Proxy), st.Proxied)
+	}
+	versions := map[uint16]int{}
+	certs, sni := 0, 0
+	for _, s := range ev.TLS {
+		if s.ServerHello != nil {
+			versions[s.ServerHello.Version()]++
+		}
+		if s.ClientHello != nil && s.ClientHello.ServerName != "" {
+			sni++
+		}
+		if s.Certificates != nil && len(s.Certificates.Certificates) > 0 {
+			certs++
+		}
+	}
+	if sni < st.TLS*9/10 {
+		t.Errorf("%d of %d TLS sessions have an SNI", sni, st.TLS)
+	}
+	if versions[0x0303] == 0 || versions[0x0304] == 0 {
+		t.Errorf("negotiated versions: %v, want TLS 1.2 and 1.3", versions)
+	}
+	if certs == 0 || certs > versions[0x0303] {
+		t.Errorf("%d sessions with certificates, %d in TLS 1.2", certs, versions[0x0303])
+	}
+	answered, cname := 0, 0
+	for _, x := range ev.DNS {
+		for _, r := range x.Responses {
+			answered++
+			for _, a := range r.Answers {
+				if a.Type == "CNAME" {
+					cname++
+				}
+			}
+		}
+	}
+	// The capture may end between a query and its answer.
+	if len(ev.DNS) != st.DNSQueries || answered < st.DNSQueries-2 || cname == 0 {
+		t.Errorf("%d DNS queries generated; %d decoded, %d answered, %d CNAME answers", st.DNSQueries, len(ev.DNS), answered, cname)
+	}
+}
