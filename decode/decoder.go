@@ -147,17 +147,19 @@ type Decoder struct {
 	icmp4   layers.ICMPv4
 	icmp6   layers.ICMPv6
 	decoded []gopacket.LayerType
-	parsers map[gopacket.LayerType]*gopacket.DecodingLayerParser
+	parsers [len(firstLayers)]*gopacket.DecodingLayerParser
 
-	frag    *ipfrag.Defragmenter
-	budget  *reassembly.Budget
-	flows   map[flowKey]*flow
-	dns     map[dnsKey]*dnsState
-	tls     []*TLSSession
-	keys    tlswire.KeySource
-	recBufs *tlswire.RecordBuffers
-	sweepAt time.Time
-	nflows  int
+	frag   *ipfrag.Defragmenter
+	budget *reassembly.Budget
+	flows  map[flowKey]*flow
+	// lastFlow is the flow of the last TCP packet (nil once finished).
+	lastFlow *flow
+	dns      map[dnsKey]*dnsState
+	tls      []*TLSSession
+	keys     tlswire.KeySource
+	recBufs  *tlswire.RecordBuffers
+	sweepAt  time.Time
+	nflows   int
 
 	unsupported    map[layers.LinkType]bool
 	firstMalformed capture.Ref
@@ -191,43 +193,52 @@ func New(input int, opt Options) *Decoder {
 		unsupported: make(map[layers.LinkType]bool),
 		limitNoted:  make(map[string]bool),
 		decoded:     make([]gopacket.LayerType, 0, 12),
-		parsers:     make(map[gopacket.LayerType]*gopacket.DecodingLayerParser),
 	}
 	d.stats.Input = input
-	for _, first := range []gopacket.LayerType{
-		layers.LayerTypeEthernet, layers.LayerTypeLinuxSLL, layers.LayerTypeLinuxSLL2,
-		layers.LayerTypeLoopback, layers.LayerTypeIPv4, layers.LayerTypeIPv6,
-	} {
-		p := gopacket.NewDecodingLayerParser(first,
-			&d.eth, &d.dot1q, &d.sll, &d.sll2, &d.loop, &d.pppoe,
-			&d.ip4, &d.ip6, &d.ip6ext, &d.ip6frag,
-			&d.udp, &d.tcp, &d.icmp4, &d.icmp6)
+	for i, first := range firstLayers {
+		// A sparse container (a slice indexed by layer type) instead of the
+		// default map: the lookup per layer is on the hot path.
+		dlc := gopacket.DecodingLayerContainer(gopacket.DecodingLayerSparse(nil))
+		for _, l := range []gopacket.DecodingLayer{&d.eth, &d.dot1q, &d.sll, &d.sll2, &d.loop, &d.pppoe,
+			&d.ip4, &d.ip6, &d.ip6ext, &d.ip6frag, &d.udp, &d.tcp, &d.icmp4, &d.icmp6} {
+			dlc = dlc.Put(l)
+		}
+		p := gopacket.NewDecodingLayerParser(first)
+		p.SetDecodingLayerContainer(dlc)
 		p.IgnoreUnsupported = true
-		d.parsers[first] = p
+		d.parsers[i] = p
 	}
 	return d
 }
 
-// firstLayer returns the layer a frame of the given link type starts with.
-func firstLayer(lt layers.LinkType, data []byte) (gopacket.LayerType, bool) {
+// firstLayers are the layers a frame may start with, indexed as
+// firstLayer returns them.
+var firstLayers = [...]gopacket.LayerType{
+	layers.LayerTypeEthernet, layers.LayerTypeLinuxSLL, layers.LayerTypeLinuxSLL2,
+	layers.LayerTypeLoopback, layers.LayerTypeIPv4, layers.LayerTypeIPv6,
+}
+
+// firstLayer returns the index in firstLayers of the layer a frame of the
+// given link type starts with.
+func firstLayer(lt layers.LinkType, data []byte) (int, bool) {
 	switch lt {
 	case layers.LinkTypeEthernet:
-		return layers.LayerTypeEthernet, true
+		return 0, true
 	case layers.LinkTypeLinuxSLL:
-		return layers.LayerTypeLinuxSLL, true
+		return 1, true
 	case layers.LinkTypeLinuxSLL2:
-		return layers.LayerTypeLinuxSLL2, true
+		return 2, true
 	case layers.LinkTypeNull, layers.LinkTypeLoop:
-		return layers.LayerTypeLoopback, true
+		return 3, true
 	case layers.LinkTypeIPv4:
-		return layers.LayerTypeIPv4, true
+		return 4, true
 	case layers.LinkTypeIPv6:
-		return layers.LayerTypeIPv6, true
+		return 5, true
 	case layers.LinkTypeRaw, 12, 14:
 		if len(data) > 0 && data[0]>>4 == 6 {
-			return layers.LayerTypeIPv6, true
+			return 5, true
 		}
-		return layers.LayerTypeIPv4, true
+		return 4, true
 	}
 	return 0, false
 }

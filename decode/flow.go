@@ -27,6 +27,7 @@ func keyOf(x, y netip.AddrPort) flowKey {
 // flow is the live state of one TCP connection: its event, its two
 // reassembled directions and the application decoder they feed.
 type flow struct {
+	key     flowKey
 	conn    *TCPConn
 	isn     uint32 // the client's initial sequence number, when its SYN was seen
 	streams [2]*reassembly.Stream
@@ -85,8 +86,16 @@ func guessClient(src, dst netip.AddrPort) (client, server netip.AddrPort) {
 func (d *Decoder) tcpPacket(srcIP, dstIP netip.Addr, ip IPInfo, t *layers.TCP, at capture.Ref) {
 	src := netip.AddrPortFrom(srcIP, uint16(t.SrcPort))
 	dst := netip.AddrPortFrom(dstIP, uint16(t.DstPort))
-	k := keyOf(src, dst)
-	f := d.flows[k]
+	var k flowKey
+	var f *flow
+	// Bulk transfers send long runs of packets of one flow: the last flow
+	// found spares the key ordering and the map lookup.
+	if c := d.lastFlow; c != nil && (c.key.a == src && c.key.b == dst || c.key.a == dst && c.key.b == src) {
+		k, f = c.key, c
+	} else {
+		k = keyOf(src, dst)
+		f = d.flows[k]
+	}
 	if f != nil && t.SYN && !t.ACK && f.isNewConnection(src, t.Seq) {
 		d.finishFlow(k, f, at)
 		f = nil
@@ -96,6 +105,7 @@ func (d *Decoder) tcpPacket(srcIP, dstIP netip.Addr, ip IPInfo, t *layers.TCP, a
 			return
 		}
 	}
+	d.lastFlow = f
 	f.last = at.Time
 	c := f.conn
 	c.Last = at
@@ -191,7 +201,7 @@ func (d *Decoder) newFlow(k flowKey, src, dst netip.AddrPort, t *layers.TCP, at 
 		c.Client, c.Server = guessClient(src, dst)
 		c.RoleGuessed = true
 	}
-	f := &flow{conn: c, last: at.Time, seq: d.nflows}
+	f := &flow{key: k, conn: c, last: at.Time, seq: d.nflows}
 	d.nflows++
 	f.app = &sniffer{choose: func(dir int, p []byte, force bool, at capture.Ref) (streamApp, bool) {
 		return d.sniff(c, dir, p, force, at)
@@ -331,6 +341,9 @@ func (d *Decoder) finishFlow(k flowKey, f *flow, at capture.Ref) {
 		f.conn.Stream[dir] = f.streams[dir].Stats()
 	}
 	delete(d.flows, k)
+	if d.lastFlow == f {
+		d.lastFlow = nil
+	}
 }
 
 // maybeSweep finishes flows that have been idle too long, by capture time,

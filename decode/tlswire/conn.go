@@ -137,7 +137,7 @@ type ConnOptions struct {
 // A Conn is not safe for concurrent use.
 type Conn struct {
 	opt      ConnOptions
-	sess     Session
+	sess     *Session // kept apart so that a finished Conn can be freed while its Session lives on
 	h        [2]half
 	notTLS   bool
 	done     bool
@@ -152,14 +152,14 @@ func NewConn(opt ConnOptions) *Conn {
 	case opt.MaxAppData < 0:
 		opt.MaxAppData = 0
 	}
-	c := &Conn{opt: opt}
+	c := &Conn{opt: opt, sess: &Session{}}
 	c.h[ClientToServer] = half{dir: ClientToServer, recIdx: -1}
 	c.h[ServerToClient] = half{dir: ServerToClient, recIdx: -1}
 	return c
 }
 
 // Session returns what was learned so far; later calls keep updating it.
-func (c *Conn) Session() *Session { return &c.sess }
+func (c *Conn) Session() *Session { return c.sess }
 
 // IsTLS reports whether the connection still looks like TLS: false once the
 // client's first bytes were not a TLS record (nor an SSLv2 ClientHello).
@@ -362,6 +362,9 @@ func (c *Conn) protected(h *half) {
 	c.sess.EncryptedCount[h.dir]++
 	c.sess.EncryptedBytes[h.dir] += int64(n)
 	if len(c.sess.Encrypted[h.dir]) < MaxEncryptedRecords {
+		if c.sess.Encrypted[h.dir] == nil {
+			c.sess.Encrypted[h.dir] = make([]RecordInfo, 0, MaxEncryptedRecords)
+		}
 		h.recIdx = len(c.sess.Encrypted[h.dir])
 		c.sess.Encrypted[h.dir] = append(c.sess.Encrypted[h.dir], RecordInfo{Type: h.typ, Length: n, Start: h.recStart})
 	}
@@ -762,7 +765,7 @@ func (c *Conn) tooLarge(h *half, typ uint8, n int, at capture.Ref) {
 // message handles one complete handshake message. body is only valid during
 // the call.
 func (c *Conn) message(h *half, typ uint8, body []byte, first, at capture.Ref) {
-	s := &c.sess
+	s := c.sess
 	if len(s.Handshakes) < maxHandshakes {
 		s.Handshakes = append(s.Handshakes, HandshakeInfo{From: h.dir, Type: typ, Length: len(body), At: at})
 	}
@@ -881,7 +884,7 @@ func (c *Conn) message(h *half, typ uint8, body []byte, first, at capture.Ref) {
 }
 
 func (c *Conn) setClientHello(h *half, ch *ClientHello, first, at capture.Ref) {
-	s := &c.sess
+	s := c.sess
 	switch {
 	case s.ClientHello == nil:
 		s.ClientHello, s.ClientHelloAt, s.ClientHelloFirstAt = ch, at, first

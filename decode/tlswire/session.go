@@ -96,7 +96,7 @@ type HandshakeInfo struct {
 const (
 	// MaxEncryptedRecords is how many encrypted records per direction are
 	// kept in Session.Encrypted; the counts go on.
-	MaxEncryptedRecords = 32
+	MaxEncryptedRecords = 8
 	maxHandshakes       = 64
 	maxAlerts           = 64
 )
