@@ -29,5 +29,10 @@ func Build(inputs []*Input, opt Options) *Report {
 	rep.Findings = run(ctx)
 	rep.Hosts = hosts(ctx, rep.Findings)
 	rep.Events = eventsJSON(ev)
+	if m := ctx.Meta(); m != nil {
+		rep.Context = &CaptureContext{Command: m.Command, ExitStatus: m.ExitStatus, GoVersion: m.GoVersion,
+			GoEnv: m.GoEnv, Probe: m.Probe}
+		rep.Context.GoSaid = GoErrorSummary(m, rep)
+	}
 	return rep
 }

@@ -13,6 +13,16 @@ import (
 func renderMarkdown(out io.Writer, rep *Report, opt RenderOptions) error {
 	w := bufio.NewWriter(out)
 	fmt.Fprintf(w, "## modsniff report\n\n**%s**\n\n", mdEscape(headline(rep)))
+	if x := rep.Context; x != nil && len(x.Command) > 0 {
+		fmt.Fprintf(w, "Captured around `%s`", strings.ReplaceAll(strings.Join(x.Command, " "), "`", "'"))
+		if x.ExitStatus != nil {
+			fmt.Fprintf(w, ", which exited %d", *x.ExitStatus)
+		}
+		fmt.Fprintf(w, ".\n\n")
+		if x.GoSaid != "" {
+			fmt.Fprintf(w, "> %s\n\n", mdEscape(x.GoSaid))
+		}
+	}
 	if len(rep.Hosts) > 0 {
 		fmt.Fprintf(w, "| host | role | DNS | TLS | interception |\n|---|---|---|---|---|\n")
 		for _, h := range rep.Hosts {

@@ -35,6 +35,16 @@ func renderText(out io.Writer, rep *Report, opt RenderOptions) error {
 	w := bufio.NewWriter(out)
 	c := palette(opt.Color)
 	fmt.Fprintf(w, "%smodsniff%s: %s\n", c.bold, c.reset, headline(rep))
+	if x := rep.Context; x != nil && len(x.Command) > 0 {
+		fmt.Fprintf(w, "captured around `%s`", strings.Join(x.Command, " "))
+		if x.ExitStatus != nil {
+			fmt.Fprintf(w, ", which exited %d", *x.ExitStatus)
+		}
+		fmt.Fprintln(w)
+	}
+	if x := rep.Context; x != nil && x.GoSaid != "" {
+		fmt.Fprintf(w, "%s\n", x.GoSaid)
+	}
 
 	for _, h := range rep.Hosts {
 		fmt.Fprintf(w, "\n%s%s%s (%s)\n", c.bold, h.Name, c.reset, h.Role)

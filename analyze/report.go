@@ -23,6 +23,21 @@ type Report struct {
 	Findings []Finding   `json:"findings"`
 	Hosts    []Host      `json:"hosts"`
 	Events   EventsJSON  `json:"events"`
+	// Context is what modsniff capture or probe recorded with the capture:
+	// the command, how it ended and what it said.
+	Context *CaptureContext `json:"context,omitempty"`
+}
+
+// CaptureContext is the recorded context of a capture made by modsniff.
+type CaptureContext struct {
+	Command    []string          `json:"command,omitempty"`
+	ExitStatus *int              `json:"exit_status,omitempty"`
+	GoVersion  string            `json:"go_version,omitempty"`
+	GoEnv      map[string]string `json:"go_env,omitempty"`
+	Probe      bool              `json:"probe,omitempty"`
+	// GoSaid joins the command's error to the wire evidence: "go said: …;
+	// the capture shows: …".
+	GoSaid string `json:"go_said,omitempty"`
 }
 
 // InputInfo describes one input capture.

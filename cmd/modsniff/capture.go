@@ -198,11 +198,6 @@ func runCapture(args []string, e *env) int {
 	if st := o.write(rep, re); st != exitOK && len(command) == 0 {
 		return st
 	}
-	if o.format == "text" && o.output == "" {
-		if s := analyze.GoErrorSummary(final, rep); s != "" {
-			fmt.Fprintf(re.stdout, "\n%s\n", s)
-		}
-	}
 	if len(command) > 0 {
 		return cmdStatus
 	}
