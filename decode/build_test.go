@@ -193,3 +193,7 @@ func answer(t *testing.T, id uint16, name string, qtype uint16, rcode int, rrs .
 }
 
 func ap(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
+
+func netipAddrPort(addr string, port uint16) netip.AddrPort {
+	return netip.AddrPortFrom(netip.MustParseAddr(addr), port)
+}

@@ -86,3 +86,49 @@ func FuzzDecoder(f *testing.F) {
 		}
 	})
 }
+
+// FuzzStreamApps feeds arbitrary client and server bytes through one TCP
+// connection, so that the protocol sniffer and every stream decoder behind
+// it — HTTP CONNECT, SOCKS4/5, plain HTTP/1.1, DNS over TCP, TLS — meet
+// hostile input. The input is split into alternating client and server
+// chunks at the sizes its first bytes give; the port picks the decoder the
+// sniffer prefers.
+func FuzzStreamApps(f *testing.F) {
+	f.Add(uint16(3128), []byte("CONNECT proxy.golang.org:443 HTTP/1.1\r\nHost: x\r\n\r\n"), []byte("HTTP/1.1 407 No\r\nProxy-Authenticate: Basic realm=\"r\"\r\nContent-Length: 3\r\n\r\nabc"), uint8(7))
+	f.Add(uint16(1080), []byte{5, 1, 0, 5, 1, 0, 3, 4, 'h', 'o', 's', 't', 1, 187}, []byte{5, 0, 5, 0, 0, 1, 0, 0, 0, 0, 0, 0}, uint8(3))
+	f.Add(uint16(80), []byte("GET /x/@v/list HTTP/1.1\r\nHost: h\r\n\r\n"), []byte("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"), uint8(5))
+	f.Add(uint16(53), []byte{0, 2, 1, 2}, []byte{0, 12, 0, 0, 0x81, 0x80, 0, 0, 0, 0, 0, 0, 0, 0}, uint8(1))
+	f.Add(uint16(443), []byte{22, 3, 1, 0, 4, 1, 0, 0, 0}, []byte{21, 3, 3, 0, 2, 2, 40}, uint8(2))
+	f.Fuzz(func(t *testing.T, port uint16, cdata, sdata []byte, step uint8) {
+		w := newWire(t)
+		c := w.connect(ap("10.0.0.2:40000"), netipAddrPort("10.0.0.1", port))
+		n := int(step%64) + 1
+		for len(cdata) > 0 || len(sdata) > 0 {
+			if k := min(n, len(cdata)); k > 0 {
+				c.send(0, cdata[:k], 1460)
+				cdata = cdata[k:]
+			}
+			if k := min(n, len(sdata)); k > 0 {
+				c.send(1, sdata[:k], 1460)
+				sdata = sdata[k:]
+			}
+		}
+		ev := w.d.Finish()
+		if len(ev.TCP) != 1 {
+			t.Fatalf("%d connections", len(ev.TCP))
+		}
+	})
+}
+
+// FuzzQuotedHeader parses the datagram an ICMP error quotes.
+func FuzzQuotedHeader(f *testing.F) {
+	f.Add([]byte{0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 2, 10, 0, 0, 1, 0x9c, 0x40, 0, 53, 0, 8, 0, 0}, false)
+	f.Add(make([]byte, 48), true)
+	f.Fuzz(func(t *testing.T, b []byte, v6 bool) {
+		q, ok := parseQuoted(b, v6)
+		if ok && q.proto != "udp" && q.proto != "tcp" {
+			t.Fatalf("proto %q", q.proto)
+		}
+		nflogPayload(b)
+	})
+}
