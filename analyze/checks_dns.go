@@ -193,7 +193,7 @@ func unreachableFinding(ctx *Context, name string, server netip.Addr, kind strin
 	}
 	return Finding{
 		Severity: Error, Host: name,
-		Summary:  fmt.Sprintf("the resolver %s (%s) is not there", server, what),
+		Summary:  fmt.Sprintf("the resolver %s is not there — %s", server, what),
 		Expected: fmt.Sprintf("DNS responses from %s:53", server),
 		Observed: observed,
 		Evidence: ev,

@@ -151,12 +151,15 @@ func (f *Finding) firstEvidence() (int, int) {
 	return f.Evidence[0].Input, f.Evidence[0].Packet
 }
 
-// sortFindings orders findings deterministically: most severe first, then by
-// the time (input, packet) of their first evidence, then by check ID and
-// host.
+// sortFindings orders findings deterministically: most severe first, then
+// causes before symptoms (causeOrder), then by the time (input, packet) of
+// their first evidence, then by check ID and host.
 func sortFindings(fs []Finding) {
 	slices.SortStableFunc(fs, func(a, b Finding) int {
 		if c := cmp.Compare(b.Severity, a.Severity); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(causeRank(a.ID), causeRank(b.ID)); c != 0 {
 			return c
 		}
 		ai, ap := a.firstEvidence()
@@ -167,9 +170,6 @@ func sortFindings(fs []Finding) {
 		if c := cmp.Compare(ap, bp); c != 0 {
 			return c
 		}
-		if c := cmp.Compare(causeRank(a.ID), causeRank(b.ID)); c != 0 {
-			return c
-		}
 		if c := cmp.Compare(a.ID, b.ID); c != 0 {
 			return c
 		}
@@ -177,9 +177,9 @@ func sortFindings(fs []Finding) {
 	})
 }
 
-// causeOrder lists checks from causes to symptoms: when two findings are
-// equally severe and start at the same packet, the cause is shown first
-// (the foreign issuer before the alert the client sent because of it).
+// causeOrder lists checks from causes to symptoms: of two equally severe
+// findings the cause is shown first (the foreign issuer before the alert the
+// client sent because of it, the expired certificate before the alert).
 var causeOrder = []string{
 	"input-damaged",
 	"dns-unreachable", "dns-timeout", "dns-error-rcode", "dns-forged-ip", "dns-injected-answer", "dns-bogon-answer",

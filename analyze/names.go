@@ -223,9 +223,9 @@ func describeResolver(a netip.Addr) string {
 	}
 	switch {
 	case a.IsLoopback():
-		return "a resolver on this machine (dnsmasq, unbound, a VPN client or a proxy's DNS such as Clash/mihomo)"
+		return "a resolver on this machine: dnsmasq, unbound, a VPN client or a proxy's DNS such as Clash/mihomo"
 	case a.IsPrivate():
-		return "a resolver on the local network (usually the router, or a corporate DNS server)"
+		return "a resolver on the local network, usually the router or a corporate DNS server"
 	case a.IsLinkLocalUnicast():
 		return "a link-local resolver"
 	}
