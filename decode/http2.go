@@ -358,7 +358,7 @@ func (a *h2App) headers(dir int, stream uint32, f h2Fields, at capture.Ref) {
 			host = a.host
 		}
 		x := &HTTPExchange{Client: a.c.Client, Server: a.c.Server, Host: host, Method: f.method,
-			Path: redactTarget(f.path), Proto: "h2", Request: at, Conn: a.c}
+			Path: redactQuery(f.path), Proto: "h2", Request: at, Conn: a.c}
 		if a.gone != "" {
 			// The server had already sent GOAWAY: this request crossed it.
 			x.GoAway, x.Response = a.gone, a.goneAt
@@ -453,16 +453,6 @@ func h2FrameName(t uint8) string {
 		return names[t]
 	}
 	return fmt.Sprintf("frame type 0x%x", t)
-}
-
-// redactTarget is redactQuery keeping the one query the go command sends
-// that tells traffic apart and carries no secret: "?go-get=1", the VCS
-// discovery request.
-func redactTarget(target string) string {
-	if _, q, ok := strings.Cut(target, "?"); ok && q == "go-get=1" {
-		return target
-	}
-	return redactQuery(target)
 }
 
 // looksLikeH2Settings reports whether p starts with the frame header of a
