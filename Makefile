@@ -33,7 +33,10 @@ demo: build
 
 test: lint
 	$(GO) test -count=1 ./...
-	CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/modsniff
+	@# Without cgo: analyze works, live capture says why it cannot.
+	CGO_ENABLED=0 $(GO) build -o $(BIN)-nocgo ./cmd/modsniff
+	./$(BIN)-nocgo analyze --fail-on never samples/healthy-direct-tls13.pcapng > /dev/null
+	./$(BIN)-nocgo capture -i lo --duration 1s 2>&1 | grep -q 'built without cgo/libpcap'
 
 test-race:
 	$(GO) test -race -count=1 ./...

@@ -364,7 +364,7 @@ func checkProxyConnectFailed(ctx *Context) []Finding {
 			Expected: "200 Connection established",
 			Observed: observed,
 			Evidence: ev,
-			Hint:     proxyHint(t),
+			Hint:     strings.TrimSpace(proxyHint(t)),
 		}
 		if t.Kind != "http-connect" {
 			f.Expected = "a SOCKS success reply"

@@ -108,7 +108,11 @@ func writeFindingText(w io.Writer, c ansi, f Finding, inputs int) {
 		}
 		fmt.Fprintf(w, "    %s%-9s%s %s %s %s\n", c.dim, name, c.reset, ref, shortTime(e.Time), e.Detail)
 	}
-	field("wireshark", f.WiresharkFilter)
+	filter := f.WiresharkFilter
+	if inputs > 1 && filter != "" && len(f.Evidence) > 0 {
+		filter += fmt.Sprintf("   (in input %d)", f.Evidence[0].Input)
+	}
+	field("wireshark", filter)
 	field("fix", f.Hint)
 }
 
