@@ -49,6 +49,17 @@ func timeline(rep *Report) []timelineItem {
 		}
 		add(t.Input, t.Packet, t.Time, "tls", text)
 	}
+	for _, h := range rep.Events.HTTP {
+		if h.Method != "" {
+			add(h.Input, h.Packet, h.Time, "http", fmt.Sprintf("%s %s %s%s", h.Proto, h.Method, h.Host, h.Path))
+		}
+		switch {
+		case h.GoAway != "":
+			add(h.Input, h.ResponsePacket, h.ResponseTime, "http", fmt.Sprintf("GOAWAY %s from %s", h.GoAway, h.Host))
+		case h.Status != 0:
+			add(h.Input, h.ResponsePacket, h.ResponseTime, "http", fmt.Sprintf("status %d for %s %s", h.Status, h.Method, h.Path))
+		}
+	}
 	for _, p := range rep.Events.Proxy {
 		add(p.Input, p.Packet, "", "proxy", fmt.Sprintf("%s %s via %s: %s", p.Kind, p.Target, p.Proxy, p.StatusLine))
 	}

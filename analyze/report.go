@@ -214,7 +214,12 @@ type TunnelJSON struct {
 type HTTPJSON struct {
 	Input  int    `json:"input"`
 	Packet int    `json:"packet"`
-	Host   string `json:"host"`
+	Time   string `json:"time"`
+	// ResponsePacket is the packet of the response (or of the GOAWAY that
+	// left the request unanswered); 0 when none was seen.
+	ResponsePacket int    `json:"response_packet,omitempty"`
+	ResponseTime   string `json:"response_time,omitempty"`
+	Host           string `json:"host"`
 	Method string `json:"method"`
 	Path   string `json:"path"`
 	Proto  string `json:"proto"`
@@ -259,7 +264,8 @@ func eventsJSON(ev *decode.Events) EventsJSON {
 	}
 	for _, h := range ev.HTTP {
 		out.HTTP = append(out.HTTP, HTTPJSON{
-			Input: h.Request.Input, Packet: h.Request.Packet, Host: h.Host, Method: h.Method,
+			Input: h.Request.Input, Packet: h.Request.Packet, Time: Timestamp(h.Request.Time),
+			ResponsePacket: h.Response.Packet, ResponseTime: Timestamp(h.Response.Time), Host: h.Host, Method: h.Method,
 			Path: h.Path, Proto: h.Proto, Status: h.Status, GoAway: h.GoAway,
 		})
 	}
