@@ -220,11 +220,11 @@ type HTTPJSON struct {
 	ResponsePacket int    `json:"response_packet,omitempty"`
 	ResponseTime   string `json:"response_time,omitempty"`
 	Host           string `json:"host"`
-	Method string `json:"method"`
-	Path   string `json:"path"`
-	Proto  string `json:"proto"`
-	Status int    `json:"status"`
-	GoAway string `json:"goaway,omitempty"`
+	Method         string `json:"method"`
+	Path           string `json:"path"`
+	Proto          string `json:"proto"`
+	Status         int    `json:"status"`
+	GoAway         string `json:"goaway,omitempty"`
 }
 
 // Timestamp formats a packet time for reports: RFC 3339 with nanoseconds,
