@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -244,10 +245,11 @@ func checkHostnameMismatch(ctx *Context) []Finding {
 		}
 		leaf := chain[0]
 		err := leaf.VerifyHostname(name)
-		if err == nil || seen[name+"|"+string(leaf.Raw[:min(len(leaf.Raw), 64)])] {
+		key := name + "|" + certKey(leaf)
+		if err == nil || seen[key] {
 			continue
 		}
-		seen[name+"|"+string(leaf.Raw[:min(len(leaf.Raw), 64)])] = true
+		seen[key] = true
 		covers := leaf.DNSNames
 		if len(covers) == 0 && leaf.Subject.CommonName != "" {
 			covers = []string{"(no SAN; CN " + leaf.Subject.CommonName + ")"}
@@ -299,7 +301,7 @@ func checkExpired(ctx *Context) []Finding {
 				continue
 			}
 			host := sessionHost(ctx, s)
-			key := host + "|" + string(c.Raw[:min(len(c.Raw), 64)])
+			key := host + "|" + certKey(c)
 			if seen[key] {
 				break
 			}
@@ -634,4 +636,11 @@ func checkCertHidden(ctx *Context) []Finding {
 		})
 	}
 	return out
+}
+
+// certKey identifies a certificate by its SHA-256 fingerprint, to report
+// each one once.
+func certKey(c *x509.Certificate) string {
+	sum := sha256.Sum256(c.Raw)
+	return string(sum[:])
 }
