@@ -173,6 +173,10 @@ func checkDNSUnreachable(ctx *Context) []Finding {
 // unreachableFinding builds a dns-unreachable finding for one resolver.
 func unreachableFinding(ctx *Context, name string, server netip.Addr, kind string, from netip.Addr, ev []Evidence) Finding {
 	what := describeResolver(server)
+	probeName := name
+	if probeName == "" {
+		probeName = "proxy.golang.org"
+	}
 	observed := fmt.Sprintf("ICMP %s from %s: nothing listens on %s port 53", kind, from, server)
 	if kind == "tcp-reset" {
 		observed = fmt.Sprintf("TCP connections to %s port 53 were reset: nothing listens there", server)
@@ -186,10 +190,10 @@ func unreachableFinding(ctx *Context, name string, server netip.Addr, kind strin
 	case isLocalStub(server):
 		hint += "Start the local resolver (dnsmasq, unbound, the VPN client or the proxy client — Clash/mihomo " +
 			"serve DNS only while they run), or change the nameserver line in /etc/resolv.conf. " +
-			"`dig @" + server.String() + " proxy.golang.org` reproduces the failure without the go command."
+			"`dig @" + server.String() + " " + probeName + "` reproduces the failure without the go command."
 	default:
 		hint += "Check the nameserver lines in /etc/resolv.conf (`resolvectl status` on systemd systems) and that " +
-			"the resolver host is up; `dig @" + server.String() + " proxy.golang.org` reproduces it."
+			"the resolver host is up; `dig @" + server.String() + " " + probeName + "` reproduces it."
 	}
 	return Finding{
 		Severity: Error, Host: name,
