@@ -103,6 +103,7 @@ tr.error td{background:#fde7ea}tr.warning td{background:#fff4e0}tr.info td{backg
 </style></head><body>
 <h1>modsniff report</h1>
 <p>{{.Headline}}</p>
+{{with .Report.Context}}{{if .Command}}<p>Captured around <code>{{range $i, $a := .Command}}{{if $i}} {{end}}{{$a}}{{end}}</code>{{if .ExitStatus}}, which exited {{.ExitStatus}}{{end}}.</p>{{end}}{{if .GoSaid}}<p><b>{{.GoSaid}}</b></p>{{end}}{{end}}
 {{if .Report.Hosts}}<h2>Hosts</h2><table><tr><th>host</th><th>role</th><th>verdict</th></tr>
 {{range .Report.Hosts}}<tr><td><code>{{.Name}}</code></td><td>{{.Role}}</td><td>{{.Verdict}}</td></tr>{{end}}</table>{{end}}
 {{if .Report.Findings}}<h2>Findings</h2>{{end}}
