@@ -3,12 +3,10 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -21,29 +19,9 @@ import (
 // resolver (labd), first healthy, then with the resolver gone. It needs
 // root; it is skipped otherwise.
 func TestCaptureGoModDownloadInTheLab(t *testing.T) {
-	if err := lab.CanUseNetns(); err != nil {
-		t.Skipf("skipping the live-capture lab test: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	t.Cleanup(cancel) // after the cleanups registered later, which stop processes
-	bin := capBinary(t, true)
-	dir := t.TempDir()
-	labd, err := lab.BuildLabd(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns, err := lab.NewNetns("modsniff-capture-" + strconv.Itoa(os.Getpid()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := ns.Delete(); err != nil {
-			t.Error(err)
-		}
-	})
-	if err := ns.SetResolvConf("nameserver 127.0.0.1\noptions timeout:1 attempts:1\n"); err != nil {
-		t.Fatal(err)
-	}
+	le := newLab(t, "capture")
+	ctx, ns, bin, dir := le.ctx, le.ns, le.bin, le.dir
+	labd := le.labd
 	goBin, err := lab.GoBinary()
 	if err != nil {
 		t.Fatal(err)

@@ -4,12 +4,10 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -24,33 +22,12 @@ import (
 // through Debian's mitmproxy, whose certificate TLS 1.3 hides — the keys
 // probe embeds must reveal it. Root only; mitmproxy must be installed.
 func TestProbeInTheLab(t *testing.T) {
-	if err := lab.CanUseNetns(); err != nil {
-		t.Skipf("skipping the probe lab test: %v", err)
-	}
 	mitmdump, err := exec.LookPath("mitmdump")
 	if err != nil {
 		t.Skip("skipping the probe lab test: mitmdump (Debian package mitmproxy) is not installed")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	t.Cleanup(cancel) // after the cleanups registered later, which stop processes
-	bin := capBinary(t, true)
-	dir := t.TempDir()
-	labd, err := lab.BuildLabd(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns, err := lab.NewNetns("modsniff-probe-" + strconv.Itoa(os.Getpid()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := ns.Delete(); err != nil {
-			t.Error(err)
-		}
-	})
-	if err := ns.SetResolvConf("nameserver 127.0.0.1\noptions timeout:1 attempts:1\n"); err != nil {
-		t.Fatal(err)
-	}
+	le := newLab(t, "probe")
+	ctx, ns, bin, labd, dir := le.ctx, le.ns, le.bin, le.labd, le.dir
 	ca := filepath.Join(dir, "lab-ca.pem")
 	server := ns.Command(ctx, labd, "serve", "-goproxy", "127.0.0.1:443", "-resolver", "127.0.0.1:53",
 		"-zone", "proxy.golang.org=127.0.0.1", "-cert-host", "proxy.golang.org", "-ca-out", ca)

@@ -18,7 +18,6 @@ import (
 	"fmt"
 	"io"
 	"math/big"
-	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -26,9 +25,10 @@ import (
 	"time"
 
 	"github.com/modsniff/modsniff/capture"
+	"github.com/modsniff/modsniff/decode/decodetest"
 )
 
-// ---- an in-memory, buffered, recorded pipe ----
+// ---- a recording of both directions ----
 
 type chunk struct {
 	dir  Dir
@@ -37,80 +37,20 @@ type chunk struct {
 
 // recorder keeps what both ends wrote, in order; each Write is one "packet".
 type recorder struct {
-	mu     sync.Mutex
 	chunks []chunk
 }
 
-type pipeBuf struct {
-	mu     sync.Mutex
-	cond   *sync.Cond
-	buf    []byte
-	closed bool
-}
-
-func newPipeBuf() *pipeBuf {
-	p := &pipeBuf{}
-	p.cond = sync.NewCond(&p.mu)
-	return p
-}
-
-type pipeEnd struct {
-	r, w *pipeBuf
-	dir  Dir
-	rec  *recorder
-}
-
-func (e *pipeEnd) Read(b []byte) (int, error) {
-	e.r.mu.Lock()
-	defer e.r.mu.Unlock()
-	for len(e.r.buf) == 0 && !e.r.closed {
-		e.r.cond.Wait()
+// fromRecorder takes the writes of the one connection a
+// decodetest.Recorder recorded (its in-memory pipe is shared with the
+// decoder's and analyzer's tests).
+func fromRecorder(r *decodetest.Recorder) *recorder {
+	rec := &recorder{}
+	for _, c := range r.Chunks() {
+		if !c.Close {
+			rec.chunks = append(rec.chunks, chunk{Dir(c.Dir), c.Data})
+		}
 	}
-	if len(e.r.buf) == 0 {
-		return 0, io.EOF
-	}
-	n := copy(b, e.r.buf)
-	e.r.buf = e.r.buf[n:]
-	return n, nil
-}
-
-func (e *pipeEnd) Write(b []byte) (int, error) {
-	e.rec.mu.Lock()
-	defer e.rec.mu.Unlock()
-	e.w.mu.Lock()
-	defer e.w.mu.Unlock()
-	if e.w.closed {
-		return 0, net.ErrClosed
-	}
-	e.rec.chunks = append(e.rec.chunks, chunk{e.dir, slices.Clone(b)})
-	e.w.buf = append(e.w.buf, b...)
-	e.w.cond.Broadcast()
-	return len(b), nil
-}
-
-func (e *pipeEnd) Close() error {
-	for _, p := range []*pipeBuf{e.r, e.w} {
-		p.mu.Lock()
-		p.closed = true
-		p.cond.Broadcast()
-		p.mu.Unlock()
-	}
-	return nil
-}
-
-type pipeAddr struct{}
-
-func (pipeAddr) Network() string                    { return "pipe" }
-func (pipeAddr) String() string                     { return "pipe" }
-func (e *pipeEnd) LocalAddr() net.Addr              { return pipeAddr{} }
-func (e *pipeEnd) RemoteAddr() net.Addr             { return pipeAddr{} }
-func (e *pipeEnd) SetDeadline(time.Time) error      { return nil }
-func (e *pipeEnd) SetReadDeadline(time.Time) error  { return nil }
-func (e *pipeEnd) SetWriteDeadline(time.Time) error { return nil }
-func newPipe(rec *recorder) (client, server *pipeEnd) {
-	c2s, s2c := newPipeBuf(), newPipeBuf()
-	return &pipeEnd{r: s2c, w: c2s, dir: ClientToServer, rec: rec},
-		&pipeEnd{r: c2s, w: s2c, dir: ServerToClient, rec: rec}
+	return rec
 }
 
 // ---- a test PKI ----
@@ -198,8 +138,8 @@ func serverConfig(p *testPKI) *tls.Config {
 // server answers with respLen bytes, then both close.
 func handshake(t testing.TB, ccfg, scfg *tls.Config, respLen int) (rec *recorder, clientErr, serverErr error) {
 	t.Helper()
-	rec = &recorder{}
-	ce, se := newPipe(rec)
+	r := &decodetest.Recorder{}
+	ce, se := r.Pipe()
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() {
@@ -227,7 +167,7 @@ func handshake(t testing.TB, ccfg, scfg *tls.Config, respLen int) (rec *recorder
 		_, serverErr = s.Write(make([]byte, respLen))
 	}()
 	wg.Wait()
-	return rec, clientErr, serverErr
+	return fromRecorder(r), clientErr, serverErr
 }
 
 // feedPattern feeds the recording to a new Conn, cutting every packet into
