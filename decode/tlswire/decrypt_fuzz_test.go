@@ -127,20 +127,7 @@ func FuzzConnKeys(f *testing.F) {
 		var app [2]int
 		c := NewConn(ConnOptions{Certs: NewCertCache(8), Keys: kl, MaxAppData: 4096, Buffers: NewRecordBuffers(1 << 20),
 			AppData: func(dir Dir, data []byte, at capture.Ref) { app[dir] += len(data) }})
-		for pkt := 1; len(prog) > 0; pkt++ {
-			op := prog[0]
-			prog = prog[1:]
-			dir := Dir(op & 1)
-			if op >= 0xf0 && op&2 != 0 && len(prog) > 0 {
-				c.Gap(dir, int64(prog[0])-1, ref(pkt))
-				prog = prog[1:]
-				continue
-			}
-			k := min(int(op>>2)+1, len(prog))
-			c.Feed(dir, prog[:k], ref(pkt))
-			prog = prog[k:]
-		}
-		c.Finish()
+		runFeeds(c, prog)
 		s := c.Session()
 		if app[0] > 4096 || app[1] > 4096 {
 			t.Fatalf("application data %v beyond the budget", app)

@@ -137,20 +137,7 @@ func FuzzConn(f *testing.F) {
 	f.Add(encodeFeeds([2][]byte{sslv2Hello, nil}))
 	f.Fuzz(func(t *testing.T, prog []byte) {
 		c := NewConn(ConnOptions{Certs: NewCertCache(8)})
-		for pkt := 1; len(prog) > 0; pkt++ {
-			op := prog[0]
-			prog = prog[1:]
-			dir := Dir(op & 1)
-			if op >= 0xf0 && op&2 != 0 && len(prog) > 0 {
-				c.Gap(dir, int64(prog[0])-1, ref(pkt))
-				prog = prog[1:]
-				continue
-			}
-			n := min(int(op>>2)+1, len(prog))
-			c.Feed(dir, prog[:n], ref(pkt))
-			prog = prog[n:]
-		}
-		c.Finish()
+		runFeeds(c, prog)
 		s := c.Session()
 		for d := range 2 {
 			if len(s.Encrypted[d]) > MaxEncryptedRecords || s.EncryptedCount[d] < len(s.Encrypted[d]) {
@@ -180,4 +167,25 @@ func encodeFeeds(s [2][]byte) []byte {
 		}
 	}
 	return prog
+}
+
+// runFeeds plays a fuzz program on a Conn: each op byte chooses the
+// direction (bit 0) and either a gap (0xf0 and up with bit 1: the next byte
+// is its size plus one) or a Feed of the next (op>>2)+1 bytes, each in its
+// own packet; then it finishes the Conn.
+func runFeeds(c *Conn, prog []byte) {
+	for pkt := 1; len(prog) > 0; pkt++ {
+		op := prog[0]
+		prog = prog[1:]
+		dir := Dir(op & 1)
+		if op >= 0xf0 && op&2 != 0 && len(prog) > 0 {
+			c.Gap(dir, int64(prog[0])-1, ref(pkt))
+			prog = prog[1:]
+			continue
+		}
+		n := min(int(op>>2)+1, len(prog))
+		c.Feed(dir, prog[:n], ref(pkt))
+		prog = prog[n:]
+	}
+	c.Finish()
 }
