@@ -22,7 +22,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/modsniff/modsniff/capture"
 )
@@ -68,22 +67,7 @@ func feedKeys(rec *recorder, pattern []int, keys KeySource, opt ConnOptions) *de
 	opt.Keys = keys
 	opt.AppData = func(dir Dir, data []byte, at capture.Ref) { d.app[dir] = append(d.app[dir], data...) }
 	d.c = NewConn(opt)
-	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	k := 0
-	for i, ch := range rec.chunks {
-		at := capture.Ref{Packet: i + 1, Time: t0.Add(time.Duration(i) * time.Millisecond)}
-		data := ch.data
-		for len(data) > 0 {
-			n := len(data)
-			if pattern != nil {
-				n = min(pattern[k%len(pattern)], len(data))
-				k++
-			}
-			d.c.Feed(ch.dir, data[:n], at)
-			data = data[n:]
-		}
-	}
-	d.c.Finish()
+	feedChunks(d.c, rec, pattern)
 	return d
 }
 

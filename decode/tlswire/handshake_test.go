@@ -174,6 +174,13 @@ func handshake(t testing.TB, ccfg, scfg *tls.Config, respLen int) (rec *recorder
 // chunks of the sizes in pattern (cycled); nil feeds packets whole.
 func feedPattern(rec *recorder, pattern []int, certs *CertCache) *Conn {
 	c := NewConn(ConnOptions{Certs: certs})
+	feedChunks(c, rec, pattern)
+	return c
+}
+
+// feedChunks feeds the recording to c, one packet a millisecond, each cut
+// into chunks of the sizes in pattern (cycled; nil: whole), then finishes c.
+func feedChunks(c *Conn, rec *recorder, pattern []int) {
 	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	k := 0
 	for i, ch := range rec.chunks {
@@ -190,7 +197,6 @@ func feedPattern(rec *recorder, pattern []int, certs *CertCache) *Conn {
 		}
 	}
 	c.Finish()
-	return c
 }
 
 var chunkPatterns = map[string][]int{
