@@ -70,6 +70,9 @@ const msgCompressedCertificate = "compressed certificate"
 // hard bound while decompressing: the output buffer is allocated once at
 // that length, and a stream that would produce more (a decompression bomb)
 // or less (a lying length) is an error (RFC 8879 §4: bad_certificate).
+// The decoders' own working memory is bounded by their formats: 32 KiB
+// for zlib, the 1 MiB window accepted for zstd, and for brotli the ring
+// buffer its stream declares, at most the 16 MiB window of RFC 7932.
 func DecompressCertificate(body []byte) (*CompressedCertificate, []byte, error) {
 	s := cryptobyte.String(body)
 	m := &CompressedCertificate{}
@@ -160,7 +163,7 @@ func decompressZstd(comp []byte, n int) ([]byte, error) {
 	// fits exactly.
 	out, err := d.DecodeAll(comp, make([]byte, 0, n+1))
 	switch {
-	case err != nil && len(out) > n, errors.Is(err, zstd.ErrDecoderSizeExceeded):
+	case len(out) > n, errors.Is(err, zstd.ErrDecoderSizeExceeded):
 		return nil, fmt.Errorf("%w: %s: more than the %d bytes announced", ErrMalformed, errLength, n)
 	case err != nil:
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
