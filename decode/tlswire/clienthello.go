@@ -172,15 +172,16 @@ func ParseClientHello(body []byte) (*ClientHello, error) {
 	}
 	var exts cryptobyte.String
 	var first error
+	rest := s // a failed read consumes the length
 	if !s.ReadUint16LengthPrefixed(&exts) {
 		// The block's length runs past the message: read the extensions
 		// that are there, as Wireshark does, so that a damaged hello still
 		// names its server.
 		first = perr(msgClientHello, "extensions", ErrTruncated)
-		if len(s) < 2 {
+		if len(rest) < 2 {
 			return ch, first
 		}
-		exts = s[2:]
+		exts = rest[2:]
 		s = nil
 	}
 	if !s.Empty() {

@@ -116,13 +116,14 @@ func ParseServerHello(body []byte) (*ServerHello, error) {
 	}
 	var exts cryptobyte.String
 	var first error
+	rest := s // a failed read consumes the length
 	if !s.ReadUint16LengthPrefixed(&exts) {
 		// Read the extensions that are there (see ParseClientHello).
 		first = perr(msgServerHello, "extensions", ErrTruncated)
-		if len(s) < 2 {
+		if len(rest) < 2 {
 			return sh, first
 		}
-		exts = s[2:]
+		exts = rest[2:]
 		s = nil
 	}
 	if !s.Empty() {
