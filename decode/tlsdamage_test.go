@@ -27,7 +27,7 @@ func damagedHello(lie int) []byte {
 	exts := append(sniExt, ext(0x001b, []byte{0})...) // compress_certificate, list of 0 bytes
 	body := []byte{3, 3}
 	body = append(body, bytes.Repeat([]byte{0x42}, 32)...) // random
-	body = append(body, 0, 0, 2, 0x13, 0x01, 1, 0)       // no session ID; one suite; null compression
+	body = append(body, 0, 0, 2, 0x13, 0x01, 1, 0)         // no session ID; one suite; null compression
 	body = append(body, byte((len(exts)+lie)>>8), byte(len(exts)+lie))
 	body = append(body, exts...)
 	hs := append([]byte{1, 0, byte(len(body) >> 8), byte(len(body))}, body...)
