@@ -570,8 +570,9 @@ func (c *Conn) fixRefs(h *half, at capture.Ref) {
 
 // inferRecord accounts for a protected record that was not decrypted by
 // its shape (see DirState.Finished and DirState.AppData): in TLS 1.3 the
-// client's first protected application_data record holds its Finished
-// (unless the server asked for a certificate) and the next ones its
+// client's first protected application_data record long enough for a
+// Finished holds it (unless the server asked for a certificate), the next
+// ones its
 // application data; in TLS 1.2 the first protected record after the
 // ChangeCipherSpec holds Finished and application_data records are
 // application data. The server's TLS 1.3 flight has no such shape.
@@ -582,7 +583,10 @@ func (c *Conn) inferRecord(h *half, at capture.Ref) {
 			return
 		}
 		if st.Finished.IsZero() {
-			if c.sess.Message(ServerToClient, TypeCertificateRequest) == nil {
+			// A record too short for a Finished (RFC 8446 §4.4.4: a hash
+			// of at least 32 bytes, the inner type and a 16-byte tag) is
+			// not one: most likely the client's alert.
+			if h.recLen >= 4+32+1+16 && c.sess.Message(ServerToClient, TypeCertificateRequest) == nil {
 				st.Finished, st.FinishedInferred = at, true
 			}
 			return

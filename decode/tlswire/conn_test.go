@@ -398,3 +398,28 @@ func appDataStream(n int) []byte {
 	}
 	return b
 }
+
+// Without keys, a TLS 1.3 client's record layer is read by shape: a
+// record too short for Finished (its alert) is neither Finished nor
+// application data; a Finished-sized one is Finished; the next ones are
+// application data.
+func TestConnTLS13InferredState(t *testing.T) {
+	c := NewConn(ConnOptions{})
+	c.Feed(ClientToServer, record(ContentHandshake, msg(TypeClientHello, browserHello)), ref(1))
+	c.Feed(ServerToClient, cat(record(ContentHandshake, msg(TypeServerHello, serverHello13)), record(ContentApplicationData, make([]byte, 2000))), ref(2))
+	c.Feed(ClientToServer, cat(record(ContentChangeCipherSpec, hx("01")), record(ContentApplicationData, make([]byte, 19))), ref(3))
+	s := c.Session()
+	if s.FinishedSeen(ClientToServer) || s.ClientSentAppData() || s.Dirs[0].Phase != PhaseProtected || s.Dirs[1].Phase != PhaseProtected {
+		t.Fatalf("after an alert-sized record: %+v", s.Dirs)
+	}
+	c.Feed(ClientToServer, record(ContentApplicationData, make([]byte, 53)), ref(4))
+	c.Feed(ClientToServer, record(ContentApplicationData, make([]byte, 300)), ref(5))
+	c.Feed(ClientToServer, record(ContentApplicationData, make([]byte, 30)), ref(6))
+	c.Finish()
+	if d := s.Dirs[0]; d.Finished != ref(4) || !d.FinishedInferred || d.AppData != ref(5) || !d.AppDataInferred || d.AppDataRecords != 2 {
+		t.Errorf("client state %+v", d)
+	}
+	if !s.Dirs[1].Finished.IsZero() || s.Dirs[1].ProtectedFrom != ref(2) {
+		t.Errorf("server state %+v: its TLS 1.3 flight has no readable shape", s.Dirs[1])
+	}
+}

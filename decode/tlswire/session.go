@@ -183,9 +183,11 @@ type DirState struct {
 	// Finished is the packet that completed the record holding the
 	// direction's Finished (RFC 8446 §4.4.4, RFC 5246 §7.4.9): read in clear
 	// or decrypted, or, without keys, taken from the record layer: in TLS
-	// 1.3 the first protected application_data record after the
-	// ServerHello, in TLS 1.2 the first protected record after the
-	// ChangeCipherSpec. FinishedInferred says it was taken from the shape.
+	// 1.3 the client's first protected application_data record long enough
+	// for a Finished (a 19-byte alert is not), in TLS 1.2 the first
+	// protected record after the ChangeCipherSpec. The server's TLS 1.3
+	// flight has no such shape: without keys its Finished stays zero.
+	// FinishedInferred says it was taken from the shape.
 	Finished         capture.Ref
 	FinishedInferred bool
 	// AppData is the packet that completed the direction's first record of
