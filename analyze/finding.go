@@ -152,7 +152,7 @@ func (f *Finding) firstEvidence() (int, int) {
 }
 
 // sortFindings orders findings deterministically: most severe first, then
-// causes before symptoms (causeOrder), then by the time (input, packet) of
+// causes before symptoms (the order of Suite), then by the time (input, packet) of
 // their first evidence, then by check ID and host.
 func sortFindings(fs []Finding) {
 	slices.SortStableFunc(fs, func(a, b Finding) int {
@@ -175,26 +175,4 @@ func sortFindings(fs []Finding) {
 		}
 		return cmp.Compare(a.Host, b.Host)
 	})
-}
-
-// causeOrder lists checks from causes to symptoms: of two equally severe
-// findings the cause is shown first (the foreign issuer before the alert the
-// client sent because of it, the expired certificate before the alert).
-var causeOrder = []string{
-	"input-damaged",
-	"dns-unreachable", "dns-timeout", "dns-error-rcode", "dns-forged-ip", "dns-injected-answer", "dns-bogon-answer",
-	"dns-fake-ip", "dns-search-suffix",
-	"proxy-connect-failed", "tcp-reset-after-hello", "tls-large-hello-dropped",
-	"tls-foreign-issuer", "tls-hostname-mismatch", "tls-expired",
-	"tls-version-downgrade", "tls-alpn-downgrade", "tls-classical-key-share",
-	"tls-client-rejected", "tls-alert", "h2-goaway", "http-error-status",
-	"tcp-connect-refused", "tcp-connect-timeout", "tls-cert-hidden",
-}
-
-// causeRank is a check's position in causeOrder (unknown checks last).
-func causeRank(id string) int {
-	if i := slices.Index(causeOrder, id); i >= 0 {
-		return i
-	}
-	return len(causeOrder)
 }

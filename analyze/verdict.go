@@ -127,9 +127,9 @@ func (ctx *Context) tlsVerdict(host string, findings []Finding) string {
 	// The TLS line names a failure of its own; a symptom of interception
 	// (the client's alert after a foreign certificate) is left to the
 	// interception line.
-	intercepted := worst(findings, host, func(f *Finding) bool { return isInterception(f.ID) }) != nil
+	icpt := worst(findings, host, isInterception)
 	if f := worst(findings, host, func(f *Finding) bool {
-		return f.Layer != "dns" && f.Layer != "input" && !isInterception(f.ID) && !(intercepted && f.ID == "tls-alert")
+		return f.Layer != "dns" && f.Layer != "input" && !isInterception(f) && !(icpt != nil && explainedBy(f, icpt))
 	}); f != nil {
 		return strings.ToUpper(f.Layer) + " ✗ " + f.Summary
 	}
@@ -184,19 +184,25 @@ func issuerShort(c *tlswire.Certificate) string {
 	return c.Issuer
 }
 
-// isInterception reports whether a check speaks of interception.
-func isInterception(id string) bool {
-	switch id {
-	case "tls-foreign-issuer", "tls-alpn-downgrade", "tls-version-downgrade", "tls-classical-key-share", "tls-client-rejected":
-		return true
-	}
-	return false
+// isInterception reports whether a finding's check speaks of
+// interception.
+func isInterception(f *Finding) bool {
+	c := CheckByID(f.ID)
+	return c != nil && c.Interception
+}
+
+// explainedBy reports whether f is a symptom that the interception
+// finding icpt explains: a symptom at the interception's layer (the
+// client's alert after a foreign certificate).
+func explainedBy(f, icpt *Finding) bool {
+	c := CheckByID(f.ID)
+	return c != nil && c.Role == RoleSymptom && f.Layer == icpt.Layer
 }
 
 // interceptionVerdict says whether someone stands between the client and
 // the host.
 func interceptionVerdict(host string, findings []Finding) string {
-	if w := worst(findings, host, func(f *Finding) bool { return isInterception(f.ID) }); w != nil {
+	if w := worst(findings, host, isInterception); w != nil {
 		return "interception ✗ " + w.Summary
 	}
 	return ""

@@ -5,18 +5,17 @@ import (
 	"strings"
 )
 
-func init() {
-	register(&Check{
-		ID: "input-damaged", Layer: "input", Severity: Warning,
-		Title: "the capture is truncated or corrupt",
-		Doc: "The capture file ends inside a record, a block length is corrupt, or garbage follows the packets. " +
-			"Analysis covers what could be read; findings that need the missing packets may be absent.",
-		run: checkInputDamaged,
-	})
+var checkInputDamaged = &Check{
+	ID: "input-damaged", Layer: "input", Severity: Warning,
+	Title: "the capture is truncated or corrupt",
+	Doc: "The capture file ends inside a record, a block length is corrupt, or garbage follows the packets. " +
+		"Analysis covers what could be read; findings that need the missing packets may be absent.",
+	Role: RoleCause,
+	run:  runInputDamaged,
 }
 
 // checkInputDamaged reports every input whose reader found damage.
-func checkInputDamaged(ctx *Context) []Finding {
+func runInputDamaged(ctx *Context) []Finding {
 	var out []Finding
 	for i, in := range ctx.Inputs {
 		if len(in.Info.Errors) == 0 {
