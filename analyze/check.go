@@ -2,7 +2,6 @@ package analyze
 
 import (
 	"cmp"
-	"net/netip"
 	"slices"
 	"sync"
 
@@ -124,9 +123,8 @@ type Context struct {
 	Inputs []*Input
 	Opt    Options
 
-	learnt map[string]string       // roles learnt from the capture
-	byAddr map[netip.Addr][]string // names that resolved to an address
-	byName map[string][]netip.Addr // addresses a name resolved to
+	learnt map[string]string // roles learnt from the capture
+	ix     index
 	ts     *trustStore
 }
 

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/miekg/dns"
 	"github.com/modsniff/modsniff/decode"
 )
 
@@ -25,16 +26,16 @@ func runDNSErrorRcode(ctx *Context) []Finding {
 	exists := make(map[string]bool)
 	for _, x := range ctx.Events.DNS {
 		for _, r := range x.Responses {
-			if r.RCode == "NOERROR" && len(r.Answers) > 0 {
+			if r.RCode == dns.RcodeSuccess && len(r.Answers) > 0 {
 				exists[strings.ToLower(x.Name)] = true
 			}
 		}
 	}
 	bad := func(x *decode.DNSExchange, r *decode.DNSResponse) bool {
 		switch r.RCode {
-		case "SERVFAIL", "REFUSED":
+		case dns.RcodeServerFailure, dns.RcodeRefused:
 			return true
-		case "NXDOMAIN":
+		case dns.RcodeNameError:
 			name := strings.ToLower(x.Name)
 			if _, suffixed := ctx.searchSuffixOf(name); suffixed {
 				return false // the search-suffix check reports these
@@ -46,7 +47,7 @@ func runDNSErrorRcode(ctx *Context) []Finding {
 	type key struct {
 		server netip.Addr
 		name   string
-		rcode  string
+		rcode  uint16
 	}
 	var order []key
 	groups := make(map[key][]Evidence)
@@ -63,17 +64,17 @@ func runDNSErrorRcode(ctx *Context) []Finding {
 				order = append(order, k)
 				groups[k] = queryEvidence(x)
 			}
-			groups[k] = append(groups[k], evidence(r.At, "response %s from %s", r.RCode, x.Server))
+			groups[k] = append(groups[k], evidence(r.At, "response %s from %s", decode.RcodeName(r.RCode), x.Server))
 		}
 	}
 	var out []Finding
 	for _, k := range order {
 		f := Finding{
 			Severity: Error, Host: k.name,
-			Summary:  fmt.Sprintf("%s answered %s for %s", k.server, k.rcode, k.name),
+			Summary:  fmt.Sprintf("%s answered %s for %s", k.server, decode.RcodeName(k.rcode), k.name),
 			Evidence: capEvidence(groups[k], 12),
 		}
-		if (k.rcode == "SERVFAIL" || k.rcode == "REFUSED") && exists[k.name] {
+		if (k.rcode == dns.RcodeServerFailure || k.rcode == dns.RcodeRefused) && exists[k.name] {
 			// Go's resolver returns the addresses of whichever query type
 			// succeeded: a refused AAAA beside an answered A slows the
 			// lookup but does not break it.
@@ -81,13 +82,13 @@ func runDNSErrorRcode(ctx *Context) []Finding {
 			f.Summary += " (another query type for it was answered)"
 		}
 		switch k.rcode {
-		case "SERVFAIL":
+		case dns.RcodeServerFailure:
 			f.Expected = "NOERROR with the name's addresses"
 			f.Observed = fmt.Sprintf("SERVFAIL from %s: the resolver could not get an answer", k.server)
 			f.Hint = "The resolver failed upstream: its own upstream is unreachable, or DNSSEC validation failed " +
 				"(a wrong clock breaks it too). Compare `dig @" + k.server.String() + " " + k.name + "` with `dig +cd …`; " +
 				"flush the cache (`resolvectl flush-caches`), or use another resolver."
-		case "REFUSED":
+		case dns.RcodeRefused:
 			f.Expected = "NOERROR with the name's addresses"
 			f.Observed = fmt.Sprintf("REFUSED from %s: it will not resolve names for this client", k.server)
 			f.Hint = "This server does not offer recursion to this client (an authoritative-only server, an ACL, " +

@@ -39,10 +39,10 @@ func runDNSFakeIP(ctx *Context) []Finding {
 			index[name] = g
 			order = append(order, g)
 		}
-		if !slices.Contains(g.addrs, a.Data) {
-			g.addrs = append(g.addrs, a.Data)
+		if !slices.Contains(g.addrs, a.Data()) {
+			g.addrs = append(g.addrs, a.Data())
 		}
-		g.ev = append(g.ev, evidence(r.At, "response from %s: %s %s (TTL %d)", x.Server, a.Type, a.Data, a.TTL))
+		g.ev = append(g.ev, evidence(r.At, "response from %s: %s %s (TTL %d)", x.Server, decode.TypeName(a.Type), a.Data(), a.TTL))
 	})
 	var out []Finding
 	for _, g := range order {

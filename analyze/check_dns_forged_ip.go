@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 
+	"github.com/miekg/dns"
 	"github.com/modsniff/modsniff/decode"
 )
 
@@ -23,7 +24,7 @@ func runDNSForgedIP(ctx *Context) []Finding {
 		if src, ok := forgedFor(x.Name, addr); ok {
 			return "listed by " + src, true
 		}
-		if x.Type == "AAAA" && addr.Is6() && teredo.Contains(addr) && isPublicName(x.Name) {
+		if x.QType == dns.TypeAAAA && addr.Is6() && teredo.Contains(addr) && isPublicName(x.Name) {
 			return "a Teredo (2001::/32) address, which injectors put in forged AAAA answers", true
 		}
 		return "", false

@@ -2,10 +2,10 @@ package analyze
 
 import (
 	"fmt"
-	"net/netip"
 	"slices"
 	"strings"
 
+	"github.com/miekg/dns"
 	"github.com/modsniff/modsniff/decode"
 )
 
@@ -26,35 +26,13 @@ func answerSet(r *decode.DNSResponse) string {
 	var parts []string
 	for _, a := range r.Answers {
 		switch a.Type {
-		case "A", "AAAA", "CNAME":
-			parts = append(parts, a.Type+" "+strings.ToLower(a.Data))
+		case dns.TypeA, dns.TypeAAAA, dns.TypeCNAME:
+			parts = append(parts, decode.TypeName(a.Type)+" "+strings.ToLower(a.Data()))
 		}
 	}
 	slices.Sort(parts)
 	parts = slices.Compact(parts)
-	return r.RCode + ": " + strings.Join(parts, ", ")
-}
-
-// usualTTL returns the most common IP TTL of responses from a resolver
-// across the capture, and how many responses had it.
-func usualTTL(ev *decode.Events, server netip.AddrPort) (uint8, int) {
-	counts := make(map[uint8]int)
-	for _, x := range ev.DNS {
-		if x.Server != server {
-			continue
-		}
-		for _, r := range x.Responses {
-			counts[r.IP.TTL]++
-		}
-	}
-	var best uint8
-	n := 0
-	for ttl, c := range counts {
-		if c > n || (c == n && ttl > best) {
-			best, n = ttl, c
-		}
-	}
-	return best, n
+	return decode.RcodeName(r.RCode) + ": " + strings.Join(parts, ", ")
 }
 
 func runDNSInjectedAnswer(ctx *Context) []Finding {
@@ -89,7 +67,7 @@ func injectedFinding(ctx *Context, x *decode.DNSExchange, sets []string) Finding
 		}
 	}
 	ev := queryEvidence(x)
-	ttl, n := usualTTL(ctx.Events, x.Server)
+	ttl, n := ctx.usualTTL(x.Server)
 	var lines []string
 	for i, r := range x.Responses {
 		delay := ""
@@ -130,7 +108,7 @@ func injectedFinding(ctx *Context, x *decode.DNSExchange, sets []string) Finding
 	return Finding{
 		Severity: Error, Host: strings.ToLower(x.Name),
 		Summary: fmt.Sprintf("%s %s got %d differing responses; the first, %s earlier, is the forged one",
-			x.Type, x.Name, len(x.Responses), gap),
+			x.QuestionType(), x.Name, len(x.Responses), gap),
 		Expected: "one response per query (or identical retransmissions)",
 		Observed: observed,
 		Evidence: capEvidence(ev, 16),

@@ -3,6 +3,9 @@ package analyze
 import (
 	"fmt"
 	"strings"
+
+	"github.com/miekg/dns"
+	"github.com/modsniff/modsniff/decode"
 )
 
 var checkDNSSearchSuffix = &Check{ID: "dns-search-suffix", Layer: "dns", Severity: Info,
@@ -41,10 +44,10 @@ func runDNSSearchSuffix(ctx *Context) []Finding {
 		}
 		g.ev = append(g.ev, queryEvidence(x)...)
 		for _, r := range x.Responses {
-			verdict := r.RCode
-			if r.RCode == "NOERROR" && len(r.Answers) > 0 {
+			verdict := decode.RcodeName(r.RCode)
+			if r.RCode == dns.RcodeSuccess && len(r.Answers) > 0 {
 				g.answered = true
-				verdict = "answered: " + r.Answers[len(r.Answers)-1].Data
+				verdict = "answered: " + r.Answers[len(r.Answers)-1].Data()
 			}
 			g.ev = append(g.ev, evidence(r.At, "response %s", verdict))
 		}

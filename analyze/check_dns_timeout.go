@@ -25,8 +25,8 @@ var checkDNSTimeout = &Check{ID: "dns-timeout", Layer: "dns", Severity: Error,
 func (g *dnsGroup) queryTypes() string {
 	var types []string
 	for _, x := range g.ex {
-		if !slices.Contains(types, x.Type) {
-			types = append(types, x.Type)
+		if !slices.Contains(types, x.QuestionType()) {
+			types = append(types, x.QuestionType())
 		}
 	}
 	return strings.Join(types, "/")
@@ -73,8 +73,8 @@ func runDNSTimeout(ctx *Context) []Finding {
 	// from one that drops some queries (typically AAAA).
 	answered := make(map[netip.Addr][]string)
 	for _, x := range ctx.Events.DNS {
-		if len(x.Responses) > 0 && !slices.Contains(answered[x.Server.Addr()], x.Type) {
-			answered[x.Server.Addr()] = append(answered[x.Server.Addr()], x.Type)
+		if len(x.Responses) > 0 && !slices.Contains(answered[x.Server.Addr()], x.QuestionType()) {
+			answered[x.Server.Addr()] = append(answered[x.Server.Addr()], x.QuestionType())
 		}
 	}
 	groups, crowd := ctx.splitCrowd(groups)
@@ -90,7 +90,7 @@ func runDNSTimeout(ctx *Context) []Finding {
 			if _, r := timedOut(x); r != nil {
 				late++
 				ev = append(ev, evidence(r.At, "response %s, %s after the query: the client had given up",
-					r.RCode, duration(r.At.Time.Sub(x.Query.Time))))
+					decode.RcodeName(r.RCode), duration(r.At.Time.Sub(x.Query.Time))))
 			}
 		}
 		what := describeResolver(g.server)

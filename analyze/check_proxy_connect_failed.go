@@ -70,10 +70,7 @@ func runProxyConnectFailed(ctx *Context) []Finding {
 	}
 	// Connections to a configured proxy that never got through.
 	for _, ap := range sortedAddrPorts(ctx.proxyEndpoints()) {
-		for _, c := range ctx.Events.TCP {
-			if c.Server != ap {
-				continue
-			}
+		for _, c := range ctx.connsTo(ap) {
 			o, ev := ctx.outcome(c)
 			if o != connRefused && o != connTimeout {
 				continue

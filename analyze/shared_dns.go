@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/miekg/dns"
 	"github.com/modsniff/modsniff/decode"
 )
 
@@ -53,10 +54,10 @@ func isResolverQuery(x *decode.DNSExchange) bool {
 func queryEvidence(x *decode.DNSExchange) []Evidence {
 	var ev []Evidence
 	if !x.Query.IsZero() {
-		ev = append(ev, evidence(x.Query, "query %s %s from %s to %s (ID 0x%04x)", x.Type, x.Name, x.Client, x.Server, x.ID))
+		ev = append(ev, evidence(x.Query, "query %s %s from %s to %s (ID 0x%04x)", x.QuestionType(), x.Name, x.Client, x.Server, x.ID))
 	}
 	for _, r := range x.Retries {
-		ev = append(ev, evidence(r, "query %s %s sent again", x.Type, x.Name))
+		ev = append(ev, evidence(r, "query %s %s sent again", x.QuestionType(), x.Name))
 	}
 	return ev
 }
@@ -65,10 +66,10 @@ func queryEvidence(x *decode.DNSExchange) []Evidence {
 // hundreds of retries stays readable.
 func capEvidence(ev []Evidence, n int) []Evidence {
 	slices.SortStableFunc(ev, func(a, b Evidence) int {
-		if c := cmp.Compare(a.Input, b.Input); c != 0 {
+		if c := cmp.Compare(a.At.Input, b.At.Input); c != 0 {
 			return c
 		}
-		return cmp.Compare(a.Packet, b.Packet)
+		return cmp.Compare(a.At.Packet, b.At.Packet)
 	})
 	if len(ev) > n {
 		ev = ev[:n]
@@ -109,11 +110,8 @@ func addressAnswers(ev *decode.Events, fn func(x *decode.DNSExchange, r *decode.
 		}
 		for _, r := range x.Responses {
 			for _, a := range r.Answers {
-				if a.Type != "A" && a.Type != "AAAA" {
-					continue
-				}
-				if addr, err := netip.ParseAddr(a.Data); err == nil {
-					fn(x, r, a, addr.Unmap())
+				if (a.Type == dns.TypeA || a.Type == dns.TypeAAAA) && a.Addr.IsValid() {
+					fn(x, r, a, a.Addr.Unmap())
 				}
 			}
 		}
@@ -159,7 +157,7 @@ func collectAnswers(ctx *Context, match func(x *decode.DNSExchange, addr netip.A
 			index[k] = g
 			out = append(out, g)
 		}
-		g.ev = append(g.ev, evidence(r.At, "response from %s: %s %s (TTL %d, IP TTL %d)", x.Server, a.Type, a.Data, a.TTL, r.IP.TTL))
+		g.ev = append(g.ev, evidence(r.At, "response from %s: %s %s (TTL %d, IP TTL %d)", x.Server, decode.TypeName(a.Type), a.Data(), a.TTL, r.IP.TTL))
 	})
 	return out
 }

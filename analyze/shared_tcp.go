@@ -63,17 +63,6 @@ func (ctx *Context) connHost(c *decode.TCPConn) string {
 	return ctx.hostFor(c.Server.Addr())
 }
 
-// hostConnected reports whether some connection to host completed its
-// handshake.
-func (ctx *Context) hostConnected(host string, port uint16) bool {
-	for _, c := range ctx.Events.TCP {
-		if !c.SYNACK.IsZero() && c.Server.Port() == port && ctx.connHost(c) == host {
-			return true
-		}
-	}
-	return false
-}
-
 // failedConnects groups failed connection attempts by (host, server) and
 // builds one finding per group.
 func (ctx *Context) failedConnects(want connOutcome, build func(host string, server netip.AddrPort, attempts string, ev []Evidence) Finding) []Finding {
