@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/modsniff/modsniff/capture"
+	"github.com/modsniff/modsniff/decode/wire"
 )
 
 // Record-layer limits.
@@ -57,7 +57,7 @@ type half struct {
 	remain   int   // body bytes still to come
 	recOff   int   // body bytes consumed so far
 	mode     uint8
-	recStart capture.Ref
+	recStart wire.Ref
 	recIdx   int // index of the current record in Session.Encrypted, or -1
 	small    [8]byte
 	smallN   int
@@ -69,17 +69,17 @@ type half struct {
 	lost      bool // the record stream cannot be followed any more
 
 	hs        []byte // handshake message being reassembled, header included
-	hsFirstAt capture.Ref
+	hsFirstAt wire.Ref
 	hsStopped bool
 	hsDiscard int // bytes of a message lost in a gap still to drop
 
 	pkts    int // distinct packets fed, until the ClientHello completed
-	lastPkt capture.Ref
+	lastPkt wire.Ref
 
 	// Messages are reported at the packet that completed their record, as
 	// Wireshark does: the references set by messages of the current record
 	// are moved to its last packet when it ends.
-	fix    [12]*capture.Ref
+	fix    [12]*wire.Ref
 	nfix   int
 	hsFrom int // first Session.Handshakes entry of the current record
 
@@ -113,7 +113,7 @@ type ConnOptions struct {
 	// direction in order, up to MaxAppData bytes per direction (0:
 	// DefaultMaxAppData; negative: none). data is valid only during the
 	// call; at is the packet that completed its record.
-	AppData    func(dir Dir, data []byte, at capture.Ref)
+	AppData    func(dir Dir, data []byte, at wire.Ref)
 	MaxAppData int
 	// Buffers, when set, lends the record buffers of decryption and caps
 	// them across Conns; nil gives each decrypted direction its own buffer
@@ -166,16 +166,16 @@ func (c *Conn) Session() *Session { return c.sess }
 // After that, Feed returns at once.
 func (c *Conn) IsTLS() bool { return !c.notTLS }
 
-func (c *Conn) note(dir Dir, at capture.Ref, format string, args ...any) {
+func (c *Conn) note(dir Dir, at wire.Ref, format string, args ...any) {
 	c.sess.Notes = addNote(c.sess.Notes, at.String()+" "+dir.String()+": "+fmt.Sprintf(format, args...))
 }
 
-func (c *Conn) fail(dir Dir, at capture.Ref, format string, args ...any) {
+func (c *Conn) fail(dir Dir, at wire.Ref, format string, args ...any) {
 	c.sess.Errors = addNote(c.sess.Errors, at.String()+" "+dir.String()+": "+fmt.Sprintf(format, args...))
 }
 
 // stop gives up on a direction after a protocol error.
-func (c *Conn) stop(h *half, at capture.Ref, format string, args ...any) {
+func (c *Conn) stop(h *half, at wire.Ref, format string, args ...any) {
 	c.fail(h.dir, at, format, args...)
 	c.markLost(h)
 }
@@ -183,7 +183,7 @@ func (c *Conn) stop(h *half, at capture.Ref, format string, args ...any) {
 // Feed gives the next in-order bytes of one direction (RFC 8446 §5.1 records,
 // any version). data is only read during the call; it may alias a packet.
 // at is the packet the bytes came from.
-func (c *Conn) Feed(dir Dir, data []byte, at capture.Ref) {
+func (c *Conn) Feed(dir Dir, data []byte, at wire.Ref) {
 	if c.notTLS || len(data) == 0 || dir&^1 != 0 {
 		return
 	}
@@ -276,7 +276,7 @@ func LooksLikeTLS(prefix []byte) bool {
 	return validHeader(prefix) && (prefix[3] != 0 || prefix[4] != 0)
 }
 
-func (c *Conn) startRecord(h *half, hdr []byte, at capture.Ref) {
+func (c *Conn) startRecord(h *half, hdr []byte, at wire.Ref) {
 	typ := hdr[0]
 	n := int(hdr[3])<<8 | int(hdr[4])
 	h.recOff, h.recIdx, h.smallN, h.dropRest = 0, -1, 0, false
@@ -427,7 +427,7 @@ func (c *Conn) releaseBuf(h *half) {
 	}
 }
 
-func (c *Conn) startSSLv2(h *half, hdr []byte, at capture.Ref) {
+func (c *Conn) startSSLv2(h *half, hdr []byte, at wire.Ref) {
 	if h.dir == ServerToClient {
 		c.stop(h, at, "SSLv2 record from the server (an SSL 2.0 SERVER-HELLO?)")
 		return
@@ -446,7 +446,7 @@ func (c *Conn) startSSLv2(h *half, hdr []byte, at capture.Ref) {
 }
 
 // body handles body bytes of a record that is not skipped.
-func (c *Conn) body(h *half, data []byte, at capture.Ref) {
+func (c *Conn) body(h *half, data []byte, at wire.Ref) {
 	switch h.mode {
 	case modeMaybeHandshake:
 		if data[0] != TypeClientHello {
@@ -473,7 +473,7 @@ func (c *Conn) body(h *half, data []byte, at capture.Ref) {
 	}
 }
 
-func (c *Conn) endRecord(h *half, at capture.Ref) {
+func (c *Conn) endRecord(h *half, at wire.Ref) {
 	mode := h.mode
 	h.mode = modeNone
 	if h.recIdx >= 0 {
@@ -519,7 +519,7 @@ func (c *Conn) endRecord(h *half, at capture.Ref) {
 // and handshake records without handshake secrets are skipped quietly;
 // anything else means the keys are wrong, and the direction goes on
 // without decryption.
-func (c *Conn) openFailed(h *half, err error, at capture.Ref) {
+func (c *Conn) openFailed(h *half, err error, at wire.Ref) {
 	if h.typ == ContentAlert && !c.sess.TLS13() {
 		c.addAlert(Alert{From: h.dir, Encrypted: true, At: at})
 	}
@@ -554,7 +554,7 @@ func (c *Conn) openFailed(h *half, err error, at capture.Ref) {
 
 // later marks a reference set by a message of the current record, to be
 // moved to the packet that completes the record.
-func (h *half) later(r *capture.Ref) {
+func (h *half) later(r *wire.Ref) {
 	if h.nfix < len(h.fix) {
 		h.fix[h.nfix] = r
 		h.nfix++
@@ -562,7 +562,7 @@ func (h *half) later(r *capture.Ref) {
 }
 
 // fixRefs moves the references of the record's messages to at.
-func (c *Conn) fixRefs(h *half, at capture.Ref) {
+func (c *Conn) fixRefs(h *half, at wire.Ref) {
 	for i := range h.nfix {
 		*h.fix[i] = at
 	}
@@ -576,7 +576,7 @@ func (c *Conn) fixRefs(h *half, at capture.Ref) {
 }
 
 // plaintext dispatches the content of a decrypted record.
-func (c *Conn) plaintext(h *half, typ uint8, data []byte, at capture.Ref) {
+func (c *Conn) plaintext(h *half, typ uint8, data []byte, at wire.Ref) {
 	switch typ {
 	case ContentHandshake:
 		h.recStart = at
@@ -597,7 +597,7 @@ func (c *Conn) plaintext(h *half, typ uint8, data []byte, at capture.Ref) {
 // appLost tells the receiver of application data that some of the
 // direction's data will be missing (AppData with nil data) and ends its
 // application data: what follows a hole cannot be parsed as HTTP.
-func (c *Conn) appLost(h *half, at capture.Ref) {
+func (c *Conn) appLost(h *half, at wire.Ref) {
 	if h.appDone || h.appGone || h.dec == nil && h.open == nil {
 		return
 	}
@@ -609,7 +609,7 @@ func (c *Conn) appLost(h *half, at capture.Ref) {
 
 // appData hands decrypted application data on, within the direction's
 // budget.
-func (c *Conn) appData(h *half, data []byte, at capture.Ref) {
+func (c *Conn) appData(h *half, data []byte, at wire.Ref) {
 	if h.appDone {
 		return
 	}
@@ -630,7 +630,7 @@ func (c *Conn) addAlert(a Alert) {
 }
 
 // smallRecord handles a complete plaintext alert or ChangeCipherSpec record.
-func (c *Conn) smallRecord(h *half, at capture.Ref) {
+func (c *Conn) smallRecord(h *half, at wire.Ref) {
 	body := h.small[:h.smallN]
 	switch h.typ {
 	case ContentChangeCipherSpec:
@@ -686,7 +686,7 @@ func (c *Conn) ccsIsCompat(dir Dir) bool {
 // per record, or one across records). off is the offset of data in its
 // record body. Complete messages are parsed straight from data; only an
 // incomplete one is copied.
-func (c *Conn) handshakeBytes(h *half, data []byte, off int, at capture.Ref) {
+func (c *Conn) handshakeBytes(h *half, data []byte, off int, at wire.Ref) {
 	if h.hsStopped {
 		return
 	}
@@ -755,7 +755,7 @@ func (c *Conn) handshakeBytes(h *half, data []byte, off int, at capture.Ref) {
 	}
 }
 
-func (c *Conn) tooLarge(h *half, typ uint8, n int, at capture.Ref) {
+func (c *Conn) tooLarge(h *half, typ uint8, n int, at wire.Ref) {
 	c.fail(h.dir, at, "%s message of %d bytes exceeds the %d-byte reassembly limit; handshake parsing stopped",
 		HandshakeTypeName(typ), n, MaxHandshakeBuffer)
 	h.hsStopped = true
@@ -764,7 +764,7 @@ func (c *Conn) tooLarge(h *half, typ uint8, n int, at capture.Ref) {
 
 // message handles one complete handshake message. body is only valid during
 // the call.
-func (c *Conn) message(h *half, typ uint8, body []byte, first, at capture.Ref) {
+func (c *Conn) message(h *half, typ uint8, body []byte, first, at wire.Ref) {
 	s := c.sess
 	if len(s.Handshakes) < maxHandshakes {
 		s.Handshakes = append(s.Handshakes, HandshakeInfo{From: h.dir, Type: typ, Length: len(body), At: at})
@@ -883,7 +883,7 @@ func (c *Conn) message(h *half, typ uint8, body []byte, first, at capture.Ref) {
 	}
 }
 
-func (c *Conn) setClientHello(h *half, ch *ClientHello, first, at capture.Ref) {
+func (c *Conn) setClientHello(h *half, ch *ClientHello, first, at wire.Ref) {
 	s := c.sess
 	switch {
 	case s.ClientHello == nil:
@@ -908,7 +908,7 @@ func (c *Conn) setClientHello(h *half, ch *ClientHello, first, at capture.Ref) {
 // counting; within a handshake message whose header was seen, that message
 // is lost and the next one is parsed; otherwise the direction is marked lost
 // (Session.Lost) and ignored from then on. Every gap is noted.
-func (c *Conn) Gap(dir Dir, n int64, at capture.Ref) {
+func (c *Conn) Gap(dir Dir, n int64, at wire.Ref) {
 	if c.notTLS || dir&^1 != 0 || n == 0 {
 		return
 	}
@@ -967,7 +967,7 @@ func (c *Conn) markLost(h *half) {
 
 // handshakeGap drops a handshake message that lost k bytes, when its header
 // was seen and the gap ends inside it; otherwise handshake parsing stops.
-func (c *Conn) handshakeGap(h *half, k int, at capture.Ref) {
+func (c *Conn) handshakeGap(h *half, k int, at wire.Ref) {
 	if h.hsStopped {
 		return
 	}

@@ -1,26 +1,8 @@
 package tlswire
 
 import (
-	"github.com/modsniff/modsniff/capture"
+	"github.com/modsniff/modsniff/decode/wire"
 )
-
-// Dir is the direction of a byte stream within a connection.
-type Dir int
-
-// The two directions; the client is the side that opened the connection.
-const (
-	ClientToServer Dir = 0
-	ServerToClient Dir = 1
-)
-
-// String names the sender: "client" or "server", as reports write the
-// "from" of an alert.
-func (d Dir) String() string {
-	if d == ServerToClient {
-		return "server"
-	}
-	return "client"
-}
 
 // Alert is one alert (RFC 8446 §6, RFC 5246 §7.2). An alert that travelled
 // encrypted has Encrypted set; without keys its Level and Description are 0
@@ -35,7 +17,7 @@ type Alert struct {
 	Description uint8
 	Encrypted   bool
 	// At is the packet that completed the alert's record.
-	At capture.Ref
+	At wire.Ref
 }
 
 // Known reports whether the alert's level and description were read.
@@ -80,7 +62,7 @@ type RecordInfo struct {
 	// At is the packet that completed the record, as Wireshark reports it
 	// (zero when the stream ended first); Start is the packet that carried
 	// its header.
-	At, Start capture.Ref
+	At, Start wire.Ref
 }
 
 // HandshakeInfo records one plaintext handshake message.
@@ -89,7 +71,7 @@ type HandshakeInfo struct {
 	Type   uint8
 	Length int
 	// At is the packet that completed the record holding the message's end.
-	At capture.Ref
+	At wire.Ref
 }
 
 // Limits on what a Session keeps.
@@ -115,39 +97,39 @@ type Session struct {
 	// including the one that completed it: more than one means a
 	// multi-segment hello, the kind some middleboxes drop.
 	ClientHello        *ClientHello
-	ClientHelloAt      capture.Ref
-	ClientHelloFirstAt capture.Ref
+	ClientHelloAt      wire.Ref
+	ClientHelloFirstAt wire.Ref
 	ClientHelloPackets int
 
 	// HelloRetry is a HelloRetryRequest (RFC 8446 §4.1.4) and
 	// SecondClientHello the ClientHello that answered it.
 	HelloRetry          *ServerHello
-	HelloRetryAt        capture.Ref
+	HelloRetryAt        wire.Ref
 	SecondClientHello   *ClientHello
-	SecondClientHelloAt capture.Ref
+	SecondClientHelloAt wire.Ref
 
 	// ServerHello is the ServerHello that is not a HelloRetryRequest.
 	ServerHello   *ServerHello
-	ServerHelloAt capture.Ref
+	ServerHelloAt wire.Ref
 
 	// Certificates is the server's Certificate message (in clear in TLS 1.2
 	// and earlier; in TLS 1.3 only when decrypted); ClientCertificates the
 	// client's.
 	Certificates           *CertificateMsg
-	CertificatesAt         capture.Ref
+	CertificatesAt         wire.Ref
 	ClientCertificates     *CertificateMsg
-	ClientCertificatesAt   capture.Ref
+	ClientCertificatesAt   wire.Ref
 	EncryptedExtensions    *EncryptedExtensions
-	EncryptedExtensionsAt  capture.Ref
+	EncryptedExtensionsAt  wire.Ref
 	CertificateRequest     bool
-	CertificateRequestAt   capture.Ref
+	CertificateRequestAt   wire.Ref
 	ServerKeyExchange      bool
-	ServerKeyExchangeAt    capture.Ref
+	ServerKeyExchangeAt    wire.Ref
 	ServerKeyExchangeGroup uint16 // the named group of an ECDHE ServerKeyExchange (RFC 8422 §5.4)
 	ServerHelloDone        bool
-	ServerHelloDoneAt      capture.Ref
+	ServerHelloDoneAt      wire.Ref
 	ClientKeyExchange      bool
-	ClientKeyExchangeAt    capture.Ref
+	ClientKeyExchangeAt    wire.Ref
 
 	// Handshakes lists the first handshake messages of both directions
 	// (plaintext or decrypted) in the order they completed.
@@ -157,10 +139,10 @@ type Session struct {
 
 	// ChangeCipherSpec is the packet of each direction's first
 	// ChangeCipherSpec record (in TLS 1.3 the middlebox-compatibility one).
-	ChangeCipherSpec [2]capture.Ref
+	ChangeCipherSpec [2]wire.Ref
 	// EncryptedAt is the packet carrying the header of each direction's first
 	// encrypted record.
-	EncryptedAt [2]capture.Ref
+	EncryptedAt [2]wire.Ref
 	// Encrypted holds the first MaxEncryptedRecords encrypted records of each
 	// direction; EncryptedCount and EncryptedBytes (record bodies, as
 	// declared in their headers) count all of them.
