@@ -205,3 +205,45 @@ func AppendTCPPacket(b []byte, t TCP, ttl uint8, ipID uint16, payload []byte) []
 	}
 	return append(b, seg...)
 }
+
+// AppendIPPacket appends an IP packet (IPv4 without DF, or IPv6) from src
+// to dst carrying the already encoded transport message msg.
+func AppendIPPacket(b []byte, src, dst netip.Addr, proto, ttl uint8, ipID uint16, msg []byte) []byte {
+	n := len(b)
+	if src.Is4() {
+		b = append(b, make([]byte, IPv4Len)...)
+		PutIPv4(b[n:], src, dst, proto, ttl, ipID, false, len(msg))
+	} else {
+		b = append(b, make([]byte, IPv6Len)...)
+		PutIPv6(b[n:], src, dst, proto, ttl, 0, len(msg))
+	}
+	return append(b, msg...)
+}
+
+// AppendUDPPacket appends an IP packet (IPv4 without DF, or IPv6) carrying
+// one UDP datagram from src to dst with its checksum.
+func AppendUDPPacket(b []byte, src, dst netip.AddrPort, ttl uint8, ipID uint16, payload []byte) []byte {
+	d := make([]byte, UDPLen+len(payload))
+	binary.BigEndian.PutUint16(d[0:2], src.Port())
+	binary.BigEndian.PutUint16(d[2:4], dst.Port())
+	binary.BigEndian.PutUint16(d[4:6], uint16(len(d)))
+	copy(d[UDPLen:], payload)
+	c := TransportChecksum(src.Addr(), dst.Addr(), ProtoUDP, d)
+	if c == 0 {
+		c = 0xffff // RFC 768: a computed zero is sent as all ones
+	}
+	binary.BigEndian.PutUint16(d[6:8], c)
+	return AppendIPPacket(b, src.Addr(), dst.Addr(), ProtoUDP, ttl, ipID, d)
+}
+
+// AppendICMPv4Packet appends an IPv4 packet carrying an ICMP message (RFC
+// 792) of the given type and code whose body follows the 4 bytes of the
+// header after the checksum (for errors: unused, then the quoted packet).
+func AppendICMPv4Packet(b []byte, src, dst netip.Addr, typ, code, ttl uint8, ipID uint16, rest [4]byte, body []byte) []byte {
+	m := make([]byte, 8+len(body))
+	m[0], m[1] = typ, code
+	copy(m[4:8], rest[:])
+	copy(m[8:], body)
+	binary.BigEndian.PutUint16(m[2:4], Checksum(m))
+	return AppendIPPacket(b, src, dst, ProtoICMP, ttl, ipID, m)
+}

@@ -102,3 +102,47 @@ func TestLinkFramesCarryTheIPPacketWithItsEtherType(t *testing.T) {
 		})
 	}
 }
+
+func TestUDPAndICMPPacketsMatchGopacketsSerialization(t *testing.T) {
+	serialize := func(t *testing.T, ls ...gopacket.SerializableLayer) []byte {
+		buf := gopacket.NewSerializeBuffer()
+		if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, ls...); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	for _, tt := range []struct{ name, src, dst string }{
+		{"IPv4", "10.0.0.2:5353", "10.0.0.1:53"},
+		{"IPv6", "[2001:db8::2]:5353", "[2001:db8::1]:53"},
+	} {
+		t.Run("UDP "+tt.name, func(t *testing.T) {
+			src, dst := netip.MustParseAddrPort(tt.src), netip.MustParseAddrPort(tt.dst)
+			payload := []byte("a DNS query, say")
+			got := AppendUDPPacket(nil, src, dst, 64, 9, payload)
+			u := &layers.UDP{SrcPort: layers.UDPPort(src.Port()), DstPort: layers.UDPPort(dst.Port())}
+			var ip gopacket.SerializableLayer
+			if src.Addr().Is4() {
+				v4 := &layers.IPv4{Version: 4, TTL: 64, Id: 9, Protocol: layers.IPProtocolUDP, SrcIP: net.IP(src.Addr().AsSlice()), DstIP: net.IP(dst.Addr().AsSlice())}
+				u.SetNetworkLayerForChecksum(v4)
+				ip = v4
+			} else {
+				v6 := &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: layers.IPProtocolUDP, SrcIP: net.IP(src.Addr().AsSlice()), DstIP: net.IP(dst.Addr().AsSlice())}
+				u.SetNetworkLayerForChecksum(v6)
+				ip = v6
+			}
+			if want := serialize(t, ip, u, gopacket.Payload(payload)); !bytes.Equal(got, want) {
+				t.Errorf("bytes differ:\n got %x\nwant %x", got, want)
+			}
+		})
+	}
+	t.Run("ICMP port unreachable", func(t *testing.T) {
+		src, dst := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2")
+		quoted := AppendUDPPacket(nil, netip.MustParseAddrPort("10.0.0.2:5353"), netip.MustParseAddrPort("10.0.0.1:53"), 64, 1, []byte("q"))
+		got := AppendICMPv4Packet(nil, src, dst, 3, 3, 64, 2, [4]byte{}, quoted)
+		ip := &layers.IPv4{Version: 4, TTL: 64, Id: 2, Protocol: layers.IPProtocolICMPv4, SrcIP: net.IP(src.AsSlice()), DstIP: net.IP(dst.AsSlice())}
+		ic := &layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(3, 3)}
+		if want := serialize(t, ip, ic, gopacket.Payload(quoted)); !bytes.Equal(got, want) {
+			t.Errorf("bytes differ:\n got %x\nwant %x", got, want)
+		}
+	})
+}
