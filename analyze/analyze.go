@@ -24,7 +24,7 @@ func Build(inputs []*Input, opt Options) *Report {
 	ctx := &Context{Events: ev, Inputs: inputs, Opt: opt}
 	rep := &Report{Schema: Schema, Inputs: []InputInfo{}}
 	for _, in := range inputs {
-		rep.Inputs = append(rep.Inputs, in.Info)
+		rep.Inputs = append(rep.Inputs, inputInfo(in))
 	}
 	rep.Findings = run(ctx)
 	rep.Hosts = hosts(ctx, rep.Findings)

@@ -152,6 +152,13 @@ type Live struct {
 	start   time.Time
 	end     time.Time
 	names   map[string]struct{}
+
+	// flushMu guards onDisk and flushed: the writer goroutine publishes
+	// each flush, so that whoever reads the file while the capture runs
+	// can wait for packets to reach it instead of guessing a delay.
+	flushMu sync.Mutex
+	onDisk  int           // packets handed to the file by the last flush
+	flushed chan struct{} // closed and replaced at each flush
 }
 
 type liveIface struct {
@@ -220,7 +227,7 @@ func startLive(cfg LiveConfig, srcs []source) (l *Live, err error) {
 		c := *cfg.Meta
 		meta = &c
 	}
-	l = &Live{cfg: cfg, start: time.Now(), names: make(map[string]struct{})}
+	l = &Live{cfg: cfg, start: time.Now(), names: make(map[string]struct{}), flushed: make(chan struct{})}
 	meta.Started = l.start.UTC()
 	meta.Interfaces = slices.Clone(cfg.Interfaces)
 	meta.Filter = cfg.Filter
@@ -352,6 +359,7 @@ func (l *Live) write() {
 	defer close(l.written)
 	tick := time.NewTicker(l.cfg.FlushInterval)
 	defer tick.Stop()
+	written := 0
 	for {
 		select {
 		case p, ok := <-l.packets:
@@ -360,11 +368,49 @@ func (l *Live) write() {
 			}
 			if l.wErr == nil {
 				l.wErr = l.w.WritePacket(p.iface, p.t, p.data, p.origLen)
+				written++
 			}
 		case <-tick.C:
 			if l.wErr == nil {
 				l.wErr = l.w.Flush()
 			}
+			if l.wErr == nil {
+				l.publishFlush(written)
+			}
+		}
+	}
+}
+
+// publishFlush records that the first n packets are in the file and wakes
+// whoever waits for them.
+func (l *Live) publishFlush(n int) {
+	l.flushMu.Lock()
+	defer l.flushMu.Unlock()
+	if n == l.onDisk {
+		return
+	}
+	l.onDisk = n
+	close(l.flushed)
+	l.flushed = make(chan struct{})
+}
+
+// waitOnDisk waits until a flush has put at least n packets in the file,
+// or timeout has passed; it reports whether they are there. A process
+// killed after it returns true leaves a file holding them.
+func (l *Live) waitOnDisk(n int, timeout time.Duration) bool {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		l.flushMu.Lock()
+		done, next := l.onDisk >= n, l.flushed
+		l.flushMu.Unlock()
+		if done {
+			return true
+		}
+		select {
+		case <-next:
+		case <-deadline.C:
+			return false
 		}
 	}
 }

@@ -84,7 +84,9 @@ func TestLiveLoopback(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	time.Sleep(20 * time.Millisecond)
+	if !l.waitOnDisk(5, 10*time.Second) {
+		t.Fatal("the 5 packets did not reach the file within 10s")
+	}
 	if err := l.Stop(); err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/modsniff/modsniff/capture"
 	"github.com/modsniff/modsniff/capture/capturetest"
 	"github.com/modsniff/modsniff/decode"
+	"github.com/modsniff/modsniff/decode/pipeline"
 )
 
 // TestTrimKeepsTheEvidence runs every sample and every capture of the
@@ -65,7 +66,7 @@ func evidence(t *testing.T, b []byte) string {
 	if err := os.WriteFile(p, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	in, err := analyze.ReadInput(0, p, nil, decode.Options{})
+	in, err := pipeline.Open(0, p, nil, decode.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
+
+	"github.com/modsniff/modsniff/decode/wire"
 )
 
 // Packet is one frame read from a capture.
@@ -41,26 +43,9 @@ type Packet struct {
 	Comments []string
 }
 
-// Ref points at one packet of one input: the evidence a finding cites.
-type Ref struct {
-	// Input is the index of the input in the order given on the command line.
-	Input int
-	// Packet is the 1-based frame number within that input.
-	Packet int
-	// Time is the packet's capture timestamp.
-	Time time.Time
-}
-
-// IsZero reports whether r points at no packet.
-func (r Ref) IsZero() bool { return r.Packet == 0 }
-
-// String formats r as "#12" or, for inputs after the first, "1#12".
-func (r Ref) String() string {
-	if r.Input == 0 {
-		return fmt.Sprintf("#%d", r.Packet)
-	}
-	return fmt.Sprintf("%d#%d", r.Input, r.Packet)
-}
+// Ref points at one packet of one input. It is an alias of [wire.Ref],
+// kept for callers that name it here; new code names wire.Ref.
+type Ref = wire.Ref
 
 // linkTypeNames holds the LINKTYPE_ names of the tcpdump.org link-layer
 // header types registry for the link types modsniff decodes or meets often.

@@ -18,6 +18,7 @@ import (
 	"github.com/modsniff/modsniff/analyze"
 	"github.com/modsniff/modsniff/capture"
 	"github.com/modsniff/modsniff/decode"
+	"github.com/modsniff/modsniff/decode/pipeline"
 )
 
 // captureOptions are the flags of 'modsniff capture' (DESIGN §2).
@@ -180,7 +181,7 @@ func runCapture(args []string, e *env) int {
 		e.errorf("capture: %v", err)
 		dopt = decode.Options{}
 	}
-	in, err := analyze.ReadInput(0, path, nil, dopt)
+	in, err := pipeline.Open(0, path, nil, dopt)
 	if err != nil {
 		e.errorf("capture: analyzing %s: %v", path, err)
 		if len(command) > 0 {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/modsniff/modsniff/capture"
 	"github.com/modsniff/modsniff/decode"
+	"github.com/modsniff/modsniff/decode/pipeline"
 )
 
 // runKeys dispatches 'modsniff keys SUBCOMMAND'.
@@ -109,28 +110,21 @@ var errNoKeys = errors.New("no keys match")
 // input, before the first packet. The input is read twice: once to decode
 // the sessions, once to copy it.
 func injectKeys(in, out string, kl *capture.KeyLog) (*injectResult, error) {
-	// Pass 1: the ClientHello randoms, sections and interfaces.
-	r, err := capture.Open(in)
+	// Pass 1: the ClientHello randoms, sections, interfaces and the
+	// input's own secrets.
+	dec, err := pipeline.Open(0, in, nil, decode.Options{})
 	if err != nil {
 		return nil, err
 	}
-	r.OnSecrets = func(s capture.Secrets) { kl.AddSecrets(s) }
-	d := decode.New(0, decode.Options{})
-	for {
-		p, err := r.Next()
-		if err != nil {
-			break
-		}
-		d.Packet(p)
+	for _, s := range dec.Secrets {
+		kl.AddSecrets(s)
 	}
-	ev := d.Finish()
-	sections, ifaces := r.Sections(), r.Interfaces()
+	sections, ifaces := dec.Sections, dec.Interfaces
 	res := &injectResult{}
-	for _, e := range r.Errors() {
+	for _, e := range dec.Info.Errors {
 		res.damage = append(res.damage, e.Error())
 	}
-	r.Close()
-	randoms := decode.ClientRandoms(ev)
+	randoms := decode.ClientRandoms(dec.Events)
 	lines, sessions := kl.Lines(randoms)
 	res.sessions, res.randoms, res.lines = sessions, len(randoms), strings.Count(string(lines), "\n")
 	if sessions == 0 {
@@ -138,7 +132,7 @@ func injectKeys(in, out string, kl *capture.KeyLog) (*injectResult, error) {
 	}
 
 	// Pass 2: the copy.
-	r, err = capture.Open(in)
+	r, err := capture.Open(in)
 	if err != nil {
 		return nil, err
 	}
