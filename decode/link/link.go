@@ -131,7 +131,8 @@ func firstLayer(lt layers.LinkType, data []byte) (int, bool) {
 // packet. The TLVs' length and type are in the byte order of the host that
 // captured the frame (tcpdump.org LINKTYPE_NFLOG; libpcap and Wireshark
 // read them in the byte order of the file's writer): order, little-endian
-// when nil. The top bit of the type (NLA_F_NESTED) is ignored.
+// when nil. The top bit of the type (NLA_F_NESTED) is ignored. The packet
+// may be cut short, as a snap length cuts it.
 func NFLOGPayload(b []byte, order binary.ByteOrder) ([]byte, bool) {
 	if order == nil {
 		order = binary.LittleEndian
@@ -143,11 +144,16 @@ func NFLOGPayload(b []byte, order binary.ByteOrder) ([]byte, bool) {
 	for len(b) >= 4 {
 		l := int(order.Uint16(b[0:2]))
 		t := order.Uint16(b[2:4]) &^ 0x8000
-		if l < 4 || l > len(b) {
+		if l < 4 {
 			return nil, false
 		}
 		if t == 9 {
-			return b[4:l], true
+			// The last TLV: a snap length (or the privacy trimmer) may have
+			// cut the packet in it short.
+			return b[4:min(l, len(b))], true
+		}
+		if l > len(b) {
+			return nil, false
 		}
 		l = (l + 3) &^ 3
 		if l > len(b) {

@@ -67,6 +67,11 @@ func TestNFLOGTLVsAreInTheCapturingHostsByteOrder(t *testing.T) {
 			}
 		})
 	}
+	cut := nflog(binary.LittleEndian, udp4)
+	cut = cut[:len(cut)-6]
+	if p, ok := NFLOGPayload(cut, binary.LittleEndian); !ok || !bytes.Equal(p, udp4[:len(udp4)-6]) {
+		t.Errorf("a packet cut by the snap length: % x, %v", p, ok)
+	}
 }
 
 // TestDecodeFindsTheTransport decodes the same UDP packet behind every
