@@ -12,6 +12,8 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 
+	"github.com/modsniff/modsniff/capture"
+	"github.com/modsniff/modsniff/decode"
 	"github.com/modsniff/modsniff/decode/link"
 )
 
@@ -673,5 +675,17 @@ func TestTrimNFLOGInTheCapturingHostsByteOrder(t *testing.T) {
 	}
 	if len(got[7]) != unknownLinkKeep {
 		t.Errorf("TLVs in the other byte order: kept %d bytes, want %d", len(got[7]), unknownLinkKeep)
+	}
+
+	// The trimmed frames are still NFLOG frames the decoder reads, their
+	// payload TLV cut short as a snap length cuts it.
+	dec := decode.New(0, decode.Options{Trimmed: true})
+	for i, g := range got[:6] {
+		dec.Packet(&capture.Packet{Number: i + 1, Time: time.Unix(1_700_000_000, int64(i)), LinkType: link.LinkTypeNFLOG,
+			Data: g, Length: len(in[i]), ByteOrder: binary.NativeEndian})
+	}
+	ev := dec.Finish()
+	if len(ev.TLS) != 1 || ev.TLS[0].ClientHello == nil || ev.TLS[0].Version() != 0x0303 || ev.TLS[0].EncryptedCount[0] != 1 {
+		t.Errorf("decoded from the trimmed frames: %d TLS sessions %+v; stats %+v", len(ev.TLS), ev.TLS, ev.Stats)
 	}
 }
