@@ -91,9 +91,12 @@ type LiveConfig struct {
 	// SnapLen is the largest number of bytes kept of a packet (default
 	// DefaultSnapLen).
 	SnapLen int
-	// Full keeps application data; without it, the rules described in
-	// live_privacy.go cut it.
+	// Full keeps application data: packets are written whole. Without it,
+	// NewTrimmer is required.
 	Full bool
+	// NewTrimmer returns the Trimmer of one interface (package decode/trim
+	// provides modsniff's); it is not used with Full.
+	NewTrimmer func() Trimmer
 	// Path is the file to write.
 	Path string
 	// Meta is the metadata written at the start (Started, Interfaces,
@@ -105,6 +108,20 @@ type LiveConfig struct {
 	// DefaultFlushInterval).
 	FlushInterval time.Duration
 }
+
+// Trimmer decides what a live capture keeps of each packet of one
+// interface (DESIGN §6, "Privacy"). modsniff's is decode/trim's, handed
+// over through LiveConfig.NewTrimmer because capture cannot import decode.
+type Trimmer interface {
+	// Append appends to dst what is kept of the frame data, of link type
+	// lt, captured at t, and returns the extended slice; data is only read.
+	Append(dst []byte, lt layers.LinkType, data []byte, t time.Time) []byte
+	// QueryNames returns the names asked of DNS so far.
+	QueryNames() []string
+}
+
+// maxQueryNames caps the DNS names a capture remembers.
+const maxQueryNames = 256
 
 // source is one open capture handle.
 type source interface {
@@ -164,7 +181,7 @@ type Live struct {
 type liveIface struct {
 	name  string
 	src   source
-	trim  *trimmer
+	trim  Trimmer // nil: packets are kept whole
 	stats IfaceStats
 	ready chan struct{}
 }
@@ -196,6 +213,9 @@ func StartLive(cfg LiveConfig) (*Live, error) {
 	}
 	if cfg.SnapLen <= 0 {
 		cfg.SnapLen = DefaultSnapLen
+	}
+	if !cfg.Full && cfg.NewTrimmer == nil {
+		return nil, errors.New("a capture without --full needs a trimmer (LiveConfig.NewTrimmer)")
 	}
 	srcs, err := openSources(cfg.Interfaces, cfg.Filter, cfg.SnapLen)
 	if err != nil {
@@ -263,7 +283,11 @@ func startLive(cfg LiveConfig, srcs []source) (l *Live, err error) {
 			l.abandon()
 			return nil, err
 		}
-		l.ifaces = append(l.ifaces, &liveIface{name: name, src: s, trim: newTrimmer(cfg.Full), ready: make(chan struct{})})
+		li := &liveIface{name: name, src: s, ready: make(chan struct{})}
+		if !cfg.Full && cfg.NewTrimmer != nil {
+			li.trim = cfg.NewTrimmer()
+		}
+		l.ifaces = append(l.ifaces, li)
 	}
 	if err := l.buf.Flush(); err != nil {
 		l.abandon()
@@ -332,13 +356,14 @@ func (l *Live) read(i int) {
 			}
 			break
 		}
-		keep, masks := ifc.trim.trim(lt, data, t)
-		out := make([]byte, keep)
-		copy(out, data)
-		for _, m := range masks {
-			for j := m.off; j < m.off+m.n; j++ {
-				out[j] = m.fill
-			}
+		var out []byte
+		if ifc.trim != nil {
+			out = ifc.trim.Append(nil, lt, data, t)
+		} else {
+			out = append(out, data...)
+		}
+		if len(out) < len(data) {
+			ifc.stats.Cut++
 		}
 		l.packets <- livePacket{iface: i, t: t, data: out, origLen: max(origLen, len(data))}
 		ifc.stats.Written++
@@ -349,7 +374,6 @@ func (l *Live) read(i int) {
 	if recv, drop, ifdrop, err := ifc.src.stats(); err == nil {
 		ifc.stats.Received, ifc.stats.Dropped, ifc.stats.IfDropped = recv, drop, ifdrop
 	}
-	ifc.stats.Cut = ifc.trim.cut
 	ifc.src.close()
 }
 
@@ -441,9 +465,11 @@ func (l *Live) Stop() error {
 		if l.wErr == nil {
 			l.wErr = l.w.WriteStats(i, st)
 		}
-		for n := range ifc.trim.names {
-			if len(l.names) < maxQueryNames {
-				l.names[n] = struct{}{}
+		if ifc.trim != nil {
+			for _, n := range ifc.trim.QueryNames() {
+				if len(l.names) < maxQueryNames {
+					l.names[n] = struct{}{}
+				}
 			}
 		}
 	}

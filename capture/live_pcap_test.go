@@ -70,7 +70,7 @@ func TestLiveLoopback(t *testing.T) {
 	port := ln.LocalAddr().(*net.UDPAddr).Port
 	path := filepath.Join(t.TempDir(), "lo.pcapng")
 	l, err := StartLive(LiveConfig{Interfaces: []string{"lo"}, Filter: "udp port " + strconv.Itoa(port), Path: path,
-		Meta: &Metadata{ModsniffVersion: "test"}, UID: -1, GID: -1})
+		Meta: &Metadata{ModsniffVersion: "test"}, UID: -1, GID: -1, NewTrimmer: liveTrimmer})
 	if err != nil {
 		t.Fatal(err)
 	}

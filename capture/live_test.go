@@ -92,7 +92,7 @@ func TestLiveWritesACompleteFile(t *testing.T) {
 
 	start := &Metadata{ModsniffVersion: "test", Command: []string{"go", "mod", "download"}, GoVersion: "go version go1.26 linux/amd64"}
 	l, err := startLive(LiveConfig{Interfaces: []string{"any"}, Filter: "port 443", Path: path, Meta: start, UID: -1, GID: -1,
-		FlushInterval: 5 * time.Millisecond}, []source{src})
+		FlushInterval: 5 * time.Millisecond, NewTrimmer: liveTrimmer}, []source{src})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@
 package capture
 
 import (
+	"encoding/binary"
 	"fmt"
 	"time"
 
@@ -41,6 +42,9 @@ type Packet struct {
 	// Comments holds the opt_comment options of a pcapng packet block; nil
 	// when it has none (always for pcap).
 	Comments []string
+	// ByteOrder is the byte order of the host that wrote the capture (the
+	// file's), which some link types' headers are in (NFLOG's TLVs).
+	ByteOrder binary.ByteOrder
 }
 
 // Ref points at one packet of one input. It is an alias of [wire.Ref],

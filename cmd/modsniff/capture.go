@@ -19,6 +19,7 @@ import (
 	"github.com/modsniff/modsniff/capture"
 	"github.com/modsniff/modsniff/decode"
 	"github.com/modsniff/modsniff/decode/pipeline"
+	"github.com/modsniff/modsniff/decode/trim"
 )
 
 // captureOptions are the flags of 'modsniff capture' (DESIGN §2).
@@ -51,6 +52,9 @@ func captureFlags() (*pflag.FlagSet, *captureOptions) {
 	addReportFlags(fs, &o.analyzeOptions)
 	return fs, o
 }
+
+// newTrimmer is the privacy trimmer of one captured interface (DESIGN §6).
+func newTrimmer() capture.Trimmer { return trim.New() }
 
 func runCapture(args []string, e *env) int {
 	fs, o := captureFlags()
@@ -122,7 +126,7 @@ func runCapture(args []string, e *env) int {
 	signal.Notify(sigc, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigc)
 	lc, err := capture.StartLive(capture.LiveConfig{
-		Interfaces: ifaces, Filter: filter, SnapLen: o.snaplen, Full: o.full,
+		Interfaces: ifaces, Filter: filter, SnapLen: o.snaplen, Full: o.full, NewTrimmer: newTrimmer,
 		Path: path, Meta: meta, UID: uid, GID: gid,
 	})
 	if err != nil {

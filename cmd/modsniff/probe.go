@@ -105,7 +105,7 @@ func runProbe(args []string, e *env) int {
 		}
 		filter := capture.DefaultFilter(func(k string) string { return lookupEnv(environ, k) }, meta.GoEnv)
 		lc, err = capture.StartLive(capture.LiveConfig{Interfaces: ifaces, Filter: filter, SnapLen: capture.DefaultSnapLen,
-			Full: o.full, Path: path, Meta: meta, UID: uid, GID: gid})
+			Full: o.full, NewTrimmer: newTrimmer, Path: path, Meta: meta, UID: uid, GID: gid})
 		if err != nil {
 			why = err.Error()
 			lc = nil
