@@ -14,8 +14,8 @@ import (
 
 // builds caches the binaries the tests build, by name.
 var (
-	buildMu sync.Mutex
-	builds  = map[string]string{}
+	buildMu  sync.Mutex
+	builds   = map[string]string{}
 	buildDir string
 )
 
