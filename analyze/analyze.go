@@ -31,7 +31,7 @@ func Build(inputs []*Input, opt Options) *Report {
 	rep.Events = eventsJSON(ev)
 	if m := ctx.Meta(); m != nil {
 		rep.Context = &CaptureContext{Command: m.Command, ExitStatus: m.ExitStatus, GoVersion: m.GoVersion,
-			GoEnv: m.GoEnv, Probe: m.Probe}
+			GoEnv: m.GoEnv, Probe: m.Probe, Keys: m.Keys, KeysNotCovered: m.KeysNotCovered}
 		rep.Context.GoSaid = GoErrorSummary(m, rep)
 	}
 	return rep

@@ -38,6 +38,10 @@ type CaptureContext struct {
 	// GoSaid joins the command's error to the wire evidence: "go said: …;
 	// the capture shows: …".
 	GoSaid string `json:"go_said,omitempty"`
+	// Keys says where the capture's TLS keys came from, or why it has
+	// none; KeysNotCovered names the programs run whose keys were not read.
+	Keys           string   `json:"keys,omitempty"`
+	KeysNotCovered []string `json:"keys_not_covered,omitempty"`
 }
 
 // InputInfo describes one input capture.

@@ -169,6 +169,7 @@ type Live struct {
 	start   time.Time
 	end     time.Time
 	names   map[string]struct{}
+	keys    liveKeys // TLS secrets streamed in (live_keys.go)
 
 	// flushMu guards onDisk and flushed: the writer goroutine publishes
 	// each flush, so that whoever reads the file while the capture runs
@@ -191,6 +192,7 @@ type livePacket struct {
 	t       time.Time
 	data    []byte
 	origLen int
+	secrets []byte // when set, a Decryption Secrets Block instead of a packet
 }
 
 // CheckLive tells, before anything else is done, whether capturing on the
@@ -293,6 +295,7 @@ func startLive(cfg LiveConfig, srcs []source) (l *Live, err error) {
 		l.abandon()
 		return nil, err
 	}
+	l.keys.headLen = count.n
 	l.packets = make(chan livePacket, packetQueue)
 	l.written = make(chan struct{})
 	for i := range l.ifaces {
@@ -390,7 +393,9 @@ func (l *Live) write() {
 			if !ok {
 				return
 			}
-			if l.wErr == nil {
+			if l.wErr == nil && p.secrets != nil {
+				l.wErr = l.w.WriteSecrets(SecretsTLSKeyLog, p.secrets)
+			} else if l.wErr == nil {
 				l.wErr = l.w.WritePacket(p.iface, p.t, p.data, p.origLen)
 				written++
 			}
@@ -449,6 +454,7 @@ func (l *Live) Stop() error {
 	l.stopped = true
 	l.stop.Store(true)
 	l.readers.Wait()
+	l.keys.close()
 	close(l.packets)
 	<-l.written
 	l.end = time.Now()
@@ -525,12 +531,13 @@ func (l *Live) Finalize(m *Metadata) error {
 	if c.Ended.IsZero() {
 		c.Ended = l.end.UTC()
 	}
-	return rewriteHeader(l.cfg.Path, &c, l.shbLen, l.cfg.UID, l.cfg.GID)
+	return rewriteHeader(l.cfg.Path, &c, l.shbLen, l.cfg.UID, l.cfg.GID, l.keys.block())
 }
 
 // rewriteHeader replaces the first shbLen bytes of the pcapng file at path
-// (its Section Header Block) with one carrying m.
-func rewriteHeader(path string, m *Metadata, shbLen int64, uid, gid int) error {
+// (its Section Header Block) with one carrying m. When ins.block is set, it
+// is inserted ins.at bytes into the file (after the interfaces).
+func rewriteHeader(path string, m *Metadata, shbLen int64, uid, gid int, ins insertion) error {
 	sec, err := sectionFor(m)
 	if err != nil {
 		return err
@@ -567,6 +574,14 @@ func rewriteHeader(path string, m *Metadata, shbLen int64, uid, gid int) error {
 	}
 	if _, err := src.Seek(shbLen, io.SeekStart); err != nil {
 		return err
+	}
+	if ins.block != nil {
+		if _, err := io.CopyN(tmp, src, ins.at-shbLen); err != nil {
+			return fmt.Errorf("copying the capture: %w", err)
+		}
+		if _, err := tmp.Write(ins.block); err != nil {
+			return err
+		}
 	}
 	if _, err := io.Copy(tmp, src); err != nil {
 		return fmt.Errorf("copying the capture: %w", err)
