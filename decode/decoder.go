@@ -152,6 +152,9 @@ type Decoder struct {
 	frag   *ipfrag.Defragmenter
 	budget *reassembly.Budget
 	flows  map[flowKey]*flow
+	// openFlows and endedFlows hold the flows of the table by last
+	// activity, least recent first (see maybeSweep).
+	openFlows, endedFlows flowList
 	// lastFlow is the flow of the last TCP packet (nil once finished).
 	lastFlow *flow
 	dns      map[dnsKey]*dnsState

@@ -1,0 +1,115 @@
+package decode
+
+import (
+	"fmt"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket/layers"
+)
+
+// synFlood feeds n SYN-only connections from distinct client ports, one
+// millisecond apart, to a decoder with the given flow limit.
+func synFlood(t testing.TB, n, maxFlows int) *Decoder {
+	d := New(0, Options{Limits: Limits{MaxFlows: maxFlows}})
+	w := &wire{d: d, clock: time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC), ttl: 64, link: layers.LinkTypeEthernet}
+	if tt, ok := t.(*testing.T); ok {
+		w.t = tt
+	} else {
+		w.t = &testing.T{}
+	}
+	server := netip.MustParseAddrPort("192.0.2.80:443")
+	for i := range n {
+		client := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), 40000)
+		w.tcp(client, server, 1000, 0, tcpFlags{syn: true}, nil)
+	}
+	return d
+}
+
+func TestFlowTableEvictsLongestIdleFirst(t *testing.T) {
+	d := synFlood(t, 100, 10)
+	// The limit is enforced before each packet is decoded, so the last
+	// packet's new flow is the eleventh: 89 connections were evicted, the
+	// oldest first.
+	if got := d.stats.FlowsEvicted; got != 89 {
+		t.Errorf("FlowsEvicted = %d, want 89", got)
+	}
+	if len(d.flows) != 11 || d.openFlows.n != 11 || d.endedFlows.n != 0 {
+		t.Fatalf("live flows %d (open list %d, ended list %d), want 11", len(d.flows), d.openFlows.n, d.endedFlows.n)
+	}
+	for f := d.openFlows.head; f != nil; f = f.next {
+		if f.seq < 89 {
+			t.Errorf("flow #%d survived, but it is older than the 10 most recent", f.seq)
+		}
+	}
+	ev := d.Finish()
+	if len(ev.TCP) != 100 {
+		t.Errorf("%d connections in the events, want all 100", len(ev.TCP))
+	}
+	noted := 0
+	for _, n := range ev.Notes {
+		if n.Msg == fmt.Sprintf("more than %d TCP connections were live at once: the longest-idle ones were finished early", 10) {
+			noted++
+		}
+	}
+	if noted != 1 {
+		t.Errorf("the flow limit was noted %d times, want once: %v", noted, ev.Notes)
+	}
+}
+
+func TestFlowTableKeepsRecentlyActiveFlows(t *testing.T) {
+	w := newWire(t)
+	w.d = New(0, Options{Limits: Limits{MaxFlows: 2}})
+	server := netip.MustParseAddrPort("192.0.2.80:443")
+	a := netip.MustParseAddrPort("10.0.0.1:40001")
+	b := netip.MustParseAddrPort("10.0.0.2:40002")
+	c := netip.MustParseAddrPort("10.0.0.3:40003")
+	w.tcp(a, server, 1000, 0, tcpFlags{syn: true}, nil)
+	w.tcp(b, server, 1000, 0, tcpFlags{syn: true}, nil)
+	// a is active again: b is now the longest idle and goes first.
+	w.tcp(server, a, 5000, 1001, tcpFlags{syn: true, ack: true}, nil)
+	w.tcp(c, server, 1000, 0, tcpFlags{syn: true}, nil)
+	w.tcp(c, server, 1001, 0, tcpFlags{ack: true}, nil) // the sweep runs before this packet
+	if _, ok := w.d.flows[keyOf(b, server)]; ok {
+		t.Errorf("the longest-idle flow b is still live")
+	}
+	for _, p := range []netip.AddrPort{a, c} {
+		if _, ok := w.d.flows[keyOf(p, server)]; !ok {
+			t.Errorf("flow from %v was evicted although it was active", p)
+		}
+	}
+}
+
+func TestFlowTableForgetsEndedFlowsSooner(t *testing.T) {
+	w := newWire(t)
+	server := netip.MustParseAddrPort("192.0.2.80:443")
+	closed := netip.MustParseAddrPort("10.0.0.1:40001")
+	open := netip.MustParseAddrPort("10.0.0.2:40002")
+	w.tcp(closed, server, 1000, 0, tcpFlags{syn: true}, nil)
+	w.tcp(server, closed, 5000, 1001, tcpFlags{rst: true, ack: true}, nil)
+	w.tcp(open, server, 1000, 0, tcpFlags{syn: true}, nil)
+	w.after(time.Minute)
+	w.tcp(netip.MustParseAddrPort("10.0.0.3:40003"), server, 1000, 0, tcpFlags{syn: true}, nil)
+	if _, ok := w.d.flows[keyOf(closed, server)]; ok {
+		t.Errorf("a reset flow idle for a minute is still live")
+	}
+	if _, ok := w.d.flows[keyOf(open, server)]; !ok {
+		t.Errorf("an open flow idle for a minute was forgotten (the open idle limit is %v)", w.d.lim.FlowIdle)
+	}
+}
+
+// BenchmarkSYNFloodPastFlowLimit measures SYN-only flows beyond the flow
+// table's limit: each new flow evicts one in O(1), so the time per flow
+// stays flat as the number of flows over the limit grows (compare the
+// ns/op of the sizes).
+func BenchmarkSYNFloodPastFlowLimit(b *testing.B) {
+	for _, n := range []int{20000, 80000} {
+		b.Run(fmt.Sprintf("flows=%d", n), func(b *testing.B) {
+			for range b.N {
+				synFlood(b, n, 1024).Finish()
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/flow")
+		})
+	}
+}
