@@ -14,6 +14,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"strconv"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -172,6 +173,8 @@ type Decoder struct {
 	// when unknown), to tell how much of a TCP segment a snap length cut.
 	ipPayload  int
 	limitNoted map[string]bool
+	// noteCounts counts the per-packet notes of each capped kind.
+	noteCounts [numNoteKinds]noteCount
 }
 
 // New returns a Decoder for the input with the given index.
@@ -366,7 +369,7 @@ func (d *Decoder) fragment4(src, dst netip.Addr, ip IPInfo, at capture.Ref) {
 	more := d.ip4.Flags&layers.IPv4MoreFragments != 0
 	datagram, _, complete, err := d.frag.Add(k, int(d.ip4.FragOffset)*8, more, d.ip4.Payload, at)
 	if err != nil {
-		d.note(at, fmt.Sprintf("IPv4 fragment from %s dropped: %v", src, err))
+		d.noteKind(at, noteFrag4, fmt.Sprintf("IPv4 fragment from %s dropped: %v", src, err))
 		return
 	}
 	if complete {
@@ -382,7 +385,7 @@ func (d *Decoder) fragment6(src, dst netip.Addr, ip IPInfo, at capture.Ref) {
 	k := ipfrag.Key{Src: src, Dst: dst, ID: f.Identification, Proto: uint8(f.NextHeader)}
 	datagram, _, complete, err := d.frag.Add(k, int(f.FragmentOffset)*8, f.MoreFragments, f.Payload, at)
 	if err != nil {
-		d.note(at, fmt.Sprintf("IPv6 fragment from %s dropped: %v", src, err))
+		d.noteKind(at, noteFrag6, fmt.Sprintf("IPv6 fragment from %s dropped: %v", src, err))
 		return
 	}
 	if complete {
@@ -453,6 +456,71 @@ func (d *Decoder) note(at capture.Ref, msg string) {
 	d.ev.Notes = append(d.ev.Notes, Note{At: at, Msg: msg})
 }
 
+// maxNotesPerKind caps the notes one kind of per-packet damage adds (a
+// fragment flood would otherwise add one note per packet: millions of
+// notes, gigabytes of report).
+const maxNotesPerKind = 16
+
+// noteKind records a note about one packet, at most maxNotesPerKind per
+// kind; the rest are counted and summarised by Finish in one note that
+// names the kind: "12,345 more notes like this: <what>".
+func (d *Decoder) noteKind(at capture.Ref, kind noteKindID, msg string) {
+	c := &d.noteCounts[kind]
+	c.n++
+	if c.n > maxNotesPerKind {
+		if c.n == maxNotesPerKind+1 {
+			c.first = at
+		}
+		return
+	}
+	d.note(at, msg)
+}
+
+// noteKindID names a kind of per-packet note capped by noteKind.
+type noteKindID int
+
+const (
+	noteFrag4 noteKindID = iota
+	noteFrag6
+	noteDNSShort
+	numNoteKinds
+)
+
+// noteKindWhat describes each kind in the summary of suppressed notes.
+var noteKindWhat = [numNoteKinds]string{
+	noteFrag4:    "IPv4 fragments dropped",
+	noteFrag6:    "IPv6 fragments dropped",
+	noteDNSShort: "DNS messages shorter than their header",
+}
+
+// noteCount counts the notes of one kind and where the first suppressed
+// one was.
+type noteCount struct {
+	n     int
+	first capture.Ref
+}
+
+// noteSuppressed adds, per kind past its cap, one note that counts the
+// notes left out.
+func (d *Decoder) noteSuppressed() {
+	for k := range numNoteKinds {
+		c := d.noteCounts[k]
+		if more := c.n - maxNotesPerKind; more > 0 {
+			d.note(c.first, fmt.Sprintf("%s more notes like the above (%s), from packet %d on, were left out",
+				groupThousands(more), noteKindWhat[k], c.first.Packet))
+		}
+	}
+}
+
+// groupThousands writes n with commas between groups of three digits.
+func groupThousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
 // noteLimit records, once per kind, that a limit was reached.
 func (d *Decoder) noteLimit(at capture.Ref, kind, msg string) {
 	if d.limitNoted[kind] {
@@ -466,6 +534,7 @@ func (d *Decoder) noteLimit(at capture.Ref, kind, msg string) {
 // order, and the events are returned.
 func (d *Decoder) Finish() *Events {
 	d.finishFlows()
+	d.noteSuppressed()
 	switch {
 	case d.stats.SnapCut > 0 && d.trimmed:
 		d.note(d.firstSnapCut, fmt.Sprintf("%d packets had their application data cut for privacy by modsniff capture (first: packet %d); record headers, DNS and handshakes are whole (capture with --full to keep everything)",

@@ -3,6 +3,7 @@ package decode
 import (
 	"fmt"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -111,5 +112,38 @@ func BenchmarkSYNFloodPastFlowLimit(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/flow")
 		})
+	}
+}
+
+func TestPerPacketNotesAreCappedWithACount(t *testing.T) {
+	w := newWire(t)
+	server := netip.MustParseAddrPort("192.0.2.53:53")
+	for i := range 1000 {
+		w.udp(netip.AddrPortFrom(netip.MustParseAddr("10.0.0.2"), uint16(30000+i)), server, []byte{1, 2, 3})
+	}
+	ev := w.d.Finish()
+	short, summary := 0, ""
+	for _, n := range ev.Notes {
+		switch {
+		case strings.Contains(n.Msg, "shorter than its 12-byte header"):
+			short++
+		case strings.Contains(n.Msg, "more notes like the above"):
+			summary = n.Msg
+		}
+	}
+	if short != maxNotesPerKind {
+		t.Errorf("%d notes about short DNS messages, want the first %d", short, maxNotesPerKind)
+	}
+	want := fmt.Sprintf("984 more notes like the above (DNS messages shorter than their header), from packet %d on, were left out", maxNotesPerKind+1)
+	if summary != want {
+		t.Errorf("summary note %q, want %q", summary, want)
+	}
+}
+
+func TestGroupThousands(t *testing.T) {
+	for n, want := range map[int]string{0: "0", 999: "999", 1000: "1,000", 12345: "12,345", 1234567: "1,234,567"} {
+		if got := groupThousands(n); got != want {
+			t.Errorf("groupThousands(%d) = %q, want %q", n, got, want)
+		}
 	}
 }
