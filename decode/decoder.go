@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -456,6 +457,29 @@ func (d *Decoder) note(at capture.Ref, msg string) {
 	d.ev.Notes = append(d.ev.Notes, Note{At: at, Msg: msg})
 }
 
+// noteFragments says, once per input, what became of IP fragments that
+// never made a datagram: evicted to stay within the defragmenter's limits
+// (a fragment flood), timed out, or overlapping.
+func (d *Decoder) noteFragments() {
+	st := d.frag.Stats()
+	if st.Dropped == 0 && st.Expired == 0 && st.Overlaps == 0 {
+		return
+	}
+	var parts []string
+	if st.Dropped > 0 {
+		parts = append(parts, fmt.Sprintf("%s evicted incomplete to stay within the defragmenter's limits (%d datagrams, %d MiB at once)",
+			groupThousands(st.Dropped), d.lim.MaxFragDatagrams, d.lim.MaxFragBytes>>20))
+	}
+	if st.Expired > 0 {
+		parts = append(parts, groupThousands(st.Expired)+" timed out incomplete")
+	}
+	if st.Overlaps > 0 {
+		parts = append(parts, groupThousands(st.Overlaps)+" overlapping fragments discarded")
+	}
+	d.note(capture.Ref{Input: d.input, Time: d.stats.Last}, fmt.Sprintf("IP fragments: %d seen, %d datagrams reassembled; %s",
+		d.stats.Fragments, d.stats.Reassembled, strings.Join(parts, ", ")))
+}
+
 // maxNotesPerKind caps the notes one kind of per-packet damage adds (a
 // fragment flood would otherwise add one note per packet: millions of
 // notes, gigabytes of report).
@@ -543,6 +567,7 @@ func (d *Decoder) Finish() *Events {
 		d.note(d.firstSnapCut, fmt.Sprintf("%d packets were cut short by the capture's snap length (first: packet %d); what lay beyond the cut could not be decoded",
 			d.stats.SnapCut, d.firstSnapCut.Packet))
 	}
+	d.noteFragments()
 	if d.stats.Malformed > 0 {
 		d.note(d.firstMalformed, fmt.Sprintf("%d packets had a malformed or truncated header (first: packet %d)",
 			d.stats.Malformed, d.firstMalformed.Packet))

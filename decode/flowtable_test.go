@@ -3,10 +3,12 @@ package decode
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 )
 
@@ -145,5 +147,25 @@ func TestGroupThousands(t *testing.T) {
 		if got := groupThousands(n); got != want {
 			t.Errorf("groupThousands(%d) = %q, want %q", n, got, want)
 		}
+	}
+}
+
+func TestFragmentsThatNeverCompleteAreSummarised(t *testing.T) {
+	w := newWire(t)
+	w.d = New(0, Options{Limits: Limits{MaxFragDatagrams: 4}})
+	src, dst := netip.MustParseAddr("10.0.0.2"), netip.MustParseAddr("192.0.2.80")
+	for i := range 10 {
+		ip := &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Id: uint16(i), Flags: layers.IPv4MoreFragments, Protocol: layers.IPProtocolUDP,
+			SrcIP: src.AsSlice(), DstIP: dst.AsSlice()}
+		buf := gopacket.NewSerializeBuffer()
+		if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, ip, gopacket.Payload(make([]byte, 64))); err != nil {
+			t.Fatal(err)
+		}
+		w.frame(w.linkFrame(buf.Bytes(), false))
+	}
+	ev := w.d.Finish()
+	want := "IP fragments: 10 seen, 0 datagrams reassembled; 6 evicted incomplete to stay within the defragmenter's limits (4 datagrams"
+	if !slices.ContainsFunc(ev.Notes, func(n Note) bool { return strings.HasPrefix(n.Msg, want) }) {
+		t.Errorf("no note starting %q in %v", want, ev.Notes)
 	}
 }

@@ -49,11 +49,11 @@ var Shapes = []Shape{
 		Notes: []string{"more notes like the above (DNS messages shorter than their header)"}},
 	{Name: "dns-hostile-encoding", What: "DNS responses with compression loops and record counts of 65,535", gen: dnsHostileEncoding},
 	{Name: "frag-flood", What: "100,000 IPv4 fragments that never complete, overlapping ones among them", gen: fragFlood,
-		Notes: []string{"IPv4 fragment"}},
+		Notes: []string{"IP fragments: ", "evicted incomplete"}},
 	{Name: "tls-giant-messages", What: "500 connections whose handshake record announces a 16 MiB message, then 40 KB of it", gen: tlsGiantMessages},
 	{Name: "connect-flood", What: "2,000 HTTP CONNECT requests with 64 KiB heads", gen: connectFlood},
 	{Name: "dsb-many", What: "64 Decryption Secrets Blocks of 1 MiB of key log lines each", gen: dsbMany},
-	{Name: "keylog-lines", What: "one Decryption Secrets Block of 200,000 key log lines", gen: keylogLines},
+	{Name: "keylog-lines", What: "200,000 key log lines in Decryption Secrets Blocks of 8 MiB", gen: keylogLines},
 	{Name: "pcapng-interfaces", What: "100,000 interface description blocks, then a packet", gen: manyInterfaces,
 		Notes: []string{"more than 65536 interfaces"}},
 	{Name: "pcapng-absurd-lengths", What: "pcapng blocks announcing absurd lengths between valid packets", raw: absurdLengths,
@@ -321,11 +321,18 @@ func dsbMany(s *sink, scale int) {
 }
 
 func keylogLines(s *sink, scale int) {
+	// In blocks of 8 MiB: a Decryption Secrets Block holds at most 16 MiB.
 	var b strings.Builder
 	for i := range 200000 * scale {
 		b.WriteString(keyLogLine(i))
+		if b.Len() > 8<<20 && s.err == nil {
+			s.err = s.w.WriteSecrets(capture.SecretsTLSKeyLog, []byte(b.String()))
+			b.Reset()
+		}
 	}
-	s.err = s.w.WriteSecrets(capture.SecretsTLSKeyLog, []byte(b.String()))
+	if s.err == nil {
+		s.err = s.w.WriteSecrets(capture.SecretsTLSKeyLog, []byte(b.String()))
+	}
 	c := s.open(clientAddr(1), server)
 	c.send(true, clientHello("keylog.example.com", nil))
 }

@@ -13,6 +13,8 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -21,6 +23,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -28,7 +31,37 @@ import (
 	"github.com/modsniff/modsniff/samples/torture"
 )
 
-func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+func main() {
+	if len(os.Args) == 5 && os.Args[1] == "-generate" {
+		os.Exit(generate(os.Args[2], os.Args[3], os.Args[4], os.Stderr))
+	}
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// generate writes one shape at a scale to a file. The runner runs it in a
+// process of its own: a child's peak RSS as the kernel reports it (wait4's
+// ru_maxrss) includes the RSS of the process that started it, so the runner
+// stays small and never holds a capture or a report in memory.
+func generate(name, scale, path string, stderr io.Writer) int {
+	n, err := strconv.Atoi(scale)
+	i := slices.IndexFunc(torture.Shapes, func(s torture.Shape) bool { return s.Name == name })
+	if err != nil || i < 0 {
+		fmt.Fprintf(stderr, "torture: -generate %s %s: unknown shape or scale\n", name, scale)
+		return 2
+	}
+	f, err := os.Create(path)
+	if err == nil {
+		err = torture.Shapes[i].Write(f, n)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "torture: %s: %v\n", name, err)
+		return 1
+	}
+	return 0
+}
 
 // result is what one analysis of one capture measured.
 type result struct {
@@ -131,16 +164,13 @@ func countShapes(only string) int {
 // measure writes the shape at scale and analyzes it once.
 func measure(sh torture.Shape, scale int, dir, bin string) (*result, error) {
 	path := filepath.Join(dir, fmt.Sprintf("x%d-%s", scale, sh.File()))
-	f, err := os.Create(path)
+	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	if err := sh.Write(f, scale); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("generate: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return nil, err
+	gen := exec.Command(self, "-generate", sh.Name, strconv.Itoa(scale), path)
+	if out, err := gen.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("generate: %v: %s", err, bytes.TrimSpace(out))
 	}
 	st, err := os.Stat(path)
 	if err != nil {
@@ -159,32 +189,91 @@ func measure(sh torture.Shape, scale int, dir, bin string) (*result, error) {
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		r.rssKiB = ru.Maxrss // KiB on Linux
 	}
-	data, err := os.ReadFile(report)
+	r.report, r.notes, r.jsonErr = readReport(report)
+	return r, nil
+}
+
+// readReport checks that the report is one valid JSON object with a schema
+// and one input, reading it as a stream (a report can be hundreds of MB),
+// and returns its size and the input's notes and error messages.
+func readReport(path string) (size int64, notes []string, err error) {
+	f, err := os.Open(path)
 	if err != nil {
-		r.jsonErr = err
-		return r, nil
+		return 0, nil, err
 	}
-	r.report = int64(len(data))
-	var rep struct {
-		Schema *int `json:"schema"`
-		Inputs []struct {
-			Notes  []string `json:"notes"`
-			Errors []struct {
-				Message string `json:"message"`
-			} `json:"errors"`
-		} `json:"inputs"`
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return 0, nil, err
 	}
-	if err := json.Unmarshal(data, &rep); err != nil {
-		r.jsonErr = err
-	} else if rep.Schema == nil || len(rep.Inputs) != 1 {
-		r.jsonErr = fmt.Errorf("no schema or not one input")
-	} else {
-		r.notes = rep.Inputs[0].Notes
-		for _, e := range rep.Inputs[0].Errors {
-			r.notes = append(r.notes, e.Message)
+	dec := json.NewDecoder(bufio.NewReader(f))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return st.Size(), nil, fmt.Errorf("not a JSON object (%v)", err)
+	}
+	schema := false
+	inputs := -1
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return st.Size(), nil, err
+		}
+		switch t {
+		case "schema":
+			var v int
+			if err := dec.Decode(&v); err != nil {
+				return st.Size(), nil, fmt.Errorf("schema: %w", err)
+			}
+			schema = v == 1
+		case "inputs":
+			var in []struct {
+				Notes  []string `json:"notes"`
+				Errors []struct {
+					Message string `json:"message"`
+				} `json:"errors"`
+			}
+			if err := dec.Decode(&in); err != nil {
+				return st.Size(), nil, fmt.Errorf("inputs: %w", err)
+			}
+			inputs = len(in)
+			for _, i := range in {
+				notes = append(notes, i.Notes...)
+				for _, e := range i.Errors {
+					notes = append(notes, e.Message)
+				}
+			}
+		default:
+			if err := skipValue(dec); err != nil {
+				return st.Size(), nil, fmt.Errorf("%v: %w", t, err)
+			}
 		}
 	}
-	return r, nil
+	if _, err := dec.Token(); err != nil {
+		return st.Size(), nil, err
+	}
+	if !schema || inputs != 1 {
+		return st.Size(), notes, fmt.Errorf("schema 1 and one input expected (schema ok %v, %d inputs)", schema, inputs)
+	}
+	return st.Size(), notes, nil
+}
+
+// skipValue reads one JSON value token by token, holding none of it.
+func skipValue(dec *json.Decoder) error {
+	depth := 0
+	for {
+		t, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		switch t {
+		case json.Delim('{'), json.Delim('['):
+			depth++
+		case json.Delim('}'), json.Delim(']'):
+			depth--
+		}
+		if depth == 0 {
+			return nil
+		}
+	}
 }
 
 // judge lists what r breaks of the shape's promises and the budgets.
