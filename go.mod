@@ -3,7 +3,9 @@ module github.com/modsniff/modsniff
 go 1.26.0
 
 require (
+	github.com/andybalholm/brotli v1.3.0
 	github.com/gopacket/gopacket v1.7.7
+	github.com/klauspost/compress v1.20.5
 	github.com/miekg/dns v1.1.73
 	github.com/spf13/pflag v1.1.0
 	golang.org/x/crypto v0.59.0

@@ -159,6 +159,16 @@ type TLSJSON struct {
 	Certificates   []CertJSON  `json:"certificates"`
 	Alerts         []AlertJSON `json:"alerts"`
 	Notes          []string    `json:"notes,omitempty"`
+	// ClientCertCompression lists the algorithms of the ClientHello's
+	// compress_certificate (RFC 8879); CertCompression names the one the
+	// server's certificate came compressed with.
+	ClientCertCompression []string `json:"client_cert_compression,omitempty"`
+	CertCompression       string   `json:"cert_compression,omitempty"`
+	// HelloNotes are the marks on the hellos and the certificate message
+	// (duplicate extensions, trailing bytes …); Errors the messages that
+	// could not be decoded and the protocol errors of the session.
+	HelloNotes []string `json:"hello_notes,omitempty"`
+	Errors     []string `json:"errors,omitempty"`
 }
 
 // CertJSON is one certificate of a chain, in the order sent.
@@ -354,7 +364,14 @@ func tlsJSON(s *decode.TLSSession) TLSJSON {
 			}
 		}
 		j.JA4 = tlswire.JA4(ch, 't')
+		for _, a := range ch.CertCompression {
+			j.ClientCertCompression = append(j.ClientCertCompression, tlswire.CertCompressionName(a))
+		}
 	}
+	if cc := s.CertCompression(); cc != nil {
+		j.CertCompression = tlswire.CertCompressionName(cc.Algorithm)
+	}
+	j.HelloNotes, j.Errors = s.HelloNotes(), s.Errors
 	if sh := s.ServerHello; sh != nil {
 		j.Version = tlswire.VersionName(sh.Version())
 		j.Cipher = tlswire.CipherSuiteName(sh.CipherSuite)

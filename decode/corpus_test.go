@@ -410,7 +410,7 @@ func compareDecrypted(ev *decode.Events, facts tlsFacts, count func(string, bool
 		if s.EncryptedExtensions != nil {
 			ee[s.EncryptedExtensionsAt.Packet] = s
 		}
-		for _, h := range s.Handshakes {
+		for _, h := range s.Messages {
 			if h.Type == tlswire.TypeEncryptedExtensions && h.From == tlswire.ClientToServer {
 				clientEE[h.At.Packet] = true
 			}

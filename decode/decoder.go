@@ -166,6 +166,8 @@ type Decoder struct {
 	sweepAt  time.Time
 	nflows   int
 
+	gtpu           int // GTP-U datagrams seen (not decapsulated)
+	firstGTPU      capture.Ref
 	unsupported    map[layers.LinkType]bool
 	firstMalformed capture.Ref
 	firstSnapCut   capture.Ref
@@ -332,7 +334,7 @@ func (d *Decoder) network(at capture.Ref) {
 			return
 		case layers.LayerTypeUDP:
 			d.stats.Decoded++
-			d.udpPacket(src, dst, ip, &d.udp, at)
+			d.udpDatagram(src, dst, ip, &d.udp, at)
 			return
 		case layers.LayerTypeTCP:
 			d.stats.Decoded++
@@ -402,7 +404,7 @@ func (d *Decoder) transport(src, dst netip.Addr, ip IPInfo, proto layers.IPProto
 	switch proto {
 	case layers.IPProtocolUDP:
 		if d.udp.DecodeFromBytes(data, gopacket.NilDecodeFeedback) == nil {
-			d.udpPacket(src, dst, ip, &d.udp, at)
+			d.udpDatagram(src, dst, ip, &d.udp, at)
 		}
 	case layers.IPProtocolTCP:
 		if d.tcp.DecodeFromBytes(data, gopacket.NilDecodeFeedback) == nil {
@@ -444,6 +446,22 @@ func nflogPayload(b []byte) ([]byte, bool) {
 		b = b[l:]
 	}
 	return nil, false
+}
+
+// gtpuPort is the GTP-U port (3GPP TS 29.281 §4.4.2).
+const gtpuPort = 2152
+
+// udpDatagram dispatches a UDP datagram: GTP-U tunnels are counted (their
+// inner packets are not decapsulated), everything else goes to udpPacket.
+func (d *Decoder) udpDatagram(src, dst netip.Addr, ip IPInfo, u *layers.UDP, at capture.Ref) {
+	if u.SrcPort == gtpuPort || u.DstPort == gtpuPort {
+		if d.gtpu == 0 {
+			d.firstGTPU = at
+		}
+		d.gtpu++
+		return
+	}
+	d.udpPacket(src, dst, ip, u, at)
 }
 
 func (d *Decoder) malformed(at capture.Ref) {
@@ -568,6 +586,10 @@ func (d *Decoder) Finish() *Events {
 			d.stats.SnapCut, d.firstSnapCut.Packet))
 	}
 	d.noteFragments()
+	if d.gtpu > 0 {
+		d.note(d.firstGTPU, fmt.Sprintf("%d GTP-U datagrams (UDP port 2152, mobile-network tunnels) were seen and not decoded (first: packet %d): the traffic inside them is not analysed",
+			d.gtpu, d.firstGTPU.Packet))
+	}
 	if d.stats.Malformed > 0 {
 		d.note(d.firstMalformed, fmt.Sprintf("%d packets had a malformed or truncated header (first: packet %d)",
 			d.stats.Malformed, d.firstMalformed.Packet))

@@ -108,6 +108,7 @@ var scenarios = []scenario{
 	tls13ClassicalKeyShare,
 	tls13WithKeys,
 	tls13KeysEmbedded,
+	tls13CompressedCert,
 	httpErrorStatus,
 	http2GoproxyGone,
 	h2GoAwayInadequateSecurity,

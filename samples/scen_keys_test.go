@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/modsniff/modsniff/analyze"
+	"github.com/modsniff/modsniff/decode/decodetest"
 	"github.com/modsniff/modsniff/samples/synth"
 )
 
@@ -202,6 +203,64 @@ var h2GoAwayInadequateSecurity = scenario{
 		for _, s := range sent {
 			k.Send(synth.FromServer, s.Add(k.RTT), synth.Seg{Flags: synth.RST})
 		}
+		return nil
+	},
+}
+
+var tls13CompressedCert = scenario{
+	name: "interception-tls13-compressed-cert",
+	shows: "Zscaler's TLS 1.3 inspection sends its certificate brotli-compressed (an RFC 8879 CompressedCertificate, " +
+		"as Chrome's and Cloudflare's stacks negotiate); decrypted with the key log and decompressed, the chain is " +
+		"Zscaler's, which the laptop does not trust, and the client sends bad_certificate.",
+	made: "Go 1.26 crypto/tls client against a TLS 1.3 server holding a Zscaler-named chain; the server's encrypted " +
+		"Certificate is rewritten into a brotli CompressedCertificate and sealed again with the logged handshake " +
+		"key (decodetest.CompressServerCertificate); the expectation passes the key log; Ethernet",
+	must: []analyze.ExpectedFinding{
+		find("tls-foreign-issuer", proxyHost, "error"), find("tls-alert", proxyHost, "error"),
+	},
+	keylog: true,
+	issuer: "Zscaler",
+	gen: func(g *gen) error {
+		c := g.capture(synth.Ethernet, "wlan0", "laptop on the customer's Wi-Fi",
+			"go mod download on a laptop without the Zscaler root; the inspecting proxy compresses its certificate (RFC 8879).")
+		me := laptop()
+		r := c.Resolver(me, router(), ms(2.9), 1232)
+		t := r.GoLookup(at(0), proxyHost, []string{proxyHost + ". 300 IN A " + proxyV4}, nil)
+		_, inter, issuing, err := g.is.ZscalerChain()
+		if err != nil {
+			return err
+		}
+		leaf, err := g.is.Leaf(issuing, synth.LeafSpec{Subject: pkix.Name{CommonName: proxyHost}, DNSNames: []string{proxyHost},
+			NotBefore: at(-26 * time.Hour), NotAfter: at(13 * 24 * time.Hour), Key: synth.RSA2048})
+		if err != nil {
+			return err
+		}
+		_, roots, err := g.publicChain(proxyHost)
+		if err != nil {
+			return err
+		}
+		k := c.Dial(me, google(proxyV4), 443, ms(11.6))
+		start := k.Handshake(t.Add(ms(0.2))).Add(ms(0.11))
+		conv := synth.Converse(synth.HTTPSClient(synth.GoClientConfig(proxyHost, roots, start, &g.keys), nil),
+			synth.HTTPSServer(frontEnd(synth.NewChain(leaf, issuing, inter)).Config(start), nil))
+		if err := ended(conv, unknownCA, "bad certificate"); err != nil {
+			return err
+		}
+		var server [][]byte
+		var idx []int
+		for i, ch := range conv.Transcript {
+			if ch.Dir == synth.FromServer && ch.Data != nil {
+				server, idx = append(server, ch.Data), append(idx, i)
+			}
+		}
+		if err := decodetest.CompressServerCertificate(conv.Transcript.Bytes(synth.FromClient), server, g.keys.Bytes(), decodetest.CertBrotli); err != nil {
+			return err
+		}
+		for j, i := range idx {
+			conv.Transcript[i].Data = server[j]
+		}
+		end := k.Play(start, conv.Transcript, overProxy(ms(34.2), ms(0.3)))
+		k.Close(end.Add(ms(0.2)))
 		return nil
 	},
 }

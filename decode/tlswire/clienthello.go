@@ -50,6 +50,9 @@ type ClientHello struct {
 	EarlyData bool
 	// PreSharedKey is set when pre_shared_key is offered (RFC 8446 §4.2.11).
 	PreSharedKey bool
+	// CertCompression lists the algorithms of compress_certificate (RFC
+	// 8879 §3): the client accepts a CompressedCertificate.
+	CertCompression []uint16
 	// HasECH is set when encrypted_client_hello (0xfe0d) of the outer type is
 	// present (draft-ietf-tls-esni §5): the real server name is hidden, or the
 	// client sent a GREASE ECH, which looks the same.
@@ -168,13 +171,22 @@ func ParseClientHello(body []byte) (*ClientHello, error) {
 		return ch, nil // no extensions: legal before TLS 1.3
 	}
 	var exts cryptobyte.String
+	var first error
+	rest := s // a failed read consumes the length
 	if !s.ReadUint16LengthPrefixed(&exts) {
-		return ch, perr(msgClientHello, "extensions", ErrTruncated)
+		// The block's length runs past the message: read the extensions
+		// that are there, as Wireshark does, so that a damaged hello still
+		// names its server.
+		first = perr(msgClientHello, "extensions", ErrTruncated)
+		if len(rest) < 2 {
+			return ch, first
+		}
+		exts = rest[2:]
+		s = nil
 	}
 	if !s.Empty() {
 		ch.note("%d bytes of trailing data after extensions", len(s))
 	}
-	var first error
 	for !exts.Empty() {
 		var typ uint16
 		var data cryptobyte.String
@@ -359,6 +371,20 @@ func (ch *ClientHello) parseExtension(typ uint16, data cryptobyte.String) error 
 			return trunc()
 		}
 		ch.PSKModes = slices.Clone([]byte(v))
+	case ExtCompressCertificate:
+		var v cryptobyte.String
+		if !data.ReadUint8LengthPrefixed(&v) {
+			return trunc()
+		}
+		if len(v) == 0 || len(v)%2 != 0 {
+			// algorithms<2..2^8-2>: at least one two-byte value.
+			return perrd(msgClientHello, extField(typ), ErrMalformed, fmt.Sprintf("algorithm list of %d bytes", len(v)))
+		}
+		for !v.Empty() {
+			var a uint16
+			v.ReadUint16(&a)
+			ch.CertCompression = append(ch.CertCompression, a)
+		}
 	case ExtEarlyData:
 		ch.EarlyData = true
 		return nil // empty in a ClientHello; any content is only noted below

@@ -63,10 +63,11 @@ type half struct {
 	smallN   int
 	dropRest bool // the rest of this handshake record is ignored
 
-	started   bool // the first record header was seen
-	encrypted bool // records from the next header on are protected
+	// phase is the direction's record-layer state, published in
+	// Session.Dirs; records from the next header on are protected from
+	// PhaseProtected on.
+	phase     Phase
 	ccsCompat bool // a ChangeCipherSpec taken as TLS 1.3 middlebox compatibility was seen
-	lost      bool // the record stream cannot be followed any more
 
 	hs        []byte // handshake message being reassembled, header included
 	hsFirstAt capture.Ref
@@ -77,11 +78,9 @@ type half struct {
 	lastPkt capture.Ref
 
 	// Messages are reported at the packet that completed their record, as
-	// Wireshark does: the references set by messages of the current record
-	// are moved to its last packet when it ends.
-	fix    [12]*capture.Ref
-	nfix   int
-	hsFrom int // first Session.Handshakes entry of the current record
+	// Wireshark does: the log entries of the current record (and the views
+	// that follow them) are moved to its last packet when it ends.
+	hsFrom int // first Session.Messages entry of the current record
 
 	open   opener
 	recBuf []byte // the record body for modeSSLv2 and modeOpen
@@ -184,14 +183,14 @@ func (c *Conn) stop(h *half, at capture.Ref, format string, args ...any) {
 // any version). data is only read during the call; it may alias a packet.
 // at is the packet the bytes came from.
 func (c *Conn) Feed(dir Dir, data []byte, at capture.Ref) {
-	if c.notTLS || len(data) == 0 || dir&^1 != 0 {
+	if c.notTLS || c.done || len(data) == 0 || dir&^1 != 0 {
 		return
 	}
 	h := &c.h[dir]
-	if h.lost {
+	if h.phase == PhaseLost {
 		return
 	}
-	c.sess.Bytes[dir] += int64(len(data))
+	c.sess.Dirs[dir].Bytes += int64(len(data))
 	if dir == ClientToServer && c.sess.ClientHello == nil && (at.Packet != h.lastPkt.Packet || at.Input != h.lastPkt.Input) {
 		h.lastPkt = at
 		h.pkts++
@@ -211,7 +210,7 @@ func (c *Conn) Feed(dir Dir, data []byte, at capture.Ref) {
 			if h.remain == 0 {
 				c.endRecord(h, at)
 			}
-			if h.lost || c.notTLS {
+			if h.phase == PhaseLost || c.notTLS {
 				return
 			}
 			continue
@@ -235,7 +234,7 @@ func (c *Conn) Feed(dir Dir, data []byte, at capture.Ref) {
 			h.hdrN = 0
 			c.startRecord(h, h.hdr[:], at)
 		}
-		if h.lost || c.notTLS {
+		if h.phase == PhaseLost || c.notTLS {
 			return
 		}
 		if h.remain == 0 {
@@ -280,8 +279,8 @@ func (c *Conn) startRecord(h *half, hdr []byte, at capture.Ref) {
 	typ := hdr[0]
 	n := int(hdr[3])<<8 | int(hdr[4])
 	h.recOff, h.recIdx, h.smallN, h.dropRest = 0, -1, 0, false
-	if !h.started {
-		h.started = true
+	if h.phase == PhaseIdle {
+		c.setPhase(h, PhasePlain)
 		if hdr[0]&0x80 != 0 {
 			c.startSSLv2(h, hdr, at)
 			return
@@ -301,18 +300,18 @@ func (c *Conn) startRecord(h *half, hdr []byte, at capture.Ref) {
 			c.stop(h, at, "record_overflow: %s record of %d bytes exceeds %d", ContentTypeName(typ), n, MaxRecordLength)
 			return
 		}
-		c.stop(h, at, "invalid record header % x after %d bytes", hdr, c.sess.Bytes[h.dir])
+		c.stop(h, at, "invalid record header % x after %d bytes", hdr, c.sess.Dirs[h.dir].Bytes)
 		return
 	}
 	h.typ, h.recLen, h.remain = typ, n, n
 	h.rechdr = [5]byte(hdr)
 	h.prot = false
-	h.nfix, h.hsFrom = 0, len(c.sess.Handshakes)
-	if h.hs != nil && len(h.hs) == 0 && h.encrypted && h.open == nil {
+	h.hsFrom = len(c.sess.Messages)
+	if h.hs != nil && len(h.hs) == 0 && h.phase == PhaseProtected && h.open == nil {
 		h.hs = nil // nothing more to reassemble in clear
 	}
 
-	if !h.encrypted {
+	if h.phase != PhaseProtected {
 		switch typ {
 		case ContentHandshake:
 			if n == 0 {
@@ -343,7 +342,7 @@ func (c *Conn) startRecord(h *half, hdr []byte, at capture.Ref) {
 			// application data before any ChangeCipherSpec: a TLS 1.3 client's
 			// first protected record (its compatibility CCS is optional), 0-RTT
 			// data, or the rest of a stream whose handshake was missed.
-			h.encrypted = true
+			c.setPhase(h, PhaseProtected)
 		}
 	} else if typ == ContentChangeCipherSpec && c.sess.TLS13() {
 		h.mode = modeSmall // the compatibility CCS is never protected (RFC 8446 §5)
@@ -356,11 +355,12 @@ func (c *Conn) startRecord(h *half, hdr []byte, at capture.Ref) {
 // protected accounts for the record starting at h.recStart as protected.
 func (c *Conn) protected(h *half) {
 	n := h.recLen
-	if c.sess.EncryptedAt[h.dir].IsZero() {
-		c.sess.EncryptedAt[h.dir] = h.recStart
+	st := &c.sess.Dirs[h.dir]
+	if st.ProtectedFrom.IsZero() {
+		st.ProtectedFrom = h.recStart
 	}
 	c.sess.EncryptedCount[h.dir]++
-	c.sess.EncryptedBytes[h.dir] += int64(n)
+	st.ProtectedBytes += int64(n)
 	if len(c.sess.Encrypted[h.dir]) < MaxEncryptedRecords {
 		if c.sess.Encrypted[h.dir] == nil {
 			c.sess.Encrypted[h.dir] = make([]RecordInfo, 0, MaxEncryptedRecords)
@@ -451,7 +451,7 @@ func (c *Conn) body(h *half, data []byte, at capture.Ref) {
 	case modeMaybeHandshake:
 		if data[0] != TypeClientHello {
 			c.note(h.dir, at, "handshake record after ChangeCipherSpec taken as encrypted")
-			h.encrypted = true
+			c.setPhase(h, PhaseProtected)
 			c.protected(h)
 			if h.mode == modeOpen {
 				h.recBuf = append(h.recBuf, data...)
@@ -482,26 +482,30 @@ func (c *Conn) endRecord(h *half, at capture.Ref) {
 	defer c.fixRefs(h, at)
 	switch mode {
 	case modeSkip:
-		if h.recIdx >= 0 || h.encrypted {
+		if h.recIdx >= 0 || h.phase == PhaseProtected {
 			if h.typ == ContentAlert && !c.sess.TLS13() {
 				c.addAlert(Alert{From: h.dir, Encrypted: true, At: at})
 			}
+		}
+		if h.prot {
+			c.inferRecord(h, at)
 		}
 	case modeSmall:
 		c.smallRecord(h, at)
 	case modeSSLv2:
 		ch, err := ParseSSLv2ClientHello(h.recBuf)
-		h.recBuf = nil
 		if err != nil {
 			c.fail(h.dir, at, "%v", err)
 		}
 		if ch != nil {
-			c.setClientHello(h, ch, h.recStart, at)
+			c.logMessage(h, Message{From: h.dir, Type: TypeClientHello, Length: len(h.recBuf), At: at, Value: ch, Err: err}, h.recStart)
 		}
+		h.recBuf = nil
 	case modeOpen:
 		inner, pt, err := h.open.open(h.rechdr[:], h.recBuf)
 		if err != nil {
 			c.openFailed(h, err, at)
+			c.inferRecord(h, at)
 		} else {
 			c.sess.Decrypted = true
 			c.sess.DecryptedRecords[h.dir]++
@@ -552,27 +556,68 @@ func (c *Conn) openFailed(h *half, err error, at capture.Ref) {
 	c.stopDecrypting(h)
 }
 
-// later marks a reference set by a message of the current record, to be
-// moved to the packet that completes the record.
-func (h *half) later(r *capture.Ref) {
-	if h.nfix < len(h.fix) {
-		h.fix[h.nfix] = r
-		h.nfix++
-	}
-}
-
-// fixRefs moves the references of the record's messages to at.
+// fixRefs moves the log entries of the record's messages, and the views
+// that follow them, to at: the packet that completed the record.
 func (c *Conn) fixRefs(h *half, at capture.Ref) {
-	for i := range h.nfix {
-		*h.fix[i] = at
-	}
-	h.nfix = 0
-	for i := h.hsFrom; i < len(c.sess.Handshakes); i++ {
-		if c.sess.Handshakes[i].From == h.dir {
-			c.sess.Handshakes[i].At = at
+	for i := h.hsFrom; i < len(c.sess.Messages); i++ {
+		if m := &c.sess.Messages[i]; m.From == h.dir {
+			m.At = at
+			c.sess.follow(m)
 		}
 	}
-	h.hsFrom = len(c.sess.Handshakes)
+	h.hsFrom = len(c.sess.Messages)
+}
+
+// inferRecord accounts for a protected record that was not decrypted by
+// its shape (see DirState.Finished and DirState.AppData): in TLS 1.3 the
+// client's first protected application_data record long enough for a
+// Finished holds it (unless the server asked for a certificate), the next
+// ones its
+// application data; in TLS 1.2 the first protected record after the
+// ChangeCipherSpec holds Finished and application_data records are
+// application data. The server's TLS 1.3 flight has no such shape.
+func (c *Conn) inferRecord(h *half, at capture.Ref) {
+	st := &c.sess.Dirs[h.dir]
+	if c.sess.TLS13() {
+		if h.typ != ContentApplicationData || h.dir != ClientToServer {
+			return
+		}
+		if st.Finished.IsZero() {
+			// A record too short for a Finished (RFC 8446 §4.4.4: a hash
+			// of at least 32 bytes, the inner type and a 16-byte tag) is
+			// not one: most likely the client's alert.
+			if h.recLen >= 4+32+1+16 && c.sess.Message(ServerToClient, TypeCertificateRequest) == nil {
+				st.Finished, st.FinishedInferred = at, true
+			}
+			return
+		}
+	} else {
+		if h.typ == ContentHandshake && st.Finished.IsZero() && !st.ChangeCipherSpec.IsZero() {
+			st.Finished, st.FinishedInferred = at, true
+			return
+		}
+		if h.typ != ContentApplicationData {
+			return
+		}
+	}
+	c.appRecord(st, at, true)
+}
+
+// appRecord counts a record of application data.
+func (c *Conn) appRecord(st *DirState, at capture.Ref, inferred bool) {
+	if st.AppData.IsZero() {
+		st.AppData, st.AppDataInferred = at, inferred
+	}
+	st.AppDataRecords++
+}
+
+// setPhase moves a direction to phase p and publishes it.
+func (c *Conn) setPhase(h *half, p Phase) {
+	h.phase = p
+	c.sess.Dirs[h.dir].Phase = p
+	if p == PhaseLost {
+		c.sess.Lost[h.dir] = true
+	}
 }
 
 // plaintext dispatches the content of a decrypted record.
@@ -590,6 +635,7 @@ func (c *Conn) plaintext(h *half, typ uint8, data []byte, at capture.Ref) {
 			data = data[2:]
 		}
 	case ContentApplicationData:
+		c.appRecord(&c.sess.Dirs[h.dir], at, false)
 		c.appData(h, data, at)
 	}
 }
@@ -634,13 +680,13 @@ func (c *Conn) smallRecord(h *half, at capture.Ref) {
 	body := h.small[:h.smallN]
 	switch h.typ {
 	case ContentChangeCipherSpec:
-		if c.sess.ChangeCipherSpec[h.dir].IsZero() {
-			c.sess.ChangeCipherSpec[h.dir] = at
+		if st := &c.sess.Dirs[h.dir]; st.ChangeCipherSpec.IsZero() {
+			st.ChangeCipherSpec = at
 		}
 		if h.recLen != 1 || body[0] != 1 {
 			c.note(h.dir, at, "ChangeCipherSpec record of %d bytes starting % x", h.recLen, body)
 		}
-		if h.encrypted {
+		if h.phase == PhaseProtected {
 			return // the TLS 1.3 compatibility CCS after the ServerHello
 		}
 		if len(h.hs) > 0 {
@@ -650,7 +696,7 @@ func (c *Conn) smallRecord(h *half, at capture.Ref) {
 			h.ccsCompat = true
 			return
 		}
-		h.encrypted = true
+		c.setPhase(h, PhaseProtected)
 	case ContentAlert:
 		if h.recLen == 2 {
 			a, err := ParseAlert(body)
@@ -716,7 +762,7 @@ func (c *Conn) handshakeBytes(h *half, data []byte, off int, at capture.Ref) {
 					c.message(h, data[0], data[4:4+n], first, at)
 					data = data[4+n:]
 					off += 4 + n
-					if h.hsStopped || h.lost {
+					if h.hsStopped || h.phase == PhaseLost {
 						return
 					}
 					continue
@@ -748,7 +794,7 @@ func (c *Conn) handshakeBytes(h *half, data []byte, off int, at capture.Ref) {
 			if h.hs != nil {
 				h.hs = h.hs[:0]
 			}
-			if h.hsStopped || h.lost {
+			if h.hsStopped || h.phase == PhaseLost {
 				return
 			}
 		}
@@ -762,13 +808,53 @@ func (c *Conn) tooLarge(h *half, typ uint8, n int, at capture.Ref) {
 	h.hs = nil
 }
 
-// message handles one complete handshake message. body is only valid during
-// the call.
+// parseMessage is the one dispatch of handshake message parsing (in the
+// manner of crypto/tls's unmarshalHandshakeMessage): it returns the parsed
+// value of a message body, nil for the types that are only logged.
+func (c *Conn) parseMessage(typ uint8, body []byte) (any, error) {
+	switch typ {
+	case TypeClientHello:
+		ch, err := ParseClientHello(body)
+		if ch == nil {
+			return nil, err
+		}
+		return ch, err
+	case TypeServerHello:
+		sh, err := ParseServerHello(body)
+		if sh == nil {
+			return nil, err
+		}
+		return sh, err
+	case TypeEncryptedExtensions:
+		return ParseEncryptedExtensions(body)
+	case TypeCertificate:
+		return c.opt.Certs.ParseCertificate(body, c.sess.TLS13())
+	case TypeCompressedCertificate:
+		// RFC 8879 applies to TLS 1.3 only: the result is its Certificate.
+		cm, err := c.opt.Certs.ParseCompressedCertificate(body, true)
+		if cm == nil {
+			return nil, err
+		}
+		return cm, err
+	case TypeServerKeyExchange:
+		ske := &ServerKeyExchange{}
+		// ECDHE ServerECDHParams start with curve_type named_curve (3) and
+		// the group (RFC 8422 §5.4).
+		if sh := c.sess.ServerHello; sh != nil && strings.Contains(CipherSuiteName(sh.CipherSuite), "_ECDHE_") &&
+			len(body) >= 3 && body[0] == 3 {
+			ske.Group = uint16(body[1])<<8 | uint16(body[2])
+		}
+		return ske, nil
+	}
+	return nil, nil
+}
+
+// message handles one complete handshake message: it is parsed (see
+// parseMessage), logged in Session.Messages, and fills the Session's view
+// of its kind when it is the first of it. body is only valid during the
+// call.
 func (c *Conn) message(h *half, typ uint8, body []byte, first, at capture.Ref) {
 	s := c.sess
-	if len(s.Handshakes) < maxHandshakes {
-		s.Handshakes = append(s.Handshakes, HandshakeInfo{From: h.dir, Type: typ, Length: len(body), At: at})
-	}
 	if h.dec != nil && h.dec.tls13 {
 		switch typ {
 		case TypeFinished:
@@ -782,125 +868,131 @@ func (c *Conn) message(h *half, typ uint8, body []byte, first, at capture.Ref) {
 			}
 		}
 	}
-	if h.dir == ClientToServer {
-		switch typ {
-		case TypeClientHello:
-			ch, err := ParseClientHello(body)
-			if err != nil {
-				c.fail(h.dir, at, "%v", err)
-			}
-			if ch != nil {
-				c.setClientHello(h, ch, first, at)
-			}
-		case TypeCertificate:
-			m, err := c.opt.Certs.ParseCertificate(body, s.TLS13())
-			if err != nil {
-				c.fail(h.dir, at, "%v", err)
-			}
-			if s.ClientCertificates == nil {
-				s.ClientCertificates, s.ClientCertificatesAt = m, at
-				h.later(&s.ClientCertificatesAt)
-			}
-		case TypeClientKeyExchange:
-			s.ClientKeyExchange, s.ClientKeyExchangeAt = true, at
-			h.later(&s.ClientKeyExchangeAt)
-		case TypeEncryptedExtensions:
-			// A TLS 1.3 client sends one only with ALPS (Chrome's
-			// application_settings), inside its encrypted flight.
-			if !s.TLS13() {
-				c.note(h.dir, at, "%s message sent by the client", HandshakeTypeName(typ))
-			}
-		case TypeServerHello, TypeServerHelloDone, TypeServerKeyExchange, TypeCertificateRequest:
-			c.note(h.dir, at, "%s message sent by the client", HandshakeTypeName(typ))
+	m := Message{From: h.dir, Type: typ, Length: len(body), At: at, Protected: h.prot}
+	switch {
+	case wrongSide(h.dir, typ, s.TLS13()):
+		c.note(h.dir, at, "%s message sent by the %s", HandshakeTypeName(typ), h.dir)
+	case h.dir == ClientToServer && typ == TypeEncryptedExtensions:
+		// A TLS 1.3 client sends one only with ALPS (Chrome's
+		// application_settings), inside its encrypted flight: logged only.
+	default:
+		m.Value, m.Err = c.parseMessage(typ, body)
+		if m.Err != nil {
+			c.fail(h.dir, at, "%v", m.Err)
 		}
-		return
 	}
-	switch typ {
-	case TypeServerHello:
-		sh, err := ParseServerHello(body)
-		if err != nil {
-			c.fail(h.dir, at, "%v", err)
-		}
-		if sh == nil {
-			return
-		}
-		switch {
-		case sh.IsHelloRetryRequest && s.HelloRetry == nil && s.ServerHello == nil:
-			s.HelloRetry, s.HelloRetryAt = sh, at
-			h.later(&s.HelloRetryAt)
-		case sh.IsHelloRetryRequest:
-			c.note(h.dir, at, "another HelloRetryRequest")
-		case s.ServerHello == nil:
-			s.ServerHello, s.ServerHelloAt = sh, at
-			h.later(&s.ServerHelloAt)
-			if isTLS13(sh.Version()) {
-				// Everything after the ServerHello is protected (RFC 8446
-				// §2); the key change falls on a record boundary (§5.1).
-				h.encrypted = true
-				h.dropRest = true
-			}
-		default:
-			c.note(h.dir, at, "another ServerHello")
-		}
-	case TypeCertificate:
-		m, err := c.opt.Certs.ParseCertificate(body, s.TLS13())
-		if err != nil {
-			c.fail(h.dir, at, "%v", err)
-		}
-		if s.Certificates == nil {
-			s.Certificates, s.CertificatesAt = m, at
-			h.later(&s.CertificatesAt)
-		}
-	case TypeServerKeyExchange:
-		s.ServerKeyExchange, s.ServerKeyExchangeAt = true, at
-		h.later(&s.ServerKeyExchangeAt)
-		// ECDHE ServerECDHParams start with curve_type named_curve (3) and
-		// the group (RFC 8422 §5.4).
-		if s.ServerHello != nil && strings.Contains(CipherSuiteName(s.ServerHello.CipherSuite), "_ECDHE_") &&
-			len(body) >= 3 && body[0] == 3 {
-			s.ServerKeyExchangeGroup = uint16(body[1])<<8 | uint16(body[2])
-		}
-	case TypeCertificateRequest:
-		s.CertificateRequest, s.CertificateRequestAt = true, at
-		h.later(&s.CertificateRequestAt)
-	case TypeServerHelloDone:
-		s.ServerHelloDone, s.ServerHelloDoneAt = true, at
-		h.later(&s.ServerHelloDoneAt)
-		if len(body) != 0 {
-			c.note(h.dir, at, "ServerHelloDone with a %d-byte body", len(body))
-		}
-	case TypeEncryptedExtensions:
-		ee, err := ParseEncryptedExtensions(body)
-		if err != nil {
-			c.fail(h.dir, at, "%v", err)
-		}
-		if s.EncryptedExtensions == nil {
-			s.EncryptedExtensions, s.EncryptedExtensionsAt = ee, at
-			h.later(&s.EncryptedExtensionsAt)
-		}
-	case TypeClientHello, TypeClientKeyExchange:
-		c.note(h.dir, at, "%s message sent by the server", HandshakeTypeName(typ))
+	c.logMessage(h, m, first)
+}
+
+// logMessage appends m to the log, making it a view when it is the first
+// of its kind.
+func (c *Conn) logMessage(h *half, m Message, first capture.Ref) {
+	view := c.view(h, &m, first)
+	if len(c.sess.Messages) < maxMessages || view {
+		c.sess.Messages = append(c.sess.Messages, m)
 	}
 }
 
-func (c *Conn) setClientHello(h *half, ch *ClientHello, first, at capture.Ref) {
+// wrongSide reports a message type the sender's side never sends.
+func wrongSide(dir Dir, typ uint8, tls13 bool) bool {
+	if dir == ClientToServer {
+		switch typ {
+		case TypeServerHello, TypeServerHelloDone, TypeServerKeyExchange, TypeCertificateRequest:
+			return true
+		case TypeEncryptedExtensions:
+			return !tls13
+		}
+		return false
+	}
+	return typ == TypeClientHello || typ == TypeClientKeyExchange
+}
+
+// view makes m the Session's view of its kind when it is the first of it
+// and reports whether it did. The view's packet follows the log entry (see
+// Session.follow).
+func (c *Conn) view(h *half, m *Message, first capture.Ref) bool {
+	s := c.sess
+	switch v := m.Value.(type) {
+	case *ClientHello:
+		return c.setClientHello(h, v, first, m.At)
+	case *ServerHello:
+		switch {
+		case v.IsHelloRetryRequest && s.HelloRetry == nil && s.ServerHello == nil:
+			s.HelloRetry, s.HelloRetryAt = v, m.At
+		case v.IsHelloRetryRequest:
+			c.note(h.dir, m.At, "another HelloRetryRequest")
+			return false
+		case s.ServerHello == nil:
+			s.ServerHello, s.ServerHelloAt = v, m.At
+			if isTLS13(v.Version()) {
+				// Everything after the ServerHello is protected (RFC 8446
+				// §2); the key change falls on a record boundary (§5.1).
+				c.setPhase(h, PhaseProtected)
+				h.dropRest = true
+			}
+		default:
+			c.note(h.dir, m.At, "another ServerHello")
+			return false
+		}
+		return true
+	case *CertificateMsg:
+		return c.setCertificates(h.dir, v, m.At)
+	case *CompressedCertificate:
+		return v.Certificate != nil && c.setCertificates(h.dir, v.Certificate, m.At)
+	case *EncryptedExtensions:
+		if s.EncryptedExtensions == nil {
+			s.EncryptedExtensions, s.EncryptedExtensionsAt = v, m.At
+			return true
+		}
+		return false
+	}
+	switch m.Type {
+	case TypeServerHelloDone:
+		if m.Length != 0 {
+			c.note(h.dir, m.At, "ServerHelloDone with a %d-byte body", m.Length)
+		}
+	case TypeFinished:
+		s.Dirs[h.dir].Finished, s.Dirs[h.dir].FinishedInferred = m.At, false
+	}
+	return false
+}
+
+// setCertificates makes msg the view of dir's certificates when it is the
+// first.
+func (c *Conn) setCertificates(dir Dir, msg *CertificateMsg, at capture.Ref) bool {
+	s := c.sess
+	if dir == ClientToServer {
+		if s.ClientCertificates == nil {
+			s.ClientCertificates, s.ClientCertificatesAt = msg, at
+			return true
+		}
+		return false
+	}
+	if s.Certificates == nil {
+		s.Certificates, s.CertificatesAt = msg, at
+		return true
+	}
+	return false
+}
+
+func (c *Conn) setClientHello(h *half, ch *ClientHello, first, at capture.Ref) bool {
 	s := c.sess
 	switch {
 	case s.ClientHello == nil:
 		s.ClientHello, s.ClientHelloAt, s.ClientHelloFirstAt = ch, at, first
 		s.ClientHelloPackets = h.pkts
-		h.later(&s.ClientHelloAt)
 	case s.SecondClientHello == nil && s.ServerHello == nil:
 		// The answer to a HelloRetryRequest (RFC 8446 §4.1.2), which may be
 		// missing from the capture.
 		s.SecondClientHello, s.SecondClientHelloAt = ch, at
-		h.later(&s.SecondClientHelloAt)
 		if s.HelloRetry == nil {
 			c.note(h.dir, at, "second ClientHello without a HelloRetryRequest seen")
 		}
 	default:
 		c.note(h.dir, at, "another ClientHello in clear (renegotiation or a new handshake on the same stream)")
+		return false
 	}
+	return true
 }
 
 // Gap says that n bytes of one direction were lost (n < 0: an unknown
@@ -909,11 +1001,11 @@ func (c *Conn) setClientHello(h *half, ch *ClientHello, first, at capture.Ref) {
 // is lost and the next one is parsed; otherwise the direction is marked lost
 // (Session.Lost) and ignored from then on. Every gap is noted.
 func (c *Conn) Gap(dir Dir, n int64, at capture.Ref) {
-	if c.notTLS || dir&^1 != 0 || n == 0 {
+	if c.notTLS || c.done || dir&^1 != 0 || n == 0 {
 		return
 	}
 	h := &c.h[dir]
-	if h.lost {
+	if h.phase == PhaseLost {
 		return
 	}
 	if n < 0 {
@@ -958,8 +1050,7 @@ func (c *Conn) Gap(dir Dir, n int64, at capture.Ref) {
 
 func (c *Conn) markLost(h *half) {
 	c.appLost(h, h.recStart)
-	h.lost = true
-	c.sess.Lost[h.dir] = true
+	c.setPhase(h, PhaseLost)
 	c.releaseBuf(h)
 	h.hs, h.recBuf = nil, nil
 	h.open, h.dec = nil, nil
@@ -1004,7 +1095,7 @@ func (c *Conn) Finish() {
 	}
 	for d := range c.h {
 		h := &c.h[d]
-		if !h.lost {
+		if h.phase != PhaseLost {
 			at := h.recStart
 			if h.hdrN > 0 {
 				c.note(h.dir, at, "stream ends inside a record header (%d of 5 bytes)", h.hdrN)
@@ -1022,7 +1113,6 @@ func (c *Conn) Finish() {
 					HandshakeTypeName(h.hs[0]), len(h.hs), total)
 			}
 		}
-		h.lost = true
 		c.releaseBuf(h)
 		h.hs, h.recBuf = nil, nil
 		h.open, h.dec = nil, nil

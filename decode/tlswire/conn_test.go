@@ -55,26 +55,33 @@ func TestConnTLS12(t *testing.T) {
 	if s.Certificates == nil || len(s.Certificates.Certificates) != 2 || s.CertificatesAt != ref(2) {
 		t.Errorf("certificates %+v at %v", s.Certificates, s.CertificatesAt)
 	}
-	if !s.ServerKeyExchange || s.ServerKeyExchangeGroup != 29 || !s.ServerHelloDone || !s.ClientKeyExchange {
-		t.Errorf("ske %v %d done %v cke %v", s.ServerKeyExchange, s.ServerKeyExchangeGroup, s.ServerHelloDone, s.ClientKeyExchange)
+	if skeGroup(s) != 29 || s.Message(ServerToClient, TypeServerHelloDone) == nil || s.Message(ClientToServer, TypeClientKeyExchange) == nil {
+		t.Errorf("ske group %d, messages %v", skeGroup(s), s.Messages)
 	}
 	var types []uint8
-	for _, h := range s.Handshakes {
+	for _, h := range s.Messages {
 		types = append(types, h.Type)
 	}
 	if !slices.Equal(types, []uint8{1, 2, 11, 12, 14, 16}) {
 		t.Errorf("handshake messages %v", types)
 	}
-	if s.ChangeCipherSpec != [2]capture.Ref{ref(4), ref(5)} || s.EncryptedAt != [2]capture.Ref{ref(4), ref(5)} {
-		t.Errorf("ccs %v encrypted %v", s.ChangeCipherSpec, s.EncryptedAt)
+	if ccsAt(s) != [2]capture.Ref{ref(4), ref(5)} || protectedFrom(s) != [2]capture.Ref{ref(4), ref(5)} {
+		t.Errorf("ccs %v encrypted %v", ccsAt(s), protectedFrom(s))
+	}
+	// Finished is the first protected record after each CCS (type
+	// handshake); application data the records of type application_data.
+	if d := s.Dirs; d[0].Finished != ref(4) || !d[0].FinishedInferred || d[1].Finished != ref(5) ||
+		d[0].AppData != ref(6) || d[0].AppDataRecords != 1 || d[1].AppData != ref(7) || !s.ClientSentAppData() ||
+		d[0].Phase != PhaseProtected || d[1].Phase != PhaseProtected {
+		t.Errorf("record-layer state %+v", d)
 	}
 	wantC := []RecordInfo{{ContentHandshake, 40, ref(4), ref(4)}, {ContentApplicationData, 100, ref(6), ref(6)}}
 	wantS := []RecordInfo{{ContentHandshake, 40, ref(5), ref(5)}, {ContentApplicationData, 3000, ref(7), ref(7)}, {ContentAlert, 26, ref(8), ref(8)}}
 	if !slices.Equal(s.Encrypted[0], wantC) || !slices.Equal(s.Encrypted[1], wantS) {
 		t.Errorf("records %v / %v", s.Encrypted[0], s.Encrypted[1])
 	}
-	if s.EncryptedCount != [2]int{2, 3} || s.EncryptedBytes != [2]int64{140, 3066} {
-		t.Errorf("counts %v bytes %v", s.EncryptedCount, s.EncryptedBytes)
+	if s.EncryptedCount != [2]int{2, 3} || protectedBytes(s) != [2]int64{140, 3066} {
+		t.Errorf("counts %v bytes %v", s.EncryptedCount, protectedBytes(s))
 	}
 	if len(s.Alerts) != 1 || s.Alerts[0] != (Alert{From: ServerToClient, Encrypted: true, At: ref(8)}) || s.Alerts[0].Name() != "encrypted" {
 		t.Errorf("alerts %v", s.Alerts)
@@ -106,8 +113,8 @@ func TestConnMessageAcrossRecords(t *testing.T) {
 	if s.Certificates == nil || len(s.Certificates.Certificates) != 2 || s.Certificates.Certificates[0].Subject != p.leafName {
 		t.Fatalf("certificates %+v", s.Certificates)
 	}
-	if s.CertificatesAt != ref(16) || !s.ServerHelloDone || s.ServerHelloDoneAt != ref(16) {
-		t.Errorf("certificate at %v, done %v at %v", s.CertificatesAt, s.ServerHelloDone, s.ServerHelloDoneAt)
+	if done := s.Message(ServerToClient, TypeServerHelloDone); s.CertificatesAt != ref(16) || done == nil || done.At != ref(16) {
+		t.Errorf("certificate at %v, done %v", s.CertificatesAt, done)
 	}
 	if len(s.Notes)+len(s.Errors) != 0 {
 		t.Errorf("notes %q errors %q", s.Notes, s.Errors)
@@ -139,8 +146,8 @@ func TestConnLimits(t *testing.T) {
 		if len(s.Errors) != 1 || !strings.Contains(s.Errors[0], "certificate message of 70000 bytes exceeds the 65536-byte reassembly limit") {
 			t.Errorf("errors %q", s.Errors)
 		}
-		if s.ChangeCipherSpec[1] != ref(3) || s.Lost[1] {
-			t.Errorf("the record layer stopped too: ccs %v lost %v", s.ChangeCipherSpec, s.Lost)
+		if s.Dirs[1].ChangeCipherSpec != ref(3) || s.Lost[1] {
+			t.Errorf("the record layer stopped too: ccs %v lost %v", ccsAt(s), s.Lost)
 		}
 	})
 	t.Run("record over 2^14+2048", func(t *testing.T) {
@@ -236,9 +243,9 @@ func TestConnGap(t *testing.T) {
 		c.Finish()
 		s := c.Session()
 		certLen := len(tls12Certificate(t)) - 4
-		if s.Certificates != nil || !s.ServerHelloDone || !s.ServerKeyExchange || s.Lost[1] ||
+		if s.Certificates != nil || s.Message(ServerToClient, TypeServerHelloDone) == nil || skeGroup(s) == 0 || s.Lost[1] ||
 			!slices.Contains(s.Notes, "#3 server: certificate message of "+strconv.Itoa(certLen)+" bytes lost in a gap") {
-			t.Errorf("certs %v done %v lost %v notes %q", s.Certificates != nil, s.ServerHelloDone, s.Lost, s.Notes)
+			t.Errorf("certs %v messages %v lost %v notes %q", s.Certificates != nil, s.Messages, s.Lost, s.Notes)
 		}
 	})
 	t.Run("unknown size", func(t *testing.T) {
@@ -300,8 +307,8 @@ func TestConnTLS13CompatCCS(t *testing.T) {
 		c.Feed(ClientToServer, record(ContentChangeCipherSpec, hx("01")), ref(2))
 		c.Feed(ClientToServer, record(ContentHandshake, msg(TypeClientHello, browserHello)), ref(3))
 		s := c.Session()
-		if s.SecondClientHello == nil || s.SecondClientHelloAt != ref(3) || !s.EncryptedAt[0].IsZero() {
-			t.Errorf("second hello %v at %v, encrypted at %v", s.SecondClientHello != nil, s.SecondClientHelloAt, s.EncryptedAt)
+		if s.SecondClientHello == nil || s.SecondClientHelloAt != ref(3) || !s.Dirs[0].ProtectedFrom.IsZero() {
+			t.Errorf("second hello %v at %v, encrypted at %v", s.SecondClientHello != nil, s.SecondClientHelloAt, protectedFrom(s))
 		}
 	})
 	t.Run("encrypted flight after a missed ServerHello", func(t *testing.T) {
@@ -310,8 +317,8 @@ func TestConnTLS13CompatCCS(t *testing.T) {
 		c.Feed(ClientToServer, record(ContentChangeCipherSpec, hx("01")), ref(2))
 		c.Feed(ClientToServer, record(ContentHandshake, bytes.Repeat([]byte{0x9c}, 40)), ref(3))
 		s := c.Session()
-		if s.SecondClientHello != nil || s.EncryptedAt[0] != ref(3) || s.EncryptedCount[0] != 1 || len(s.Errors) != 0 {
-			t.Errorf("encrypted at %v count %v errors %q", s.EncryptedAt, s.EncryptedCount, s.Errors)
+		if s.SecondClientHello != nil || s.Dirs[0].ProtectedFrom != ref(3) || s.EncryptedCount[0] != 1 || len(s.Errors) != 0 {
+			t.Errorf("encrypted at %v count %v errors %q", protectedFrom(s), s.EncryptedCount, s.Errors)
 		}
 	})
 	t.Run("server", func(t *testing.T) {
@@ -321,8 +328,8 @@ func TestConnTLS13CompatCCS(t *testing.T) {
 			record(ContentApplicationData, make([]byte, 2000))), ref(2))
 		c.Feed(ClientToServer, cat(record(ContentChangeCipherSpec, hx("01")), record(ContentApplicationData, make([]byte, 53))), ref(3))
 		s := c.Session()
-		if s.EncryptedAt != [2]capture.Ref{ref(3), ref(2)} || s.EncryptedCount != [2]int{1, 1} || s.ChangeCipherSpec != [2]capture.Ref{ref(3), ref(2)} {
-			t.Errorf("encrypted at %v count %v ccs %v", s.EncryptedAt, s.EncryptedCount, s.ChangeCipherSpec)
+		if protectedFrom(s) != [2]capture.Ref{ref(3), ref(2)} || s.EncryptedCount != [2]int{1, 1} || ccsAt(s) != [2]capture.Ref{ref(3), ref(2)} {
+			t.Errorf("encrypted at %v count %v ccs %v", protectedFrom(s), s.EncryptedCount, ccsAt(s))
 		}
 	})
 }
@@ -390,4 +397,29 @@ func appDataStream(n int) []byte {
 		b = append(b, record(ContentApplicationData, make([]byte, body))...)
 	}
 	return b
+}
+
+// Without keys, a TLS 1.3 client's record layer is read by shape: a
+// record too short for Finished (its alert) is neither Finished nor
+// application data; a Finished-sized one is Finished; the next ones are
+// application data.
+func TestConnTLS13InferredState(t *testing.T) {
+	c := NewConn(ConnOptions{})
+	c.Feed(ClientToServer, record(ContentHandshake, msg(TypeClientHello, browserHello)), ref(1))
+	c.Feed(ServerToClient, cat(record(ContentHandshake, msg(TypeServerHello, serverHello13)), record(ContentApplicationData, make([]byte, 2000))), ref(2))
+	c.Feed(ClientToServer, cat(record(ContentChangeCipherSpec, hx("01")), record(ContentApplicationData, make([]byte, 19))), ref(3))
+	s := c.Session()
+	if s.FinishedSeen(ClientToServer) || s.ClientSentAppData() || s.Dirs[0].Phase != PhaseProtected || s.Dirs[1].Phase != PhaseProtected {
+		t.Fatalf("after an alert-sized record: %+v", s.Dirs)
+	}
+	c.Feed(ClientToServer, record(ContentApplicationData, make([]byte, 53)), ref(4))
+	c.Feed(ClientToServer, record(ContentApplicationData, make([]byte, 300)), ref(5))
+	c.Feed(ClientToServer, record(ContentApplicationData, make([]byte, 30)), ref(6))
+	c.Finish()
+	if d := s.Dirs[0]; d.Finished != ref(4) || !d.FinishedInferred || d.AppData != ref(5) || !d.AppDataInferred || d.AppDataRecords != 2 {
+		t.Errorf("client state %+v", d)
+	}
+	if !s.Dirs[1].Finished.IsZero() || s.Dirs[1].ProtectedFrom != ref(2) {
+		t.Errorf("server state %+v: its TLS 1.3 flight has no readable shape", s.Dirs[1])
+	}
 }

@@ -137,7 +137,7 @@ func FuzzConnKeys(f *testing.F) {
 				t.Fatalf("decrypted %v of %v records", s.DecryptedRecords, s.EncryptedCount)
 			}
 		}
-		if len(s.Notes) > maxNotes || len(s.Errors) > maxNotes || len(s.Alerts) > maxAlerts || len(s.Handshakes) > maxHandshakes {
+		if len(s.Notes) > maxNotes || len(s.Errors) > maxNotes || len(s.Alerts) > maxAlerts || len(s.Messages) > maxMessages+8 {
 			t.Fatal("unbounded session lists")
 		}
 		if c.opt.Buffers.used != 0 {

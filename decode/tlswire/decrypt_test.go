@@ -121,13 +121,18 @@ func checkDecrypted(t *testing.T, d *decrypted, p *testPKI, respLen int) {
 		t.Errorf("server application data: %d bytes, want %d", len(d.app[1]), respLen)
 	}
 	var fin [2]bool
-	for _, h := range s.Handshakes {
+	for _, h := range s.Messages {
 		if h.Type == TypeFinished {
 			fin[h.From] = true
 		}
 	}
-	if fin != [2]bool{true, true} {
-		t.Errorf("Finished seen: %v (handshakes %v)", fin, s.Handshakes)
+	if fin != [2]bool{true, true} || !s.FinishedSeen(0) || !s.FinishedSeen(1) || s.Dirs[0].FinishedInferred || s.Dirs[1].FinishedInferred {
+		t.Errorf("Finished seen: %v (handshakes %v, state %+v)", fin, logSummary(s), s.Dirs)
+	}
+	// The request was decrypted: the client's application data is read,
+	// not inferred.
+	if c := s.Dirs[0]; c.AppData.IsZero() || c.AppDataInferred || !s.ClientSentAppData() {
+		t.Errorf("client application data %+v", c)
 	}
 }
 
@@ -147,11 +152,11 @@ func TestDecryptTLS13(t *testing.T) {
 		t.Errorf("TLS 1.3 messages: certs %+v ee %v at %v", s.Certificates, s.EncryptedExtensions, s.EncryptedExtensionsAt)
 	}
 	var cv bool
-	for _, h := range s.Handshakes {
-		cv = cv || h.Type == TypeCertificateVerify && h.From == ServerToClient
+	for _, h := range s.Messages {
+		cv = cv || h.Type == TypeCertificateVerify && h.From == ServerToClient && h.Protected
 	}
 	if !cv {
-		t.Errorf("no CertificateVerify in %v", s.Handshakes)
+		t.Errorf("no CertificateVerify in %v", logSummary(s))
 	}
 	if s.DecryptedRecords[0] != s.EncryptedCount[0] || s.DecryptedRecords[1] != s.EncryptedCount[1] {
 		t.Errorf("decrypted %v of %v records", s.DecryptedRecords, s.EncryptedCount)
@@ -393,7 +398,7 @@ func TestDecryptWrongKeys(t *testing.T) {
 					t.Errorf("application data from wrong keys")
 				}
 				// Everything else is as without keys.
-				if s.EncryptedCount != without.EncryptedCount || s.EncryptedBytes != without.EncryptedBytes ||
+				if s.EncryptedCount != without.EncryptedCount || protectedBytes(s) != protectedBytes(without) ||
 					len(s.Alerts) != len(without.Alerts) || s.Lost != without.Lost || (s.Certificates == nil) != (without.Certificates == nil) {
 					t.Errorf("with wrong keys: %s\nwithout keys: %s", summary(s), summary(without))
 				}

@@ -211,7 +211,8 @@ func summary(s *Session) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "v=%x ch=%v/%v/%d sh=%v hrr=%v ch2=%v certs=%v ccs=%v enc=%v cnt=%v bytes=%v alerts=%v notes=%q errors=%q hs=%v",
 		s.Version(), s.ClientHelloAt, s.ClientHelloFirstAt, s.ClientHelloPackets, s.ServerHelloAt, s.HelloRetryAt, s.SecondClientHelloAt,
-		s.CertificatesAt, s.ChangeCipherSpec, s.EncryptedAt, s.EncryptedCount, s.EncryptedBytes, s.Alerts, s.Notes, s.Errors, s.Handshakes)
+		s.CertificatesAt, ccsAt(s), protectedFrom(s), s.EncryptedCount, protectedBytes(s), s.Alerts, s.Notes, s.Errors, logSummary(s))
+	fmt.Fprintf(&b, " dirs=%+v", s.Dirs)
 	for d := range s.Encrypted {
 		fmt.Fprintf(&b, " rec%d=%v", d, s.Encrypted[d])
 	}
@@ -292,11 +293,11 @@ func TestRealHandshakeTLS13(t *testing.T) {
 	}
 	// The server's records after the ServerHello, and the client's after its
 	// compatibility CCS, are protected.
-	if s.EncryptedAt[ServerToClient].IsZero() || s.EncryptedAt[ServerToClient].Packet < s.ServerHelloAt.Packet {
-		t.Errorf("server encrypted at %v, ServerHello at %v", s.EncryptedAt[1], s.ServerHelloAt)
+	if s.Dirs[ServerToClient].ProtectedFrom.IsZero() || s.Dirs[ServerToClient].ProtectedFrom.Packet < s.ServerHelloAt.Packet {
+		t.Errorf("server encrypted at %v, ServerHello at %v", s.Dirs[1].ProtectedFrom, s.ServerHelloAt)
 	}
-	if s.ChangeCipherSpec[ClientToServer].IsZero() || s.ChangeCipherSpec[ServerToClient].IsZero() {
-		t.Errorf("compatibility CCS not seen: %v", s.ChangeCipherSpec)
+	if s.Dirs[ClientToServer].ChangeCipherSpec.IsZero() || s.Dirs[ServerToClient].ChangeCipherSpec.IsZero() {
+		t.Errorf("compatibility CCS not seen: %v", ccsAt(s))
 	}
 	fin := 4 + 32 + 1 + 16 // Finished of a SHA-256 suite + inner type + tag
 	if sh.CipherSuite == tls.TLS_AES_256_GCM_SHA384 {
@@ -305,8 +306,8 @@ func TestRealHandshakeTLS13(t *testing.T) {
 	if r := s.Encrypted[ClientToServer]; len(r) == 0 || r[0].Type != ContentApplicationData || r[0].Length != fin {
 		t.Errorf("client's first protected record %+v, want its %d-byte Finished", r, fin)
 	}
-	if s.EncryptedBytes[ServerToClient] < 70000 || s.EncryptedCount[ServerToClient] < 5 {
-		t.Errorf("server protected %d records, %d bytes", s.EncryptedCount[1], s.EncryptedBytes[1])
+	if s.Dirs[ServerToClient].ProtectedBytes < 70000 || s.EncryptedCount[ServerToClient] < 5 {
+		t.Errorf("server protected %d records, %d bytes", s.EncryptedCount[1], s.Dirs[1].ProtectedBytes)
 	}
 	if len(s.Alerts) != 0 || len(s.Notes) != 0 || len(s.Errors) != 0 || s.Lost != [2]bool{} {
 		t.Errorf("alerts %v notes %q errors %q lost %v", s.Alerts, s.Notes, s.Errors, s.Lost)
@@ -354,12 +355,12 @@ func TestRealHandshakeTLS12(t *testing.T) {
 			if leaf.Subject != p.leafName || leaf.Issuer != p.interName || inter.Subject != p.interName || inter.Issuer != p.rootName {
 				t.Errorf("names: leaf %q / %q, intermediate %q / %q", leaf.Subject, leaf.Issuer, inter.Subject, inter.Issuer)
 			}
-			if !s.ServerKeyExchange || s.ServerKeyExchangeGroup != 29 || !s.ServerHelloDone || !s.ClientKeyExchange {
-				t.Errorf("ske %v group %s done %v cke %v", s.ServerKeyExchange, GroupName(s.ServerKeyExchangeGroup), s.ServerHelloDone, s.ClientKeyExchange)
+			if skeGroup(s) != 29 || s.Message(ServerToClient, TypeServerHelloDone) == nil || s.Message(ClientToServer, TypeClientKeyExchange) == nil {
+				t.Errorf("ske group %s, messages %v", GroupName(skeGroup(s)), logSummary(s))
 			}
 			for d := range 2 {
-				if s.ChangeCipherSpec[d].IsZero() || s.EncryptedAt[d].IsZero() || s.EncryptedAt[d].Packet < s.ChangeCipherSpec[d].Packet {
-					t.Errorf("%v: ccs %v encrypted %v", Dir(d), s.ChangeCipherSpec[d], s.EncryptedAt[d])
+				if st := s.Dirs[d]; st.ChangeCipherSpec.IsZero() || st.ProtectedFrom.IsZero() || st.ProtectedFrom.Packet < st.ChangeCipherSpec.Packet {
+					t.Errorf("%v: ccs %v encrypted %v", Dir(d), st.ChangeCipherSpec, st.ProtectedFrom)
 				}
 			}
 			// The first protected record of each side is its Finished, with
@@ -427,8 +428,8 @@ func TestRealHandshakeClientRejects(t *testing.T) {
 		if a.From != ClientToServer || a.Encrypted || !a.Fatal() || a.Name() != "bad_certificate" {
 			t.Errorf("alert %+v (%s), want a plaintext fatal bad_certificate from the client", a, a.Name())
 		}
-		if !s.EncryptedAt[ClientToServer].IsZero() || s.Certificates == nil {
-			t.Errorf("client encrypted at %v; certificates %v", s.EncryptedAt[0], s.Certificates)
+		if !s.Dirs[ClientToServer].ProtectedFrom.IsZero() || s.Certificates == nil {
+			t.Errorf("client encrypted at %v; certificates %v", s.Dirs[0].ProtectedFrom, s.Certificates)
 		}
 	})
 	t.Run("TLS1.3", func(t *testing.T) {
@@ -439,9 +440,9 @@ func TestRealHandshakeClientRejects(t *testing.T) {
 		s := decodeAllPatterns(t, rec)
 		// CCS, then one short protected record (the alert), then close.
 		r := s.Encrypted[ClientToServer]
-		if s.ChangeCipherSpec[ClientToServer].IsZero() || s.EncryptedCount[ClientToServer] != 1 || len(r) != 1 ||
+		if s.Dirs[ClientToServer].ChangeCipherSpec.IsZero() || s.EncryptedCount[ClientToServer] != 1 || len(r) != 1 ||
 			r[0].Type != ContentApplicationData || r[0].Length != 2+1+16 {
-			t.Errorf("client: ccs %v, protected records %+v", s.ChangeCipherSpec[0], r)
+			t.Errorf("client: ccs %v, protected records %+v", s.Dirs[0].ChangeCipherSpec, r)
 		}
 		if len(s.Alerts) != 0 {
 			t.Errorf("alerts %v: a TLS 1.3 alert cannot be read without keys", s.Alerts)
@@ -530,4 +531,38 @@ func realSeeds(t testing.TB) (msgs [][]byte, streams [][2][]byte) {
 		streams = append(streams, [2][]byte{rec.stream(ClientToServer), rec.stream(ServerToClient)})
 	}
 	return msgs, streams
+}
+
+// ---- views of the record-layer state for comparisons ----
+
+func ccsAt(s *Session) [2]capture.Ref {
+	return [2]capture.Ref{s.Dirs[0].ChangeCipherSpec, s.Dirs[1].ChangeCipherSpec}
+}
+
+func protectedFrom(s *Session) [2]capture.Ref {
+	return [2]capture.Ref{s.Dirs[0].ProtectedFrom, s.Dirs[1].ProtectedFrom}
+}
+
+func protectedBytes(s *Session) [2]int64 {
+	return [2]int64{s.Dirs[0].ProtectedBytes, s.Dirs[1].ProtectedBytes}
+}
+
+// skeGroup returns the group of the server's ServerKeyExchange, 0 if none.
+func skeGroup(s *Session) uint16 {
+	if m := s.Message(ServerToClient, TypeServerKeyExchange); m != nil {
+		if ske, ok := m.Value.(*ServerKeyExchange); ok {
+			return ske.Group
+		}
+	}
+	return 0
+}
+
+// logSummary renders the message log without the parsed values (whose
+// pointers differ between runs): sender, type, length, packet, error.
+func logSummary(s *Session) string {
+	var b strings.Builder
+	for _, m := range s.Messages {
+		fmt.Fprintf(&b, "[%v %s %d %v p=%v err=%v]", m.From, HandshakeTypeName(m.Type), m.Length, m.At, m.Protected, m.Err)
+	}
+	return b.String()
 }

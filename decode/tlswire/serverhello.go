@@ -115,13 +115,20 @@ func ParseServerHello(body []byte) (*ServerHello, error) {
 		return sh, nil
 	}
 	var exts cryptobyte.String
+	var first error
+	rest := s // a failed read consumes the length
 	if !s.ReadUint16LengthPrefixed(&exts) {
-		return sh, perr(msgServerHello, "extensions", ErrTruncated)
+		// Read the extensions that are there (see ParseClientHello).
+		first = perr(msgServerHello, "extensions", ErrTruncated)
+		if len(rest) < 2 {
+			return sh, first
+		}
+		exts = rest[2:]
+		s = nil
 	}
 	if !s.Empty() {
 		sh.note("%d bytes of trailing data after extensions", len(s))
 	}
-	var first error
 	for !exts.Empty() {
 		var typ uint16
 		var data cryptobyte.String

@@ -83,13 +83,122 @@ type RecordInfo struct {
 	At, Start capture.Ref
 }
 
-// HandshakeInfo records one plaintext handshake message.
-type HandshakeInfo struct {
-	From   Dir
-	Type   uint8
+// Message is one handshake message of a session's log (RFC 8446 §4, RFC
+// 5246 §7.4), plaintext or decrypted, in the order the messages completed.
+type Message struct {
+	From Dir
+	Type uint8
+	// Length is the length of the message body.
 	Length int
-	// At is the packet that completed the record holding the message's end.
+	// At is the packet that completed the record holding the message's end:
+	// the frame Wireshark shows it in.
 	At capture.Ref
+	// Protected is set for a message that travelled in a protected record
+	// and was read with keys.
+	Protected bool
+	// Value is the parsed message: *ClientHello, *ServerHello (a
+	// HelloRetryRequest too), *EncryptedExtensions, *CertificateMsg,
+	// *CompressedCertificate or *ServerKeyExchange; nil for the types that
+	// are only logged (Finished, CertificateVerify, ServerHelloDone …).
+	Value any
+	// Err is the parse error of a message that could not be fully decoded:
+	// Value then holds what was read before the damage.
+	Err error
+}
+
+// Notes returns the notes of the parsed message (duplicate extensions,
+// trailing bytes …: see ClientHello.Notes), nil when it has none.
+func (m *Message) Notes() []string {
+	switch v := m.Value.(type) {
+	case *ClientHello:
+		return v.Notes
+	case *ServerHello:
+		return v.Notes
+	case *EncryptedExtensions:
+		return v.Notes
+	case *CertificateMsg:
+		return v.Notes
+	case *CompressedCertificate:
+		if v.Certificate != nil {
+			return v.Certificate.Notes
+		}
+	}
+	return nil
+}
+
+// ServerKeyExchange is what is read of a ServerKeyExchange message: the
+// named group of an ECDHE key exchange (RFC 8422 §5.4), 0 for others.
+type ServerKeyExchange struct {
+	Group uint16
+}
+
+// Phase is the record-layer state of one direction (RFC 8446 §5, RFC 5246
+// §6.1): which records it sends in clear and which are protected.
+type Phase uint8
+
+// The phases of a direction, in the order they follow each other.
+const (
+	// PhaseIdle: no record seen yet.
+	PhaseIdle Phase = iota
+	// PhasePlain: records travel in clear (the hellos; the TLS 1.2
+	// certificate flight).
+	PhasePlain
+	// PhaseProtected: records are protected: in TLS 1.2 and earlier after
+	// the direction's ChangeCipherSpec, in TLS 1.3 after the ServerHello
+	// (server) or from the client's first protected record.
+	PhaseProtected
+	// PhaseLost: the record stream could not be followed any more (a gap of
+	// unknown size, a protocol error) or did not look like TLS.
+	PhaseLost
+)
+
+func (p Phase) String() string {
+	switch p {
+	case PhasePlain:
+		return "plain"
+	case PhaseProtected:
+		return "protected"
+	case PhaseLost:
+		return "lost"
+	}
+	return "idle"
+}
+
+// DirState is the record-layer state of one direction as a Conn publishes
+// it: what a check needs to tell a client that carried on from one that
+// gave up, without looking at record types itself.
+type DirState struct {
+	// Phase is where the direction's record stream stands.
+	Phase Phase
+	// Bytes counts the bytes fed.
+	Bytes int64
+	// ChangeCipherSpec is the packet of the direction's first
+	// ChangeCipherSpec record (in TLS 1.3 the middlebox-compatibility one).
+	ChangeCipherSpec capture.Ref
+	// ProtectedFrom is the packet carrying the header of the direction's
+	// first protected record; ProtectedBytes counts the bodies of all its
+	// protected records, as declared in their headers.
+	ProtectedFrom  capture.Ref
+	ProtectedBytes int64
+	// Finished is the packet that completed the record holding the
+	// direction's Finished (RFC 8446 §4.4.4, RFC 5246 §7.4.9): read in clear
+	// or decrypted, or, without keys, taken from the record layer: in TLS
+	// 1.3 the client's first protected application_data record long enough
+	// for a Finished (a 19-byte alert is not), in TLS 1.2 the first
+	// protected record after the ChangeCipherSpec. The server's TLS 1.3
+	// flight has no such shape: without keys its Finished stays zero.
+	// FinishedInferred says it was taken from the shape.
+	Finished         capture.Ref
+	FinishedInferred bool
+	// AppData is the packet that completed the direction's first record of
+	// application data: decrypted, or without keys the first protected
+	// application_data record after the one holding Finished (TLS 1.3) or
+	// the first application_data record (TLS 1.2). AppDataInferred says it
+	// was taken from the shape. AppDataRecords counts the records taken as
+	// application data.
+	AppData         capture.Ref
+	AppDataInferred bool
+	AppDataRecords  int
 }
 
 // Limits on what a Session keeps.
@@ -97,23 +206,26 @@ const (
 	// MaxEncryptedRecords is how many encrypted records per direction are
 	// kept in Session.Encrypted; the counts go on.
 	MaxEncryptedRecords = 8
-	maxHandshakes       = 64
-	maxAlerts           = 64
+	// maxMessages bounds the log; messages that fill one of the Session's
+	// views (ClientHello, ServerHello, Certificates …) are logged even past
+	// it, which adds at most a handful.
+	maxMessages = 64
+	maxAlerts   = 64
 )
 
-// Session is what a [Conn] learned about one TLS connection. Pointers are nil
-// and references zero for what was not seen. Arrays indexed by [Dir] hold
-// one value per direction.
+// Session is what a [Conn] learned about one TLS connection: the log of
+// handshake messages, the alerts, and the record-layer state of each
+// direction. The first messages of each kind are also kept as views
+// (ClientHello, ServerHello, Certificates …, each with the packet that
+// completed it); pointers are nil and references zero for what was not
+// seen. Arrays indexed by [Dir] hold one value per direction.
 type Session struct {
-	// Every ...At of a handshake message is the packet that completed the
-	// record holding the message's last byte: the frame Wireshark shows it in.
-	//
 	// ClientHello is the first ClientHello; ClientHelloAt is the packet that
-	// completed it, ClientHelloFirstAt the
-	// packet that carried its first record header, and ClientHelloPackets the
-	// number of distinct packets that carried client bytes up to and
-	// including the one that completed it: more than one means a
-	// multi-segment hello, the kind some middleboxes drop.
+	// completed it, ClientHelloFirstAt the packet that carried its first
+	// record header, and ClientHelloPackets the number of distinct packets
+	// that carried client bytes up to and including the one that completed
+	// it: more than one means a multi-segment hello, the kind some
+	// middleboxes drop.
 	ClientHello        *ClientHello
 	ClientHelloAt      capture.Ref
 	ClientHelloFirstAt capture.Ref
@@ -131,46 +243,31 @@ type Session struct {
 	ServerHelloAt capture.Ref
 
 	// Certificates is the server's Certificate message (in clear in TLS 1.2
-	// and earlier; in TLS 1.3 only when decrypted); ClientCertificates the
-	// client's.
-	Certificates           *CertificateMsg
-	CertificatesAt         capture.Ref
-	ClientCertificates     *CertificateMsg
-	ClientCertificatesAt   capture.Ref
-	EncryptedExtensions    *EncryptedExtensions
-	EncryptedExtensionsAt  capture.Ref
-	CertificateRequest     bool
-	CertificateRequestAt   capture.Ref
-	ServerKeyExchange      bool
-	ServerKeyExchangeAt    capture.Ref
-	ServerKeyExchangeGroup uint16 // the named group of an ECDHE ServerKeyExchange (RFC 8422 §5.4)
-	ServerHelloDone        bool
-	ServerHelloDoneAt      capture.Ref
-	ClientKeyExchange      bool
-	ClientKeyExchangeAt    capture.Ref
+	// and earlier; in TLS 1.3 only when decrypted), also when it came
+	// compressed (RFC 8879: see CompressedCertificate);
+	// ClientCertificates the client's.
+	Certificates          *CertificateMsg
+	CertificatesAt        capture.Ref
+	ClientCertificates    *CertificateMsg
+	ClientCertificatesAt  capture.Ref
+	EncryptedExtensions   *EncryptedExtensions
+	EncryptedExtensionsAt capture.Ref
 
-	// Handshakes lists the first handshake messages of both directions
-	// (plaintext or decrypted) in the order they completed.
-	Handshakes []HandshakeInfo
+	// Messages is the log of handshake messages of both directions in the
+	// order they completed, with their parsed values and parse errors.
+	Messages []Message
 	// Alerts lists the alerts of both directions in order.
 	Alerts []Alert
+	// Dirs is the record-layer state of each direction.
+	Dirs [2]DirState
 
-	// ChangeCipherSpec is the packet of each direction's first
-	// ChangeCipherSpec record (in TLS 1.3 the middlebox-compatibility one).
-	ChangeCipherSpec [2]capture.Ref
-	// EncryptedAt is the packet carrying the header of each direction's first
-	// encrypted record.
-	EncryptedAt [2]capture.Ref
-	// Encrypted holds the first MaxEncryptedRecords encrypted records of each
-	// direction; EncryptedCount and EncryptedBytes (record bodies, as
-	// declared in their headers) count all of them.
+	// Encrypted holds the first MaxEncryptedRecords protected records of
+	// each direction; EncryptedCount counts all of them.
 	Encrypted      [2][]RecordInfo
 	EncryptedCount [2]int
-	EncryptedBytes [2]int64
-	// Bytes counts the bytes fed per direction.
-	Bytes [2]int64
 	// Lost is set for a direction whose record stream could not be followed
-	// to the end (a gap of unknown size or inside a header, a protocol error).
+	// to the end (a gap of unknown size or inside a header, a protocol
+	// error): Dirs[d].Phase is then PhaseLost.
 	Lost [2]bool
 
 	// Keys says whether keys were found for the session and what became of
@@ -189,6 +286,86 @@ type Session struct {
 	// not be decoded and protocol errors that stopped a direction.
 	Notes  []string
 	Errors []string
+}
+
+// Message returns the first logged message of type typ from dir, nil if
+// none was seen.
+func (s *Session) Message(dir Dir, typ uint8) *Message {
+	for i := range s.Messages {
+		if m := &s.Messages[i]; m.From == dir && m.Type == typ {
+			return m
+		}
+	}
+	return nil
+}
+
+// FinishedSeen reports whether dir's Finished was read or inferred (see
+// DirState.Finished).
+func (s *Session) FinishedSeen(dir Dir) bool { return !s.Dirs[dir].Finished.IsZero() }
+
+// ClientSentAppData reports whether the client sent application data after
+// its handshake (see DirState.AppData): the mark of a client that accepted
+// the server's certificate.
+func (s *Session) ClientSentAppData() bool { return !s.Dirs[ClientToServer].AppData.IsZero() }
+
+// FatalAlert returns the first fatal alert dir sent, nil if none.
+func (s *Session) FatalAlert(dir Dir) *Alert {
+	for i := range s.Alerts {
+		if a := &s.Alerts[i]; a.From == dir && a.Fatal() {
+			return a
+		}
+	}
+	return nil
+}
+
+// CertCompression returns the server's CompressedCertificate (RFC 8879), nil
+// when the certificate was not compressed or not seen.
+func (s *Session) CertCompression() *CompressedCertificate {
+	if m := s.Message(ServerToClient, TypeCompressedCertificate); m != nil {
+		cc, _ := m.Value.(*CompressedCertificate)
+		return cc
+	}
+	return nil
+}
+
+// HelloNotes returns the notes of the hellos and the server's certificate
+// message, each prefixed with its message ("client hello: duplicate …"):
+// the marks a middlebox that rewrote a hello leaves behind.
+func (s *Session) HelloNotes() []string {
+	var out []string
+	add := func(name string, notes []string) {
+		for _, n := range notes {
+			out = append(out, name+": "+n)
+		}
+	}
+	if s.ClientHello != nil {
+		add(msgClientHello, s.ClientHello.Notes)
+	}
+	if s.SecondClientHello != nil {
+		add("second "+msgClientHello, s.SecondClientHello.Notes)
+	}
+	if s.HelloRetry != nil {
+		add("hello retry request", s.HelloRetry.Notes)
+	}
+	if s.ServerHello != nil {
+		add(msgServerHello, s.ServerHello.Notes)
+	}
+	if s.Certificates != nil {
+		add(msgCertificate, s.Certificates.Notes)
+	}
+	return out
+}
+
+// MessageErrors returns the parse errors of the logged messages, each
+// prefixed with the packet and the sender like Errors.
+func (s *Session) MessageErrors() []string {
+	var out []string
+	for i := range s.Messages {
+		if m := &s.Messages[i]; m.Err != nil {
+			out = append(out, m.At.String()+" "+m.From.String()+": "+m.Err.Error())
+		}
+	}
+	return out
 }
 
 // Version returns the negotiated version (the ServerHello's, see
@@ -217,4 +394,47 @@ func (s *Session) ServerALPN() string {
 		return s.EncryptedExtensions.ALPN
 	}
 	return ""
+}
+
+// follow moves the packet of the view that m fills, if any, to m.At: a
+// message's packet is only known when its record ends.
+func (s *Session) follow(m *Message) {
+	switch v := m.Value.(type) {
+	case *ClientHello:
+		switch v {
+		case s.ClientHello:
+			s.ClientHelloAt = m.At
+		case s.SecondClientHello:
+			s.SecondClientHelloAt = m.At
+		}
+	case *ServerHello:
+		switch v {
+		case s.ServerHello:
+			s.ServerHelloAt = m.At
+		case s.HelloRetry:
+			s.HelloRetryAt = m.At
+		}
+	case *EncryptedExtensions:
+		if v == s.EncryptedExtensions {
+			s.EncryptedExtensionsAt = m.At
+		}
+	case *CertificateMsg:
+		s.followCertificates(v, m.At)
+	case *CompressedCertificate:
+		if v.Certificate != nil {
+			s.followCertificates(v.Certificate, m.At)
+		}
+	}
+	if m.Type == TypeFinished && !s.Dirs[m.From].FinishedInferred {
+		s.Dirs[m.From].Finished = m.At
+	}
+}
+
+func (s *Session) followCertificates(c *CertificateMsg, at capture.Ref) {
+	switch c {
+	case s.Certificates:
+		s.CertificatesAt = at
+	case s.ClientCertificates:
+		s.ClientCertificatesAt = at
+	}
 }
