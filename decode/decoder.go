@@ -13,6 +13,8 @@ package decode
 import (
 	"fmt"
 	"net/netip"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -137,6 +139,9 @@ type Decoder struct {
 	frag   *ipfrag.Defragmenter
 	budget *reassembly.Budget
 	flows  map[flowKey]*flow
+	// openFlows and endedFlows hold the flows of the table by last
+	// activity, least recent first (see maybeSweep).
+	openFlows, endedFlows flowList
 	// lastFlow is the flow of the last TCP packet (nil once finished).
 	lastFlow *flow
 	dns      map[dnsKey]*dnsState
@@ -156,6 +161,8 @@ type Decoder struct {
 	// when unknown), to tell how much of a TCP segment a snap length cut.
 	ipPayload  int
 	limitNoted map[string]bool
+	// noteCounts counts the per-packet notes of each capped kind.
+	noteCounts [numNoteKinds]noteCount
 }
 
 // New returns a Decoder for the input with the given index.
@@ -296,7 +303,7 @@ func (d *Decoder) fragment4(src, dst netip.Addr, ip IPInfo, at capture.Ref) {
 	more := d.ll.IPv4.Flags&layers.IPv4MoreFragments != 0
 	datagram, _, complete, err := d.frag.Add(k, int(d.ll.IPv4.FragOffset)*8, more, d.ll.IPv4.Payload, at)
 	if err != nil {
-		d.note(at, fmt.Sprintf("IPv4 fragment from %s dropped: %v", src, err))
+		d.noteKind(at, noteFrag4, fmt.Sprintf("IPv4 fragment from %s dropped: %v", src, err))
 		return
 	}
 	if complete {
@@ -312,7 +319,7 @@ func (d *Decoder) fragment6(src, dst netip.Addr, ip IPInfo, at capture.Ref) {
 	k := ipfrag.Key{Src: src, Dst: dst, ID: f.Identification, Proto: uint8(f.NextHeader)}
 	datagram, _, complete, err := d.frag.Add(k, int(f.FragmentOffset)*8, f.MoreFragments, f.Payload, at)
 	if err != nil {
-		d.note(at, fmt.Sprintf("IPv6 fragment from %s dropped: %v", src, err))
+		d.noteKind(at, noteFrag6, fmt.Sprintf("IPv6 fragment from %s dropped: %v", src, err))
 		return
 	}
 	if complete {
@@ -372,6 +379,94 @@ func (d *Decoder) note(at capture.Ref, msg string) {
 	d.ev.Notes = append(d.ev.Notes, Note{At: at, Msg: msg})
 }
 
+// noteFragments says, once per input, what became of IP fragments that
+// never made a datagram: evicted to stay within the defragmenter's limits
+// (a fragment flood), timed out, or overlapping.
+func (d *Decoder) noteFragments() {
+	st := d.frag.Stats()
+	if st.Dropped == 0 && st.Expired == 0 && st.Overlaps == 0 {
+		return
+	}
+	var parts []string
+	if st.Dropped > 0 {
+		parts = append(parts, fmt.Sprintf("%s evicted incomplete to stay within the defragmenter's limits (%d datagrams, %d MiB at once)",
+			groupThousands(st.Dropped), d.lim.MaxFragDatagrams, d.lim.MaxFragBytes>>20))
+	}
+	if st.Expired > 0 {
+		parts = append(parts, groupThousands(st.Expired)+" timed out incomplete")
+	}
+	if st.Overlaps > 0 {
+		parts = append(parts, groupThousands(st.Overlaps)+" overlapping fragments discarded")
+	}
+	d.note(capture.Ref{Input: d.input, Time: d.stats.Last}, fmt.Sprintf("IP fragments: %d seen, %d datagrams reassembled; %s",
+		d.stats.Fragments, d.stats.Reassembled, strings.Join(parts, ", ")))
+}
+
+// maxNotesPerKind caps the notes one kind of per-packet damage adds (a
+// fragment flood would otherwise add one note per packet: millions of
+// notes, gigabytes of report).
+const maxNotesPerKind = 16
+
+// noteKind records a note about one packet, at most maxNotesPerKind per
+// kind; the rest are counted and summarised by Finish in one note that
+// names the kind: "12,345 more notes like this: <what>".
+func (d *Decoder) noteKind(at capture.Ref, kind noteKindID, msg string) {
+	c := &d.noteCounts[kind]
+	c.n++
+	if c.n > maxNotesPerKind {
+		if c.n == maxNotesPerKind+1 {
+			c.first = at
+		}
+		return
+	}
+	d.note(at, msg)
+}
+
+// noteKindID names a kind of per-packet note capped by noteKind.
+type noteKindID int
+
+const (
+	noteFrag4 noteKindID = iota
+	noteFrag6
+	noteDNSShort
+	numNoteKinds
+)
+
+// noteKindWhat describes each kind in the summary of suppressed notes.
+var noteKindWhat = [numNoteKinds]string{
+	noteFrag4:    "IPv4 fragments dropped",
+	noteFrag6:    "IPv6 fragments dropped",
+	noteDNSShort: "DNS messages shorter than their header",
+}
+
+// noteCount counts the notes of one kind and where the first suppressed
+// one was.
+type noteCount struct {
+	n     int
+	first capture.Ref
+}
+
+// noteSuppressed adds, per kind past its cap, one note that counts the
+// notes left out.
+func (d *Decoder) noteSuppressed() {
+	for k := range numNoteKinds {
+		c := d.noteCounts[k]
+		if more := c.n - maxNotesPerKind; more > 0 {
+			d.note(c.first, fmt.Sprintf("%s more notes like the above (%s), from packet %d on, were left out",
+				groupThousands(more), noteKindWhat[k], c.first.Packet))
+		}
+	}
+}
+
+// groupThousands writes n with commas between groups of three digits.
+func groupThousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
 // noteLimit records, once per kind, that a limit was reached.
 func (d *Decoder) noteLimit(at capture.Ref, kind, msg string) {
 	if d.limitNoted[kind] {
@@ -385,6 +480,7 @@ func (d *Decoder) noteLimit(at capture.Ref, kind, msg string) {
 // order, and the events are returned.
 func (d *Decoder) Finish() *Events {
 	d.finishFlows()
+	d.noteSuppressed()
 	switch {
 	case d.stats.SnapCut > 0 && d.trimmed:
 		d.note(d.firstSnapCut, fmt.Sprintf("%d packets had their application data cut for privacy by modsniff capture (first: packet %d); record headers, DNS and handshakes are whole (capture with --full to keep everything)",
@@ -393,6 +489,7 @@ func (d *Decoder) Finish() *Events {
 		d.note(d.firstSnapCut, fmt.Sprintf("%d packets were cut short by the capture's snap length (first: packet %d); what lay beyond the cut could not be decoded",
 			d.stats.SnapCut, d.firstSnapCut.Packet))
 	}
+	d.noteFragments()
 	if d.gtpu > 0 {
 		d.note(d.firstGTPU, fmt.Sprintf("%d GTP-U datagrams (UDP port 2152, mobile-network tunnels) were seen and not decoded (first: packet %d): the traffic inside them is not analysed",
 			d.gtpu, d.firstGTPU.Packet))

@@ -56,7 +56,7 @@ func (d *Decoder) udpPacket(srcIP, dstIP netip.Addr, ip IPInfo, u *layers.UDP, a
 func (d *Decoder) dnsMessage(src, dst netip.AddrPort, tcp bool, payload []byte, ip IPInfo, at capture.Ref) {
 	if len(payload) < 12 {
 		if len(payload) > 0 {
-			d.note(at, fmt.Sprintf("DNS message of %d bytes from %s is shorter than its 12-byte header", len(payload), src))
+			d.noteKind(at, noteDNSShort, fmt.Sprintf("DNS message of %d bytes from %s is shorter than its 12-byte header", len(payload), src))
 		}
 		return
 	}
