@@ -517,6 +517,9 @@ func checkAlert(ctx *Context) []Finding {
 					evidence(a.At, "%s alert %s", a.From, a.Name())},
 				Hint: alertHint(a),
 			})
+			if h, ok := trustStoreAlertHint(ctx, s, a); ok {
+				out[len(out)-1].Hint = h
+			}
 		}
 	}
 	return out

@@ -185,7 +185,7 @@ var causeOrder = []string{
 	"dns-unreachable", "dns-timeout", "dns-error-rcode", "dns-forged-ip", "dns-injected-answer", "dns-bogon-answer",
 	"dns-fake-ip", "dns-search-suffix",
 	"proxy-connect-failed", "tcp-reset-after-hello", "tls-large-hello-dropped",
-	"tls-foreign-issuer", "tls-hostname-mismatch", "tls-expired",
+	"tls-go-policy", "tls-foreign-issuer", "tls-hostname-mismatch", "tls-expired", "tls-client-trust-store",
 	"tls-version-downgrade", "tls-alpn-downgrade", "tls-classical-key-share",
 	"tls-client-rejected", "tls-alert", "h2-goaway", "http-error-status",
 	"tcp-connect-refused", "tcp-connect-timeout", "tls-cert-hidden",

@@ -97,9 +97,11 @@ func (ctx *Context) trust() *trustStore {
 }
 
 // parsedChain returns the parsed certificates of a Certificate message,
-// skipping those crypto/x509 rejected.
+// skipping those crypto/x509 rejected; nil when the leaf itself was
+// rejected (tls-go-policy judges it), so that no check mistakes an
+// intermediate for the leaf.
 func parsedChain(m *tlswire.CertificateMsg) []*x509.Certificate {
-	if m == nil {
+	if m == nil || len(m.Certificates) == 0 || m.Certificates[0].Cert == nil {
 		return nil
 	}
 	var out []*x509.Certificate
