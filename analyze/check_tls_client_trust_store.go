@@ -229,8 +229,8 @@ func trustStoreHint(ctx *Context, root string, byUser bool) string {
 		}
 	}
 	if byUser {
-		b.WriteString("The CA you passed with --trust is installed where you ran modsniff but not where the go command " +
-			"runs (a container, a CI image, another user): export it with `modsniff certs --issuers CAPTURE -o corp-ca.pem`, " +
+		b.WriteString("You accept this CA (--trust), but the client that failed does not have it — typically it is " +
+			"installed on the host but not in the container, the CI image or for the user the go command runs as: export it with `modsniff certs --issuers CAPTURE -o corp-ca.pem`, " +
 			"then in the image `COPY corp-ca.pem /usr/local/share/ca-certificates/corp-ca.crt` and " +
 			"`RUN update-ca-certificates` (Alpine: `apk add ca-certificates` first), or point SSL_CERT_FILE at a bundle " +
 			"that contains it.")

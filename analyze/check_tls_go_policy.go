@@ -235,7 +235,9 @@ func runTLSGoPolicy(ctx *Context) []Finding {
 		behaviour, how := clientBehaviour(s)
 		for _, a := range s.Alerts {
 			if a.Fatal() {
-				ev = append(ev, evidence(a.At, "%s alert %s", a.From, a.Name()))
+				if !slices.ContainsFunc(ev, func(e Evidence) bool { return e.Packet == a.At.Packet && e.Input == a.At.Input }) {
+					ev = append(ev, evidence(a.At, "%s alert %s", a.From, a.Name()))
+				}
 				break
 			}
 		}
@@ -248,8 +250,16 @@ func runTLSGoPolicy(ctx *Context) []Finding {
 		}
 		f.Evidence = ev
 		f.Hint = "The go command says " + strings.Join(slices.Compact(says), " / ") + ". Fix the server (or the interceptor " +
-			"in front of it): reissue the certificate from a current CA with SANs, a positive serial, SHA-256 and a 2048-bit " +
-			"or larger key; enable TLS 1.2+ with ECDHE suites (AES-GCM or ChaCha20)."
+			"in front of it): "
+		var fixes []string
+		if len(probs) > len(goPolicyCertProblems(s.Certificates)) {
+			fixes = append(fixes, "enable TLS 1.2 or 1.3 with ECDHE suites (AES-GCM or ChaCha20-Poly1305)")
+		}
+		if len(goPolicyCertProblems(s.Certificates)) > 0 {
+			fixes = append(fixes, "reissue the certificate from a current CA with subjectAltNames, a positive serial, a SHA-256 "+
+				"signature and a 2048-bit or larger key")
+		}
+		f.Hint += strings.Join(fixes, "; ") + "."
 		if len(switches) > 0 {
 			f.Hint += " As a stop-gap only, until the server is fixed: " + strings.Join(slices.Compact(switches), " ") +
 				" go mod download (it re-enables what Go removed for security)."
