@@ -481,6 +481,12 @@ func checkHTTPErrorStatus(ctx *Context) []Finding {
 		default:
 			f.Hint = "Check the GOPROXY URL and the module path."
 		}
+		if q := bodyQuote(h); q != "" {
+			f.Observed += "; the response says: " + q
+		}
+		if hint, ok := policyStatusHint(h, host); ok {
+			f.Hint = hint
+		}
 		out = append(out, f)
 	}
 	return out

@@ -187,7 +187,8 @@ var causeOrder = []string{
 	"proxy-connect-failed", "tcp-reset-after-hello", "tls-large-hello-dropped",
 	"tls-go-policy", "tls-foreign-issuer", "tls-hostname-mismatch", "tls-expired", "tls-client-trust-store",
 	"tls-version-downgrade", "tls-alpn-downgrade", "tls-classical-key-share",
-	"tls-client-rejected", "tls-alert", "h2-goaway", "http-error-status",
+	"tls-client-rejected", "tls-alert", "h2-goaway", "h2-stream-reset", "http-body-truncated",
+	"http-not-module-content", "http-error-status",
 	"tcp-connect-refused", "tcp-connect-timeout", "tls-cert-hidden",
 }
 

@@ -19,6 +19,9 @@ func init() { scenarios = append(scenarios, trustScenarios...) }
 var trustScenarios = []scenario{
 	trustStoreEmptyImage,
 	goPolicyRSAKexOnly,
+	h2StreamResetZip,
+	httpBodyTruncatedZip,
+	httpNotModuleContentUI,
 }
 
 var trustStoreEmptyImage = scenario{
@@ -88,6 +91,121 @@ var goPolicyRSAKexOnly = scenario{
 			return err
 		}
 		k.Close(end.Add(ms(0.2)))
+		return nil
+	},
+}
+
+// quoteFetchWith is quoteFetch with the .zip's response changed by edit.
+func (g *gen) quoteFetchWith(edit func(r *synth.Response)) []synth.Exchange {
+	xs := g.quoteFetch()
+	edit(&xs[3].Response)
+	return xs
+}
+
+// ciFetch is a download from proxy.golang.org in a CI runner, decrypted
+// with the key log, whose exchanges xs end as the client and server
+// errors say; it returns the connection and the time of its last packet.
+func (g *gen) ciFetch(comment string, xs []synth.Exchange, clientWant, serverWant string) (*synth.Conn, time.Time, error) {
+	c := g.capture(synth.Ethernet, "eth0", "CI runner", comment)
+	me := synth.Local("10.1.0.14", []byte{0x02, 0x00, 0x0a, 0x01, 0x00, 0x0e})
+	dnsSrv := synth.Neighbor("10.1.0.2", routerMAC, 64)
+	dnsSrv.IPID = synth.ZeroID
+	r := c.Resolver(me, dnsSrv, ms(0.6), 1232)
+	t := r.GoLookup(at(0), proxyHost, []string{proxyHost + ". 300 IN A " + proxyV4}, nil)
+	chain, roots, err := g.publicChain(proxyHost)
+	if err != nil {
+		return nil, t, err
+	}
+	k := c.Dial(me, google(proxyV4), 443, ms(8.4))
+	end, conv := g.fetch(k, k.Handshake(t.Add(ms(0.2))), proxyHost, frontEnd(chain), roots, xs, synth.DefaultTiming)
+	return k, end, ended(conv, clientWant, serverWant)
+}
+
+var h2StreamResetZip = scenario{
+	name: "h2-stream-reset-internal-error",
+	shows: "proxy.golang.org's front end answers the list, .info and .mod, then starts the .zip and resets its " +
+		"HTTP/2 stream with INTERNAL_ERROR after 1,000 bytes: the go command fails with `stream error: stream ID 7; " +
+		"INTERNAL_ERROR; received from peer`. Decrypted with the key log.",
+	made: "Go 1.26 crypto/tls (TLS 1.3) and the synthesizer's HTTP/2 over an in-memory pipe, the server sending " +
+		"RST_STREAM INTERNAL_ERROR on the fourth stream; the expectation passes the key log and `--trust " +
+		"synthetic-public-ca.pem`; Ethernet",
+	must:        []analyze.ExpectedFinding{find("h2-stream-reset", proxyHost, "error")},
+	keylog:      true,
+	trustPublic: true,
+	gen: func(g *gen) error {
+		xs := g.quoteFetchWith(func(r *synth.Response) { r.ResetCode, r.Partial = 2, 1000 })
+		k, end, err := g.ciFetch("go mod download rsc.io/quote@v1.5.2 in CI while the CDN in front of the module proxy fails.",
+			xs, "stream error: stream ID 7; INTERNAL_ERROR", "")
+		if err != nil {
+			return err
+		}
+		k.Close(end.Add(ms(0.4)))
+		return nil
+	},
+}
+
+var httpBodyTruncatedZip = scenario{
+	name: "http-body-truncated-zip",
+	shows: "The .zip of rsc.io/quote starts arriving over HTTP/2 (content-length 1,800) but the connection is closed " +
+		"from the server's side after 600 bytes, without END_STREAM: the go command says `unexpected EOF`. " +
+		"Decrypted with the key log.",
+	made: "Go 1.26 crypto/tls (TLS 1.3) and the synthesizer's HTTP/2 over an in-memory pipe; the server sends the " +
+		"zip's headers and first 600 bytes, then FIN; the expectation passes the key log and `--trust " +
+		"synthetic-public-ca.pem`; Ethernet",
+	must:        []analyze.ExpectedFinding{find("http-body-truncated", proxyHost, "error")},
+	keylog:      true,
+	trustPublic: true,
+	gen: func(g *gen) error {
+		xs := g.quoteFetchWith(func(r *synth.Response) { r.Cut, r.Partial = true, 600 })
+		k, end, err := g.ciFetch("go mod download rsc.io/quote@v1.5.2 in CI behind a gateway that drops long downloads.",
+			xs, "EOF", "cut short")
+		if err != nil {
+			return err
+		}
+		end = end.Add(ms(0.3))
+		k.Fin(synth.FromServer, end)
+		end = end.Add(k.RTT)
+		k.Fin(synth.FromClient, end)
+		k.Ack(synth.FromServer, end.Add(ms(0.04)))
+		return nil
+	},
+}
+
+var httpNotModuleContentUI = scenario{
+	name: "http-not-module-content-artifactory-ui",
+	shows: "GOPROXY=https://goproxy.corp.internal/artifactory/ names Artifactory's web UI instead of its Go API " +
+		"(/artifactory/api/go/REPO): the version list request is answered 200 with the UI's HTML page titled " +
+		"\"JFrog\", and the go command fails to parse it. Decrypted with the key log.",
+	made: "Go 1.26 crypto/tls client trusting the corporate root, against a TLS 1.2 server speaking the " +
+		"synthesizer's HTTP/2, answering 200 text/html; the expectation passes the key log; Ethernet",
+	must: []analyze.ExpectedFinding{
+		find("http-not-module-content", corpGoproxy, "error"), find("tls-foreign-issuer", corpGoproxy, "info"),
+		find("tls-version-downgrade", corpGoproxy, "warning"),
+	},
+	keylog: true,
+	gen: func(g *gen) error {
+		c := g.capture(synth.Ethernet, "eno1", "office desktop",
+			"go mod download with GOPROXY=https://goproxy.corp.internal/artifactory/ (the UI, not /artifactory/api/go/golang).")
+		me := desktop()
+		r := c.Resolver(me, corpDNS(), ms(0.7), 1232)
+		t := r.GoLookup(at(0), corpGoproxy, []string{corpGoproxy + ". 300 IN A " + corpMirror}, nil)
+		srv, roots, err := g.internalServer(synth.LeafSpec{Subject: pkix.Name{CommonName: corpGoproxy, Organization: []string{"Example Corp"}},
+			DNSNames: []string{corpGoproxy}, NotBefore: at(-30 * 24 * time.Hour), NotAfter: at(335 * 24 * time.Hour)})
+		if err != nil {
+			return err
+		}
+		page := "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>JFrog</title>" +
+			"<base href=\"/ui/\"><link rel=\"stylesheet\" href=\"styles.css\"></head><body><jf-root></jf-root>" +
+			"<script src=\"main.js\"></script></body></html>\n"
+		xs := []synth.Exchange{{Method: "GET", Path: "/artifactory/example.com/internal/lib/@v/list",
+			Response: synth.Response{Delay: ms(14.2), Status: 200, Body: []byte(page),
+				Header: [][2]string{{"content-type", "text/html;charset=utf-8"}, {"x-artifactory-node-id", "art-01"}}}}}
+		k := c.Dial(me, corpServer(corpMirror), 443, ms(0.9))
+		end, conv := g.fetch(k, k.Handshake(t.Add(ms(0.2))), corpGoproxy, srv, roots, xs, synth.DefaultTiming)
+		if err := ended(conv, "", ""); err != nil {
+			return err
+		}
+		k.Close(end.Add(ms(1.1)))
 		return nil
 	},
 }
