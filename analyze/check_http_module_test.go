@@ -62,7 +62,7 @@ func TestModuleHTTPChecks(t *testing.T) {
 			})},
 			want: []want{{"artifactory.corp.internal", "error", `titled "JFrog Artifactory"`}}, hint: "api/go/REPO"},
 		{name: "a .zip redirected to a login host", check: "http-not-module-content",
-			xs: []*decode.HTTPExchange{hx(3, modHost, "/m/@v/v1.0.0.zip", 302, func(h *decode.HTTPExchange) { h.Location = "login.corp.example" })},
+			xs:   []*decode.HTTPExchange{hx(3, modHost, "/m/@v/v1.0.0.zip", 302, func(h *decode.HTTPExchange) { h.Location = "login.corp.example" })},
 			want: []want{{modHost, "error", "login or portal host"}}},
 		{name: "proxy.golang.org's redirect to its storage host is module content", check: "http-not-module-content",
 			xs: []*decode.HTTPExchange{hx(3, modHost, "/m/@v/v1.0.0.zip", 302, func(h *decode.HTTPExchange) { h.Location = "storage.googleapis.com" })}},

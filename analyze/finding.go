@@ -188,7 +188,7 @@ var causeOrder = []string{
 	"tls-go-policy", "tls-foreign-issuer", "tls-hostname-mismatch", "tls-expired", "tls-client-trust-store",
 	"tls-version-downgrade", "tls-alpn-downgrade", "tls-classical-key-share",
 	"tls-client-rejected", "tls-alert", "h2-goaway", "h2-stream-reset", "http-body-truncated",
-	"http-not-module-content", "http-error-status",
+	"http-not-module-content", "goproxy-redirect-blocked", "goproxy-private-path", "http-error-status",
 	"tcp-connect-refused", "tcp-connect-timeout", "tls-cert-hidden",
 }
 

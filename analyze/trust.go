@@ -66,11 +66,14 @@ type trustStore struct {
 	roots *rootSet
 	user  *x509.CertPool
 	err   error
+	// products is the user's interceptor table, tried before the
+	// built-in one.
+	products []interceptor
 	cache map[[32]byte]*chainVerdict
 }
 
 func newTrustStore(opt Options) *trustStore {
-	ts := &trustStore{roots: mozillaRoots(), cache: make(map[[32]byte]*chainVerdict)}
+	ts := &trustStore{roots: mozillaRoots(), cache: make(map[[32]byte]*chainVerdict), products: userTable(opt.Interceptors)}
 	if opt.SystemRoots {
 		pool, err := x509.SystemCertPool()
 		if err != nil {
@@ -175,9 +178,13 @@ func (ts *trustStore) judge(chain []*x509.Certificate) *chainVerdict {
 			v.TrustedByUser = true
 		}
 	}
+	product := identifyIn(ts.products, chain)
+	if product == nil {
+		product = identifyInterceptor(chain)
+	}
 	switch {
-	case identifyInterceptor(chain) != nil:
-		v.Class, v.Product = "interception", identifyInterceptor(chain)
+	case product != nil:
+		v.Class, v.Product = "interception", product
 	case ts.impersonated(chain) != "":
 		v.Class, v.Claimed = "impersonation", ts.impersonated(chain)
 	case len(chain) == 1 && bytes.Equal(chain[0].RawIssuer, chain[0].RawSubject):

@@ -257,6 +257,11 @@ type HTTPExchange struct {
 	// Location the host of its Location field (a redirect's target),
 	// each cut at 64 bytes.
 	RetryAfter, Location string
+	// ErrorBody is the start (≤ 1 KiB, control characters as spaces) of
+	// the text body of a 4xx/5xx response: what a module proxy says of a
+	// path it cannot serve (`terminal prompts disabled`, `unrecognized
+	// import path`). It is not written to reports.
+	ErrorBody string
 	// body holds the first bytes of a body being read, for Title and
 	// FirstLine, dropped once read; encoded is set for a body with a
 	// Content-Encoding, which is not peeked at.

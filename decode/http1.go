@@ -47,14 +47,15 @@ const (
 type httpReader struct {
 	request bool // requests (client side) or responses
 	onHead  func(h *httpHead, at capture.Ref) bodyMode
-	// onBody receives body bytes (p nil for n bytes missing from the
-	// capture) and onEnd the end of a complete message; both may be nil.
-	onBody func(p []byte, n int64)
-	onEnd  func()
 	buf     []byte
 	state   httpState
 	remain  int64
 	broken  string
+
+	// onBody receives body bytes (p nil for n bytes missing from the
+	// capture) and onEnd the end of a complete message; both may be nil.
+	onBody func(p []byte, n int64)
+	onEnd  func()
 }
 
 type httpState int

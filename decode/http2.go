@@ -178,6 +178,7 @@ func (a *h2App) data(dir int, p []byte, at capture.Ref) {
 }
 
 func (a *h2App) gap(dir int, n int64, at capture.Ref) { a.data(dir, nil, at) }
+
 // finish judges the responses still open when the stream ended: cut short
 // when the server closed or reset the connection before their END_STREAM
 // (the go command says `unexpected EOF`); nothing when the capture merely

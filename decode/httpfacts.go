@@ -13,13 +13,14 @@ const (
 	maxBodyPeek  = 2 << 10 // body bytes kept to find a <title> or a first line
 	maxFactText  = 160     // a title or first line
 	maxFieldFact = 64      // a media type, Retry-After, a Location host
+	maxErrorBody = 1 << 10 // the start of an error's text body
 )
 
 // startResponse prepares an exchange for its response's facts.
 func (x *HTTPExchange) startResponse() {
 	x.ContentLength = -1
 	x.ContentType, x.RetryAfter, x.Location = "", "", ""
-	x.BodyBytes, x.BodyDone, x.Truncated = 0, false, ""
+	x.BodyBytes, x.BodyDone, x.Truncated, x.ErrorBody = 0, false, "", ""
 	x.body, x.encoded = nil, false
 }
 
@@ -89,6 +90,9 @@ func (x *HTTPExchange) bodyEnd(truncated string) {
 		x.Title = htmlTitle(x.body)
 		if x.Title == "" && x.Status >= 300 {
 			x.FirstLine = firstTextLine(x.body)
+		}
+		if x.Status >= 400 && x.Title == "" && bytes.IndexByte(x.body, 0) < 0 {
+			x.ErrorBody = clipText(string(x.body[:min(len(x.body), maxErrorBody)]), maxErrorBody)
 		}
 	}
 	x.body = nil

@@ -22,6 +22,7 @@ var trustScenarios = []scenario{
 	h2StreamResetZip,
 	httpBodyTruncatedZip,
 	httpNotModuleContentUI,
+	goproxyRedirectBlocked,
 }
 
 var trustStoreEmptyImage = scenario{
@@ -206,6 +207,42 @@ var httpNotModuleContentUI = scenario{
 			return err
 		}
 		k.Close(end.Add(ms(1.1)))
+		return nil
+	},
+}
+
+var goproxyRedirectBlocked = scenario{
+	name: "goproxy-redirect-blocked-storage",
+	shows: "A CI network's allow-list names proxy.golang.org but not storage.googleapis.com: the list, .info and .mod " +
+		"arrive, the .zip is answered 302 to storage.googleapis.com, whose SYNs the firewall drops until Go's 30 s dial " +
+		"timeout. Decrypted with the key log.",
+	made: "Go 1.26 crypto/tls (TLS 1.3) and the synthesizer's HTTP/2 over an in-memory pipe, the .zip answered with a " +
+		"302 to storage.googleapis.com; then its lookup and unanswered SYNs with Linux's backoff; the expectation passes " +
+		"the key log and `--trust synthetic-public-ca.pem`; Ethernet",
+	must: []analyze.ExpectedFinding{
+		find("goproxy-redirect-blocked", "storage.googleapis.com", "error"),
+		find("tcp-connect-timeout", "storage.googleapis.com", "error"),
+	},
+	keylog:      true,
+	trustPublic: true,
+	gen: func(g *gen) error {
+		const storage, storageV4 = "storage.googleapis.com", "142.250.185.155"
+		xs := g.quoteFetchWith(func(r *synth.Response) {
+			*r = synth.Response{Delay: ms(8.1), Status: 302, Header: [][2]string{{"location",
+				"https://" + storage + "/proxy-golang-org-prod/1c2c5d6e7f-rsc.io:quote-v1.5.2.zip?Expires=1795168800&GoogleAccessId=x&Signature=y"},
+				{"content-type", "text/html; charset=utf-8"}}}
+		})
+		k, end, err := g.ciFetch("go mod download rsc.io/quote@v1.5.2 in CI behind a firewall whose allow-list names only proxy.golang.org.",
+			xs, "", "")
+		if err != nil {
+			return err
+		}
+		r := g.cap.Resolver(synth.Local("10.1.0.14", []byte{0x02, 0x00, 0x0a, 0x01, 0x00, 0x0e}),
+			func() *synth.Host { h := synth.Neighbor("10.1.0.2", routerMAC, 64); h.IPID = synth.ZeroID; return h }(), ms(0.6), 1232)
+		t := r.GoLookup(end.Add(ms(0.3)), storage, []string{storage + ". 300 IN A " + storageV4}, nil)
+		k2 := g.cap.Dial(synth.Local("10.1.0.14", []byte{0x02, 0x00, 0x0a, 0x01, 0x00, 0x0e}), google(storageV4), 443, ms(8.4))
+		k2.SYNTimeout(t.Add(ms(0.2)), t.Add(30*time.Second))
+		k.Close(t.Add(30*time.Second + ms(0.5)))
 		return nil
 	},
 }

@@ -81,7 +81,7 @@ func TestCertsOutput(t *testing.T) {
 		{name: "TLS 1.3 without keys shows no certificate and says why",
 			args: []string{"certs", "../../samples/healthy-direct-tls13.pcapng"}, want: []string{"pass --keylog"}},
 		{name: "with the key log the TLS 1.3 chain is visible",
-			args: []string{"certs", "--keylog", "../../samples/interception-tls13-with-keys.keys", "../../samples/interception-tls13-with-keys.pcapng"},
+			args:   []string{"certs", "--keylog", "../../samples/interception-tls13-with-keys.keys", "../../samples/interception-tls13-with-keys.pcapng"},
 			blocks: 3, want: []string{"Zscaler"}},
 		{name: "a trusted chain has no issuers to export",
 			args: []string{"certs", "--issuers", "--trust", "../../samples/synthetic-public-ca.pem", "--keylog",
@@ -110,5 +110,31 @@ func TestCertsOutput(t *testing.T) {
 				t.Errorf("certs wrote a key or a secret:\n%s", out)
 			}
 		})
+	}
+}
+
+// TestInterceptorsFlag: a user table names a product the built-in one does
+// not know, `checks --interceptor-table` lists it first, and a broken file
+// is refused with its line number.
+func TestInterceptorsFlag(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "ic.txt")
+	bad := filepath.Join(dir, "bad.txt")
+	os.WriteFile(good, []byte("# our gateway\nExample Corp Inspection | corporate gateway | Example Corp Issuing CA\n"), 0o600)
+	os.WriteFile(bad, []byte("\nAcme | firewall | Acme CA\n"), 0o600)
+	const sample = "../../samples/tls-expired-internal.pcapng"
+	status, out, errOut := runCLI(t, "", "analyze", "--fail-on", "never", "--interceptors", good, sample)
+	if status != exitOK || !strings.Contains(out, "the CA of Example Corp Inspection (corporate gateway)") {
+		t.Errorf("status %d, stderr %q; the user's product is not named:\n%s", status, errOut, out)
+	}
+	status, out, _ = runCLI(t, "", "checks", "--interceptor-table", "--interceptors", good)
+	if first := strings.Split(out, "\n")[1]; status != exitOK || !strings.HasPrefix(first, "Example Corp Inspection") {
+		t.Errorf("status %d; the table should list the user's entry first:\n%s", status, out)
+	}
+	for _, args := range [][]string{{"analyze", "--interceptors", bad, sample}, {"checks", "--interceptor-table", "--interceptors", bad}} {
+		status, _, errOut = runCLI(t, "", args...)
+		if status != exitUsage || !strings.Contains(errOut, "bad.txt:2: kind \"firewall\"") {
+			t.Errorf("%v: status %d, stderr %q", args, status, errOut)
+		}
 	}
 }
