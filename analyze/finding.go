@@ -185,11 +185,11 @@ var causeOrder = []string{
 	"dns-unreachable", "dns-timeout", "dns-error-rcode", "dns-forged-ip", "dns-injected-answer", "dns-bogon-answer",
 	"dns-fake-ip", "dns-search-suffix",
 	"proxy-connect-failed", "tcp-reset-after-hello", "tls-large-hello-dropped",
-	"tls-go-policy", "tls-foreign-issuer", "tls-hostname-mismatch", "tls-expired", "tls-client-trust-store",
+	"tls-go-policy", "tls-foreign-issuer", "tls-hostname-mismatch", "tls-clock-skew", "tls-expired", "tls-client-trust-store",
 	"tls-version-downgrade", "tls-alpn-downgrade", "tls-classical-key-share",
 	"tls-client-rejected", "tls-alert", "h2-goaway", "h2-stream-reset", "http-body-truncated",
 	"http-not-module-content", "goproxy-redirect-blocked", "goproxy-private-path", "http-error-status",
-	"tcp-connect-refused", "tcp-connect-timeout", "tls-cert-hidden",
+	"vcs-unreachable", "tcp-connect-refused", "tcp-connect-timeout", "tls-cert-hidden",
 }
 
 // causeRank is a check's position in causeOrder (unknown checks last).

@@ -245,6 +245,8 @@ type HTTPJSON struct {
 	FirstLine     string `json:"first_line,omitempty"`
 	RetryAfter    string `json:"retry_after,omitempty"`
 	Location      string `json:"location,omitempty"`
+	// Date is the response's Date header: the server's clock.
+	Date string `json:"date,omitempty"`
 }
 
 // Timestamp formats a packet time for reports: RFC 3339 with nanoseconds,
@@ -290,6 +292,7 @@ func eventsJSON(ev *decode.Events) EventsJSON {
 			StreamID: h.StreamID, Reset: h.Reset, ResetFromClient: h.ResetFromClient, ResetPacket: h.ResetAt.Packet,
 			ContentType: h.ContentType, BodyBytes: h.BodyBytes, BodyComplete: h.BodyDone, Truncated: h.Truncated,
 			Title: h.Title, FirstLine: h.FirstLine, RetryAfter: h.RetryAfter, Location: h.Location,
+			Date: Timestamp(h.Date),
 		}
 		if h.ContentLength >= 0 && h.Status != 0 {
 			j.ContentLength = &h.ContentLength

@@ -66,10 +66,11 @@ type trustStore struct {
 	roots *rootSet
 	user  *x509.CertPool
 	err   error
+	cache map[[32]byte]*chainVerdict
+
 	// products is the user's interceptor table, tried before the
 	// built-in one.
 	products []interceptor
-	cache map[[32]byte]*chainVerdict
 }
 
 func newTrustStore(opt Options) *trustStore {

@@ -257,6 +257,9 @@ type HTTPExchange struct {
 	// Location the host of its Location field (a redirect's target),
 	// each cut at 64 bytes.
 	RetryAfter, Location string
+	// Date is the response's Date field (RFC 9110 §6.6.1), the server's
+	// clock; zero when absent or unparseable.
+	Date time.Time
 	// ErrorBody is the start (≤ 1 KiB, control characters as spaces) of
 	// the text body of a 4xx/5xx response: what a module proxy says of a
 	// path it cannot serve (`terminal prompts disabled`, `unrecognized

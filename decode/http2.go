@@ -145,7 +145,7 @@ func (h *h2Dir) emit(f hpack.HeaderField) {
 		h.fields.status = f.Value
 	case "host":
 		h.fields.host = f.Value
-	case "content-type", "content-length", "content-encoding", "retry-after", "location":
+	case "content-type", "content-length", "content-encoding", "retry-after", "location", "date":
 		if h.dir == 1 && len(h.fields.response) < 8 {
 			h.fields.response = append(h.fields.response, [2]string{f.Name, f.Value})
 		}

@@ -2,8 +2,10 @@ package decode
 
 import (
 	"bytes"
+	"net/http"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -20,7 +22,7 @@ const (
 func (x *HTTPExchange) startResponse() {
 	x.ContentLength = -1
 	x.ContentType, x.RetryAfter, x.Location = "", "", ""
-	x.BodyBytes, x.BodyDone, x.Truncated, x.ErrorBody = 0, false, "", ""
+	x.BodyBytes, x.BodyDone, x.Truncated, x.ErrorBody, x.Date = 0, false, "", "", time.Time{}
 	x.body, x.encoded = nil, false
 }
 
@@ -42,6 +44,10 @@ func (x *HTTPExchange) responseField(name, value string) {
 		}
 	case "retry-after":
 		x.RetryAfter = clipText(strings.TrimSpace(value), maxFieldFact)
+	case "date":
+		if t, err := http.ParseTime(strings.TrimSpace(value)); err == nil {
+			x.Date = t
+		}
 	case "location":
 		x.Location = clipText(locationHost(strings.TrimSpace(value)), maxFieldFact)
 	}

@@ -23,6 +23,8 @@ var trustScenarios = []scenario{
 	httpBodyTruncatedZip,
 	httpNotModuleContentUI,
 	goproxyRedirectBlocked,
+	clockSkewBehind,
+	vcsSSHBlocked,
 }
 
 var trustStoreEmptyImage = scenario{
@@ -243,6 +245,68 @@ var goproxyRedirectBlocked = scenario{
 		k2 := g.cap.Dial(synth.Local("10.1.0.14", []byte{0x02, 0x00, 0x0a, 0x01, 0x00, 0x0e}), google(storageV4), 443, ms(8.4))
 		k2.SYNTimeout(t.Add(ms(0.2)), t.Add(30*time.Second))
 		k.Close(t.Add(30*time.Second + ms(0.5)))
+		return nil
+	},
+}
+
+var clockSkewBehind = scenario{
+	name: "tls-clock-skew-vm-snapshot",
+	shows: "A build VM restored from a snapshot runs three days behind: proxy.golang.org's certificate, issued a day " +
+		"earlier by the (synthetic) public CA, is not valid for another two days by the VM's clock, so the go command " +
+		"rejects it (`x509: certificate has expired or is not yet valid: current time …`). Decrypted with the key log.",
+	made: "Go 1.26 crypto/tls client whose clock is the packets' time, against a TLS 1.3 server with a leaf from the " +
+		"synthetic public CA whose notBefore is two days after the capture; the expectation passes the key log and " +
+		"`--trust synthetic-public-ca.pem`; Ethernet",
+	must: []analyze.ExpectedFinding{
+		find("tls-clock-skew", proxyHost, "error"), find("tls-expired", proxyHost, "error"), find("tls-alert", proxyHost, "error"),
+	},
+	keylog:      true,
+	trustPublic: true,
+	gen: func(g *gen) error {
+		c := g.capture(synth.Ethernet, "ens3", "build VM",
+			"go mod download in a build VM restored from a three-day-old snapshot; its clock was not resynchronised.")
+		me := synth.Local("192.168.122.40", []byte{0x52, 0x54, 0x00, 0x3a, 0x1c, 0x7e})
+		gw := synth.Neighbor("192.168.122.1", []byte{0x52, 0x54, 0x00, 0x90, 0x11, 0x02}, 64)
+		gw.IPID = synth.ZeroID
+		r := c.Resolver(me, gw, ms(1.4), 1232)
+		t := r.GoLookup(at(0), proxyHost, []string{proxyHost + ". 300 IN A " + proxyV4}, nil)
+		leaf, err := g.is.Leaf(g.public[1], synth.LeafSpec{Subject: pkix.Name{CommonName: proxyHost}, DNSNames: []string{proxyHost},
+			NotBefore: at(48 * time.Hour), NotAfter: at(48*time.Hour + 84*24*time.Hour)})
+		if err != nil {
+			return err
+		}
+		_, roots, err := g.publicChain(proxyHost)
+		if err != nil {
+			return err
+		}
+		k := c.Dial(me, google(proxyV4), 443, ms(12.3))
+		end, conv := g.fetch(k, k.Handshake(t.Add(ms(0.2))), proxyHost, frontEnd(synth.NewChain(leaf, g.public[1])), roots, nil, synth.DefaultTiming)
+		if err := ended(conv, "certificate has expired or is not yet valid", "bad certificate"); err != nil {
+			return err
+		}
+		k.Close(end.Add(ms(0.2)))
+		return nil
+	},
+}
+
+var vcsSSHBlocked = scenario{
+	name: "vcs-ssh-port22-dropped",
+	shows: "GOPRIVATE=git.corp.internal and git configured to fetch it over SSH " +
+		"(url.\"git@git.corp.internal:\".insteadOf): the office firewall drops port 22, so git's SYNs go unanswered " +
+		"and the go command fails with `ssh: connect to host git.corp.internal port 22: Connection timed out`.",
+	made: "the office DNS answering git.corp.internal, then TCP SYNs to its port 22 retransmitted with Linux's backoff " +
+		"until ssh's connect timeout (30 s here), nothing answering; Ethernet",
+	must: []analyze.ExpectedFinding{find("vcs-unreachable", "git.corp.internal", "error"),
+		find("tcp-connect-timeout", "git.corp.internal", "error")},
+	gen: func(g *gen) error {
+		const gitHost, gitV4 = "git.corp.internal", "10.20.9.9"
+		c := g.capture(synth.Ethernet, "eno1", "office desktop",
+			"go mod download git.corp.internal/team/lib with GOPRIVATE=git.corp.internal and an SSH insteadOf rule.")
+		me := desktop()
+		r := c.Resolver(me, corpDNS(), ms(0.7), 1232)
+		t := r.GoLookup(at(0), gitHost, []string{gitHost + ". 300 IN A " + gitV4}, nil)
+		k := c.Dial(me, corpServer(gitV4), 22, ms(0.9))
+		k.SYNTimeout(t.Add(ms(3.1)), t.Add(30*time.Second))
 		return nil
 	},
 }
