@@ -31,7 +31,10 @@ func TestVCSUnreachable(t *testing.T) {
 		{name: "a working SSH session is not a finding", ev: &decode.Events{DNS: []*decode.DNSExchange{git}, TCP: []*decode.TCPConn{
 			ssh(func(c *decode.TCPConn) { c.SYNACK, c.FIN[1] = at(11), at(400); c.Payload[1] = 4096 })}}},
 		{name: "a refused connection to another port is not git", ev: &decode.Events{TCP: []*decode.TCPConn{
-			ssh(func(c *decode.TCPConn) { c.Server = addrPortOf("10.20.9.9:2222"); c.Resets = []decode.TCPReset{{At: at(11)}} })}}},
+			ssh(func(c *decode.TCPConn) {
+				c.Server = addrPortOf("10.20.9.9:2222")
+				c.Resets = []decode.TCPReset{{At: at(11)}}
+			})}}},
 		{name: "smart-HTTP discovery answered 401", ev: &decode.Events{HTTP: []*decode.HTTPExchange{
 			hx(3, "git.corp.internal", "/team/lib.git/info/refs?…", 401, nil)}},
 			want: []want{{"git.corp.internal", "error", "401"}}},
