@@ -35,7 +35,9 @@ func (o *analyzeOptions) userInterceptors() ([]analyze.UserInterceptor, error) {
 		if p := analyze.DefaultInterceptorsPath(); p != "" {
 			us, err := analyze.ReadInterceptors(p)
 			switch {
-			case errors.Is(err, fs.ErrNotExist):
+			// Absent, or in a home that is not the running user's
+			// (sudo -u, a dropped-privilege capture): there is none.
+			case errors.Is(err, fs.ErrNotExist), errors.Is(err, fs.ErrPermission):
 			case err != nil:
 				return nil, fmt.Errorf("the per-user interceptor file: %w", err)
 			default:
