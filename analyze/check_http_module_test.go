@@ -64,6 +64,11 @@ func TestModuleHTTPChecks(t *testing.T) {
 		{name: "a .zip redirected to a login host", check: "http-not-module-content",
 			xs:   []*decode.HTTPExchange{hx(3, modHost, "/m/@v/v1.0.0.zip", 302, func(h *decode.HTTPExchange) { h.Location = "login.corp.example" })},
 			want: []want{{modHost, "error", "login or portal host"}}},
+		{name: "HTTP/2 frames on an HTTP/1.1 connection", check: "http-not-module-content",
+			xs: []*decode.HTTPExchange{hx(3, "goproxy.corp.internal", "/m/@v/list", 0, func(h *decode.HTTPExchange) {
+				h.Proto, h.Malformed = "HTTP/1.1", "HTTP/2 frames"
+			})},
+			want: []want{{"goproxy.corp.internal", "error", "malformed HTTP response"}}, hint: "prior knowledge"},
 		{name: "proxy.golang.org's redirect to its storage host is module content", check: "http-not-module-content",
 			xs: []*decode.HTTPExchange{hx(3, modHost, "/m/@v/v1.0.0.zip", 302, func(h *decode.HTTPExchange) { h.Location = "storage.googleapis.com" })}},
 		{name: "plain text and JSON are module content; HTML off the module protocol is not judged", check: "http-not-module-content",

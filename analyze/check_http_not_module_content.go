@@ -11,7 +11,8 @@ var checkHTTPNotModuleContent = &Check{ID: "http-not-module-content", Layer: "ht
 	Title: "a module request was answered with something that is not module content",
 	Doc: "A module-protocol request (`@v/list`, `.info`, `.mod`, `.zip`, `@latest`, the checksum database's " +
 		"`lookup` and `tile`) got a successful answer in HTML (a block page, a login page, a web UI: its <title> is " +
-		"quoted), or a redirect to a portal or login host. Module content is plain text, JSON or a zip. The go " +
+		"quoted), a redirect to a portal or login host, or HTTP/2 frames on an HTTP/1.1 connection (a server that " +
+		"speaks only HTTP/2 without ALPN, reached over http:// or with GODEBUG=http2client=0). Module content is plain text, JSON or a zip. The go " +
 		"command then fails on parsing: `invalid character '<' looking for beginning of value` (.info, @latest), " +
 		"`zip: not a valid zip file` (.zip), a go.mod or checksum syntax error. Plain HTTP is read directly; HTTPS " +
 		"needs key logs.",
@@ -42,6 +43,8 @@ func goSaysForKind(kind string) string {
 // notModuleContent says what is wrong with a module response, or "".
 func notModuleContent(h *decode.HTTPExchange) string {
 	switch {
+	case h.Malformed == "HTTP/2 frames":
+		return "HTTP/2 frames on an HTTP/1.1 connection (go: `malformed HTTP response \"\\x00\\x00\\x12\\x04…\"`)"
 	case h.Status >= 200 && h.Status < 300 && (h.ContentType == "text/html" || h.ContentType == "application/xhtml+xml" || h.Title != ""):
 		what := "an HTML page"
 		if h.Title != "" {
@@ -76,15 +79,25 @@ func runHTTPNotModuleContent(ctx *Context) []Finding {
 			continue
 		}
 		seen[host+"|"+what] = true
+		hint := "Something other than a module proxy answered: a web filter's block page, a captive portal or SSO " +
+			"login (log in, or ask for " + host + " to be exempted), or a GOPROXY URL that names a web UI instead of " +
+			"the repository's API (Artifactory: https://HOST/artifactory/api/go/REPO; Nexus: " +
+			"https://HOST/repository/REPO/). Check with `curl -sI https://" + host + h.Path + "`."
+		if h.Malformed != "" {
+			hint = "The server speaks only HTTP/2 (prior knowledge, h2c) and the go command spoke HTTP/1.1 to it: use " +
+				"https:// in GOPROXY so that TLS negotiates h2 (ALPN), or make the server (or the proxy in front of it) " +
+				"accept HTTP/1.1; GODEBUG=http2client=0 forces HTTP/1.1 and must not be set for such a server."
+		}
+		observed := fmt.Sprintf("%s (%s); the go command then says %s", what, h.Proto, goSaysForKind(kind))
+		if h.Malformed != "" {
+			observed = what
+		}
 		out = append(out, Finding{Severity: Error, Host: host,
 			Summary:  fmt.Sprintf("%s answered the module request %s %s with %s", host, h.Method, h.Path, what),
 			Expected: "module content: plain text (list, .mod, lookup), JSON (.info, @latest) or a zip",
-			Observed: fmt.Sprintf("%s (%s); the go command then says %s", what, h.Proto, goSaysForKind(kind)),
+			Observed: observed,
 			Evidence: []Evidence{evidence(h.Request, "%s %s", h.Method, h.Path), evidence(h.Response, "%s", what)},
-			Hint: "Something other than a module proxy answered: a web filter's block page, a captive portal or SSO " +
-				"login (log in, or ask for " + host + " to be exempted), or a GOPROXY URL that names a web UI instead of " +
-				"the repository's API (Artifactory: https://HOST/artifactory/api/go/REPO; Nexus: " +
-				"https://HOST/repository/REPO/). Check with `curl -sI " + "https://" + host + h.Path + "`.",
+			Hint:     hint,
 		})
 	}
 	return out

@@ -247,6 +247,8 @@ type HTTPJSON struct {
 	Location      string `json:"location,omitempty"`
 	// Date is the response's Date header: the server's clock.
 	Date string `json:"date,omitempty"`
+	// Malformed says what came instead of an HTTP/1.x response.
+	Malformed string `json:"malformed,omitempty"`
 }
 
 // Timestamp formats a packet time for reports: RFC 3339 with nanoseconds,
@@ -292,7 +294,7 @@ func eventsJSON(ev *decode.Events) EventsJSON {
 			StreamID: h.StreamID, Reset: h.Reset, ResetFromClient: h.ResetFromClient, ResetPacket: h.ResetAt.Packet,
 			ContentType: h.ContentType, BodyBytes: h.BodyBytes, BodyComplete: h.BodyDone, Truncated: h.Truncated,
 			Title: h.Title, FirstLine: h.FirstLine, RetryAfter: h.RetryAfter, Location: h.Location,
-			Date: Timestamp(h.Date),
+			Date: Timestamp(h.Date), Malformed: h.Malformed,
 		}
 		if h.ContentLength >= 0 && h.Status != 0 {
 			j.ContentLength = &h.ContentLength

@@ -257,6 +257,10 @@ type HTTPExchange struct {
 	// Location the host of its Location field (a redirect's target),
 	// each cut at 64 bytes.
 	RetryAfter, Location string
+	// Malformed says what answered the request instead of an HTTP/1.x
+	// response: "HTTP/2 frames" when the server spoke HTTP/2 (a SETTINGS
+	// frame) on an HTTP/1.1 connection; Response is then its packet.
+	Malformed string
 	// Date is the response's Date field (RFC 9110 §6.6.1), the server's
 	// clock; zero when absent or unparseable.
 	Date time.Time

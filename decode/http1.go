@@ -53,9 +53,11 @@ type httpReader struct {
 	broken  string
 
 	// onBody receives body bytes (p nil for n bytes missing from the
-	// capture) and onEnd the end of a complete message; both may be nil.
+	// capture) and onEnd the end of a complete message; onH2 is told when
+	// a response stream starts with HTTP/2 frames. All may be nil.
 	onBody func(p []byte, n int64)
 	onEnd  func()
+	onH2   func(at capture.Ref)
 }
 
 type httpState int
@@ -155,6 +157,9 @@ func (r *httpReader) line(p []byte) (line, rest []byte, ok bool) {
 
 // head collects a header block and decodes it once complete.
 func (r *httpReader) head(p []byte, at capture.Ref) []byte {
+	// An HTTP/2 server answering an HTTP/1.1 request starts with its
+	// SETTINGS frame (RFC 9113 §3.4): the go command then says
+	// `malformed HTTP response "\x00\x00\x12\x04…"`.
 	// Skip the empty lines a client may send between messages (RFC 9112 §2.2).
 	if len(r.buf) == 0 {
 		p = bytes.TrimLeft(p, "\r\n")
@@ -164,6 +169,16 @@ func (r *httpReader) head(p []byte, at capture.Ref) []byte {
 	}
 	start := max(0, len(r.buf)-3)
 	r.buf = append(r.buf, p...)
+	// An HTTP/2 server answering an HTTP/1.1 request starts with its
+	// SETTINGS frame (RFC 9113 §3.4): the go command then says
+	// `malformed HTTP response "\x00\x00\x12\x04…"`.
+	if !r.request && len(r.buf) >= 9 && len(r.buf)-len(p) < 9 && looksLikeH2Settings(r.buf) {
+		r.fail("HTTP/2 frames instead of an HTTP/1.x response")
+		if r.onH2 != nil {
+			r.onH2(at)
+		}
+		return nil
+	}
 	end := bytes.Index(r.buf[start:], []byte("\r\n\r\n"))
 	sep := 4
 	if end < 0 {
@@ -327,7 +342,7 @@ type httpApp struct {
 func newHTTPApp(d *Decoder, c *TCPConn, host string) *httpApp {
 	a := &httpApp{d: d, c: c, host: host}
 	a.req = httpReader{request: true, onHead: a.request}
-	a.resp = httpReader{onHead: a.response, onBody: a.respBody, onEnd: a.respEnd}
+	a.resp = httpReader{onHead: a.response, onBody: a.respBody, onEnd: a.respEnd, onH2: a.respH2}
 	return a
 }
 
@@ -422,6 +437,14 @@ func (r *httpReader) gap(n int64) {
 		}
 	default:
 		r.fail("bytes missing")
+	}
+}
+
+func (a *httpApp) respH2(at capture.Ref) {
+	if len(a.waiting) > 0 {
+		x := a.waiting[0]
+		a.waiting = a.waiting[1:]
+		x.Malformed, x.Response = "HTTP/2 frames", at
 	}
 }
 

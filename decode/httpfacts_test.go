@@ -149,6 +149,14 @@ func TestHTTPResponseFacts(t *testing.T) {
 					t.Errorf("%+v", x)
 				}
 			}},
+		{name: "h1: HTTP/2 frames answering an HTTP/1.1 request", closed: true,
+			client: []byte("GET /m/@v/list HTTP/1.1\r\nHost: goproxy.example\r\n\r\n"),
+			server: append(h2Frame(h2Settings, 0, 0, []byte{0, 3, 0, 0, 0, 100, 0, 4, 0, 1, 0, 0, 0, 6, 0, 1, 0, 0}), h2Frame(h2GoAway, 0, 0, make([]byte, 8))...),
+			check: func(t *testing.T, x *HTTPExchange) {
+				if x.Malformed != "HTTP/2 frames" || x.Response.IsZero() || x.Status != 0 {
+					t.Errorf("%+v", x)
+				}
+			}},
 		{name: "h1: a compressed body is not peeked at", closed: true,
 			client: []byte("GET / HTTP/1.1\r\nHost: goproxy.example\r\n\r\n"),
 			server: []byte("HTTP/1.1 403 Forbidden\r\nContent-Encoding: gzip\r\nContent-Type: text/html\r\nContent-Length: 20\r\n\r\n<title>x</title>abcd"),

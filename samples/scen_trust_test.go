@@ -1,9 +1,12 @@
 package samples
 
 import (
+	"bufio"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"errors"
+	"net"
 	"time"
 
 	"github.com/modsniff/modsniff/analyze"
@@ -25,6 +28,7 @@ var trustScenarios = []scenario{
 	goproxyRedirectBlocked,
 	clockSkewBehind,
 	vcsSSHBlocked,
+	h2FramesOnHTTP1,
 }
 
 var trustStoreEmptyImage = scenario{
@@ -307,6 +311,50 @@ var vcsSSHBlocked = scenario{
 		t := r.GoLookup(at(0), gitHost, []string{gitHost + ". 300 IN A " + gitV4}, nil)
 		k := c.Dial(me, corpServer(gitV4), 22, ms(0.9))
 		k.SYNTimeout(t.Add(ms(3.1)), t.Add(30*time.Second))
+		return nil
+	},
+}
+
+var h2FramesOnHTTP1 = scenario{
+	name: "http-not-module-content-h2c-only",
+	shows: "GOPROXY=http://goproxy.corp.internal points at a gateway configured for HTTP/2 with prior knowledge " +
+		"(h2c) only: it answers the go command's HTTP/1.1 request with a SETTINGS frame and GOAWAY PROTOCOL_ERROR, and " +
+		"the go command fails with `malformed HTTP response \"\\x00\\x00\\x12\\x04…\"`.",
+	made: "Go's HTTP/1.1 request over an in-memory pipe to a server that answers with the HTTP/2 frames an h2c-only " +
+		"listener sends (SETTINGS, GOAWAY) and closes; Ethernet",
+	must: []analyze.ExpectedFinding{find("http-not-module-content", corpGoproxy, "error")},
+	gen: func(g *gen) error {
+		c := g.capture(synth.Ethernet, "eno1", "office desktop",
+			"go mod download with GOPROXY=http://goproxy.corp.internal, a gateway whose listener speaks only h2c.")
+		me := desktop()
+		r := c.Resolver(me, corpDNS(), ms(0.7), 1232)
+		t := r.GoLookup(at(0), corpGoproxy, []string{corpGoproxy + ". 300 IN A " + corpMirror}, nil)
+		xs := []synth.Exchange{{Method: "GET", Path: "/rsc.io/quote/@v/list"}}
+		server := func(c net.Conn) error {
+			br := bufio.NewReader(c)
+			for {
+				line, err := br.ReadString('\n')
+				if err != nil {
+					return err
+				}
+				if line == "\r\n" {
+					break
+				}
+			}
+			settings := []byte{0, 0, 18, 0x4, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 100, 0, 4, 0, 1, 0, 0, 0, 5, 0, 0, 64, 0}
+			goaway := append([]byte{0, 0, 8 + 22, 0x7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, "invalid client preface"...)
+			_, err := c.Write(append(settings, goaway...))
+			return err
+		}
+		k := c.Dial(me, corpServer(corpMirror), 80, ms(0.9))
+		end, conv := k.Run(k.Handshake(t.Add(ms(0.2))).Add(ms(0.08)), synth.HTTPClient(corpGoproxy, xs), server, synth.DefaultTiming)
+		if conv.ServerErr != nil || conv.ClientErr == nil {
+			return errors.Join(errors.New("want the client to fail on the HTTP/2 frames"), conv.ClientErr, conv.ServerErr)
+		}
+		end = end.Add(ms(0.1))
+		k.Fin(synth.FromServer, end)
+		k.Fin(synth.FromClient, end.Add(k.RTT))
+		k.Ack(synth.FromServer, end.Add(k.RTT+ms(0.04)))
 		return nil
 	},
 }
