@@ -113,7 +113,7 @@ func Checks() []*Check {
 
 // layerRank orders layers the way a connection is built: DNS first.
 func layerRank(l string) int {
-	return slices.Index([]string{"input", "dns", "tcp", "proxy", "tls", "http"}, l)
+	return slices.Index([]string{"input", "dns", "tcp", "proxy", "tls", "http", "vcs"}, l)
 }
 
 // Context is what every check sees: the events of all inputs, the inputs

@@ -16,6 +16,7 @@ var checkProxyConnectFailed = &Check{ID: "proxy-connect-failed", Layer: "proxy",
 		"authentication realms are quoted; credentials never are.",
 	Role: RoleCause,
 	GoErrors: []string{
+		"unexpected EOF",
 		"proxyconnect tcp: dial tcp 127.0.0.1:7890: connect: connection refused",
 		"dial tcp 127.0.0.1:7890: connect: connection refused",
 		"Proxy Authentication Required",

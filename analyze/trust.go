@@ -67,10 +67,14 @@ type trustStore struct {
 	user  *x509.CertPool
 	err   error
 	cache map[[32]byte]*chainVerdict
+
+	// products is the user's interceptor table, tried before the
+	// built-in one.
+	products []interceptor
 }
 
 func newTrustStore(opt Options) *trustStore {
-	ts := &trustStore{roots: mozillaRoots(), cache: make(map[[32]byte]*chainVerdict)}
+	ts := &trustStore{roots: mozillaRoots(), cache: make(map[[32]byte]*chainVerdict), products: userTable(opt.Interceptors)}
 	if opt.SystemRoots {
 		pool, err := x509.SystemCertPool()
 		if err != nil {
@@ -97,9 +101,11 @@ func (ctx *Context) trust() *trustStore {
 }
 
 // parsedChain returns the parsed certificates of a Certificate message,
-// skipping those crypto/x509 rejected.
+// skipping those crypto/x509 rejected; nil when the leaf itself was
+// rejected (tls-go-policy judges it), so that no check mistakes an
+// intermediate for the leaf.
 func parsedChain(m *tlswire.CertificateMsg) []*x509.Certificate {
-	if m == nil {
+	if m == nil || len(m.Certificates) == 0 || m.Certificates[0].Cert == nil {
 		return nil
 	}
 	var out []*x509.Certificate
@@ -173,9 +179,13 @@ func (ts *trustStore) judge(chain []*x509.Certificate) *chainVerdict {
 			v.TrustedByUser = true
 		}
 	}
+	product := identifyIn(ts.products, chain)
+	if product == nil {
+		product = identifyInterceptor(chain)
+	}
 	switch {
-	case identifyInterceptor(chain) != nil:
-		v.Class, v.Product = "interception", identifyInterceptor(chain)
+	case product != nil:
+		v.Class, v.Product = "interception", product
 	case ts.impersonated(chain) != "":
 		v.Class, v.Claimed = "impersonation", ts.impersonated(chain)
 	case len(chain) == 1 && bytes.Equal(chain[0].RawIssuer, chain[0].RawSubject):

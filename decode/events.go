@@ -234,6 +234,57 @@ type HTTPExchange struct {
 	GoAway           string
 	GoAwayFromClient bool
 	Conn             *TCPConn
+	// StreamID is the HTTP/2 stream that carried the exchange (0 for
+	// HTTP/1).
+	StreamID uint32
+	// Reset is the error code name of an RST_STREAM (RFC 9113 §6.4) that
+	// ended the stream before its response was complete (the client's
+	// CANCEL excepted); ResetFromClient says the client sent it, ResetAt
+	// locates it.
+	Reset           string
+	ResetFromClient bool
+	ResetAt         capture.Ref
+	// ContentType is the response's media type, lower case, without
+	// parameters (RFC 9110 §8.3), cut at 64 bytes.
+	ContentType string
+	// ContentLength is the response's Content-Length, -1 when it had none
+	// (or no response was seen).
+	ContentLength int64
+	// BodyBytes counts the response body bytes that were on the wire
+	// (bytes missing from the capture but inside the body's framing
+	// count); BodyDone is set once the body was complete (Content-Length
+	// reached, the last chunk, END_STREAM, or the close that delimits it).
+	BodyBytes int64
+	BodyDone  bool
+	// Truncated says how the response body ended early when the
+	// connection closed (or the stream was reset) before it was complete:
+	// "" otherwise, and "" when the capture simply stopped.
+	Truncated string
+	// Title is the <title> of an HTML response and FirstLine the first
+	// non-empty line of a text body of a 3xx–5xx response: read from the
+	// first 2 KiB of an uncompressed body, cut at 160 bytes.
+	Title, FirstLine string
+	// RetryAfter is the response's Retry-After field (RFC 9110 §10.2.3),
+	// Location the host of its Location field (a redirect's target),
+	// each cut at 64 bytes.
+	RetryAfter, Location string
+	// Malformed says what answered the request instead of an HTTP/1.x
+	// response: "HTTP/2 frames" when the server spoke HTTP/2 (a SETTINGS
+	// frame) on an HTTP/1.1 connection; Response is then its packet.
+	Malformed string
+	// Date is the response's Date field (RFC 9110 §6.6.1), the server's
+	// clock; zero when absent or unparseable.
+	Date time.Time
+	// ErrorBody is the start (≤ 1 KiB, control characters as spaces) of
+	// the text body of a 4xx/5xx response: what a module proxy says of a
+	// path it cannot serve (`terminal prompts disabled`, `unrecognized
+	// import path`). It is not written to reports.
+	ErrorBody string
+	// body holds the first bytes of a body being read, for Title and
+	// FirstLine, dropped once read; encoded is set for a body with a
+	// Content-Encoding, which is not peeked at.
+	body    []byte
+	encoded bool
 }
 
 // ICMPError is an ICMP (RFC 792) or ICMPv6 (RFC 4443) error message and

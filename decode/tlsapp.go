@@ -22,6 +22,10 @@ type tlsApp struct {
 	s    *TLSSession
 	host string    // the tunnel target's host, if any
 	http streamApp // the decoder of the decrypted data, once chosen
+	// fed counts the decrypted bytes per direction: at the decoder's
+	// limit the rest is not delivered, and the HTTP decoder is told so
+	// (a body cut by the limit is not a body cut by the server).
+	fed [2]int
 }
 
 func (a *tlsApp) data(dir int, p []byte, at capture.Ref) { a.conn.Feed(tlswire.Dir(dir), p, at) }
@@ -72,6 +76,9 @@ func (a *tlsApp) appData(dir tlswire.Dir, p []byte, at capture.Ref) {
 		return
 	}
 	a.http.data(int(dir), p, at)
+	if a.fed[dir] += len(p); a.fed[dir] >= a.d.lim.AppData {
+		a.http.gap(int(dir), -1, at)
+	}
 }
 
 // chooseHTTP picks the decoder of the decrypted data: HTTP/2 when the

@@ -26,6 +26,11 @@ type analyzeOptions struct {
 	systemRoots bool
 	allowAddr   []string
 	failOn      string
+	// interceptors are --interceptors files; userDefaults also reads the
+	// per-user interceptor file when it exists (not for replay, whose
+	// verdicts must not depend on the machine).
+	interceptors []string
+	userDefaults bool
 }
 
 func analyzeFlags() (*pflag.FlagSet, *analyzeOptions) {
@@ -45,6 +50,7 @@ func addReportFlags(fs *pflag.FlagSet, o *analyzeOptions) {
 	fs.BoolVar(&o.systemRoots, "system-roots", false, "trust the operating system's certificate store instead of the embedded Mozilla bundle")
 	fs.StringArrayVar(&o.allowAddr, "allow-addr", nil, "`CIDR` whose addresses are legitimate DNS answers (a split-horizon mirror); repeatable")
 	fs.StringVar(&o.failOn, "fail-on", "error", "exit 1 when a finding of this severity or worse exists: error, warning, info or never")
+	addInterceptorsFlag(fs, o)
 }
 
 func runAnalyze(args []string, e *env) int {
@@ -85,6 +91,7 @@ func runAnalyze(args []string, e *env) int {
 // analysisOptions turns the flags into analysis options.
 func (o *analyzeOptions) analysisOptions() (analyze.Options, analyze.Severity, error) {
 	var opt analyze.Options
+	var err error
 	failOn := analyze.Error
 	switch o.failOn {
 	case "never":
@@ -107,6 +114,9 @@ func (o *analyzeOptions) analysisOptions() (analyze.Options, analyze.Severity, e
 		opt.Trust = append(opt.Trust, certs...)
 	}
 	opt.SystemRoots = o.systemRoots
+	if opt.Interceptors, err = o.userInterceptors(); err != nil {
+		return opt, 0, err
+	}
 	for _, s := range o.allowAddr {
 		p, err := netip.ParsePrefix(s)
 		if err != nil {
