@@ -32,8 +32,12 @@ type Input struct {
 	// pcap.
 	Sections   []capture.Section
 	Interfaces []capture.Interface
-	// Secrets holds the Decryption Secrets Blocks found in the file.
-	Secrets []capture.Secrets
+	// Keys holds the TLS secrets of the file's own Decryption Secrets
+	// Blocks, parsed and bounded (capture.MaxKeyLogEntries); the blocks'
+	// raw bytes are not kept: a capture can carry a gigabyte of them.
+	Keys *capture.KeyLog
+	// SecretsBlocks counts the Decryption Secrets Blocks found in the file.
+	SecretsBlocks int
 }
 
 // Info describes one input as facts; the report formats them.
@@ -112,9 +116,10 @@ func OpenAll(paths []string, stdin io.Reader, opt decode.Options) ([]*Input, []e
 func Decode(index int, path string, r *capture.Reader, opt decode.Options) *Input {
 	in := &Input{Index: index, Info: Info{Path: path, LinkTypes: []layers.LinkType{}, Errors: []capture.InputError{}}}
 	embedded := capture.NewKeyLog()
+	in.Keys = embedded
 	var keyNotes []string
 	r.OnSecrets = func(s capture.Secrets) {
-		in.Secrets = append(in.Secrets, s)
+		in.SecretsBlocks++
 		for _, e := range embedded.AddSecrets(s) {
 			if len(keyNotes) < maxKeyNotes {
 				keyNotes = append(keyNotes, "TLS key log: "+e.Error())
