@@ -333,11 +333,11 @@ func (d *Decoder) network(at capture.Ref) {
 			return
 		case layers.LayerTypeICMPv4:
 			d.stats.Decoded++
-			d.icmpPacket(src, ip, d.icmp4.TypeCode.Type(), d.icmp4.TypeCode.Code(), d.icmp4.Payload, false, at)
+			d.icmpPacket(src, ip, d.icmp4.TypeCode.Type(), d.icmp4.TypeCode.Code(), icmp4Rest(&d.icmp4), d.icmp4.Payload, false, at)
 			return
 		case layers.LayerTypeICMPv6:
 			d.stats.Decoded++
-			d.icmpPacket(src, ip, d.icmp6.TypeCode.Type(), d.icmp6.TypeCode.Code(), icmp6Body(&d.icmp6), true, at)
+			d.icmpPacket(src, ip, d.icmp6.TypeCode.Type(), d.icmp6.TypeCode.Code(), icmp6Rest(&d.icmp6), icmp6Body(&d.icmp6), true, at)
 			return
 		}
 	}
@@ -403,11 +403,11 @@ func (d *Decoder) transport(src, dst netip.Addr, ip IPInfo, proto layers.IPProto
 		}
 	case layers.IPProtocolICMPv4:
 		if d.icmp4.DecodeFromBytes(data, gopacket.NilDecodeFeedback) == nil {
-			d.icmpPacket(src, ip, d.icmp4.TypeCode.Type(), d.icmp4.TypeCode.Code(), d.icmp4.Payload, false, at)
+			d.icmpPacket(src, ip, d.icmp4.TypeCode.Type(), d.icmp4.TypeCode.Code(), icmp4Rest(&d.icmp4), d.icmp4.Payload, false, at)
 		}
 	case layers.IPProtocolICMPv6:
 		if d.icmp6.DecodeFromBytes(data, gopacket.NilDecodeFeedback) == nil {
-			d.icmpPacket(src, ip, d.icmp6.TypeCode.Type(), d.icmp6.TypeCode.Code(), icmp6Body(&d.icmp6), true, at)
+			d.icmpPacket(src, ip, d.icmp6.TypeCode.Type(), d.icmp6.TypeCode.Code(), icmp6Rest(&d.icmp6), icmp6Body(&d.icmp6), true, at)
 		}
 	}
 }

@@ -34,6 +34,7 @@ type flow struct {
 	sinks   [2]dirSink
 	app     streamApp
 	last    time.Time
+	path    pathState
 	ended   bool // both FINs or a RST seen: forget it sooner
 	seq     int  // creation order, for deterministic sweeps
 }
@@ -106,6 +107,7 @@ func (d *Decoder) tcpPacket(srcIP, dstIP netip.Addr, ip IPInfo, t *layers.TCP, a
 		}
 	}
 	d.lastFlow = f
+	idle := idleBefore(f.last, at)
 	f.last = at.Time
 	c := f.conn
 	c.Last = at
@@ -129,12 +131,13 @@ func (d *Decoder) tcpPacket(srcIP, dstIP netip.Addr, ip IPInfo, t *layers.TCP, a
 	}
 	if t.RST {
 		if len(c.Resets) < 16 {
-			c.Resets = append(c.Resets, TCPReset{At: at, FromClient: dir == 0, IP: ip, AfterPayload: c.Payload[dir]})
+			c.Resets = append(c.Resets, TCPReset{At: at, FromClient: dir == 0, IP: ip, AfterPayload: c.Payload[dir], Idle: idle})
 		}
 		f.ended = true
 	}
 	if t.FIN && c.FIN[dir].IsZero() {
 		c.FIN[dir] = at
+		c.FINIdle[dir] = idle
 		if !c.FIN[1-dir].IsZero() {
 			f.ended = true
 		}
@@ -145,6 +148,7 @@ func (d *Decoder) tcpPacket(srcIP, dstIP netip.Addr, ip IPInfo, t *layers.TCP, a
 	if d.ipPayload >= 0 {
 		cut = max(0, d.ipPayload-len(t.Contents)-len(t.Payload))
 	}
+	f.path.track(c, dir, t, len(t.Payload)+cut, ip, at)
 	if n := len(t.Payload) + cut; n > 0 {
 		c.Payload[dir] += int64(n)
 		if c.FirstPayload[dir].IsZero() {
@@ -337,6 +341,7 @@ func (d *Decoder) finishFlow(k flowKey, f *flow, at capture.Ref) {
 		f.streams[dir].Flush(at)
 	}
 	f.app.finish()
+	f.path.finish(f.conn)
 	for dir := range 2 {
 		f.conn.Stream[dir] = f.streams[dir].Stats()
 	}
