@@ -22,6 +22,9 @@ type TCPPath struct {
 	// (approximate: the largest segment sent since the previous advance).
 	MaxSegment int
 	MaxAcked   int
+	// LastSegment is the payload size of this direction's last segment
+	// with data (a request, or housekeeping such as an HTTP/2 PING ACK).
+	LastSegment int
 	// Stall is set when the peer's cumulative acknowledgement stopped at
 	// one sequence number while it kept acknowledging later arrivals
 	// (duplicate ACKs), and never moved past it before the connection
@@ -72,7 +75,8 @@ type pathState struct {
 	ack     [2]uint32 // highest acknowledgement of each direction's data
 	pendMax [2]int    // largest segment sent since the last ACK advance …
 	pendEnd [2]uint32 // … and where it ends
-	win     [2]uint16 // each direction's last advertised window
+	win     [2]uint16 // each direction's last advertised window …
+	winSet  [2]bool   // … once a segment without SYN set it (a SYN's is unscaled)
 	stall   [2]TCPStall
 	active  [2]bool
 }
@@ -101,6 +105,7 @@ func (p *pathState) track(c *TCPConn, dir int, t *layers.TCP, n int, ip IPInfo, 
 	if n > 0 {
 		path := &c.Path[dir]
 		path.LastDataIP = ip
+		path.LastSegment = n
 		path.MaxSegment = max(path.MaxSegment, n)
 		if n > p.pendMax[dir] {
 			p.pendMax[dir], p.pendEnd[dir] = n, end
@@ -138,8 +143,10 @@ func (p *pathState) track(c *TCPConn, dir int, t *layers.TCP, n int, ip IPInfo, 
 		return
 	}
 	a := t.Ack
-	win := p.win[dir]
-	p.win[dir] = t.Window
+	sameWin := !p.winSet[dir] || p.win[dir] == t.Window
+	if !t.SYN {
+		p.win[dir], p.winSet[dir] = t.Window, true
+	}
 	switch {
 	case !p.haveAck[other] || seqGT(a, p.ack[other]):
 		p.haveAck[other], p.ack[other] = true, a
@@ -151,7 +158,7 @@ func (p *pathState) track(c *TCPConn, dir int, t *layers.TCP, n int, ip IPInfo, 
 			c.Path[other].MaxAcked = max(c.Path[other].MaxAcked, p.pendMax[other])
 			p.pendMax[other] = 0
 		}
-	case a == p.ack[other] && n == 0 && !t.SYN && !t.FIN && !t.RST && t.Window == win && seqGT(p.nxt[other], a):
+	case a == p.ack[other] && n == 0 && !t.SYN && !t.FIN && !t.RST && sameWin && seqGT(p.nxt[other], a):
 		// A duplicate ACK (RFC 5681 §2): same acknowledgement and window,
 		// no data, while data is outstanding.
 		st := &p.stall[other]

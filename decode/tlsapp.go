@@ -53,7 +53,12 @@ func (a *tlsApp) keepNotTLS(p []byte, at capture.Ref) {
 		a.s.NotTLS = append(a.s.NotTLS, p[:min(n, len(p))]...)
 	}
 }
-func (a *tlsApp) gap(dir int, n int64, at capture.Ref)   { a.conn.Gap(tlswire.Dir(dir), n, at) }
+func (a *tlsApp) gap(dir int, n int64, at capture.Ref) {
+	if dir == 1 && a.server == 0 {
+		a.server = 1 // the server's first bytes are missing: nothing to judge
+	}
+	a.conn.Gap(tlswire.Dir(dir), n, at)
+}
 func (a *tlsApp) finish() {
 	a.conn.Finish()
 	if a.http != nil {

@@ -1,0 +1,429 @@
+package analyze
+
+import (
+	"crypto/tls"
+	"crypto/x509/pkix"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/modsniff/modsniff/decode"
+	"github.com/modsniff/modsniff/decode/decodetest"
+	"github.com/modsniff/modsniff/samples/synth"
+)
+
+// The path checks read sequence numbers, ACKs, sizes and TTLs: they are
+// tested on packets that go through the real decoder, laid out by the
+// sample generator's TCP model (samples/synth), with real crypto/tls
+// handshakes where TLS is involved.
+
+var (
+	pathMe   = synth.Local("10.0.0.2", net.HardwareAddr{2, 0, 0, 0, 0, 2})
+	pathT0   = time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	pathPKI  *decodetest.PKI
+	pkiOnce  sync.Once
+	pkiError error
+)
+
+func pathServer() *synth.Host { return synth.Remote("142.250.1.1", 128, 10) }
+
+func pathMS(v float64) time.Duration { return time.Duration(v * float64(time.Millisecond)) }
+
+// testPKI returns a CA and a leaf for proxy.golang.org.
+func testPKI(t *testing.T) *decodetest.PKI {
+	t.Helper()
+	pkiOnce.Do(func() { pathPKI, pkiError = decodetest.NewPKI(pkix.Name{CommonName: "Path Test Root"}, modHost) })
+	if pkiError != nil {
+		t.Fatal(pkiError)
+	}
+	return pathPKI
+}
+
+// synthReport lays out a capture with build and analyzes it.
+func synthReport(t *testing.T, build func(c *synth.Capture) error) *Report {
+	t.Helper()
+	c := synth.NewCapture(synth.Ethernet, "eth0", 7)
+	if err := build(c); err != nil {
+		t.Fatal(err)
+	}
+	data, err := c.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "x.pcapng")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	in, err := ReadInput(0, path, nil, decode.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Build([]*Input{in}, Options{})
+}
+
+// findingsOf returns the findings of one check.
+func findingsOf(rep *Report, id string) []Finding {
+	var out []Finding
+	for _, f := range rep.Findings {
+		if f.ID == id {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// tlsConverse runs a real crypto/tls client against server over the
+// generator's pipes; the client writes request after the handshake and
+// reads until the server closes.
+func tlsConverse(t *testing.T, request []byte, server func(net.Conn) error) synth.Conversation {
+	t.Helper()
+	pki := testPKI(t)
+	cfg := &tls.Config{ServerName: modHost, RootCAs: pki.Roots}
+	client := func(c net.Conn) error {
+		tc := tls.Client(c, cfg)
+		if err := tc.Handshake(); err != nil {
+			return err
+		}
+		if _, err := tc.Write(request); err != nil {
+			return err
+		}
+		_, err := io.Copy(io.Discard, tc)
+		return err
+	}
+	return synth.Converse(client, server)
+}
+
+// tlsServerSending answers the request with n bytes of application data.
+func tlsServerSending(t *testing.T, n int) func(net.Conn) error {
+	pki := testPKI(t)
+	scfg := pki.ServerConfig()
+	return func(c net.Conn) error {
+		tc := tls.Server(c, scfg)
+		if err := tc.Handshake(); err != nil {
+			return err
+		}
+		buf := make([]byte, 512)
+		if _, err := tc.Read(buf); err != nil {
+			return err
+		}
+		_, err := tc.Write(make([]byte, n))
+		return err
+	}
+}
+
+func TestTLSNotTLS(t *testing.T) {
+	plainHTTP := func(c net.Conn) error {
+		buf := make([]byte, 4096)
+		c.Read(buf) //nolint:errcheck // the ClientHello, whatever it holds
+		_, err := io.WriteString(c, "HTTP/1.1 400 Bad Request\r\nServer: squid/6.10\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+		return err
+	}
+	tests := []struct {
+		name, goErr, phrase, hint string
+		port                      uint16
+		server                    func(net.Conn) error
+		want, healthy             bool
+	}{
+		{name: "a plain HTTP answer on 443 is quoted and blamed on a portal or transparent proxy", port: 443, server: plainHTTP, want: true,
+			goErr: "first record does not look like a TLS handshake", phrase: `"HTTP/1.1 400 Bad Request"`, hint: "captive portal"},
+		{name: "a plain HTTP proxy asked for TLS is an https:// proxy URL", port: 3128, server: plainHTTP, want: true,
+			goErr: "first record does not look like a TLS handshake", phrase: "HTTP/1.1 400", hint: "HTTPS_PROXY=http://"},
+		{name: "an SSH banner on 443 is named", port: 443, want: true, phrase: "SSH-2.0-OpenSSH_9.6", hint: "not a TLS server",
+			goErr: "first record does not look like a TLS handshake",
+			server: func(c net.Conn) error {
+				_, err := io.WriteString(c, "SSH-2.0-OpenSSH_9.6\r\n")
+				return err
+			}},
+		{name: "a TLS server is not reported", port: 443, server: tlsServerSending(t, 100), healthy: true},
+		{name: "a TLS alert is TLS, not something else", port: 443,
+			goErr: "handshake failure",
+			server: func(c net.Conn) error {
+				buf := make([]byte, 4096)
+				c.Read(buf)                                      //nolint:errcheck
+				_, err := c.Write([]byte{21, 3, 3, 0, 2, 2, 40}) // fatal handshake_failure
+				return err
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rep := synthReport(t, func(c *synth.Capture) error {
+				k := c.Dial(pathMe, pathServer(), tt.port, pathMS(20))
+				tm := k.Handshake(pathT0)
+				conv := tlsConverse(t, []byte("GET / HTTP/1.1\r\n\r\n"), tt.server)
+				if tt.healthy && conv.ClientErr != nil {
+					t.Errorf("the go client failed against a healthy server: %v", conv.ClientErr)
+				}
+				if tt.goErr != "" && (conv.ClientErr == nil || !strings.Contains(conv.ClientErr.Error(), tt.goErr)) {
+					t.Errorf("the go client said %v, want %q", conv.ClientErr, tt.goErr)
+				}
+				k.Close(k.Play(tm, conv.Transcript, synth.DefaultTiming).Add(pathMS(1)))
+				return nil
+			})
+			got := findingsOf(rep, "tls-not-tls")
+			if !tt.want {
+				if len(got) != 0 {
+					t.Fatalf("unexpected finding: %s", got[0].Summary)
+				}
+				return
+			}
+			if len(got) != 1 {
+				t.Fatalf("got %d tls-not-tls findings, want 1 (all: %v)", len(got), findingIDs(rep))
+			}
+			f := got[0]
+			t.Logf("%s | %s", f.Summary, f.Observed)
+			if !strings.Contains(f.Observed, tt.phrase) || !strings.Contains(f.Hint, tt.hint) || len(f.Evidence) < 2 {
+				t.Errorf("finding lacks %q / %q:\n%s\n%s", tt.phrase, tt.hint, f.Observed, f.Hint)
+			}
+		})
+	}
+}
+
+// cutServer returns tr with the server's last write cut to keep bytes.
+func cutServer(tr synth.Transcript, keep int) synth.Transcript {
+	out := append(synth.Transcript(nil), tr...)
+	for i := len(out) - 1; i >= 0; i-- {
+		if out[i].Dir == synth.FromServer && len(out[i].Data) > keep {
+			out[i].Data = out[i].Data[:keep]
+			return out[:i+1]
+		}
+	}
+	return out
+}
+
+// untilRequest returns tr up to and including the client's request: the
+// first client write after the server's first flight and the client's
+// Finished.
+func untilRequest(tr synth.Transcript, request []byte) synth.Transcript {
+	for i, ch := range tr {
+		if ch.Dir == synth.FromClient && len(ch.Data) >= len(request) && i > 1 {
+			return tr[:i+1]
+		}
+	}
+	return tr
+}
+
+func TestTCPResetMidTransfer(t *testing.T) {
+	request := make([]byte, 300)
+	tests := []struct {
+		name   string
+		build  func(c *synth.Capture, k *synth.Conn, conv synth.Conversation, t0 time.Time)
+		want   bool
+		phrase string
+	}{
+		{name: "a reset injected in the middle of a download, its TTL unlike the server's", want: true, phrase: "injected",
+			build: func(c *synth.Capture, k *synth.Conn, conv synth.Conversation, t0 time.Time) {
+				end := k.Play(t0, cutServer(conv.Transcript, 9000), synth.DefaultTiming)
+				k.Send(synth.FromServer, end.Add(pathMS(0.3)), synth.Seg{Flags: synth.RST | synth.ACK, TTL: 50, NoTimestamps: true})
+			}},
+		{name: "a server-side reset after a minute of waiting for the response reads as an idle timeout", want: true, phrase: "idle timeout",
+			build: func(c *synth.Capture, k *synth.Conn, conv synth.Conversation, t0 time.Time) {
+				end := k.Play(t0, untilRequest(conv.Transcript, request), synth.DefaultTiming)
+				k.Reset(synth.FromServer, end.Add(65*time.Second))
+			}},
+		{name: "the go command resetting its own finished connections at exit is not a finding",
+			build: func(c *synth.Capture, k *synth.Conn, conv synth.Conversation, t0 time.Time) {
+				end := k.Play(t0, conv.Transcript, synth.DefaultTiming)
+				k.Reset(synth.FromClient, end.Add(1400*time.Millisecond))
+			}},
+		{name: "a server closing an idle connection after a complete response is not a finding",
+			build: func(c *synth.Capture, k *synth.Conn, conv synth.Conversation, t0 time.Time) {
+				end := k.Play(t0, conv.Transcript, synth.DefaultTiming)
+				k.Fin(synth.FromServer, end.Add(60*time.Second))
+				k.Fin(synth.FromClient, end.Add(60*time.Second+pathMS(0.2)))
+			}},
+		{name: "a capture that ends mid-transfer is not a reset",
+			build: func(c *synth.Capture, k *synth.Conn, conv synth.Conversation, t0 time.Time) {
+				k.Play(t0, cutServer(conv.Transcript, 9000), synth.DefaultTiming)
+			}},
+		{name: "a reset after the client closed first is not a finding",
+			build: func(c *synth.Capture, k *synth.Conn, conv synth.Conversation, t0 time.Time) {
+				end := k.Play(t0, cutServer(conv.Transcript, 9000), synth.DefaultTiming)
+				k.Fin(synth.FromClient, end.Add(pathMS(1)))
+				k.Reset(synth.FromServer, end.Add(pathMS(25)))
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			conv := tlsConverse(t, request, tlsServerSending(t, 30000))
+			if conv.ClientErr != nil || conv.ServerErr != nil {
+				t.Fatalf("the conversation failed: client %v, server %v", conv.ClientErr, conv.ServerErr)
+			}
+			rep := synthReport(t, func(c *synth.Capture) error {
+				k := c.Dial(pathMe, pathServer(), 443, pathMS(20))
+				tt.build(c, k, conv, k.Handshake(pathT0))
+				return nil
+			})
+			got := findingsOf(rep, "tcp-reset-mid-transfer")
+			if !tt.want {
+				if len(got) != 0 {
+					t.Fatalf("unexpected finding: %s / %s", got[0].Summary, got[0].Observed)
+				}
+				return
+			}
+			if len(got) != 1 {
+				t.Fatalf("got %d findings, want 1 (all: %v)", len(got), findingIDs(rep))
+			}
+			t.Logf("%s | %s", got[0].Summary, got[0].Observed)
+			if !strings.Contains(got[0].Observed+got[0].Hint, tt.phrase) {
+				t.Errorf("finding lacks %q: %s", tt.phrase, got[0].Observed)
+			}
+		})
+	}
+	t.Run("a capture that begins mid-connection is not a reset", func(t *testing.T) {
+		rep := synthReport(t, func(c *synth.Capture) error {
+			k := c.Dial(pathMe, pathServer(), 443, pathMS(20))
+			end := k.Data(synth.FromServer, pathT0, pathMS(0.1), append([]byte{23, 3, 3, 0x40, 0}, make([]byte, 5000)...))
+			k.Ack(synth.FromClient, end.Add(pathMS(0.1)))
+			k.Send(synth.FromServer, end.Add(pathMS(0.3)), synth.Seg{Flags: synth.RST | synth.ACK, TTL: 50})
+			return nil
+		})
+		if got := findingsOf(rep, "tcp-reset-mid-transfer"); len(got) != 0 {
+			t.Fatalf("unexpected finding: %s", got[0].Summary)
+		}
+	})
+	t.Run("a reset right after the ClientHello is tcp-reset-after-hello's, not this one", func(t *testing.T) {
+		conv := tlsConverse(t, request, tlsServerSending(t, 100))
+		rep := synthReport(t, func(c *synth.Capture) error {
+			k := c.Dial(pathMe, pathServer(), 443, pathMS(20))
+			end := k.Data(synth.FromClient, k.Handshake(pathT0), 0, conv.Transcript[0].Data)
+			k.Send(synth.FromServer, end.Add(pathMS(9)), synth.Seg{Flags: synth.RST | synth.ACK, TTL: 50})
+			return nil
+		})
+		if got := findingsOf(rep, "tcp-reset-mid-transfer"); len(got) != 0 {
+			t.Fatalf("unexpected finding: %s", got[0].Summary)
+		}
+		if got := findingsOf(rep, "tcp-reset-after-hello"); len(got) != 1 {
+			t.Fatalf("want tcp-reset-after-hello, got %v", findingIDs(rep))
+		}
+	})
+}
+
+// pmtuBase opens a connection and sends a ClientHello-sized request.
+func pmtuBase(c *synth.Capture) (*synth.Conn, time.Time) {
+	k := c.Dial(pathMe, pathServer(), 443, pathMS(20))
+	t := k.Handshake(pathT0)
+	return k, k.Data(synth.FromClient, t.Add(pathMS(0.1)), 0, append([]byte{22, 3, 1, 1, 0x27}, make([]byte, 295)...))
+}
+
+func TestTCPPMTUBlackhole(t *testing.T) {
+	tests := []struct {
+		name   string
+		build  func(c *synth.Capture) error
+		want   bool
+		phrase string
+	}{
+		{name: "seen from the receiver: full-size segments never arrive, the small one after them does, the client gives up", want: true,
+			phrase: "2896 bytes from 142.250.1.1:443 never arrived",
+			build: func(c *synth.Capture) error {
+				k, t := pmtuBase(c)
+				segs := k.Segments(synth.FromServer, make([]byte, 4000))
+				k.Send(synth.FromServer, t.Add(pathMS(21)), segs[len(segs)-1])
+				k.Advance(synth.FromServer, 4000)
+				k.Ack(synth.FromClient, t.Add(pathMS(21.1)))
+				k.Fin(synth.FromClient, t.Add(10*time.Second))
+				return nil
+			}},
+		{name: "seen from the sender: the same full-size segment retransmitted, a router's ICMP ignored", want: true,
+			phrase: "next-hop MTU is 1400",
+			build: func(c *synth.Capture) error {
+				k, t := pmtuBase(c)
+				k.Ack(synth.FromServer, t.Add(pathMS(20))) // the request was acknowledged
+				t = t.Add(pathMS(30))
+				segs := k.Segments(synth.FromClient, make([]byte, 4000))
+				var first []byte
+				for i, s := range segs {
+					s.Lost = i < len(segs)-1
+					ip := k.Send(synth.FromClient, t.Add(time.Duration(i)*pathMS(0.02)), s)
+					if i == 0 {
+						first = ip
+					}
+				}
+				k.Advance(synth.FromClient, 4000)
+				c.ICMPFragNeeded(t.Add(pathMS(5)), synth.Remote("10.8.0.1", 64, 1), pathMe, 1400, first)
+				k.Ack(synth.FromServer, t.Add(pathMS(20)))
+				rto := pathMS(220)
+				for when := t.Add(rto); when.Before(t.Add(9 * time.Second)); rto *= 2 {
+					s := segs[0]
+					s.Lost = true
+					k.Send(synth.FromClient, when, s)
+					when = when.Add(rto)
+				}
+				return nil
+			}},
+		{name: "ordinary loss that recovers is not a black hole",
+			build: func(c *synth.Capture) error {
+				k, t := pmtuBase(c)
+				segs := k.Segments(synth.FromServer, make([]byte, 4000))
+				k.Send(synth.FromServer, t.Add(pathMS(21)), segs[len(segs)-1])
+				k.Advance(synth.FromServer, 4000)
+				k.Ack(synth.FromClient, t.Add(pathMS(21.1)))
+				for i, s := range segs[:len(segs)-1] {
+					k.Send(synth.FromServer, t.Add(pathMS(250+0.1*float64(i))), s) // the retransmissions arrive
+				}
+				k.Ack(synth.FromClient, t.Add(pathMS(251)))
+				k.Fin(synth.FromClient, t.Add(10*time.Second))
+				return nil
+			}},
+		{name: "a sender's retransmission that gets through is ordinary loss",
+			build: func(c *synth.Capture) error {
+				k, t := pmtuBase(c)
+				t = t.Add(pathMS(30))
+				segs := k.Segments(synth.FromClient, make([]byte, 4000))
+				for i, s := range segs {
+					s.Lost = i == 0
+					k.Send(synth.FromClient, t.Add(time.Duration(i)*pathMS(0.02)), s)
+				}
+				k.Advance(synth.FromClient, 4000)
+				k.Ack(synth.FromServer, t.Add(pathMS(20)))
+				k.Send(synth.FromClient, t.Add(pathMS(220)), segs[0])
+				k.Send(synth.FromClient, t.Add(pathMS(660)), segs[0]) // a spurious second one
+				k.Ack(synth.FromServer, t.Add(pathMS(700)))
+				k.Fin(synth.FromClient, t.Add(3*time.Second))
+				return nil
+			}},
+		{name: "a capture that simply ends during a stall is not a black hole",
+			build: func(c *synth.Capture) error {
+				k, t := pmtuBase(c)
+				segs := k.Segments(synth.FromServer, make([]byte, 4000))
+				k.Send(synth.FromServer, t.Add(pathMS(21)), segs[len(segs)-1])
+				k.Advance(synth.FromServer, 4000)
+				k.Ack(synth.FromClient, t.Add(pathMS(21.1)))
+				c.Mark(t.Add(3 * time.Second))
+				return nil
+			}},
+		{name: "a stall that lasts less than a second before the close is not judged",
+			build: func(c *synth.Capture) error {
+				k, t := pmtuBase(c)
+				segs := k.Segments(synth.FromServer, make([]byte, 4000))
+				k.Send(synth.FromServer, t.Add(pathMS(21)), segs[len(segs)-1])
+				k.Advance(synth.FromServer, 4000)
+				k.Ack(synth.FromClient, t.Add(pathMS(21.1)))
+				k.Reset(synth.FromClient, t.Add(pathMS(300)))
+				return nil
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rep := synthReport(t, tt.build)
+			got := findingsOf(rep, "tcp-pmtu-blackhole")
+			if !tt.want {
+				if len(got) != 0 {
+					t.Fatalf("unexpected finding: %s / %s", got[0].Summary, got[0].Observed)
+				}
+				return
+			}
+			if len(got) != 1 {
+				t.Fatalf("got %d findings, want 1 (all: %v)", len(got), findingIDs(rep))
+			}
+			t.Logf("%s | %s | %s", got[0].Summary, got[0].Observed, got[0].WiresharkFilter)
+			if !strings.Contains(got[0].Observed, tt.phrase) {
+				t.Errorf("finding lacks %q: %s", tt.phrase, got[0].Observed)
+			}
+		})
+	}
+}
