@@ -255,8 +255,8 @@ func checkDNSTimeout(ctx *Context) []Finding {
 	// timedOut reports whether a transaction got no timely response, and
 	// the late response if one came after the client gave up.
 	timedOut := func(x *decode.DNSExchange) (bool, *decode.DNSResponse) {
-		if x.Query.IsZero() || len(x.ICMP) > 0 || x.Reset != nil {
-			return false, nil
+		if x.Query.IsZero() || len(x.ICMP) > 0 || x.Reset != nil || len(x.Rejected) > 0 {
+			return false, nil // rejected responses are dns-answer-mismatch's
 		}
 		last := x.Query
 		if n := len(x.Retries); n > 0 {

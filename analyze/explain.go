@@ -51,7 +51,7 @@ var errorPatterns = []errorPattern{
 	{re: regexp.MustCompile(`proxyconnect tcp: [^\n]*`), layer: "proxy",
 		mean:   "the go command could not talk to the proxy in HTTPS_PROXY/HTTP_PROXY",
 		causes: []string{"the proxy is not running or the address is wrong", "HTTPS_PROXY uses https:// for a proxy that speaks plain HTTP (or the reverse)", "the proxy needs credentials"},
-		checks: []string{"proxy-connect-failed", "tcp-connect-refused", "tcp-connect-timeout"},
+		checks: []string{"proxy-connect-failed", "tls-not-tls", "tcp-connect-refused", "tcp-connect-timeout"},
 		next:   "Check `go env` and `env | grep -i proxy`; " + captureNext},
 	{re: regexp.MustCompile(`dial tcp (?:\S+): (?:connect: )?(?:i/o timeout|connection timed out)`), layer: "tcp",
 		mean: "the TCP connection to the module proxy (or proxy server) was never answered",
@@ -93,17 +93,17 @@ var errorPatterns = []errorPattern{
 	{re: regexp.MustCompile(`tls: first record does not look like a TLS handshake`), layer: "proxy",
 		mean:   "the peer answered TLS with something else, usually plain HTTP",
 		causes: []string{"HTTPS_PROXY=https://… points at a proxy that speaks plain HTTP (use http://)", "a captive portal or transparent proxy answered port 443 with HTTP"},
-		checks: []string{"proxy-connect-failed", "tls-foreign-issuer"},
+		checks: []string{"tls-not-tls", "proxy-connect-failed"},
 		next:   captureNext},
 	{re: regexp.MustCompile(`net/http: TLS handshake timeout`), layer: "tcp",
 		mean:   "the TCP connection opened but the TLS handshake never completed",
-		causes: []string{"a middlebox drops the ~1.5 KB post-quantum ClientHello (try GODEBUG=tlsmlkem=0)", "an overloaded proxy", "SNI filtering that silently drops"},
-		checks: []string{"tls-large-hello-dropped", "tcp-reset-after-hello"},
+		causes: []string{"a middlebox drops the ~1.5 KB post-quantum ClientHello (try GODEBUG=tlsmlkem=0)", "a path-MTU black hole: full-size packets (the server's certificates) never arrive (VPN, Docker over VPN)", "an overloaded proxy", "SNI filtering that silently drops"},
+		checks: []string{"tls-large-hello-dropped", "tcp-pmtu-blackhole", "tcp-reset-after-hello"},
 		next:   "Retry with `GODEBUG=tlsmlkem=0 go mod download`; " + captureNext},
 	{re: regexp.MustCompile(`(?:read: )?connection reset by peer|wsarecv: An existing connection was forcibly closed`), layer: "tcp",
 		mean:   "the connection was reset",
-		causes: []string{"SNI-based filtering injects a reset right after the ClientHello", "a proxy or firewall closed the connection"},
-		checks: []string{"tcp-reset-after-hello", "tls-large-hello-dropped"},
+		causes: []string{"SNI-based filtering injects a reset right after the ClientHello", "a middlebox resets the download half-way (injected, or a size limit)", "a proxy, NAT or firewall idle timeout"},
+		checks: []string{"tcp-reset-after-hello", "tcp-reset-mid-transfer", "tls-large-hello-dropped"},
 		next:   captureNext},
 	{re: regexp.MustCompile(`http2: (?:server sent GOAWAY and closed the connection; LastStreamID=\d+, ErrCode=|Transport received GOAWAY from server ErrCode:)([A-Z_]+)`), layer: "http",
 		mean: "the HTTP/2 server ended the connection with an error code",
@@ -132,8 +132,21 @@ var errorPatterns = []errorPattern{
 	{re: regexp.MustCompile(`server gave HTTP response to HTTPS client`), layer: "proxy",
 		mean:   "an HTTPS connection was answered with plain HTTP",
 		causes: []string{"GOPROXY uses https:// for a server that only speaks http (or GOINSECURE is needed)", "HTTPS_PROXY=https:// for an http proxy"},
-		checks: []string{"proxy-connect-failed"},
+		checks: []string{"tls-not-tls", "proxy-connect-failed"},
 		next:   "Check the scheme in GOPROXY and HTTPS_PROXY."},
+	{re: regexp.MustCompile(`\bunexpected EOF\b`), layer: "tcp",
+		mean: "the connection ended before the response was complete",
+		causes: []string{"the server or a middlebox closed or reset the connection half-way through a download",
+			"a proxy accepted the connection and closed it without answering the CONNECT (Go 1.26 says `unexpected EOF`, older releases `proxyconnect tcp: EOF`)",
+			"a response shorter than its Content-Length"},
+		checks: []string{"tcp-reset-mid-transfer", "proxy-connect-failed"},
+		next:   captureNext},
+	{re: regexp.MustCompile(`dial tcp (?:\S+): (?:connect: )?(cannot assign requested address|network is unreachable)`), layer: "tcp",
+		mean: "the machine could not even send the SYN: it has no usable source address or route for that address family",
+		causes: []string{"an IPv6 address was resolved (AAAA answered) but this machine has no IPv6 route or only a link-local address (containers, VPNs)",
+			"a NAT64/DNS64 network without the NAT64, or a disconnected VPN route"},
+		checks: []string{"tcp-ipv6-broken", "dns-nat64-unreachable"},
+		next:   "Check `ip -6 route` and `ip -6 addr`; `GODEBUG=netdns=go+4`-style IPv4-only tests help tell. " + captureNext},
 }
 
 // dnsDetail refines the generic lookup pattern by its ending.
@@ -142,7 +155,11 @@ func dnsDetail(text string) (mean string, causes, checks []string, next string) 
 	case strings.Contains(text, "i/o timeout"):
 		return "the resolver did not answer in time",
 			[]string{"the resolver is down or unreachable (firewall dropping UDP 53, VPN)", "it drops AAAA queries, so every lookup waits for the timeout", "forged answers confuse it"},
-			[]string{"dns-timeout", "dns-injected-answer"}, captureNext
+			[]string{"dns-timeout", "dns-answer-mismatch", "dns-injected-answer"}, captureNext
+	case strings.Contains(text, "cannot unmarshal DNS message"):
+		return "the resolver's response could not be parsed by the go resolver",
+			[]string{"a broken resolver or middlebox mangles the answer section", "a truncated or oversized response (EDNS buffer size problems)"},
+			[]string{"dns-answer-mismatch"}, "Try `dig proxy.golang.org` and compare; " + captureNext
 	case strings.Contains(text, "server misbehaving"):
 		return "the resolver answered SERVFAIL (or another error) instead of addresses",
 			[]string{"its upstream is unreachable", "DNSSEC validation failed (a wrong clock breaks it too)", "it refuses this client (REFUSED)"},
