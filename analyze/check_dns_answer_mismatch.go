@@ -187,7 +187,10 @@ func truncatedWithoutTCP(ctx *Context, x *decode.DNSExchange) (Finding, bool) {
 				!c.First.Time.Before(tc.At.Time) {
 				if o, oev := ctx.outcome(c); o == connRefused || o == connTimeout {
 					ev = append(ev, oev...)
-					observed = "the TCP connection for the retry was refused or never answered"
+					observed = "the TCP connection for the retry was refused"
+					if o == connTimeout {
+						observed = "the TCP connection for the retry was never answered"
+					}
 					failed = true
 					break
 				}

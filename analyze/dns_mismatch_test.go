@@ -140,7 +140,7 @@ func TestDNSAnswerMismatchAgainstTheGoResolver(t *testing.T) {
 				m := answer(q)
 				m.Answer, m.Truncated = nil, true
 				return pack(m)
-			}, goErr: "connection refused", tcpDead: true, finding: "refused or never answered"},
+			}, goErr: "connection refused", tcpDead: true, finding: "the retry was refused"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -112,6 +112,12 @@ var scenarios = []scenario{
 	http2GoproxyGone,
 	h2GoAwayInadequateSecurity,
 	inputTruncated,
+	tlsNotTLSPortal,
+	tlsNotTLSHTTPSProxyURL,
+	tcpResetMidTransfer,
+	tcpPMTUBlackhole,
+	dnsAnswerMismatch,
+	dnsTruncatedNoTCP,
 }
 
 // output is what generating a scenario produced.
