@@ -133,6 +133,9 @@ func (ctx *Context) failedConnects(want connOutcome, build func(host string, ser
 		if _, isProxy := proxies[c.Server]; isProxy {
 			continue // proxy-connect-failed reports these
 		}
+		if ctx.ipv6Covered(c) {
+			continue // tcp-ipv6-broken reports these, once per host
+		}
 		o, ev := ctx.outcome(c)
 		if o != want {
 			continue

@@ -189,7 +189,7 @@ var causeOrder = []string{
 	"tls-foreign-issuer", "tls-hostname-mismatch", "tls-expired",
 	"tls-version-downgrade", "tls-alpn-downgrade", "tls-classical-key-share",
 	"tls-client-rejected", "tls-alert", "h2-goaway", "http-error-status",
-	"tcp-connect-refused", "tcp-connect-timeout", "tls-cert-hidden",
+	"tcp-ipv6-broken", "tcp-connect-refused", "tcp-connect-timeout", "tls-cert-hidden",
 }
 
 // causeRank is a check's position in causeOrder (unknown checks last).

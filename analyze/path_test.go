@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modsniff/modsniff/capture"
 	"github.com/modsniff/modsniff/decode"
 	"github.com/modsniff/modsniff/decode/decodetest"
 	"github.com/modsniff/modsniff/samples/synth"
@@ -426,4 +427,91 @@ func TestTCPPMTUBlackhole(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestTCPIPv6Broken(t *testing.T) {
+	me6 := synth.Local("2a02:810d:4b40:2a00::71", net.HardwareAddr{2, 0, 0, 0, 0, 2})
+	const v6, v4 = "2a00:1450:4001:82f::2011", "142.250.1.1"
+	lookup := func(c *synth.Capture) time.Time {
+		r := c.Resolver(pathMe, synth.Neighbor("10.0.0.1", synth.Gateway, 64), pathMS(3), 1232)
+		return r.GoLookup(pathT0, modHost, []string{modHost + ". 300 IN A " + v4}, []string{modHost + ". 300 IN AAAA " + v6})
+	}
+	v4Fetch := func(c *synth.Capture, at time.Time) {
+		k := c.Dial(pathMe, pathServer(), 443, pathMS(20))
+		end := k.Data(synth.FromClient, k.Handshake(at).Add(pathMS(0.1)), 0, make([]byte, 300))
+		end = k.Data(synth.FromServer, end.Add(pathMS(21)), pathMS(0.1), make([]byte, 3000))
+		k.Close(end.Add(pathMS(1)))
+	}
+	tests := []struct {
+		name           string
+		build          func(c *synth.Capture)
+		severity, what string // "" severity: no finding
+	}{
+		{name: "unanswered IPv6 SYNs with a working IPv4 fallback are a warning, with the fallback's cost", severity: "warning", what: "reached 300ms after",
+			build: func(c *synth.Capture) {
+				t := lookup(c)
+				c.Dial(me6, synth.Remote(v6, 64, 12), 443, pathMS(20)).SYN(t.Add(pathMS(0.2)))
+				v4Fetch(c, t.Add(pathMS(300.2)))
+				c.Mark(t.Add(5 * time.Second))
+			}},
+		{name: "refused IPv6 without any IPv4 that works is an error", severity: "error", what: "refused",
+			build: func(c *synth.Capture) {
+				t := lookup(c)
+				k := c.Dial(me6, synth.Remote(v6, 64, 12), 443, pathMS(20))
+				k.SYN(t.Add(pathMS(0.2)))
+				k.Refuse(t.Add(pathMS(20.2)), 52)
+			}},
+		{name: "an IPv6 connection that stalls after its handshake where IPv4 works", severity: "warning", what: "stalled",
+			build: func(c *synth.Capture) {
+				t := lookup(c)
+				k := c.Dial(me6, synth.Remote(v6, 64, 12), 443, pathMS(20))
+				end := k.Data(synth.FromClient, k.Handshake(t.Add(pathMS(0.2))).Add(pathMS(0.1)), 0, make([]byte, 300))
+				k.Reset(synth.FromClient, end.Add(10*time.Second))
+				v4Fetch(c, end.Add(10*time.Second+pathMS(1)))
+			}},
+		{name: "an IPv4-only machine that never dials the AAAA addresses is normal",
+			build: func(c *synth.Capture) { v4Fetch(c, lookup(c).Add(pathMS(0.2))) }},
+		{name: "working IPv6 is not reported",
+			build: func(c *synth.Capture) {
+				t := lookup(c)
+				k := c.Dial(me6, synth.Remote(v6, 64, 12), 443, pathMS(20))
+				end := k.Data(synth.FromClient, k.Handshake(t.Add(pathMS(0.2))).Add(pathMS(0.1)), 0, make([]byte, 300))
+				end = k.Data(synth.FromServer, end.Add(pathMS(21)), pathMS(0.1), make([]byte, 3000))
+				k.Close(end.Add(pathMS(1)))
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rep := synthReport(t, func(c *synth.Capture) error { tt.build(c); return nil })
+			got := findingsOf(rep, "tcp-ipv6-broken")
+			if n := len(findingsOf(rep, "tcp-connect-timeout")) + len(findingsOf(rep, "tcp-connect-refused")); n > 0 {
+				t.Errorf("tcp-connect-* repeats the IPv6 half: %v", findingIDs(rep))
+			}
+			if tt.severity == "" {
+				if len(got) != 0 {
+					t.Fatalf("unexpected finding: %s", got[0].Summary)
+				}
+				return
+			}
+			if len(got) != 1 {
+				t.Fatalf("got %d findings, want one for the host (all: %v)", len(got), findingIDs(rep))
+			}
+			t.Logf("%s | %s", got[0].Summary, got[0].Observed)
+			if got[0].Severity.String() != tt.severity || got[0].Host != modHost || !strings.Contains(got[0].Observed, tt.what) {
+				t.Errorf("got %s %s: %s", got[0].Severity, got[0].Host, got[0].Observed)
+			}
+		})
+	}
+	t.Run("no IPv6 SYN at all, but the go command says the address could not be assigned", func(t *testing.T) {
+		ev := &decode.Events{DNS: []*decode.DNSExchange{exchange(1, client, router, modHost, "AAAA", response(2, "NOERROR", 64, modHost, "AAAA "+v6))}}
+		ctx := ctxFor(ev, 3000, Options{})
+		exit := 1
+		m := &capture.Metadata{ExitStatus: &exit, StderrTail: `go: rsc.io/quote@v1.5.2: Get "https://proxy.golang.org/rsc.io/quote/@v/v1.5.2.info": dial tcp [` + v6 + `]:443: connect: cannot assign requested address`}
+		comments, err := m.Comments()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx.Inputs = []*Input{{Sections: []capture.Section{{Comments: comments}}}}
+		expectFindings(t, runCheck(t, "tcp-ipv6-broken", ctx), want{modHost, "error", "cannot assign requested address"})
+	})
 }
