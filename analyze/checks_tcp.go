@@ -38,7 +38,8 @@ func init() {
 	register(&Check{ID: "proxy-connect-failed", Layer: "proxy", Severity: Error,
 		Title: "the proxy refused the tunnel",
 		Doc: "An HTTP CONNECT was answered with a non-2xx status (407, 403, 502 …), a SOCKS proxy replied with a " +
-			"failure, or the connection to the configured proxy was refused or never answered. Status lines and " +
+			"failure, the proxy closed the connection without any response (or during the SOCKS5 negotiation), " +
+			"or the connection to the configured proxy was refused or never answered. Status lines and " +
 			"authentication realms are quoted; credentials never are.",
 		run: checkProxyConnectFailed})
 	register(&Check{ID: "http-error-status", Layer: "http", Severity: Error,
@@ -335,6 +336,9 @@ func checkProxyConnectFailed(ctx *Context) []Finding {
 	var out []Finding
 	for _, t := range ctx.Events.Proxy {
 		if t.Response.IsZero() {
+			if f, ok := proxyClosedSilently(ctx, t); ok {
+				out = append(out, f)
+			}
 			continue
 		}
 		failed := false

@@ -57,6 +57,7 @@ func TestExplainClassifiesPathErrors(t *testing.T) {
 		{"a download cut short", `Get "https://proxy.golang.org/x/@v/v1.0.0.zip": unexpected EOF`, "tcp", "proxy.golang.org", "tcp-reset-mid-transfer"},
 		{"a proxy that closes without answering, Go 1.26", `Get "https://proxy.golang.org/x/@v/list": unexpected EOF`, "tcp", "proxy.golang.org", "proxy-connect-failed"},
 		{"a proxy that closes without answering, older Go", `Get "https://proxy.golang.org/x/@v/list": proxyconnect tcp: EOF`, "proxy", "proxy.golang.org", "proxy-connect-failed"},
+		{"a SOCKS5 proxy that closes during the negotiation", `Get "https://proxy.golang.org/x/@v/list": socks connect tcp 127.0.0.1:39395->proxy.golang.org:443: EOF`, "proxy", "proxy.golang.org", "proxy-connect-failed"},
 		{"no IPv6 source address", `dial tcp [2a00:1450:4001:813::2011]:443: connect: cannot assign requested address`, "tcp", "", "tcp-ipv6-broken"},
 		{"no IPv6 route", `Get "https://proxy.golang.org/x/@v/list": dial tcp [2607:f8b0:4004:c07::8d]:443: connect: network is unreachable`, "tcp", "proxy.golang.org", "tcp-ipv6-broken"},
 		{"a DNS response go cannot parse", `dial tcp: lookup proxy.golang.org on 10.0.0.1:53: cannot unmarshal DNS message`, "dns", "proxy.golang.org", "dns-answer-mismatch"},

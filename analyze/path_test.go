@@ -5,6 +5,8 @@ import (
 	"crypto/x509/pkix"
 	"io"
 	"net"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -513,5 +515,88 @@ func TestTCPIPv6Broken(t *testing.T) {
 		}
 		ctx.Inputs = []*Input{{Sections: []capture.Section{{Comments: comments}}}}
 		expectFindings(t, runCheck(t, "tcp-ipv6-broken", ctx), want{modHost, "error", "cannot assign requested address"})
+	})
+}
+
+// closingProxy accepts one connection on 127.0.0.1, reads the client's
+// first message (an HTTP CONNECT head, or a SOCKS5 greeting) and closes
+// without answering. It returns the proxy's address and a channel that
+// yields what the client sent.
+func closingProxy(t *testing.T, socks bool) (string, <-chan []byte) {
+	t.Helper()
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	got := make(chan []byte, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			close(got)
+			return
+		}
+		var msg []byte
+		buf := make([]byte, 4096)
+		for {
+			n, err := c.Read(buf)
+			msg = append(msg, buf[:n]...)
+			if err != nil || (socks && len(msg) >= 2 && len(msg) >= 2+int(msg[1])) || (!socks && strings.Contains(string(msg), "\r\n\r\n")) {
+				break
+			}
+		}
+		c.Close()
+		got <- msg
+	}()
+	return ln.Addr().String(), got
+}
+
+func TestProxyClosedWithoutResponse(t *testing.T) {
+	tests := []struct {
+		name, scheme, goErr, phrase string
+		port                        uint16
+	}{
+		{name: "an HTTP proxy that accepts and closes without answering the CONNECT", scheme: "http",
+			goErr: "EOF", phrase: "without any response to the CONNECT", port: 3128},
+		{name: "a SOCKS5 proxy that closes right after the greeting", scheme: "socks5",
+			goErr: "EOF", phrase: "right after the SOCKS5 greeting", port: 1080},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			addr, sent := closingProxy(t, tt.scheme == "socks5")
+			pu, _ := url.Parse(tt.scheme + "://" + addr)
+			hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{Proxy: http.ProxyURL(pu)}}
+			_, err := hc.Get("https://" + modHost + "/rsc.io/quote/@v/list")
+			if err == nil || !strings.Contains(err.Error(), tt.goErr) {
+				t.Fatalf("the go client said %v, want %q", err, tt.goErr)
+			}
+			t.Logf("go said: %v", err)
+			msg := <-sent
+			if len(msg) == 0 {
+				t.Fatal("the proxy received nothing")
+			}
+			rep := synthReport(t, func(c *synth.Capture) error {
+				k := c.Dial(pathMe, synth.Remote("10.20.0.8", 64, 2), tt.port, pathMS(0.6))
+				end := k.Data(synth.FromClient, k.Handshake(pathT0).Add(pathMS(0.1)), 0, msg)
+				k.Fin(synth.FromServer, end.Add(pathMS(0.8)))
+				k.Fin(synth.FromClient, end.Add(pathMS(1)))
+				return nil
+			})
+			got := findingsOf(rep, "proxy-connect-failed")
+			if len(got) != 1 || !strings.Contains(got[0].Summary, tt.phrase) {
+				t.Fatalf("want one proxy-connect-failed saying %q, got %+v (all %v)", tt.phrase, got, findingIDs(rep))
+			}
+		})
+	}
+	t.Run("a proxy connection the client closes first is not a silent proxy", func(t *testing.T) {
+		rep := synthReport(t, func(c *synth.Capture) error {
+			k := c.Dial(pathMe, synth.Remote("10.20.0.8", 64, 2), 3128, pathMS(0.6))
+			end := k.Data(synth.FromClient, k.Handshake(pathT0).Add(pathMS(0.1)), 0, []byte("CONNECT proxy.golang.org:443 HTTP/1.1\r\nHost: proxy.golang.org:443\r\n\r\n"))
+			k.Close(end.Add(pathMS(5)))
+			return nil
+		})
+		if got := findingsOf(rep, "proxy-connect-failed"); len(got) != 0 {
+			t.Fatalf("unexpected finding: %s", got[0].Summary)
+		}
 	})
 }

@@ -118,6 +118,7 @@ var scenarios = []scenario{
 	tcpPMTUBlackhole,
 	dnsAnswerMismatch,
 	dnsTruncatedNoTCP,
+	proxyClosedSilently,
 }
 
 // output is what generating a scenario produced.

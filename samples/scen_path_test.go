@@ -263,3 +263,25 @@ var dnsTruncatedNoTCP = scenario{
 		return nil
 	},
 }
+
+var proxyClosedSilently = scenario{
+	name: "proxy-connect-closed-silently",
+	shows: "HTTPS_PROXY=http://proxy.corp.example:3128 names a port where the proxy accepts connections but closes " +
+		"them without answering the CONNECT (go 1.26: `unexpected EOF`; older releases: `proxyconnect tcp: EOF`).",
+	made: "the CONNECT request exactly as Go 1.26's net/http sends it, then a FIN from the proxy; Ethernet",
+	must: []analyze.ExpectedFinding{find("proxy-connect-failed", proxyHost, "error")},
+	gen: func(g *gen) error {
+		c := g.capture(synth.Ethernet, "eno1", "office desktop",
+			"go mod download through a proxy that closes every CONNECT without a word.")
+		me := desktop()
+		r := c.Resolver(me, corpDNS(), ms(0.8), 1232)
+		t := r.GoLookup(at(0), squidName, []string{squidName + ". 3600 IN A " + squidV4}, nil)
+		k := c.Dial(me, corpServer(squidV4), 3128, ms(0.6))
+		t = k.Handshake(t.Add(ms(0.2)))
+		end := k.Data(synth.FromClient, t.Add(ms(0.09)), 0,
+			[]byte("CONNECT proxy.golang.org:443 HTTP/1.1\r\nHost: proxy.golang.org:443\r\nUser-Agent: Go-http-client/1.1\r\n\r\n"))
+		k.Fin(synth.FromServer, end.Add(ms(0.9)))
+		k.Fin(synth.FromClient, end.Add(ms(1.1)))
+		return nil
+	},
+}
