@@ -51,6 +51,7 @@ func runTCPIPv6Broken(ctx *Context) []Finding {
 	}
 	hosts := make(map[string]*hostState)
 	var order []string
+	nat64 := ctx.nat64Prefixes()
 	get := func(h string) *hostState {
 		s := hosts[h]
 		if s == nil {
@@ -75,8 +76,8 @@ func runTCPIPv6Broken(ctx *Context) []Finding {
 			}
 			continue
 		}
-		if !ctx.ipv6Covered(c) {
-			continue
+		if !ctx.ipv6Covered(c) || inNAT64(nat64, a) {
+			continue // DNS64 addresses are dns-nat64-unreachable's
 		}
 		at, ok := ctx.ipv6Failure(c)
 		if !ok {

@@ -182,7 +182,7 @@ func sortFindings(fs []Finding) {
 // client sent because of it, the expired certificate before the alert).
 var causeOrder = []string{
 	"input-damaged",
-	"dns-unreachable", "dns-answer-mismatch", "dns-timeout", "dns-error-rcode", "dns-forged-ip", "dns-injected-answer", "dns-bogon-answer",
+	"dns-unreachable", "dns-answer-mismatch", "dns-nat64-unreachable", "dns-timeout", "dns-error-rcode", "dns-forged-ip", "dns-injected-answer", "dns-bogon-answer",
 	"dns-fake-ip", "dns-search-suffix",
 	"proxy-connect-failed", "tcp-reset-after-hello", "tcp-pmtu-blackhole", "tls-large-hello-dropped",
 	"tls-not-tls", "tcp-reset-mid-transfer",

@@ -600,3 +600,51 @@ func TestProxyClosedWithoutResponse(t *testing.T) {
 		}
 	})
 }
+
+func TestDNSNAT64Unreachable(t *testing.T) {
+	me6 := synth.Local("2001:db8:64::71", net.HardwareAddr{2, 0, 0, 0, 0, 2})
+	dns64 := synth.Neighbor("2001:db8:64::1", synth.Gateway, 64)
+	tests := []struct {
+		name, addr, phrase string
+		prefixQuery        string // an ipv4only.arpa answer, when set
+		answered, want     bool
+	}{
+		{name: "an address in the well-known prefix whose SYNs go unanswered", addr: "64:ff9b::8efb:2471", want: true, phrase: "64:ff9b::/96"},
+		{name: "a network-specific prefix learned from ipv4only.arpa", addr: "2001:db8:1:ffff::8efb:2471",
+			prefixQuery: "2001:db8:1:ffff::c000:aa", want: true, phrase: "2001:db8:1:ffff::/96"},
+		{name: "a NAT64 that answers is not reported", addr: "64:ff9b::8efb:2471", answered: true},
+		{name: "an address outside any NAT64 prefix is tcp-ipv6-broken's, not this check's", addr: "2a00:1450:4001:82f::2011"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rep := synthReport(t, func(c *synth.Capture) error {
+				r := c.Resolver(me6, dns64, pathMS(2), 1232)
+				tm := pathT0
+				if tt.prefixQuery != "" {
+					tm = r.GoLookup(tm, "ipv4only.arpa", nil, []string{"ipv4only.arpa. 3600 IN AAAA " + tt.prefixQuery})
+				}
+				tm = r.GoLookup(tm, modHost, nil, []string{modHost + ". 300 IN AAAA " + tt.addr})
+				k := c.Dial(me6, synth.Remote(tt.addr, 64, 12), 443, pathMS(30))
+				if tt.answered {
+					k.Close(k.Handshake(tm.Add(pathMS(0.2))).Add(pathMS(5)))
+				} else {
+					k.SYNTimeout(tm.Add(pathMS(0.2)), tm.Add(10*time.Second))
+				}
+				return nil
+			})
+			got := findingsOf(rep, "dns-nat64-unreachable")
+			if !tt.want {
+				if len(got) != 0 {
+					t.Fatalf("unexpected finding: %s", got[0].Summary)
+				}
+				return
+			}
+			if len(got) != 1 || got[0].Host != modHost || !strings.Contains(got[0].Observed, tt.phrase) {
+				t.Fatalf("want one finding naming %s, got %+v (all %v)", tt.phrase, got, findingIDs(rep))
+			}
+			if n := len(findingsOf(rep, "tcp-ipv6-broken")) + len(findingsOf(rep, "tcp-connect-timeout")); n > 0 {
+				t.Errorf("the NAT64 attempts were reported twice: %v", findingIDs(rep))
+			}
+		})
+	}
+}

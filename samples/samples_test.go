@@ -119,6 +119,7 @@ var scenarios = []scenario{
 	dnsAnswerMismatch,
 	dnsTruncatedNoTCP,
 	proxyClosedSilently,
+	dnsNAT64Unreachable,
 }
 
 // output is what generating a scenario produced.

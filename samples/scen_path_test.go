@@ -285,3 +285,23 @@ var proxyClosedSilently = scenario{
 		return nil
 	},
 }
+
+var dnsNAT64Unreachable = scenario{
+	name: "dns-nat64-unreachable",
+	shows: "On an IPv6-only network the resolver does DNS64: proxy.golang.org gets no A record and the AAAA " +
+		"64:ff9b::8efb:2471 (its IPv4 address inside the well-known NAT64 prefix), but no NAT64 translates it, so " +
+		"the SYNs go unanswered until Go's dial timeout.",
+	made: "miekg/dns answers from a DNS64 resolver on the LAN; SYN retransmissions with Linux's backoff; Ethernet",
+	must: []analyze.ExpectedFinding{find("dns-nat64-unreachable", proxyHost, "error")},
+	gen: func(g *gen) error {
+		c := g.capture(synth.Ethernet, "eth0", "IPv6-only lab machine",
+			"go mod download on an IPv6-only network whose DNS64 has no NAT64 behind it.")
+		me := synth.Local("2001:db8:64::71", laptopMAC)
+		r := c.Resolver(me, synth.Neighbor("2001:db8:64::1", routerMAC, 64), ms(1.9), 1232)
+		t := r.GoLookup(at(0), proxyHost, nil, []string{proxyHost + ". 300 IN AAAA 64:ff9b::8efb:2471"})
+		k := c.Dial(me, synth.Remote("64:ff9b::8efb:2471", 64, 3), 443, ms(25))
+		k.SYNTimeout(t.Add(ms(0.2)), t.Add(30*time.Second))
+		c.Mark(t.Add(30*time.Second + ms(0.5)))
+		return nil
+	},
+}
