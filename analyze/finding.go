@@ -183,7 +183,7 @@ func sortFindings(fs []Finding) {
 var causeOrder = []string{
 	"input-damaged",
 	"dns-unreachable", "dns-answer-mismatch", "dns-nat64-unreachable", "dns-timeout", "dns-error-rcode", "dns-forged-ip", "dns-injected-answer", "dns-bogon-answer",
-	"dns-fake-ip", "dns-search-suffix",
+	"dns-fake-ip", "dns-search-suffix", "socks-local-dns",
 	"proxy-connect-failed", "tcp-reset-after-hello", "tcp-pmtu-blackhole", "tls-large-hello-dropped",
 	"tls-not-tls", "tcp-reset-mid-transfer",
 	"tls-foreign-issuer", "tls-hostname-mismatch", "tls-expired",

@@ -648,3 +648,91 @@ func TestDNSNAT64Unreachable(t *testing.T) {
 		})
 	}
 }
+
+func TestSOCKSLocalDNS(t *testing.T) {
+	tunnel := func(n int, target string) *decode.Tunnel {
+		return &decode.Tunnel{Kind: "socks5", Client: addrPortOf("10.0.0.2:40000"), Proxy: addrPortOf("127.0.0.1:1080"),
+			Target: target, Request: at(n), Method: 0, Response: at(n + 1), Established: true}
+	}
+	tests := []struct {
+		name string
+		ev   *decode.Events
+		want []want
+	}{
+		{name: "a tunnel by address after a local lookup is context",
+			ev: &decode.Events{DNS: []*decode.DNSExchange{exchange(1, client, router, modHost, "A", response(2, "NOERROR", 64, modHost, "A 142.250.1.1"))},
+				Proxy: []*decode.Tunnel{tunnel(5, "142.250.1.1:443")}},
+			want: []want{{modHost, "info", "asked 127.0.0.1:1080 for 142.250.1.1:443"}}},
+		{name: "a tunnel to a fake-IP answer is a warning",
+			ev: &decode.Events{DNS: []*decode.DNSExchange{exchange(1, client, router, modHost, "A", response(2, "NOERROR", 64, modHost, "A 198.18.0.21"))},
+				Proxy: []*decode.Tunnel{tunnel(5, "198.18.0.21:443")}},
+			want: []want{{modHost, "warning", "fake-IP"}}},
+		{name: "a tunnel by name lets the proxy resolve: nothing to say",
+			ev: &decode.Events{DNS: []*decode.DNSExchange{exchange(1, client, router, modHost, "A", response(2, "NOERROR", 64, modHost, "A 142.250.1.1"))},
+				Proxy: []*decode.Tunnel{tunnel(5, modHost+":443")}}},
+		{name: "an address no lookup in the capture answered is not attributed",
+			ev: &decode.Events{Proxy: []*decode.Tunnel{tunnel(5, "142.250.1.1:443")}}},
+		{name: "a lookup after the tunnel request did not choose its address",
+			ev: &decode.Events{DNS: []*decode.DNSExchange{exchange(8, client, router, modHost, "A", response(9, "NOERROR", 64, modHost, "A 142.250.1.1"))},
+				Proxy: []*decode.Tunnel{tunnel(5, "142.250.1.1:443")}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			expectFindings(t, runCheck(t, "socks-local-dns", ctxFor(tt.ev, 100, Options{})), tt.want...)
+		})
+	}
+}
+
+// TestGoSendsNamesToSOCKS5 pins the premise of socks-local-dns on the real
+// go client: net/http asks a socks5:// proxy for the host name (ATYP 3),
+// so the go command's own tunnels never trigger the check.
+func TestGoSendsNamesToSOCKS5(t *testing.T) {
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	got := make(chan []byte, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			close(got)
+			return
+		}
+		defer c.Close()
+		greeting := make([]byte, 3)
+		io.ReadFull(c, greeting) //nolint:errcheck
+		c.Write([]byte{5, 0})    //nolint:errcheck
+		head := make([]byte, 5)
+		io.ReadFull(c, head) //nolint:errcheck
+		rest := make([]byte, int(head[4])+2)
+		io.ReadFull(c, rest)                          //nolint:errcheck
+		c.Write([]byte{5, 2, 0, 1, 0, 0, 0, 0, 0, 0}) //nolint:errcheck // not allowed by ruleset
+		got <- append(append(greeting, head...), rest...)
+	}()
+	pu, _ := url.Parse("socks5://" + ln.Addr().String())
+	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{Proxy: http.ProxyURL(pu)}}
+	if _, err := hc.Get("https://" + modHost + "/"); err == nil {
+		t.Fatal("the refused tunnel succeeded")
+	}
+	msg := <-got
+	if len(msg) < 7 || msg[6] != 3 {
+		t.Fatalf("go's SOCKS5 request % x: want ATYP 3 (a domain name)", msg)
+	}
+	rep := synthReport(t, func(c *synth.Capture) error {
+		r := c.Resolver(pathMe, synth.Neighbor("10.0.0.1", synth.Gateway, 64), pathMS(3), 1232)
+		tm := r.GoLookup(pathT0, modHost, []string{modHost + ". 300 IN A 142.250.1.1"}, nil)
+		k := c.Dial(pathMe, synth.Loopback("127.0.0.1"), 1080, pathMS(0.03))
+		end := k.Data(synth.FromClient, k.Handshake(tm).Add(pathMS(0.1)), 0, msg[:3])
+		end = k.Data(synth.FromServer, end.Add(pathMS(0.1)), 0, []byte{5, 0})
+		end = k.Data(synth.FromClient, end.Add(pathMS(0.1)), 0, msg[3:])
+		k.Data(synth.FromServer, end.Add(pathMS(0.1)), 0, []byte{5, 2, 0, 1, 0, 0, 0, 0, 0, 0})
+		return nil
+	})
+	if f := findingsOf(rep, "socks-local-dns"); len(f) != 0 {
+		t.Fatalf("the go command's tunnel by name was reported: %s", f[0].Summary)
+	}
+	if f := findingsOf(rep, "proxy-connect-failed"); len(f) != 1 {
+		t.Fatalf("the refused tunnel was not decoded: %v", findingIDs(rep))
+	}
+}

@@ -120,6 +120,7 @@ var scenarios = []scenario{
 	dnsTruncatedNoTCP,
 	proxyClosedSilently,
 	dnsNAT64Unreachable,
+	socksLocalDNS,
 }
 
 // output is what generating a scenario produced.

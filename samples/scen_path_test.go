@@ -305,3 +305,29 @@ var dnsNAT64Unreachable = scenario{
 		return nil
 	},
 }
+
+var socksLocalDNS = scenario{
+	name: "socks-local-dns-fake-ip",
+	shows: "In direct mode (GOPRIVATE) git fetches github.com through ALL_PROXY=socks5://10.20.0.9:1080; curl " +
+		"resolves the name itself and the container's DNS is a leftover Clash in fake-IP mode, so the corporate " +
+		"SOCKS5 proxy is asked for 198.18.0.21:443 and answers host unreachable.",
+	made: "miekg/dns fake-IP answer; the SOCKS5 greeting and a CONNECT by IPv4 address (ATYP 1) as curl sends for " +
+		"socks5://, the proxy's reply 4; Ethernet",
+	must: []analyze.ExpectedFinding{find("socks-local-dns", "github.com", "warning"), find("dns-fake-ip", "github.com", "warning"),
+		find("proxy-connect-failed", "198.18.0.21", "error")},
+	gen: func(g *gen) error {
+		c := g.capture(synth.Ethernet, "eth0", "build container",
+			"git over a SOCKS5 proxy (socks5://, curl resolves locally) in a container whose DNS is a fake-IP resolver.")
+		me := desktop()
+		r := c.Resolver(me, synth.Neighbor("172.17.0.1", routerMAC, 64), ms(0.3), 1232)
+		t := r.GoLookup(at(0), "github.com", []string{"github.com. 1 IN A 198.18.0.21"}, nil)
+		k := c.Dial(me, corpServer("10.20.0.9"), 1080, ms(0.7))
+		t = k.Handshake(t.Add(ms(0.4)))
+		t = k.Data(synth.FromClient, t.Add(ms(0.1)), 0, []byte{5, 2, 0, 1})
+		t = k.Data(synth.FromServer, t.Add(ms(0.8)), 0, []byte{5, 0})
+		t = k.Data(synth.FromClient, t.Add(ms(0.1)), 0, []byte{5, 1, 0, 1, 198, 18, 0, 21, 1, 187})
+		t = k.Data(synth.FromServer, t.Add(ms(31)), 0, []byte{5, 4, 0, 1, 0, 0, 0, 0, 0, 0})
+		k.Close(t.Add(ms(0.2)))
+		return nil
+	},
+}
