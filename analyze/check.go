@@ -75,6 +75,7 @@ func run(ctx *Context) []Finding {
 			all = append(all, f)
 		}
 	}
+	all = downgradeOneSided(ctx, all)
 	sortFindings(all)
 	if all == nil {
 		all = []Finding{}

@@ -181,7 +181,7 @@ func sortFindings(fs []Finding) {
 // findings the cause is shown first (the foreign issuer before the alert the
 // client sent because of it, the expired certificate before the alert).
 var causeOrder = []string{
-	"input-damaged",
+	"input-damaged", "capture-one-sided",
 	"dns-unreachable", "dns-answer-mismatch", "dns-nat64-unreachable", "dns-timeout", "dns-error-rcode", "dns-forged-ip", "dns-injected-answer", "dns-bogon-answer",
 	"dns-fake-ip", "dns-search-suffix", "socks-local-dns",
 	"proxy-connect-failed", "tcp-reset-after-hello", "tcp-pmtu-blackhole", "tls-large-hello-dropped",

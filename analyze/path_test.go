@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -734,5 +735,60 @@ func TestGoSendsNamesToSOCKS5(t *testing.T) {
 	}
 	if f := findingsOf(rep, "proxy-connect-failed"); len(f) != 1 {
 		t.Fatalf("the refused tunnel was not decoded: %v", findingIDs(rep))
+	}
+}
+
+func TestCaptureOneSided(t *testing.T) {
+	conn := func(n int, server string, client, srv int, syns int) *decode.TCPConn {
+		c := &decode.TCPConn{Client: netip.AddrPortFrom(netip.MustParseAddr("10.0.0.2"), uint16(40000+n)),
+			Server: addrPortOf(server), First: at(n), Last: at(n + 50)}
+		for i := range syns {
+			c.SYN = append(c.SYN, at(n+i*1000))
+		}
+		c.Packets = [2]int{client, srv}
+		if client > syns {
+			c.Payload[0] = 500
+		}
+		if srv > 1 {
+			c.Payload[1] = 3000
+			c.SYNACK = at(n + 1)
+		}
+		return c
+	}
+	tests := []struct {
+		name       string
+		tcp        []*decode.TCPConn
+		oneSided   bool
+		timeoutSev string // severity tcp-connect-timeout ends with
+	}{
+		{name: "outbound-only flows with ACKs and data prove a one-sided capture, and a timeout is downgraded",
+			tcp: []*decode.TCPConn{conn(1, "142.250.1.1:443", 12, 0, 1), conn(100, "142.250.1.2:443", 9, 0, 1),
+				conn(200, "142.250.1.3:443", 4, 0, 4)},
+			oneSided: true, timeoutSev: "info"},
+		{name: "unanswered SYNs alone are not a one-sided capture: the timeout stays an error",
+			tcp:        []*decode.TCPConn{conn(1, "142.250.1.1:443", 4, 0, 4), conn(100, "142.250.1.2:443", 4, 0, 4)},
+			timeoutSev: "error"},
+		{name: "a two-way capture with one odd flow is not one-sided",
+			tcp: []*decode.TCPConn{conn(1, "142.250.1.1:443", 12, 10, 1), conn(100, "142.250.1.2:443", 9, 8, 1),
+				conn(200, "142.250.1.3:443", 9, 0, 1), conn(300, "142.250.1.4:443", 4, 0, 4)},
+			timeoutSev: "error"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fs := run(ctxFor(&decode.Events{TCP: tt.tcp}, 30000, Options{}))
+			var gotOneSided bool
+			sev := ""
+			for _, f := range fs {
+				switch f.ID {
+				case "capture-one-sided":
+					gotOneSided = true
+				case "tcp-connect-timeout":
+					sev = f.Severity.String()
+				}
+			}
+			if gotOneSided != tt.oneSided || sev != tt.timeoutSev {
+				t.Fatalf("one-sided %v (want %v), timeout %q (want %q): %v", gotOneSided, tt.oneSided, sev, tt.timeoutSev, fs)
+			}
+		})
 	}
 }

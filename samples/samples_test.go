@@ -121,6 +121,7 @@ var scenarios = []scenario{
 	proxyClosedSilently,
 	dnsNAT64Unreachable,
 	socksLocalDNS,
+	captureOneSided,
 }
 
 // output is what generating a scenario produced.

@@ -331,3 +331,56 @@ var socksLocalDNS = scenario{
 		return nil
 	},
 }
+
+var captureOneSided = scenario{
+	name: "capture-one-sided-outbound-only",
+	shows: "A capture made with `tcpdump -Q out`: the go command's connections to proxy.golang.org and " +
+		"sum.golang.org show its SYNs, ClientHellos and ACKs for data that never appears; nothing the servers sent " +
+		"is in the file, so silence proves nothing here.",
+	made: "only the client's segments of two Go 1.26 TLS 1.3 downloads, their acknowledgement numbers moving as " +
+		"the unseen server data arrives; Ethernet",
+	must: []analyze.ExpectedFinding{find("capture-one-sided", "", "warning"),
+		// Silence-based findings stay, downgraded to info.
+		find("tcp-connect-timeout", proxyHost, "info"), find("tcp-connect-timeout", sumHost, "info"),
+		find("tls-large-hello-dropped", proxyHost, "info"), find("tls-large-hello-dropped", sumHost, "info")},
+	gen: func(g *gen) error {
+		c := g.capture(synth.Ethernet, "eno1", "office desktop (-Q out)",
+			"go mod download recorded with tcpdump -Q out: only outbound packets.")
+		me := desktop()
+		t := at(0)
+		for i, h := range []struct{ name, addr string }{{proxyHost, proxyV4}, {sumHost, sumV4}} {
+			conv, err := g.goConversation(h.name, t, nil)
+			if err != nil {
+				return err
+			}
+			k := c.Dial(me, google(h.addr), 443, ms(18))
+			srvISN := g.rand.Uint32()
+			k.SYN(t)
+			ack := srvISN + 1
+			when := t.Add(ms(18.1))
+			k.Send(synth.FromClient, when, synth.Seg{Flags: synth.ACK, Ack: ack, HasAck: true})
+			for _, ch := range conv.Transcript {
+				if ch.Data == nil {
+					continue
+				}
+				if ch.Dir == synth.FromServer {
+					ack += uint32(len(ch.Data))
+					when = when.Add(ms(18.5))
+					k.Send(synth.FromClient, when, synth.Seg{Flags: synth.ACK, Ack: ack, HasAck: true})
+					continue
+				}
+				for _, sg := range k.Segments(synth.FromClient, ch.Data) {
+					when = when.Add(ms(0.02))
+					sg.Ack, sg.HasAck = ack, true
+					k.Send(synth.FromClient, when, sg)
+				}
+				k.Advance(synth.FromClient, len(ch.Data))
+			}
+			when = when.Add(ms(0.3))
+			k.Send(synth.FromClient, when, synth.Seg{Flags: synth.FIN | synth.ACK, Ack: ack, HasAck: true})
+			t = when.Add(ms(40 + 10*float64(i)))
+		}
+		c.Mark(t.Add(4 * time.Second))
+		return nil
+	},
+}
