@@ -59,11 +59,11 @@ func runDNSAnswerMismatch(ctx *Context) []Finding {
 	}
 	reported := make(map[string]bool) // one finding per resolver and name
 	for _, x := range ctx.Events.DNS {
-		k := x.Server.Addr().String() + " " + strings.ToLower(x.Name)
-		if reported[k] {
+		f, ok := truncatedWithoutTCP(ctx, x)
+		if !ok {
 			continue
 		}
-		if f, ok := truncatedWithoutTCP(ctx, x); ok {
+		if k := x.Server.Addr().String() + " " + strings.ToLower(x.Name); !reported[k] {
 			reported[k] = true
 			out = append(out, f)
 		}
