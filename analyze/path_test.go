@@ -792,3 +792,75 @@ func TestCaptureOneSided(t *testing.T) {
 		})
 	}
 }
+
+func TestProxyBypassed(t *testing.T) {
+	squid := synth.Remote("10.20.0.8", 64, 2)
+	lookup := func(c *synth.Capture) time.Time {
+		r := c.Resolver(pathMe, synth.Neighbor("10.0.0.1", synth.Gateway, 64), pathMS(1), 1232)
+		return r.GoLookup(pathT0, modHost, []string{modHost + ". 300 IN A 142.250.1.1"}, nil)
+	}
+	tunnel := func(c *synth.Capture, at time.Time) {
+		k := c.Dial(pathMe, squid, 3128, pathMS(0.6))
+		client := synth.ConnectClient("example.com:443", func(net.Conn) error { return nil })
+		server := synth.ConnectServer("HTTP/1.1 200 Connection established\r\n\r\n", func(net.Conn) error { return nil })
+		end, _ := k.Run(k.Handshake(at), client, server, synth.DefaultTiming)
+		k.Close(end.Add(pathMS(1)))
+	}
+	tests := []struct {
+		name  string
+		build func(c *synth.Capture)
+		want  bool
+	}{
+		{name: "another program's tunnel works while the go command's direct SYNs to the proxy go unanswered", want: true,
+			build: func(c *synth.Capture) {
+				t := lookup(c)
+				tunnel(c, t)
+				c.Dial(pathMe, pathServer(), 443, pathMS(20)).SYNTimeout(t.Add(pathMS(10)), t.Add(10*time.Second))
+			}},
+		{name: "a direct connection that works is not a bypass worth reporting",
+			build: func(c *synth.Capture) {
+				t := lookup(c)
+				tunnel(c, t)
+				k := c.Dial(pathMe, pathServer(), 443, pathMS(20))
+				k.Close(k.Handshake(t.Add(pathMS(10))).Add(pathMS(5)))
+			}},
+		{name: "failing direct connections without any known proxy are not a bypass",
+			build: func(c *synth.Capture) {
+				t := lookup(c)
+				c.Dial(pathMe, pathServer(), 443, pathMS(20)).SYNTimeout(t.Add(pathMS(10)), t.Add(10*time.Second))
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rep := synthReport(t, func(c *synth.Capture) error { tt.build(c); return nil })
+			got := findingsOf(rep, "proxy-bypassed")
+			if !tt.want {
+				if len(got) != 0 {
+					t.Fatalf("unexpected finding: %s", got[0].Summary)
+				}
+				return
+			}
+			if len(got) != 1 || got[0].Host != modHost || got[0].Severity != Error || !strings.Contains(got[0].Observed, "tunnelled example.com:443 through 10.20.0.8:3128") {
+				t.Fatalf("got %+v (all %v)", got, findingIDs(rep))
+			}
+		})
+	}
+	t.Run("a NO_PROXY entry that matches the module host is named", func(t *testing.T) {
+		c := &decode.TCPConn{Client: addrPortOf(client), Server: addrPortOf("142.250.1.1:443"), First: at(3), Last: at(3003),
+			SYN: []capture.Ref{at(3), at(1003), at(3003)}, Packets: [2]int{3, 0}}
+		ev := &decode.Events{DNS: []*decode.DNSExchange{exchange(1, client, router, modHost, "A", response(2, "NOERROR", 64, modHost, "A 142.250.1.1"))},
+			TCP: []*decode.TCPConn{c}}
+		ctx := ctxFor(ev, 5000, Options{})
+		m := &capture.Metadata{Env: map[string]string{"HTTPS_PROXY": "http://user:secret@10.20.0.8:3128", "NO_PROXY": "localhost,.golang.org"}}
+		comments, err := m.Comments()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx.Inputs = []*Input{{Sections: []capture.Section{{Comments: comments}}}}
+		got := runCheck(t, "proxy-bypassed", ctx)
+		expectFindings(t, got, want{modHost, "warning", `NO_PROXY entry ".golang.org" matches`})
+		if strings.Contains(got[0].Observed, "secret") {
+			t.Errorf("the proxy password leaked: %s", got[0].Observed)
+		}
+	})
+}

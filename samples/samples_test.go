@@ -122,6 +122,7 @@ var scenarios = []scenario{
 	dnsNAT64Unreachable,
 	socksLocalDNS,
 	captureOneSided,
+	proxyBypassed,
 }
 
 // output is what generating a scenario produced.

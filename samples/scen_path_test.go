@@ -384,3 +384,33 @@ var captureOneSided = scenario{
 		return nil
 	},
 }
+
+var proxyBypassed = scenario{
+	name: "proxy-bypassed-docker-build",
+	shows: "In a docker build, apt reaches deb.debian.org through the office Squid (its proxy is configured in " +
+		"apt.conf), but the go command got no HTTPS_PROXY (BuildKit does not pass the host's variables): it dials " +
+		"proxy.golang.org directly and the firewall drops the SYNs.",
+	made: "a CONNECT tunnel answered 200 for another program; the go command's direct SYNs retransmitted into " +
+		"silence until its 30 s dial timeout; Ethernet",
+	must: []analyze.ExpectedFinding{find("proxy-bypassed", proxyHost, "error"), find("tcp-connect-timeout", proxyHost, "error")},
+	gen: func(g *gen) error {
+		c := g.capture(synth.Ethernet, "eth0", "docker build container",
+			"docker build without --build-arg HTTPS_PROXY: apt uses the proxy, the go command does not.")
+		me := desktop()
+		r := c.Resolver(me, corpDNS(), ms(0.8), 1232)
+		t := r.GoLookup(at(0), squidName, []string{squidName + ". 3600 IN A " + squidV4}, nil)
+		k := c.Dial(me, corpServer(squidV4), 3128, ms(0.6))
+		client := synth.ConnectClient("deb.debian.org:443", noServer)
+		server := synth.ConnectServer("HTTP/1.1 200 Connection established\r\n\r\n", noServer)
+		end, conv := k.Run(k.Handshake(t.Add(ms(0.2))), client, server, synth.DefaultTiming)
+		if err := ended(conv, "", ""); err != nil {
+			return err
+		}
+		k.Close(end.Add(ms(0.5)))
+		t = r.GoLookup(end.Add(ms(900)), proxyHost, []string{proxyHost + ". 300 IN A " + proxyV4}, nil)
+		d := c.Dial(me, google(proxyV4), 443, ms(18))
+		d.SYNTimeout(t.Add(ms(0.2)), t.Add(30*time.Second))
+		c.Mark(t.Add(30*time.Second + ms(0.4)))
+		return nil
+	},
+}
