@@ -184,7 +184,7 @@ var causeOrder = []string{
 	"input-damaged", "capture-one-sided",
 	"dns-unreachable", "dns-answer-mismatch", "dns-nat64-unreachable", "dns-timeout", "dns-error-rcode", "dns-forged-ip", "dns-injected-answer", "dns-bogon-answer",
 	"dns-fake-ip", "dns-search-suffix", "socks-local-dns",
-	"proxy-bypassed", "proxy-connect-failed", "tcp-reset-after-hello", "tcp-pmtu-blackhole", "tls-large-hello-dropped",
+	"proxy-bypassed", "proxy-pac-required", "proxy-connect-failed", "tcp-reset-after-hello", "tcp-pmtu-blackhole", "tls-large-hello-dropped",
 	"tls-not-tls", "tcp-reset-mid-transfer",
 	"tls-foreign-issuer", "tls-hostname-mismatch", "tls-expired",
 	"tls-version-downgrade", "tls-alpn-downgrade", "tls-classical-key-share",

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/miekg/dns"
+
 	"github.com/modsniff/modsniff/capture"
 	"github.com/modsniff/modsniff/decode"
 	"github.com/modsniff/modsniff/decode/decodetest"
@@ -863,4 +865,66 @@ func TestProxyBypassed(t *testing.T) {
 			t.Errorf("the proxy password leaked: %s", got[0].Observed)
 		}
 	})
+}
+
+func TestProxyPACRequired(t *testing.T) {
+	dnsHost := synth.Neighbor("10.0.0.1", synth.Gateway, 64)
+	wpad := func(c *synth.Capture, rcode int) time.Time {
+		r := c.Resolver(pathMe, dnsHost, pathMS(1), 1232)
+		q := r.GoQuery(pathT0, "wpad.corp.example", dns.TypeA)
+		m := q.Reply(rcode)
+		if rcode == dns.RcodeSuccess {
+			rr, _ := dns.NewRR("wpad.corp.example. 300 IN A 10.20.0.80")
+			m.Answer = append(m.Answer, rr)
+		}
+		q.Respond(pathT0.Add(pathMS(1)), m)
+		return r.GoLookup(pathT0.Add(pathMS(5)), modHost, []string{modHost + ". 300 IN A 142.250.1.1"}, nil)
+	}
+	pacFetch := func(c *synth.Capture, at time.Time) {
+		k := c.Dial(pathMe, synth.Remote("10.20.0.80", 64, 2), 80, pathMS(0.5))
+		xs := []synth.Exchange{{Method: "GET", Path: "/wpad.dat", Response: synth.Response{Status: 200,
+			Header: [][2]string{{"Content-Type", "application/x-ns-proxy-autoconfig"}},
+			Body:   []byte(`function FindProxyForURL(url, host) { return "PROXY proxy.corp.example:3128"; }`)}}}
+		end, _ := k.Run(k.Handshake(at), synth.HTTPClient("10.20.0.80", xs), synth.HTTPServer(xs), synth.DefaultTiming)
+		k.Close(end.Add(pathMS(1)))
+	}
+	tests := []struct {
+		name  string
+		build func(c *synth.Capture)
+		want  bool
+	}{
+		{name: "a PAC fetched while direct SYNs to the module proxy go unanswered", want: true,
+			build: func(c *synth.Capture) {
+				t := wpad(c, dns.RcodeSuccess)
+				pacFetch(c, t)
+				c.Dial(pathMe, pathServer(), 443, pathMS(20)).SYNTimeout(t.Add(pathMS(50)), t.Add(10*time.Second))
+			}},
+		{name: "a WPAD lookup answered NXDOMAIN announces nothing",
+			build: func(c *synth.Capture) {
+				t := wpad(c, dns.RcodeNameError)
+				c.Dial(pathMe, pathServer(), 443, pathMS(20)).SYNTimeout(t.Add(pathMS(50)), t.Add(10*time.Second))
+			}},
+		{name: "WPAD on a network where direct connections work is harmless",
+			build: func(c *synth.Capture) {
+				t := wpad(c, dns.RcodeSuccess)
+				pacFetch(c, t)
+				k := c.Dial(pathMe, pathServer(), 443, pathMS(20))
+				k.Close(k.Handshake(t.Add(pathMS(50))).Add(pathMS(3)))
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rep := synthReport(t, func(c *synth.Capture) error { tt.build(c); return nil })
+			got := findingsOf(rep, "proxy-pac-required")
+			if !tt.want {
+				if len(got) != 0 {
+					t.Fatalf("unexpected finding: %s", got[0].Summary)
+				}
+				return
+			}
+			if len(got) != 1 || got[0].Host != modHost || !strings.Contains(got[0].Hint, "http://10.20.0.80/wpad.dat") {
+				t.Fatalf("got %+v (all %v)", got, findingIDs(rep))
+			}
+		})
+	}
 }

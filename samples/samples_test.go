@@ -123,6 +123,7 @@ var scenarios = []scenario{
 	socksLocalDNS,
 	captureOneSided,
 	proxyBypassed,
+	proxyPACRequired,
 }
 
 // output is what generating a scenario produced.

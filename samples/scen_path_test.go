@@ -414,3 +414,35 @@ var proxyBypassed = scenario{
 		return nil
 	},
 }
+
+var proxyPACRequired = scenario{
+	name: "proxy-pac-required-wpad",
+	shows: "The office announces its proxy only through WPAD: the desktop resolves wpad.corp.example and fetches " +
+		"wpad.dat (PROXY proxy.corp.example:3128), but the go command reads no PAC file, dials proxy.golang.org " +
+		"directly, and the firewall drops it.",
+	made: "miekg/dns answer for wpad.corp.example; the PAC file over plain HTTP; the go command's direct SYNs " +
+		"retransmitted until its 30 s dial timeout; Ethernet",
+	must: []analyze.ExpectedFinding{find("proxy-pac-required", proxyHost, "warning"), find("tcp-connect-timeout", proxyHost, "error")},
+	gen: func(g *gen) error {
+		c := g.capture(synth.Ethernet, "eno1", "office desktop",
+			"go mod download on an office network that configures its proxy only through WPAD/PAC.")
+		me := desktop()
+		r := c.Resolver(me, corpDNS(), ms(0.8), 1232)
+		t := r.GoLookup(at(0), "wpad.corp.example", []string{"wpad.corp.example. 3600 IN A 10.20.0.80"}, nil)
+		xs := []synth.Exchange{{Method: "GET", Path: "/wpad.dat", Response: synth.Response{Delay: ms(1.2), Status: 200,
+			Header: [][2]string{{"Content-Type", "application/x-ns-proxy-autoconfig"}},
+			Body: []byte("function FindProxyForURL(url, host) {\n  if (isPlainHostName(host) || dnsDomainIs(host, \".corp.example\")) return \"DIRECT\";\n" +
+				"  return \"PROXY proxy.corp.example:3128\";\n}\n")}}}
+		k := c.Dial(me, corpServer("10.20.0.80"), 80, ms(0.5))
+		end, conv := k.Run(k.Handshake(t.Add(ms(0.2))), synth.HTTPClient("wpad.corp.example", xs), synth.HTTPServer(xs), synth.DefaultTiming)
+		if err := ended(conv, "", ""); err != nil {
+			return err
+		}
+		k.Close(end.Add(ms(0.4)))
+		t = r.GoLookup(end.Add(ms(2400)), proxyHost, []string{proxyHost + ". 300 IN A " + proxyV4}, nil)
+		d := c.Dial(me, google(proxyV4), 443, ms(18))
+		d.SYNTimeout(t.Add(ms(0.2)), t.Add(30*time.Second))
+		c.Mark(t.Add(30*time.Second + ms(0.4)))
+		return nil
+	},
+}
