@@ -11,6 +11,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/modsniff/modsniff/decode"
 	"github.com/modsniff/modsniff/samples/synth"
 )
 
@@ -198,4 +199,30 @@ func TestDNSAnswerMismatchAgainstTheGoResolver(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestDNSTruncatedAnswerRetriedOverTCP(t *testing.T) {
+	udp := exchange(1, client, router, modHost, "A", response(2, "NOERROR", 64, modHost))
+	udp.Responses[0].Truncated = true
+	tcp := exchange(5, client, router, modHost, "A", response(8, "NOERROR", 64, modHost, "A 142.250.1.1"))
+	tcp.Transport = "tcp"
+	tests := []struct {
+		name string
+		ev   *decode.Events
+		want []want
+	}{
+		{name: "a truncated answer fetched again over TCP is what RFC 7766 asks: nothing to report",
+			ev: &decode.Events{DNS: []*decode.DNSExchange{udp, tcp}}},
+		{name: "a truncated answer with no TCP retry before the capture ended long after",
+			ev:   &decode.Events{DNS: []*decode.DNSExchange{udp}},
+			want: []want{{modHost, "error", "no retry over TCP followed"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			expectFindings(t, runCheck(t, "dns-answer-mismatch", ctxFor(tt.ev, 5000, Options{})), tt.want...)
+		})
+	}
+	t.Run("a capture that ends right after the truncated answer judges nothing", func(t *testing.T) {
+		expectFindings(t, runCheck(t, "dns-answer-mismatch", ctxFor(&decode.Events{DNS: []*decode.DNSExchange{udp}}, 300, Options{})))
+	})
 }
