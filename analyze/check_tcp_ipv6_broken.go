@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/modsniff/modsniff/capture"
 	"github.com/modsniff/modsniff/decode"
 )
 
@@ -66,17 +67,7 @@ func runTCPIPv6Broken(ctx *Context) []Finding {
 			continue
 		}
 		a := c.Server.Addr()
-		if a.Is4() || a.Is4In6() {
-			if !c.SYNACK.IsZero() && c.Payload[1] > 0 {
-				for _, n := range ctx.namesFor(a) {
-					if s := get(n); s.v4OK == nil {
-						s.v4OK = c
-					}
-				}
-			}
-			continue
-		}
-		if !ctx.ipv6Covered(c) || inNAT64(nat64, a) {
+		if a.Is4() || a.Is4In6() || !ctx.ipv6Covered(c) || inNAT64(nat64, a) {
 			continue // DNS64 addresses are dns-nat64-unreachable's
 		}
 		at, ok := ctx.ipv6Failure(c)
@@ -85,6 +76,25 @@ func runTCPIPv6Broken(ctx *Context) []Finding {
 		}
 		s := get(ctx.connHost(c))
 		s.attempts = append(s.attempts, at)
+	}
+	// IPv4 that worked, for the hosts that have IPv6 trouble (or a go error
+	// naming a local IPv6 failure).
+	var m *capture.Metadata
+	if len(order) > 0 {
+		m = ctx.Meta()
+	} else if m = ctx.Meta(); m == nil || !localV6Failure.MatchString(m.StderrTail) {
+		return nil
+	}
+	for _, c := range ctx.Events.TCP {
+		a := c.Server.Addr()
+		if c.RoleGuessed || c.SYNACK.IsZero() || c.Payload[1] == 0 || !(a.Is4() || a.Is4In6()) {
+			continue
+		}
+		for _, n := range ctx.namesFor(a) {
+			if s := get(n); s.v4OK == nil {
+				s.v4OK = c
+			}
+		}
 	}
 	var out []Finding
 	for _, h := range order {
@@ -95,7 +105,7 @@ func runTCPIPv6Broken(ctx *Context) []Finding {
 		out = append(out, ipv6Finding(ctx, h, s.attempts, s.v4OK))
 	}
 	// No IPv6 SYN at all, but the go command said why.
-	if m := ctx.Meta(); m != nil {
+	if m != nil {
 		for _, sub := range localV6Failure.FindAllStringSubmatch(m.StderrTail, -1) {
 			ap, err := netip.ParseAddrPort(sub[1])
 			if err != nil {

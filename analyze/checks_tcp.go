@@ -134,12 +134,9 @@ func (ctx *Context) failedConnects(want connOutcome, build func(host string, ser
 		if _, isProxy := proxies[c.Server]; isProxy {
 			continue // proxy-connect-failed reports these
 		}
-		if ctx.ipv6Covered(c) {
-			continue // tcp-ipv6-broken reports these, once per host
-		}
 		o, ev := ctx.outcome(c)
-		if o != want {
-			continue
+		if o != want || ctx.ipv6Covered(c) {
+			continue // tcp-ipv6-broken reports the IPv6 ones, once per host
 		}
 		k := key{ctx.connHost(c), c.Server}
 		i, ok := index[k]
