@@ -65,8 +65,10 @@ type TCPStall struct {
 	Closed capture.Ref
 }
 
-// pathState is the live tracking behind TCPPath, per flow. Its size is
-// fixed (two directions of a few words): the bound the issue asks for.
+// pathState is the live tracking behind TCPPath, per flow: a fixed
+// handful of words per direction, plus one TCPStall record per direction
+// once it has lost a segment (about 300 bytes, reused). That is the bound
+// per flow.
 type pathState struct {
 	init    [2]bool
 	base    [2]uint32 // first sequence number of each direction's data
@@ -77,8 +79,19 @@ type pathState struct {
 	pendEnd [2]uint32 // … and where it ends
 	win     [2]uint16 // each direction's last advertised window …
 	winSet  [2]bool   // … once a segment without SYN set it (a SYN's is unscaled)
-	stall   [2]TCPStall
-	active  [2]bool
+	// stall is allocated at a direction's first loss episode and reused
+	// for later ones: a flow that never loses a segment carries two nil
+	// pointers, not two stall records.
+	stall  [2]*TCPStall
+	active [2]bool
+}
+
+// stallOf returns dir's stall record, allocating it the first time.
+func (p *pathState) stallOf(dir int) *TCPStall {
+	if p.stall[dir] == nil {
+		p.stall[dir] = new(TCPStall)
+	}
+	return p.stall[dir]
 }
 
 func seqLT(a, b uint32) bool { return int32(a-b) < 0 }
@@ -111,7 +124,7 @@ func (p *pathState) track(c *TCPConn, dir int, t *layers.TCP, n int, ip IPInfo, 
 			p.pendMax[dir], p.pendEnd[dir] = n, end
 		}
 		if p.active[dir] {
-			st := &p.stall[dir]
+			st := p.stall[dir]
 			switch {
 			case seq == st.Ack+p.base[dir] && seqLT(seq, p.nxt[dir]):
 				if st.Retrans == 0 {
@@ -127,7 +140,7 @@ func (p *pathState) track(c *TCPConn, dir int, t *layers.TCP, n int, ip IPInfo, 
 		if seqGT(seq, p.nxt[dir]) && !p.active[dir] {
 			// Bytes at the acknowledgement point the capture never saw: the
 			// receiver's side of a loss. Remember it for the stall to come.
-			p.stall[dir] = TCPStall{Ack: p.nxt[dir] - p.base[dir], Hole: int64(seq - p.nxt[dir]), HoleNext: n}
+			*p.stallOf(dir) = TCPStall{Ack: p.nxt[dir] - p.base[dir], Hole: int64(seq - p.nxt[dir]), HoleNext: n}
 		}
 		if seqGT(end, p.nxt[dir]) {
 			p.nxt[dir] = end
@@ -136,7 +149,7 @@ func (p *pathState) track(c *TCPConn, dir int, t *layers.TCP, n int, ip IPInfo, 
 	if t.FIN && seqGT(end+1, p.nxt[dir]) {
 		p.nxt[dir] = end + 1
 	}
-	if p.active[other] && (t.FIN || t.RST) && p.stall[other].Closed.IsZero() {
+	if p.active[other] && (t.FIN || t.RST) && p.stall[other].Closed.IsZero() { // active implies allocated
 		p.stall[other].Closed = at
 	}
 	if !t.ACK || !p.init[other] {
@@ -152,7 +165,7 @@ func (p *pathState) track(c *TCPConn, dir int, t *layers.TCP, n int, ip IPInfo, 
 		p.haveAck[other], p.ack[other] = true, a
 		if p.active[other] {
 			p.active[other] = false // repaired: ordinary loss
-			p.stall[other] = TCPStall{}
+			*p.stall[other] = TCPStall{}
 		}
 		if p.pendMax[other] > 0 && !seqLT(a, p.pendEnd[other]) {
 			c.Path[other].MaxAcked = max(c.Path[other].MaxAcked, p.pendMax[other])
@@ -161,7 +174,7 @@ func (p *pathState) track(c *TCPConn, dir int, t *layers.TCP, n int, ip IPInfo, 
 	case a == p.ack[other] && n == 0 && !t.SYN && !t.FIN && !t.RST && sameWin && seqGT(p.nxt[other], a):
 		// A duplicate ACK (RFC 5681 §2): same acknowledgement and window,
 		// no data, while data is outstanding.
-		st := &p.stall[other]
+		st := p.stallOf(other)
 		if !p.active[other] {
 			hole, next := int64(0), 0
 			if st.Ack == a-p.base[other] {
@@ -179,8 +192,7 @@ func (p *pathState) track(c *TCPConn, dir int, t *layers.TCP, n int, ip IPInfo, 
 func (p *pathState) finish(c *TCPConn) {
 	for dir := range 2 {
 		if p.active[dir] {
-			st := p.stall[dir]
-			c.Path[dir].Stall = &st
+			c.Path[dir].Stall = p.stall[dir] // the flow ends here: the record is handed over
 		}
 	}
 }
