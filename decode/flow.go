@@ -107,7 +107,7 @@ func (d *Decoder) tcpPacket(srcIP, dstIP netip.Addr, ip IPInfo, t *layers.TCP, a
 		}
 	}
 	d.lastFlow = f
-	idle := idleBefore(f.last, at)
+	prev := f.last // for the idle gap before a RST or FIN
 	f.last = at.Time
 	c := f.conn
 	c.Last = at
@@ -131,13 +131,13 @@ func (d *Decoder) tcpPacket(srcIP, dstIP netip.Addr, ip IPInfo, t *layers.TCP, a
 	}
 	if t.RST {
 		if len(c.Resets) < 16 {
-			c.Resets = append(c.Resets, TCPReset{At: at, FromClient: dir == 0, IP: ip, AfterPayload: c.Payload[dir], Idle: idle})
+			c.Resets = append(c.Resets, TCPReset{At: at, FromClient: dir == 0, IP: ip, AfterPayload: c.Payload[dir], Idle: idleBefore(prev, at)})
 		}
 		f.ended = true
 	}
 	if t.FIN && c.FIN[dir].IsZero() {
 		c.FIN[dir] = at
-		c.FINIdle[dir] = idle
+		c.FINIdle[dir] = idleBefore(prev, at)
 		if !c.FIN[1-dir].IsZero() {
 			f.ended = true
 		}
