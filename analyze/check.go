@@ -42,7 +42,12 @@ type Check struct {
 	// capture; `modsniff explain` lists the check for every message of
 	// the same family.
 	GoErrors []string `json:"go_errors,omitempty"`
-	run      func(*Context) []Finding
+	// RestsOnSilence is set for checks whose findings rest on packets that
+	// never came (timeouts, unanswered SYNs and queries, dropped hellos): a
+	// capture that sees one direction only (capture-one-sided) makes them
+	// info.
+	RestsOnSilence bool `json:"rests_on_silence,omitempty"`
+	run            func(*Context) []Finding
 }
 
 // Role is a check's place between causes and symptoms.
@@ -141,6 +146,7 @@ func run(ctx *Context) []Finding {
 			all = append(all, f)
 		}
 	}
+	all = downgradeOneSided(ctx, all)
 	sortFindings(all)
 	if all == nil {
 		all = []Finding{}

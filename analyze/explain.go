@@ -112,11 +112,11 @@ var errorPatterns = []errorPattern{
 		next:   captureNext},
 	{re: regexp.MustCompile(`net/http: TLS handshake timeout`), layer: "tcp",
 		mean:   "the TCP connection opened but the TLS handshake never completed",
-		causes: []string{"a middlebox drops the ~1.5 KB post-quantum ClientHello (try GODEBUG=tlsmlkem=0)", "an overloaded proxy", "SNI filtering that silently drops"},
+		causes: []string{"a middlebox drops the ~1.5 KB post-quantum ClientHello (try GODEBUG=tlsmlkem=0)", "a path-MTU black hole: full-size packets (the server's certificates) never arrive (VPN, Docker over VPN)", "an overloaded proxy", "SNI filtering that silently drops"},
 		next:   "Retry with `GODEBUG=tlsmlkem=0 go mod download`; " + captureNext},
 	{re: regexp.MustCompile(`(?:read: )?connection reset by peer|wsarecv: An existing connection was forcibly closed`), layer: "tcp",
 		mean:   "the connection was reset",
-		causes: []string{"SNI-based filtering injects a reset right after the ClientHello", "a proxy or firewall closed the connection"},
+		causes: []string{"SNI-based filtering injects a reset right after the ClientHello", "a middlebox resets the download half-way (injected, or a size limit)", "a proxy, NAT or firewall idle timeout"},
 		next:   captureNext},
 	{re: regexp.MustCompile(`http2: (?:server sent GOAWAY and closed the connection; LastStreamID=\d+, ErrCode=|Transport received GOAWAY from server ErrCode:)([A-Z_]+)`), layer: "http",
 		mean: "the HTTP/2 server ended the connection with an error code",
@@ -132,7 +132,7 @@ var errorPatterns = []errorPattern{
 		mean: "the connection ended in the middle of a response",
 		causes: []string{"a proxy, antivirus or gateway cut the download short (size or time limit, inspection failure)",
 			"an HTTP/2 stream ended by the connection closing without END_STREAM", "a proxy closed a CONNECT request without answering (Go 1.26)",
-			"an idle timeout or reset on the path"},
+			"an idle timeout or reset on the path", "a response shorter than its Content-Length"},
 		next: "Retry once; if it recurs at the same point, " + captureNext},
 	{re: regexp.MustCompile(`zip: not a valid zip file`), layer: "http",
 		mean:   "the downloaded .zip is not a zip: an HTML page, a block page, or a cut-short download was saved instead",
@@ -181,6 +181,15 @@ var errorPatterns = []errorPattern{
 		mean:   "an HTTPS connection was answered with plain HTTP",
 		causes: []string{"GOPROXY uses https:// for a server that only speaks http (or GOINSECURE is needed)", "HTTPS_PROXY=https:// for an http proxy"},
 		next:   "Check the scheme in GOPROXY and HTTPS_PROXY."},
+	{re: regexp.MustCompile(`socks connect tcp \S+: EOF`), layer: "proxy",
+		mean:   "the SOCKS5 proxy closed the connection during the negotiation, without a reply",
+		causes: []string{"ALL_PROXY/HTTPS_PROXY says socks5:// for a port that is not a SOCKS5 server", "the proxy rejects this client (source address, authentication) without saying so"},
+		next:   "Check the scheme and port of the proxy URL; " + captureNext},
+	{re: regexp.MustCompile(`dial tcp (?:\S+): (?:connect: )?(cannot assign requested address|network is unreachable)`), layer: "tcp",
+		mean: "the machine could not even send the SYN: it has no usable source address or route for that address family",
+		causes: []string{"an IPv6 address was resolved (AAAA answered) but this machine has no IPv6 route or only a link-local address (containers, VPNs)",
+			"a NAT64/DNS64 network without the NAT64, or a disconnected VPN route"},
+		next: "Check `ip -6 route` and `ip -6 addr`; an IPv4-only test (`curl -4`) tells the families apart. " + captureNext},
 }
 
 // dnsKind names the ending of a generic lookup error: "timeout",
@@ -189,6 +198,8 @@ func dnsKind(text string) string {
 	switch {
 	case strings.Contains(text, "i/o timeout"):
 		return "timeout"
+	case strings.Contains(text, "cannot unmarshal DNS message"):
+		return "unparseable"
 	case strings.Contains(text, "server misbehaving"):
 		return "misbehaving"
 	case strings.Contains(text, "no such host"):
@@ -204,6 +215,10 @@ func dnsDetail(text string) (mean string, causes []string, next string) {
 		return "the resolver did not answer in time",
 			[]string{"the resolver is down or unreachable (firewall dropping UDP 53, VPN)", "it drops AAAA queries, so every lookup waits for the timeout", "forged answers confuse it"},
 			captureNext
+	case "unparseable":
+		return "the resolver's response could not be parsed by the go resolver",
+			[]string{"a broken resolver or middlebox mangles the answer section", "a truncated or oversized response (EDNS buffer size problems)"},
+			"Try `dig proxy.golang.org` and compare; " + captureNext
 	case "misbehaving":
 		return "the resolver answered SERVFAIL (or another error) instead of addresses",
 			[]string{"its upstream is unreachable", "DNSSEC validation failed (a wrong clock breaks it too)", "it refuses this client (REFUSED)"},

@@ -102,3 +102,35 @@ func TestExplainTrustAndModuleProtocolErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestExplainClassifiesPathErrors(t *testing.T) {
+	tests := []struct {
+		name, text, layer, host, check string
+	}{
+		{"an https:// proxy URL for a plain proxy", `Get "https://proxy.golang.org/x/@v/list": proxyconnect tcp: tls: first record does not look like a TLS handshake`, "proxy", "proxy.golang.org", "tls-not-tls"},
+		{"a portal answering 443 with HTTP", `Get "https://proxy.golang.org/x/@v/list": http: server gave HTTP response to HTTPS client`, "proxy", "proxy.golang.org", "tls-not-tls"},
+		{"a non-TLS answer without a proxy", `tls: first record does not look like a TLS handshake`, "proxy", "", "tls-not-tls"},
+		{"a reset in the middle of a download", `Get "https://proxy.golang.org/x/@v/v1.0.0.zip": read tcp 10.0.0.2:41234->142.250.1.1:443: read: connection reset by peer`, "tcp", "proxy.golang.org", "tcp-reset-mid-transfer"},
+		{"a download cut short", `Get "https://proxy.golang.org/x/@v/v1.0.0.zip": unexpected EOF`, "http", "proxy.golang.org", "tcp-reset-mid-transfer"},
+		{"a proxy that closes without answering, Go 1.26", `Get "https://proxy.golang.org/x/@v/list": unexpected EOF`, "http", "proxy.golang.org", "proxy-connect-failed"},
+		{"a proxy that closes without answering, older Go", `Get "https://proxy.golang.org/x/@v/list": proxyconnect tcp: EOF`, "proxy", "proxy.golang.org", "proxy-connect-failed"},
+		{"a SOCKS5 proxy that closes during the negotiation", `Get "https://proxy.golang.org/x/@v/list": socks connect tcp 127.0.0.1:39395->proxy.golang.org:443: EOF`, "proxy", "proxy.golang.org", "proxy-connect-failed"},
+		{"no IPv6 source address", `dial tcp [2a00:1450:4001:813::2011]:443: connect: cannot assign requested address`, "tcp", "", "tcp-ipv6-broken"},
+		{"no IPv6 route", `Get "https://proxy.golang.org/x/@v/list": dial tcp [2607:f8b0:4004:c07::8d]:443: connect: network is unreachable`, "tcp", "proxy.golang.org", "tcp-ipv6-broken"},
+		{"a DNS response go cannot parse", `dial tcp: lookup proxy.golang.org on 10.0.0.1:53: cannot unmarshal DNS message`, "dns", "proxy.golang.org", "dns-answer-mismatch"},
+		{"a resolver whose answers go ignores", `dial tcp: lookup proxy.golang.org on 10.0.0.1:53: read udp 10.0.0.2:4444->10.0.0.1:53: i/o timeout`, "dns", "proxy.golang.org", "dns-answer-mismatch"},
+		{"a black hole during the handshake", `Get "https://proxy.golang.org/x/@v/list": net/http: TLS handshake timeout`, "tcp", "proxy.golang.org", "tcp-pmtu-blackhole"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ex := Explain(tt.text)
+			if len(ex) == 0 {
+				t.Fatalf("not recognised: %s", tt.text)
+			}
+			e := ex[0]
+			if e.Layer != tt.layer || e.Host != tt.host || !slices.Contains(e.Checks, tt.check) || e.Meaning == "" || len(e.Causes) == 0 || e.Next == "" {
+				t.Errorf("got %+v", e)
+			}
+		})
+	}
+}

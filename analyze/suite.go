@@ -7,6 +7,7 @@ package analyze
 // declared in its own file and listed here at its place.
 var Suite = []*Check{
 	checkInputDamaged,
+	checkCaptureOneSided,
 
 	checkDNSUnreachable,
 	checkDNSTimeout,
@@ -15,11 +16,20 @@ var Suite = []*Check{
 	checkDNSInjectedAnswer,
 	checkDNSBogonAnswer,
 	checkDNSFakeIP,
+	checkDNSAnswerMismatch,
+	checkDNSNAT64Unreachable,
 	checkDNSSearchSuffix,
 
+	checkProxyPACRequired,
+	checkProxyBypassed,
 	checkProxyConnectFailed,
+	checkSOCKSLocalDNS,
+	checkTCPIPv6Broken,
+	checkTCPPMTUBlackhole,
+	checkTLSNotTLS,
 	checkTCPResetAfterHello,
 	checkTLSLargeHelloDropped,
+	checkTCPResetMidTransfer,
 	checkVCSUnreachable,
 	checkGoproxyRedirectBlocked,
 	checkTLSClockSkew,

@@ -307,13 +307,13 @@ func TestDefaultFilter(t *testing.T) {
 	}
 	got := DefaultFilter(func(k string) string { return env[k] },
 		map[string]string{"GOPROXY": "https://athens.corp:3000|https://proxy.golang.org,direct", "GOSUMDB": "sum.golang.org+key https://sum.corp:8443"})
-	for _, want := range []string{"port 53", "port 853", "tcp port 443", "tcp port 3128", "tcp port 8080", "tcp port 1080",
+	for _, want := range []string{"port 53", "port 853", "tcp port 443", "tcp port 22", "tcp port 80", "udp port 123", "tcp port 3128", "tcp port 8080", "tcp port 1080",
 		"tcp port 3000", "tcp port 8443", "icmp[0] == 3", "icmp[0] == 11", "icmp6 and ip6[40] < 128", "ip[6:2] & 0x1fff != 0"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("filter lacks %q: %s", want, got)
 		}
 	}
-	if plain := DefaultFilter(func(string) string { return "" }, nil); strings.Count(plain, "tcp port") != 1 {
+	if plain := DefaultFilter(func(string) string { return "" }, nil); strings.Count(plain, "tcp port") != 3 {
 		t.Errorf("without proxies: %s", plain)
 	}
 	for raw, want := range map[string]int{"http://h": 80, "https://h": 443, "h:81": 81, "socks5h://h": 1080, "": 0, "http://": 0, "http://h:99999": 0} {

@@ -273,11 +273,11 @@ func (d *Decoder) network(at capture.Ref) {
 			return
 		case layers.LayerTypeICMPv4:
 			d.stats.Decoded++
-			d.icmpPacket(src, ip, d.ll.ICMPv4.TypeCode.Type(), d.ll.ICMPv4.TypeCode.Code(), d.ll.ICMPv4.Payload, false, at)
+			d.icmpPacket(src, ip, d.ll.ICMPv4.TypeCode.Type(), d.ll.ICMPv4.TypeCode.Code(), icmp4Rest(&d.ll.ICMPv4), d.ll.ICMPv4.Payload, false, at)
 			return
 		case layers.LayerTypeICMPv6:
 			d.stats.Decoded++
-			d.icmpPacket(src, ip, d.ll.ICMPv6.TypeCode.Type(), d.ll.ICMPv6.TypeCode.Code(), icmp6Body(&d.ll.ICMPv6), true, at)
+			d.icmpPacket(src, ip, d.ll.ICMPv6.TypeCode.Type(), d.ll.ICMPv6.TypeCode.Code(), icmp6Rest(&d.ll.ICMPv6), icmp6Body(&d.ll.ICMPv6), true, at)
 			return
 		}
 	}
@@ -343,11 +343,11 @@ func (d *Decoder) transport(src, dst netip.Addr, ip IPInfo, proto layers.IPProto
 		}
 	case layers.IPProtocolICMPv4:
 		if d.ll.ICMPv4.DecodeFromBytes(data, gopacket.NilDecodeFeedback) == nil {
-			d.icmpPacket(src, ip, d.ll.ICMPv4.TypeCode.Type(), d.ll.ICMPv4.TypeCode.Code(), d.ll.ICMPv4.Payload, false, at)
+			d.icmpPacket(src, ip, d.ll.ICMPv4.TypeCode.Type(), d.ll.ICMPv4.TypeCode.Code(), icmp4Rest(&d.ll.ICMPv4), d.ll.ICMPv4.Payload, false, at)
 		}
 	case layers.IPProtocolICMPv6:
 		if d.ll.ICMPv6.DecodeFromBytes(data, gopacket.NilDecodeFeedback) == nil {
-			d.icmpPacket(src, ip, d.ll.ICMPv6.TypeCode.Type(), d.ll.ICMPv6.TypeCode.Code(), icmp6Body(&d.ll.ICMPv6), true, at)
+			d.icmpPacket(src, ip, d.ll.ICMPv6.TypeCode.Type(), d.ll.ICMPv6.TypeCode.Code(), icmp6Rest(&d.ll.ICMPv6), icmp6Body(&d.ll.ICMPv6), true, at)
 		}
 	}
 }

@@ -92,6 +92,10 @@ type DNSExchange struct {
 	// ICMP holds errors quoting the query (the resolver is not there) or a
 	// response (the client had already given up on the socket).
 	ICMP []*ICMPError
+	// Rejected holds responses with this transaction's ID whose question
+	// section names another question (RFC 5452 §9.1): the go resolver
+	// ignores them and keeps waiting. They are not in Responses.
+	Rejected []*DNSResponse
 	// Reset is set when a DNS-over-TCP connection to the server was reset.
 	Reset *capture.Ref
 	// Malformed holds the parse error of a query that could not be fully
@@ -115,8 +119,15 @@ type DNSResponse struct {
 	// beyond the first 32, which are not kept.
 	AnswersOmitted, AuthorityOmitted int
 	// Malformed holds the parse error when only part of the message could
-	// be decoded; the header fields are still valid.
-	Malformed string
+	// be decoded; the header fields are still valid. MalformedSection
+	// names the section where decoding stopped: "question", "answer",
+	// "authority" or "additional".
+	Malformed        string
+	MalformedSection string
+	// Question and QType are the response's own question, set only for a
+	// response in DNSExchange.Rejected.
+	Question string
+	QType    uint16
 }
 
 // DNSRecord is one resource record (RFC 1035 §3.2.1), typed: exactly one of
@@ -164,6 +175,11 @@ type TCPConn struct {
 	App string
 	// ICMP holds ICMP errors quoting this connection.
 	ICMP []*ICMPError
+	// Path holds each direction's segment sizes and acknowledgement
+	// progress (index 0: client); FINIdle the capture time between the
+	// connection's previous packet and each direction's first FIN.
+	Path    [2]TCPPath
+	FINIdle [2]time.Duration
 	// TLS and Tunnel point at what the stream carried, when known.
 	TLS    *TLSSession
 	Tunnel *Tunnel
@@ -177,6 +193,9 @@ type TCPReset struct {
 	IP         IPInfo
 	// AfterPayload counts payload bytes the sender had sent before the RST.
 	AfterPayload int64
+	// Idle is the capture time between the connection's previous packet
+	// and the RST: a long one marks an idle timeout.
+	Idle time.Duration
 }
 
 // TLSSession is one TLS handshake and what followed it, on a TCP
@@ -188,7 +207,15 @@ type TLSSession struct {
 	Conn   *TCPConn
 	Tunnel *Tunnel
 	*tlswire.Session
+	// NotTLS holds the first bytes the server sent (at most NotTLSMax) when
+	// they did not start a TLS record (RFC 8446 §5.1): an HTTP status line,
+	// an SSH banner, HTTP/2 frames. NotTLSAt is the packet that began them.
+	NotTLS   []byte
+	NotTLSAt capture.Ref
 }
+
+// NotTLSMax bounds TLSSession.NotTLS.
+const NotTLSMax = 256
 
 // Tunnel is an HTTP CONNECT (RFC 9110 §9.3.6) or SOCKS (RFC 1928) tunnel
 // request and the proxy's answer.
@@ -299,6 +326,9 @@ type ICMPError struct {
 	// "frag-needed", "packet-too-big" …
 	Kind       string
 	Type, Code uint8
+	// MTU is the next-hop MTU of a "frag-needed" (RFC 1191 §4) or
+	// "packet-too-big" (RFC 4443 §3.2) error; 0 otherwise.
+	MTU int
 	// Quoted is the quoted datagram's transport ("udp", "tcp") and
 	// endpoints, as the original sender wrote them.
 	Proto    string
