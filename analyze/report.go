@@ -60,6 +60,10 @@ type InputInfo struct {
 	// Dropped is the number of packets the capturing kernel dropped, from
 	// pcapng interface statistics.
 	Dropped uint64 `json:"dropped,omitempty"`
+	// Stopped is set when reading stopped early at the --timeout or
+	// --max-memory limit; Notes says where. The report covers the packets
+	// before it.
+	Stopped bool `json:"stopped,omitempty"`
 }
 
 // InputError locates damage in an input.

@@ -121,6 +121,9 @@ type Options struct {
 	// --full: packets shorter than on the wire lost their application data
 	// on purpose, for privacy, not to a snap length.
 	Trimmed bool
+	// Budget, when set, stops reading an input early — keeping everything
+	// decoded before — when the wall clock or the heap passes its limits.
+	Budget *Budget
 }
 
 // Decoder decodes the packets of one input. Feed it every packet with

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -31,6 +32,9 @@ type analyzeOptions struct {
 	// verdicts must not depend on the machine).
 	interceptors []string
 	userDefaults bool
+	// timeout and maxMemory bound the reading of the inputs (decode.Budget).
+	timeout   time.Duration
+	maxMemory int64
 }
 
 func analyzeFlags() (*pflag.FlagSet, *analyzeOptions) {
@@ -51,6 +55,8 @@ func addReportFlags(fs *pflag.FlagSet, o *analyzeOptions) {
 	fs.StringArrayVar(&o.allowAddr, "allow-addr", nil, "`CIDR` whose addresses are legitimate DNS answers (a split-horizon mirror); repeatable")
 	fs.StringVar(&o.failOn, "fail-on", "error", "exit 1 when a finding of this severity or worse exists: error, warning, info or never")
 	addInterceptorsFlag(fs, o)
+	fs.DurationVar(&o.timeout, "timeout", 0, "stop reading the inputs after `D` (e.g. 10m) and report on what was read; 0 for no limit")
+	fs.Int64Var(&o.maxMemory, "max-memory", 1024, "stop reading the inputs when the heap passes `MiB` and report on what was read (0: no limit)")
 }
 
 func runAnalyze(args []string, e *env) int {
@@ -137,6 +143,12 @@ func (o *analyzeOptions) analysisOptions() (analyze.Options, analyze.Severity, e
 // an error.
 func (o *analyzeOptions) decodeOptions(e *env) (decode.Options, error) {
 	opt := decode.Options{Certs: tlswire.NewCertCache(4096)}
+	if o.timeout > 0 || o.maxMemory > 0 {
+		opt.Budget = &decode.Budget{MaxHeap: uint64(max(o.maxMemory, 0)) << 20}
+		if o.timeout > 0 {
+			opt.Budget.Deadline = time.Now().Add(o.timeout)
+		}
+	}
 	if len(o.keylog) == 0 {
 		return opt, nil
 	}
@@ -201,10 +213,11 @@ func (o *analyzeOptions) write(rep *analyze.Report, e *env) int {
 }
 
 // reportStatus is the exit status for a report: 1 when a finding reaches
-// failOn or an input is damaged.
+// failOn, an input is damaged, or reading stopped at a --timeout or
+// --max-memory limit (the report then covers part of an input).
 func reportStatus(rep *analyze.Report, failOn analyze.Severity) int {
 	for _, in := range rep.Inputs {
-		if len(in.Errors) > 0 {
+		if len(in.Errors) > 0 || in.Stopped {
 			return exitFindings
 		}
 	}

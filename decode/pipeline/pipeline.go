@@ -61,6 +61,9 @@ type Info struct {
 	// Dropped is the number of packets the capturing kernel dropped, from
 	// pcapng interface statistics (isb_ifdrop + isb_osdrop).
 	Dropped uint64
+	// Stopped is set when reading stopped early because the run's
+	// decode.Budget was spent; Notes says where and why.
+	Stopped bool
 }
 
 // maxKeyNotes caps the notes about unusable lines of an input's
@@ -132,7 +135,12 @@ func Decode(index int, path string, r *capture.Reader, opt decode.Options) *Inpu
 		opt.Trimmed = true
 	}
 	d := decode.New(index, opt)
+	var stopped string
 	for {
+		if why, ok := opt.Budget.Exceeded(); ok {
+			stopped = why
+			break
+		}
 		p, err := r.Next()
 		if err != nil {
 			break
@@ -150,6 +158,10 @@ func Decode(index int, path string, r *capture.Reader, opt decode.Options) *Inpu
 		in.Info.Notes = append(in.Info.Notes, n.Msg)
 	}
 	in.Info.Notes = append(in.Info.Notes, keyNotes...)
+	if stopped != "" {
+		in.Info.Notes = append(in.Info.Notes, fmt.Sprintf("reading stopped after packet %d: %s; the findings cover the packets before it", in.Info.Packets, stopped))
+		in.Info.Stopped = true
+	}
 	if n := decode.KeySources([]tlswire.KeySource{given, embedded}).Len(); n > 0 {
 		in.Info.Notes = append(in.Info.Notes, decryptionSummary(in.Events, embedded.Len() > 0))
 	}
