@@ -432,6 +432,7 @@ const (
 	noteFrag4 noteKindID = iota
 	noteFrag6
 	noteDNSShort
+	noteHTTPHead
 	numNoteKinds
 )
 
@@ -440,6 +441,7 @@ var noteKindWhat = [numNoteKinds]string{
 	noteFrag4:    "IPv4 fragments dropped",
 	noteFrag6:    "IPv6 fragments dropped",
 	noteDNSShort: "DNS messages shorter than their header",
+	noteHTTPHead: "HTTP header blocks over the size limit",
 }
 
 // noteCount counts the notes of one kind and where the first suppressed

@@ -58,6 +58,9 @@ type httpReader struct {
 	onBody func(p []byte, n int64)
 	onEnd  func()
 	onH2   func(at capture.Ref)
+	// onOversize is told when a header block outgrows maxHTTPHead and the
+	// rest of the direction is given up. It may be nil.
+	onOversize func(at capture.Ref)
 }
 
 type httpState int
@@ -189,6 +192,9 @@ func (r *httpReader) head(p []byte, at capture.Ref) []byte {
 	if end < 0 {
 		if len(r.buf) > maxHTTPHead {
 			r.fail("header block larger than 16 KiB")
+			if r.onOversize != nil {
+				r.onOversize(at)
+			}
 		}
 		return nil
 	}
@@ -260,6 +266,20 @@ func (r *httpReader) fail(why string) {
 	r.state = stBroken
 	r.broken = why
 	r.buf = nil
+}
+
+// oversizeHead returns the note a connection's HTTP reader makes when a
+// header block outgrows maxHTTPHead (capped per kind: a flood of 64 KiB
+// heads makes 16 notes and a count).
+func (d *Decoder) oversizeHead(c *TCPConn, request bool) func(at capture.Ref) {
+	return func(at capture.Ref) {
+		from, what := c.Client, "request"
+		if !request {
+			from, what = c.Server, "response"
+		}
+		d.noteKind(at, noteHTTPHead, fmt.Sprintf("HTTP %s header block from %s is larger than %d KiB: the rest of that direction is not decoded",
+			what, from, maxHTTPHead>>10))
+	}
 }
 
 // parseHTTPHead splits a header block into its start line and fields.
@@ -341,8 +361,8 @@ type httpApp struct {
 
 func newHTTPApp(d *Decoder, c *TCPConn, host string) *httpApp {
 	a := &httpApp{d: d, c: c, host: host}
-	a.req = httpReader{request: true, onHead: a.request}
-	a.resp = httpReader{onHead: a.response, onBody: a.respBody, onEnd: a.respEnd, onH2: a.respH2}
+	a.req = httpReader{request: true, onHead: a.request, onOversize: d.oversizeHead(c, true)}
+	a.resp = httpReader{onHead: a.response, onBody: a.respBody, onEnd: a.respEnd, onH2: a.respH2, onOversize: d.oversizeHead(c, false)}
 	return a
 }
 
