@@ -41,6 +41,8 @@ func analyzeFlags() (*pflag.FlagSet, *analyzeOptions) {
 	o := &analyzeOptions{}
 	fs := pflag.NewFlagSet("analyze", pflag.ContinueOnError)
 	addReportFlags(fs, o)
+	fs.DurationVar(&o.timeout, "timeout", 0, "stop reading the inputs after `D` (e.g. 10m) and report on what was read; 0 for no limit")
+	fs.Int64Var(&o.maxMemory, "max-memory", 1024, "stop reading the inputs when the heap passes `MiB` and report on what was read (0: no limit)")
 	return fs, o
 }
 
@@ -55,8 +57,6 @@ func addReportFlags(fs *pflag.FlagSet, o *analyzeOptions) {
 	fs.StringArrayVar(&o.allowAddr, "allow-addr", nil, "`CIDR` whose addresses are legitimate DNS answers (a split-horizon mirror); repeatable")
 	fs.StringVar(&o.failOn, "fail-on", "error", "exit 1 when a finding of this severity or worse exists: error, warning, info or never")
 	addInterceptorsFlag(fs, o)
-	fs.DurationVar(&o.timeout, "timeout", 0, "stop reading the inputs after `D` (e.g. 10m) and report on what was read; 0 for no limit")
-	fs.Int64Var(&o.maxMemory, "max-memory", 1024, "stop reading the inputs when the heap passes `MiB` and report on what was read (0: no limit)")
 }
 
 func runAnalyze(args []string, e *env) int {
