@@ -195,7 +195,7 @@ func runCapture(args []string, e *env) int {
 	if len(command) > 0 {
 		re = &env{stdin: e.stdin, stdout: e.stderr, stderr: e.stderr}
 	}
-	if st := o.write(rep, re); st != exitOK && len(command) == 0 {
+	if st := o.write(rep, re, in); st != exitOK && len(command) == 0 {
 		return st
 	}
 	if len(command) > 0 {

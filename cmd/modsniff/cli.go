@@ -62,6 +62,7 @@ func commands() []command {
 		{"replay", "[flags] PATH...", "re-analyze captures and compare with their *.expect.json", runReplay},
 		{"keys", "inject [flags] IN", "write a copy of a capture with its sessions' TLS keys embedded (DSB)", runKeys},
 		{"checks", "[--format text|json]", "list every check: ID, layer, severity, title, doc", runChecks},
+		{"schema", "", "print the JSON Schema (draft 2020-12) of the JSON report", runSchema},
 		{"explain", "\"TEXT\"", "classify a go command error: layer, likely causes, what to capture", runExplain},
 		{"version", "", "print modsniff's version", runVersion},
 	}
