@@ -37,7 +37,8 @@ const (
 	flowLeftW          = 104
 	flowRightW         = 150
 	flowHeadH          = 46
-	flowCharW          = 6.6 // average width of a 12px sans-serif character
+	flowCharW          = 7.0 // width of a 12px sans-serif character, generously
+	flowBoldCharW      = 7.8 // the same, bold (highlighted arrows)
 	flowMaxLabelLength = 160
 )
 
@@ -878,14 +879,18 @@ func writeFlowSVG(b *strings.Builder, rep *Report, h *flowHost, msgs []flowMsg, 
 			span = -span
 		}
 		// A label may reach a little into the lanes beside its arrow.
-		maxChars := int(float64(max(span, flowLaneW)+flowLaneW*4/5) / flowCharW)
+		cw := flowCharW
+		if m.flagged {
+			cw = flowBoldCharW
+		}
+		maxChars := int(float64(max(span, flowLaneW)+flowLaneW*4/5) / cw)
 		lx := (x1 + x2) / 2
 		if span == 0 {
 			lx = x1 + 8
 		} else {
 			// Keep a centred label clear of the packet column and of the
 			// finding column.
-			half := int(float64(len([]rune(clip(label, maxChars)))) * flowCharW / 2)
+			half := int(float64(len([]rune(clip(label, maxChars)))) * cw / 2)
 			lx = max(lx, flowLeftW+half)
 			lx = min(lx, flowLeftW+n*flowLaneW-half)
 		}
@@ -997,13 +1002,13 @@ const flowCSS = `
 :root{--fg:#222;--muted:#666;--bg:#fff;--line:#bbb;--dns:#1f6fb2;--tcp:#555;--tls:#7b3fb0;--proxy:#b35c00;--http:#1d7f4e;--icmp:#b00020;--err:#fde7ea;--warn:#fff4e0;--inf:#e6f6fb;--gap:#f3f3f3;--box:#ddd}
 @media (prefers-color-scheme:dark){
 :root{--fg:#e4e4e4;--muted:#a0a0a0;--bg:#16181c;--line:#555;--dns:#6cb4ff;--tcp:#bbb;--tls:#c79bff;--proxy:#ffb45e;--http:#6fd7a0;--icmp:#ff7b8e;--err:#4a1f27;--warn:#45361a;--inf:#173744;--gap:#24272d;--box:#333}
-body{background:var(--bg);color:var(--fg)}
 .finding p{color:var(--fg)}
 tr.error td{background:var(--err)}tr.warning td{background:var(--warn)}tr.info td{background:var(--inf)}
 td,th{border-color:var(--box)}
 .error{color:#ff7b8e}.warning{color:#ffb45e}.info{color:#6cc8e6}
 a{color:#8ab4ff}
 }
+body{background:var(--bg);color:var(--fg)}
 .fl-help,.fl-note{color:var(--muted);font-size:.92em}
 details.fl-host{border:1px solid var(--box);border-radius:4px;margin:.6em 0;padding:.3em .6em}
 details.fl-host.fl-error{border-left:4px solid var(--icmp)}details.fl-host.fl-warning{border-left:4px solid var(--proxy)}
