@@ -248,6 +248,9 @@ func startLive(cfg LiveConfig, srcs []source) (l *Live, err error) {
 	l.shbLen = count.n
 	for i, s := range srcs {
 		name := cfg.Interfaces[min(i, len(cfg.Interfaces)-1)]
+		if n, ok := s.(interface{ ifaceName() string }); ok {
+			name = n.ifaceName() // a source per interface of "any"
+		}
 		ifc := Interface{LinkType: s.linkType(), SnapLen: s.snapLen(), Name: name}
 		if cfg.Filter != "" {
 			ifc.Comments = []string{"capture filter: " + cfg.Filter}
