@@ -152,7 +152,13 @@ type Live struct {
 	start   time.Time
 	end     time.Time
 	names   map[string]struct{}
+	// seen and seenBytes count the packets read so far, for a live display.
+	seen, seenBytes atomic.Int64
 }
+
+// Counters returns the packets and bytes captured so far; safe to call
+// while capturing.
+func (l *Live) Counters() (packets, bytes int64) { return l.seen.Load(), l.seenBytes.Load() }
 
 type liveIface struct {
 	name  string
@@ -338,6 +344,8 @@ func (l *Live) read(i int) {
 		}
 		l.packets <- livePacket{iface: i, t: t, data: out, origLen: max(origLen, len(data))}
 		ifc.stats.Written++
+		l.seen.Add(1)
+		l.seenBytes.Add(int64(max(origLen, len(data))))
 		if !stopAt.IsZero() && time.Since(stopAt) > drainMax {
 			break
 		}

@@ -71,7 +71,7 @@ func runAnalyze(args []string, e *env) int {
 	var inputs []*analyze.Input
 	status := exitOK
 	for _, path := range fs.Args() {
-		in, err := analyze.ReadInput(len(inputs), path, e.stdin, dopt)
+		in, err := readInput(len(inputs), path, o, e, dopt)
 		if err != nil {
 			e.errorf("%v", err)
 			status = exitUsage

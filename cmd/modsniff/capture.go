@@ -129,11 +129,13 @@ func runCapture(args []string, e *env) int {
 		return exitUsage
 	}
 	fmt.Fprintf(e.stderr, "modsniff: capturing on %s to %s\n", strings.Join(ifaces, ", "), path)
+	counters := startCounters(lc, &o.analyzeOptions, e, command)
 
 	final := lc.Metadata()
 	cmdStatus := exitOK
 	if len(command) > 0 {
 		res := runWrapped(command, cmdEnv, prepare, e, sigc, o.duration)
+		counters.setState(fmt.Sprintf("%s exited %d", command[0], res.status))
 		cmdStatus = res.status
 		final.ExitStatus = &res.status
 		final.Signal = res.signal
@@ -154,6 +156,7 @@ func runCapture(args []string, e *env) int {
 		waitStop(sigc, o.duration)
 	}
 
+	counters.stop()
 	stopErr := lc.Stop()
 	final.AddHostsLines("/etc/hosts", lc.QueryNames())
 	finErr := lc.Finalize(final)
