@@ -59,19 +59,30 @@ func renderGitHub(out io.Writer, rep *Report, opt RenderOptions) error {
 
 // ghData escapes a workflow command's message: %, CR and LF.
 func ghData(s string) string {
-	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(noControls(s))
+}
+
+// noControls replaces control characters other than tab, CR and LF, which
+// a log viewer would show raw, with U+FFFD.
+func noControls(s string) string {
+	return strings.Map(func(r rune) rune {
+		if (r < 0x20 && r != '\t' && r != '\r' && r != '\n') || r == 0x7f {
+			return '\uFFFD'
+		}
+		return r
+	}, s)
 }
 
 // ghProperty escapes a workflow command property value: as ghData, and
 // also ':' and ',' which separate properties.
 func ghProperty(s string) string {
-	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(noControls(s))
 }
 
 // ghLine makes capture text one plain log line that the runner cannot take
 // for a workflow command: line breaks become spaces and the line is
 // indented, so it never starts with "::".
 func ghLine(s string) string {
-	s = strings.NewReplacer("\r\n", " ", "\r", " ", "\n", " ").Replace(s)
+	s = strings.NewReplacer("\r\n", " ", "\r", " ", "\n", " ").Replace(noControls(s))
 	return "  " + s
 }
