@@ -110,14 +110,6 @@ func goPolicyCertProblems(m *tlswire.CertificateMsg) []policyProblem {
 	return out
 }
 
-// clip shortens attacker-controlled text for a report.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
-}
-
 // suiteKind says what a TLS 1.2-and-earlier cipher suite needs that Go's
 // client no longer offers by default: "rsa-kex", "3des", or "".
 func suiteKind(id uint16) string {

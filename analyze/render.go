@@ -7,10 +7,12 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/modsniff/modsniff/decode"
 )
 
 // Formats lists the report formats Render accepts.
-var Formats = []string{"text", "json", "markdown", "html"}
+var Formats = []string{"text", "json", "markdown", "html", "github", "junit"}
 
 // RenderOptions tune the human formats.
 type RenderOptions struct {
@@ -18,6 +20,9 @@ type RenderOptions struct {
 	Color bool
 	// Version is modsniff's version, printed in headers.
 	Version string
+	// Events are the decoded events behind the report; the HTML report
+	// draws its flow graph from them (no flow graph when nil).
+	Events *decode.Events
 }
 
 // Render writes the report in the given format.
@@ -34,6 +39,10 @@ func Render(w io.Writer, rep *Report, format string, opt RenderOptions) error {
 		return renderMarkdown(w, rep, opt)
 	case "html":
 		return renderHTML(w, rep, opt)
+	case "github":
+		return renderGitHub(w, rep, opt)
+	case "junit":
+		return renderJUnit(w, rep, opt)
 	}
 	return fmt.Errorf("unknown format %q (want %s)", format, strings.Join(Formats, ", "))
 }

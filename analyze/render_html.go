@@ -103,7 +103,7 @@ code{font-family:ui-monospace,monospace;font-size:.95em}
 tr.error td{background:#fde7ea}tr.warning td{background:#fff4e0}tr.info td{background:#e6f6fb}
 .finding{border-left:4px solid #ccc;padding:.2em 1em;margin:1em 0}.finding.error{border-color:#b00020}.finding.warning{border-color:#a15c00}.finding.info{border-color:#006a8a}
 .finding p{color:#222;margin:.3em 0}
-</style></head><body>
+</style><style>{{.FlowCSS}}</style></head><body>
 <h1>modsniff report</h1>
 <p>{{.Headline}}</p>
 {{with .Report.Context}}{{if .Command}}<p>Captured around <code>{{range $i, $a := .Command}}{{if $i}} {{end}}{{$a}}{{end}}</code>{{if .ExitStatus}}, which exited {{.ExitStatus}}{{end}}.</p>{{end}}{{if .GoSaid}}<p><b>{{.GoSaid}}</b></p>{{end}}{{end}}
@@ -114,6 +114,7 @@ tr.error td{background:#fde7ea}tr.warning td{background:#fff4e0}tr.info td{backg
 {{if .Expected}}<p><b>Expected:</b> {{.Expected}}</p>{{end}}{{if .Observed}}<p><b>Observed:</b> {{.Observed}}</p>{{end}}
 {{if .Hint}}<p><b>Fix:</b> {{.Hint}}</p>{{end}}{{if .WiresharkFilter}}<p><b>Wireshark:</b> <code>{{.WiresharkFilter}}</code></p>{{end}}
 <ul>{{range .Evidence}}<li>{{ref . $.Inputs}} {{clock .At.Time}} {{.Detail}}</li>{{end}}</ul></div>{{end}}
+{{.Flow}}
 <h2>Timeline</h2><table><tr><th>packet</th><th>time</th><th>layer</th><th>event</th></tr>
 {{range .Timeline}}<tr class="{{.Flag}}"><td>{{.Ref}}</td><td>{{short .Time}}</td><td>{{.Kind}}</td><td>{{.Text}}</td></tr>{{end}}</table>
 <h2>Inputs</h2><ul>{{range .Report.Inputs}}<li><code>{{.Path}}</code>: {{.Format}}, {{.Packets}} packets{{range .Errors}}<br><span class="error">byte {{.Offset}}, packet {{.Packet}}: {{.Message}}</span>{{end}}</li>{{end}}</ul>
@@ -130,5 +131,7 @@ func renderHTML(w io.Writer, rep *Report, opt RenderOptions) error {
 		"Timeline": timeline(rep),
 		"Inputs":   len(rep.Inputs),
 		"Version":  opt.Version,
+		"Flow":     flowHTML(rep, opt.Events),
+		"FlowCSS":  template.CSS(flowCSS),
 	})
 }

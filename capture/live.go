@@ -177,7 +177,14 @@ type Live struct {
 	flushMu sync.Mutex
 	onDisk  int           // packets handed to the file by the last flush
 	flushed chan struct{} // closed and replaced at each flush
+
+	// seen and seenBytes count the packets read so far, for a live display.
+	seen, seenBytes atomic.Int64
 }
+
+// Counters returns the packets and bytes captured so far; safe to call
+// while capturing.
+func (l *Live) Counters() (packets, bytes int64) { return l.seen.Load(), l.seenBytes.Load() }
 
 type liveIface struct {
 	name  string
@@ -277,6 +284,9 @@ func startLive(cfg LiveConfig, srcs []source) (l *Live, err error) {
 	l.shbLen = count.n
 	for i, s := range srcs {
 		name := cfg.Interfaces[min(i, len(cfg.Interfaces)-1)]
+		if n, ok := s.(interface{ ifaceName() string }); ok {
+			name = n.ifaceName() // a source per interface of "any"
+		}
 		ifc := Interface{LinkType: s.linkType(), SnapLen: s.snapLen(), Name: name}
 		if cfg.Filter != "" {
 			ifc.Comments = []string{"capture filter: " + cfg.Filter}
@@ -370,6 +380,8 @@ func (l *Live) read(i int) {
 		}
 		l.packets <- livePacket{iface: i, t: t, data: out, origLen: max(origLen, len(data))}
 		ifc.stats.Written++
+		l.seen.Add(1)
+		l.seenBytes.Add(int64(max(origLen, len(data))))
 		if !stopAt.IsZero() && time.Since(stopAt) > drainMax {
 			break
 		}

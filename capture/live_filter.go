@@ -41,6 +41,12 @@ func DefaultFilter(getenv func(string) string, goEnv map[string]string) string {
 		add(f[len(f)-1])
 	}
 	slices.Sort(ports)
+	return filterForPorts(ports)
+}
+
+// filterForPorts writes the default filter for sorted HTTPS and proxy
+// ports.
+func filterForPorts(ports []int) string {
 	var tcp []string
 	for _, p := range ports {
 		tcp = append(tcp, "tcp port "+strconv.Itoa(p))

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -14,7 +15,6 @@ import (
 	"github.com/modsniff/modsniff/analyze"
 	"github.com/modsniff/modsniff/capture"
 	"github.com/modsniff/modsniff/decode"
-	"github.com/modsniff/modsniff/decode/pipeline"
 	"github.com/modsniff/modsniff/decode/tlswire"
 )
 
@@ -27,6 +27,7 @@ type analyzeOptions struct {
 	systemRoots bool
 	allowAddr   []string
 	failOn      string
+	quiet       bool
 	// interceptors are --interceptors files; userDefaults also reads the
 	// per-user interceptor file when it exists (not for replay, whose
 	// verdicts must not depend on the machine).
@@ -49,7 +50,8 @@ func analyzeFlags() (*pflag.FlagSet, *analyzeOptions) {
 // addReportFlags adds the flags that shape an analysis and its report;
 // capture and probe share them.
 func addReportFlags(fs *pflag.FlagSet, o *analyzeOptions) {
-	fs.StringVar(&o.format, "format", "text", "report format: text, json, markdown or html")
+	fs.StringVar(&o.format, "format", "text", "report format: text, json, markdown, html, github (workflow commands) or junit")
+	fs.BoolVarP(&o.quiet, "quiet", "q", false, "no progress display on standard error")
 	fs.StringVarP(&o.output, "output", "o", "", "write the report to `FILE` instead of standard output")
 	fs.StringArrayVar(&o.keylog, "keylog", nil, "NSS key log `FILE` (SSLKEYLOGFILE) to decrypt TLS; keys inside pcapng files (DSB) are read automatically; repeatable")
 	fs.StringArrayVar(&o.trust, "trust", nil, "PEM `FILE` of CA certificates you accept (a corporate CA): chains ending in them are not foreign; repeatable")
@@ -79,16 +81,21 @@ func runAnalyze(args []string, e *env) int {
 		return exitUsage
 	}
 	status := exitOK
-	inputs, errs := pipeline.OpenAll(fs.Args(), e.stdin, dopt)
-	for _, err := range errs {
-		e.errorf("%v", err)
-		status = exitUsage
+	var inputs []*analyze.Input
+	for _, path := range fs.Args() {
+		in, err := readInput(len(inputs), path, o, e, dopt)
+		if err != nil {
+			e.errorf("%v", err)
+			status = exitUsage
+			continue
+		}
+		inputs = append(inputs, in)
 	}
 	if len(inputs) == 0 {
 		return exitUsage
 	}
 	rep := analyze.Build(inputs, opt)
-	if st := o.write(rep, e); st != exitOK {
+	if st := o.write(rep, e, inputs...); st != exitOK {
 		return st
 	}
 	return max(status, reportStatus(rep, failOn))
@@ -110,7 +117,7 @@ func (o *analyzeOptions) analysisOptions() (analyze.Options, analyze.Severity, e
 		failOn = s
 	}
 	if !validFormat(o.format) {
-		return opt, 0, fmt.Errorf("--format: unknown format %q (want text, json, markdown or html)", o.format)
+		return opt, 0, fmt.Errorf("--format: unknown format %q (want %s)", o.format, strings.Join(analyze.Formats, ", "))
 	}
 	for _, path := range o.trust {
 		certs, err := readPEMCerts(path)
@@ -189,9 +196,19 @@ func validFormat(f string) bool {
 	return false
 }
 
-// write renders the report to the chosen output.
-func (o *analyzeOptions) write(rep *analyze.Report, e *env) int {
+// write renders the report to the chosen output; the inputs give the HTML
+// report its flow graph. With --format github it also appends the
+// Markdown report to $GITHUB_STEP_SUMMARY.
+func (o *analyzeOptions) write(rep *analyze.Report, e *env, inputs ...*analyze.Input) int {
 	ropt := analyze.RenderOptions{Version: version}
+	if o.format == "html" && len(inputs) > 0 {
+		ropt.Events = analyze.Merge(inputs)
+	}
+	if o.format == "github" {
+		if err := appendStepSummary(rep, ropt); err != nil {
+			e.errorf("writing the step summary: %v", err)
+		}
+	}
 	if o.output == "" {
 		ropt.Color = o.format == "text" && isTerminal(e.stdout)
 		if err := analyze.Render(e.stdout, rep, o.format, ropt); err != nil {

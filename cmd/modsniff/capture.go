@@ -161,11 +161,13 @@ func runCapture(args []string, e *env) int {
 	}
 	keys.started(lc)
 	fmt.Fprintf(e.stderr, "modsniff: capturing on %s to %s\n", strings.Join(ifaces, ", "), path)
+	counters := startCounters(lc, &o.analyzeOptions, e, command)
 
 	final := lc.Metadata()
 	cmdStatus := exitOK
 	if len(command) > 0 {
 		res := runWrapped(command, cmdEnv, prepare, e, sigc, o.duration, keys.commandStarted)
+		counters.setState(fmt.Sprintf("%s exited %d", command[0], res.status))
 		cmdStatus = res.status
 		final.ExitStatus = &res.status
 		final.Signal = res.signal
@@ -190,6 +192,7 @@ func runCapture(args []string, e *env) int {
 		final.Keys, final.KeysNotCovered = keys.stop()
 		fmt.Fprintf(e.stderr, "modsniff: TLS keys: %s\n", final.Keys)
 	}
+	counters.stop()
 	stopErr := lc.Stop()
 	final.AddHostsLines("/etc/hosts", lc.QueryNames())
 	finErr := lc.Finalize(final)
@@ -231,7 +234,7 @@ func runCapture(args []string, e *env) int {
 	if len(command) > 0 {
 		re = &env{stdin: e.stdin, stdout: e.stderr, stderr: e.stderr}
 	}
-	if st := o.write(rep, re); st != exitOK && len(command) == 0 {
+	if st := o.write(rep, re, in); st != exitOK && len(command) == 0 {
 		return st
 	}
 	if len(command) > 0 {

@@ -63,6 +63,7 @@ func commands() []command {
 		{"certs", "[flags] CAPTURE...", "write the certificates a capture shows as PEM (--issuers: the CAs to trust)", runCerts},
 		{"keys", "inject|strip [flags] IN", "write a copy of a capture with its sessions' TLS keys embedded (DSB), or without them", runKeys},
 		{"checks", "[--format text|json]", "list every check: ID, layer, severity, title, doc", runChecks},
+		{"schema", "", "print the JSON Schema (draft 2020-12) of the JSON report", runSchema},
 		{"explain", "\"TEXT\"", "classify a go command error: layer, likely causes, what to capture", runExplain},
 		{"version", "", "print modsniff's version", runVersion},
 	}

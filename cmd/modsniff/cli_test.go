@@ -121,3 +121,30 @@ func TestExplainCommand(t *testing.T) {
 		t.Errorf("unrecognised text: status %d, want 1", status)
 	}
 }
+
+// TestSchemaCommand prints the embedded JSON Schema.
+func TestSchemaCommand(t *testing.T) {
+	st, out, _ := runCLI(t, "", "schema")
+	if st != exitOK || !strings.Contains(out, `"$schema": "https://json-schema.org/draft/2020-12/schema"`) {
+		t.Errorf("status %d, output %.200s", st, out)
+	}
+	if st, _, errOut := runCLI(t, "", "schema", "extra"); st != exitUsage || errOut == "" {
+		t.Errorf("an argument: status %d", st)
+	}
+}
+
+// TestGitHubFormatWritesStepSummary: --format github prints workflow
+// commands and appends the Markdown report to $GITHUB_STEP_SUMMARY.
+func TestGitHubFormatWritesStepSummary(t *testing.T) {
+	summary := filepath.Join(t.TempDir(), "summary.md")
+	os.WriteFile(summary, []byte("earlier step\n"), 0o644)
+	t.Setenv("GITHUB_STEP_SUMMARY", summary)
+	st, out, errOut := runCLI(t, "", "analyze", "--format", "github", "../../samples/interception-mitmproxy-tls12.pcapng")
+	if st != exitFindings || !strings.Contains(out, "::error title=modsniff tls-foreign-issuer proxy.golang.org::") {
+		t.Errorf("status %d, output %s %s", st, out, errOut)
+	}
+	b, err := os.ReadFile(summary)
+	if err != nil || !strings.HasPrefix(string(b), "earlier step\n## modsniff report") || !strings.Contains(string(b), "tls-foreign-issuer") {
+		t.Errorf("step summary: %v\n%s", err, b)
+	}
+}

@@ -150,7 +150,7 @@ func runProbe(args []string, e *env) int {
 	}
 	fmt.Fprintf(e.stdout, "\nThe capture %s (TLS keys embedded: Wireshark decrypts it as it is) shows:\n\n", path)
 	rep := analyze.Build([]*analyze.Input{in}, opt)
-	if st := o.write(rep, e); st != exitOK {
+	if st := o.write(rep, e, in); st != exitOK {
 		return st
 	}
 	st := reportStatus(rep, failOn)
