@@ -79,10 +79,13 @@ func runAnalyze(args []string, e *env) int {
 	if len(inputs) == 0 {
 		return exitUsage
 	}
+	stats.mark("read")
 	rep := analyze.Build(inputs, opt)
+	stats.mark("analyze")
 	if st := o.write(rep, e); st != exitOK {
 		return st
 	}
+	stats.mark("output")
 	return max(status, reportStatus(rep, failOn))
 }
 
