@@ -2,15 +2,20 @@ package analyze
 
 import (
 	"cmp"
-	"net/netip"
 	"slices"
+	"sync"
 
 	"github.com/modsniff/modsniff/decode"
 )
 
-// Check is one independent analysis over the decoded events. Its ID is a
-// contract (DESIGN §4): reports, expectations and users' scripts refer to
-// it.
+// Check is one independent analysis over the decoded events, declared as a
+// value in its own file (check_<id>.go) in the manner of
+// golang.org/x/tools/go/analysis: everything the project decides about a
+// check — its ID, layer, severity policy, title, doc, its role among
+// causes and symptoms, whether it speaks of interception, the go command's
+// errors it explains and its run function — is a field here, never a
+// switch on its ID elsewhere. Its ID is a contract (DESIGN §4): reports,
+// expectations and users' scripts refer to it.
 type Check struct {
 	ID    string `json:"id"`
 	Layer string `json:"layer"`
@@ -23,18 +28,80 @@ type Check struct {
 	Doc          string   `json:"doc"`
 	// NeedsKeys is set for checks that can only fire with TLS key logs.
 	NeedsKeys bool `json:"needs_keys,omitempty"`
-	run       func(*Context) []Finding
+	// Role says whether the check names a cause or a symptom of one (the
+	// client's alert after a foreign certificate). A symptom at the layer
+	// of an interception finding is left out of the host's own line: the
+	// interception line tells it.
+	Role Role `json:"role,omitempty"`
+	// Interception is set for checks whose findings say someone stands
+	// between the client and the host; they make the host's interception
+	// line.
+	Interception bool `json:"interception,omitempty"`
+	// GoErrors are messages of the go command (as net, crypto/tls,
+	// net/http and cmd/go print them) that this check can explain in a
+	// capture; `modsniff explain` lists the check for every message of
+	// the same family.
+	GoErrors []string `json:"go_errors,omitempty"`
+	run      func(*Context) []Finding
 }
 
-// catalog holds every check; checks.go files add theirs in init.
-var catalog []*Check
+// Role is a check's place between causes and symptoms.
+type Role string
 
-// register adds a check to the catalog.
-func register(c *Check) { catalog = append(catalog, c) }
+const (
+	// RoleCause: the finding names why the download failed.
+	RoleCause Role = "cause"
+	// RoleSymptom: the finding is what a cause made the client or server
+	// do (an alert, a GOAWAY, a refused dial to a wrong address).
+	RoleSymptom Role = "symptom"
+	// RoleContext: the finding informs and decides nothing (what the
+	// capture could not see).
+	RoleContext Role = "context"
+)
 
-// Checks returns every check, sorted by layer order then ID.
+// late holds checks added with register, after the Suite.
+var late []*Check
+
+// register appends a check after the Suite.
+//
+// Deprecated: list the check in Suite (suite.go), at its place between
+// causes and symptoms.
+func register(c *Check) { late = append(late, c) }
+
+// suite returns every check in cause order: the Suite, then any added with
+// register.
+func suite() []*Check { return append(slices.Clip(Suite), late...) }
+
+// checkIndex maps an ID to its check and its rank in cause order; it is
+// built on first use, after every package initialiser ran.
+var checkIndex = sync.OnceValue(func() map[string]checkRank {
+	m := make(map[string]checkRank)
+	for i, c := range suite() {
+		m[c.ID] = checkRank{c, i}
+	}
+	return m
+})
+
+type checkRank struct {
+	check *Check
+	rank  int
+}
+
+// CheckByID returns the check with that ID, or nil.
+func CheckByID(id string) *Check { return checkIndex()[id].check }
+
+// causeRank is a check's position in cause order (unknown IDs last).
+func causeRank(id string) int {
+	if r, ok := checkIndex()[id]; ok {
+		return r.rank
+	}
+	return len(checkIndex())
+}
+
+// Checks returns every check, sorted by layer order then ID (the order of
+// `modsniff checks`).
 func Checks() []*Check {
-	out := slices.Clone(catalog)
+	out := suite()
 	slices.SortFunc(out, func(a, b *Check) int {
 		if c := cmp.Compare(layerRank(a.Layer), layerRank(b.Layer)); c != 0 {
 			return c
@@ -56,16 +123,15 @@ type Context struct {
 	Inputs []*Input
 	Opt    Options
 
-	learnt map[string]string       // roles learnt from the capture
-	byAddr map[netip.Addr][]string // names that resolved to an address
-	byName map[string][]netip.Addr // addresses a name resolved to
+	learnt map[string]string // roles learnt from the capture
+	ix     index
 	ts     *trustStore
 }
 
 // run executes every check and returns the findings, finalized and sorted.
 func run(ctx *Context) []Finding {
 	var all []Finding
-	for _, c := range Checks() {
+	for _, c := range suite() {
 		for _, f := range c.run(ctx) {
 			f.ID = c.ID
 			if f.Layer == "" {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/miekg/dns"
 	"github.com/modsniff/modsniff/capture"
 	"github.com/modsniff/modsniff/decode"
 	"github.com/modsniff/modsniff/decode/tlswire"
@@ -30,12 +31,21 @@ func addrPortOf(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
 // rr parses "A 1.2.3.4" or "CNAME x.example" into an answer for name.
 func rr(name, s string) decode.DNSRecord {
 	typ, data, _ := strings.Cut(s, " ")
-	return decode.DNSRecord{Name: name, Type: typ, TTL: 300, Data: data}
+	r := decode.DNSRecord{Name: name, Type: dns.StringToType[typ], TTL: 300}
+	switch r.Type {
+	case dns.TypeA, dns.TypeAAAA:
+		r.Addr = netip.MustParseAddr(data)
+	case dns.TypeCNAME, dns.TypeNS, dns.TypePTR:
+		r.Target = data
+	default:
+		r.Text = data
+	}
+	return r
 }
 
 // response builds a DNS response at packet n.
 func response(n int, rcode string, ttl uint8, name string, answers ...string) *decode.DNSResponse {
-	r := &decode.DNSResponse{At: at(n), RCode: rcode, IP: decode.IPInfo{TTL: ttl, ID: uint16(1000 + n)}}
+	r := &decode.DNSResponse{At: at(n), RCode: uint16(dns.StringToRcode[rcode]), IP: decode.IPInfo{TTL: ttl, ID: uint16(1000 + n)}}
 	for _, a := range answers {
 		r.Answers = append(r.Answers, rr(name, a))
 	}
@@ -45,7 +55,7 @@ func response(n int, rcode string, ttl uint8, name string, answers ...string) *d
 // exchange builds a DNS transaction whose query is packet q.
 func exchange(q int, client, server, name, typ string, responses ...*decode.DNSResponse) *decode.DNSExchange {
 	return &decode.DNSExchange{Client: addrPortOf(client), Server: addrPortOf(server), Transport: "udp", ID: uint16(q),
-		Name: name, Type: typ, Query: at(q), Responses: responses}
+		Name: name, QType: dns.StringToType[typ], Query: at(q), Responses: responses}
 }
 
 // ctxFor builds a check context over events; the capture's last packet is

@@ -12,10 +12,15 @@ import (
 // Expectation is what a sample capture must produce (DESIGN §5): findings
 // that must be present (matched on ID, plus host and severity where given),
 // check IDs that must be absent, and the analyze flags to use.
+//
+// Exhaustive extends DESIGN §5 (samples/README.md documents it): when set,
+// every check whose ID is not among Findings must be absent, as if Absent
+// listed all of them — including checks added after the file was written.
 type Expectation struct {
-	Findings []ExpectedFinding `json:"findings"`
-	Absent   []string          `json:"absent,omitempty"`
-	Flags    []string          `json:"flags,omitempty"`
+	Findings   []ExpectedFinding `json:"findings"`
+	Exhaustive bool              `json:"exhaustive,omitempty"`
+	Absent     []string          `json:"absent,omitempty"`
+	Flags      []string          `json:"flags,omitempty"`
 	// Note says what the sample shows, for people reading the file.
 	Note string `json:"note,omitempty"`
 }
@@ -91,29 +96,29 @@ func (e *Expectation) Compare(rep *Report) Drift {
 		}
 	}
 	for _, f := range rep.Findings {
-		if slices.Contains(e.Absent, f.ID) {
+		if slices.Contains(e.Absent, f.ID) || e.Exhaustive && !e.lists(f.ID) {
 			d.Unexpected = append(d.Unexpected, f)
 		}
 	}
 	return d
 }
 
+// lists reports whether an expected finding has that check ID.
+func (e *Expectation) lists(id string) bool {
+	return slices.ContainsFunc(e.Findings, func(f ExpectedFinding) bool { return f.ID == id })
+}
+
 // ExpectationFrom writes the expectation a report meets today: every
-// finding's ID, host and severity, and as absent every check that did not
-// fire. Maintainers review the result like code.
+// finding's ID, host and severity, and exhaustive, so that every other
+// check — today's and those added later — must stay silent. Maintainers
+// review the result like code, and may replace exhaustive with the absent
+// IDs that matter.
 func ExpectationFrom(rep *Report, flags []string, note string) *Expectation {
-	e := &Expectation{Findings: []ExpectedFinding{}, Flags: flags, Note: note}
-	fired := make(map[string]bool)
+	e := &Expectation{Findings: []ExpectedFinding{}, Exhaustive: true, Flags: flags, Note: note}
 	for _, f := range rep.Findings {
 		x := ExpectedFinding{ID: f.ID, Host: f.Host, Severity: f.Severity.String()}
 		if !slices.Contains(e.Findings, x) {
 			e.Findings = append(e.Findings, x)
-		}
-		fired[f.ID] = true
-	}
-	for _, c := range Checks() {
-		if !fired[c.ID] {
-			e.Absent = append(e.Absent, c.ID)
 		}
 	}
 	return e

@@ -2,7 +2,9 @@ package analyze
 
 import (
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 )
 
 // Explanation classifies one error message of the go command.
@@ -15,7 +17,8 @@ type Explanation struct {
 	Meaning string `json:"meaning"`
 	// Causes lists the usual causes, most likely first.
 	Causes []string `json:"causes"`
-	// Checks are the modsniff check IDs that would show it in a capture.
+	// Checks are the modsniff check IDs that would show it in a capture:
+	// those whose GoErrors this family recognises.
 	Checks []string `json:"checks"`
 	// Next says what to capture or run next.
 	Next string `json:"next"`
@@ -31,7 +34,6 @@ type errorPattern struct {
 	layer  string
 	mean   string
 	causes []string
-	checks []string
 	next   string
 }
 
@@ -45,116 +47,149 @@ var errorPatterns = []errorPattern{
 		mean: "the resolver in /etc/resolv.conf refused the query at the transport level: nothing listens on its port 53",
 		causes: []string{"the local stub resolver is not running (127.0.0.53: systemd-resolved; 127.0.0.1: dnsmasq, unbound, a VPN or proxy client such as Clash)",
 			"a container copied /etc/resolv.conf from a host that runs systemd-resolved", "a firewall rejects DNS"},
-		checks: []string{"dns-unreachable"},
-		next:   "Check `cat /etc/resolv.conf` and `resolvectl status`; `dig @<nameserver> proxy.golang.org` reproduces it. " + captureNext},
+		next: "Check `cat /etc/resolv.conf` and `resolvectl status`; `dig @<nameserver> proxy.golang.org` reproduces it. " + captureNext},
 	{re: regexp.MustCompile(`lookup (\S+?)(?: on (\S+))?: [^\n]*`), host: 1, layer: "dns"},
 	{re: regexp.MustCompile(`proxyconnect tcp: [^\n]*`), layer: "proxy",
 		mean:   "the go command could not talk to the proxy in HTTPS_PROXY/HTTP_PROXY",
 		causes: []string{"the proxy is not running or the address is wrong", "HTTPS_PROXY uses https:// for a proxy that speaks plain HTTP (or the reverse)", "the proxy needs credentials"},
-		checks: []string{"proxy-connect-failed", "tcp-connect-refused", "tcp-connect-timeout"},
 		next:   "Check `go env` and `env | grep -i proxy`; " + captureNext},
 	{re: regexp.MustCompile(`dial tcp (?:\S+): (?:connect: )?(?:i/o timeout|connection timed out)`), layer: "tcp",
 		mean: "the TCP connection to the module proxy (or proxy server) was never answered",
 		causes: []string{"a firewall drops the traffic", "the address comes from a wrong DNS answer (bogon, fake-IP, forged)",
 			"broken IPv6 while IPv4 would work", "a proxy is required to reach the internet (HTTPS_PROXY unset)"},
-		checks: []string{"tcp-connect-timeout", "dns-bogon-answer", "dns-fake-ip", "dns-forged-ip"},
-		next:   captureNext},
+		next: captureNext},
 	{re: regexp.MustCompile(`dial tcp (?:\S+): (?:connect: )?connection refused`), layer: "tcp",
 		mean:   "the server actively refused the TCP connection",
 		causes: []string{"a local proxy or mirror named in GOPROXY/HTTPS_PROXY is not running", "the DNS answer points at this machine (127.0.0.1/0.0.0.0 from a blocker)", "a firewall rejects it"},
-		checks: []string{"tcp-connect-refused", "dns-bogon-answer", "proxy-connect-failed"},
 		next:   captureNext},
 	{re: regexp.MustCompile(`(?i)Proxy Authentication Required|\b407\b`), layer: "proxy",
 		mean:   "the proxy wants credentials (HTTP 407)",
 		causes: []string{"HTTPS_PROXY has no user:password, or wrong ones (special characters must be percent-encoded)", "the proxy wants NTLM/Kerberos, which the go command cannot do (use cntlm or px locally)"},
-		checks: []string{"proxy-connect-failed"},
 		next:   captureNext},
 	{re: regexp.MustCompile(`x509: certificate signed by unknown authority(?: \(possibly because of "[^"]*" while trying to verify candidate authority certificate "([^"]*)"\))?`), layer: "tls",
 		mean: "the server's certificate chain does not lead to a CA the go command trusts",
 		causes: []string{"TLS interception: a corporate gateway (Zscaler, FortiGate, Netskope …), a debugging proxy (mitmproxy, Charles, Fiddler, Burp) or antivirus re-signs the connection",
 			"an internal GOPROXY with a private CA that is not in the system store (install it, or point SSL_CERT_FILE at it)", "an outdated ca-certificates package"},
-		checks: []string{"tls-foreign-issuer", "tls-alert", "tls-client-rejected", "tls-cert-hidden"},
-		next:   "TLS 1.3 hides the certificate: run `modsniff probe` to see who issued it, or `openssl s_client -connect proxy.golang.org:443 -servername proxy.golang.org -showcerts`."},
+		next: "TLS 1.3 hides the certificate: run `modsniff probe` to see who issued it, or `openssl s_client -connect proxy.golang.org:443 -servername proxy.golang.org -showcerts`."},
 	{re: regexp.MustCompile(`x509: certificate is valid for ([^\n]*?), not (\S+)`), host: 2, layer: "tls",
 		mean:   "the certificate presented does not cover the host name the go command asked for",
 		causes: []string{"a wrong DNS answer or /etc/hosts entry sent the connection to another server", "a captive portal or proxy answered", "GOPROXY names a host the server's certificate does not cover"},
-		checks: []string{"tls-hostname-mismatch", "dns-bogon-answer", "dns-forged-ip"},
 		next:   captureNext},
 	{re: regexp.MustCompile(`x509: certificate has expired or is not yet valid(?:: current time (\S+) is (?:after|before) (\S+))?`), layer: "tls",
 		mean:   "a certificate in the chain is outside its validity",
 		causes: []string{"the client's clock is wrong (check `timedatectl`)", "the server, or an interceptor, serves an expired certificate"},
-		checks: []string{"tls-expired"},
 		next:   "Compare `date -u` with the current time; " + captureNext},
 	{re: regexp.MustCompile(`remote error: tls: ([a-z ]+)`), layer: "tls",
 		mean:   "the server (or something in front of it) sent a fatal TLS alert",
 		causes: []string{"bad certificate / unknown certificate authority: the server rejected a client certificate or the go command's handshake", "handshake failure / protocol version: an interceptor or old server with an incompatible TLS stack"},
-		checks: []string{"tls-alert", "tls-version-downgrade", "tls-classical-key-share"},
 		next:   captureNext},
 	{re: regexp.MustCompile(`tls: first record does not look like a TLS handshake`), layer: "proxy",
 		mean:   "the peer answered TLS with something else, usually plain HTTP",
 		causes: []string{"HTTPS_PROXY=https://… points at a proxy that speaks plain HTTP (use http://)", "a captive portal or transparent proxy answered port 443 with HTTP"},
-		checks: []string{"proxy-connect-failed", "tls-foreign-issuer"},
 		next:   captureNext},
 	{re: regexp.MustCompile(`net/http: TLS handshake timeout`), layer: "tcp",
 		mean:   "the TCP connection opened but the TLS handshake never completed",
 		causes: []string{"a middlebox drops the ~1.5 KB post-quantum ClientHello (try GODEBUG=tlsmlkem=0)", "an overloaded proxy", "SNI filtering that silently drops"},
-		checks: []string{"tls-large-hello-dropped", "tcp-reset-after-hello"},
 		next:   "Retry with `GODEBUG=tlsmlkem=0 go mod download`; " + captureNext},
 	{re: regexp.MustCompile(`(?:read: )?connection reset by peer|wsarecv: An existing connection was forcibly closed`), layer: "tcp",
 		mean:   "the connection was reset",
 		causes: []string{"SNI-based filtering injects a reset right after the ClientHello", "a proxy or firewall closed the connection"},
-		checks: []string{"tcp-reset-after-hello", "tls-large-hello-dropped"},
 		next:   captureNext},
 	{re: regexp.MustCompile(`http2: (?:server sent GOAWAY and closed the connection; LastStreamID=\d+, ErrCode=|Transport received GOAWAY from server ErrCode:)([A-Z_]+)`), layer: "http",
 		mean: "the HTTP/2 server ended the connection with an error code",
 		causes: []string{"INADEQUATE_SECURITY: the TLS session was negotiated with a cipher or version HTTP/2 forbids — an interceptor between the go command and the server chose it",
 			"PROTOCOL_ERROR: a proxy that mangles HTTP/2"},
-		checks: []string{"h2-goaway", "tls-foreign-issuer", "tls-version-downgrade"},
-		next:   "Run `modsniff probe` (it keeps TLS keys, so HTTP/2 frames become readable)."},
+		next: "Run `modsniff probe` (it keeps TLS keys, so HTTP/2 frames become readable)."},
 	{re: regexp.MustCompile(`(?:reading |fetching )?(https?://\S+): (404 Not Found|410 Gone)`), layer: "http",
 		mean: "the module proxy does not have this module or version",
 		causes: []string{"a private module sent to a public proxy: set GOPRIVATE (or GONOPROXY) so it is fetched directly",
 			"GOPROXY entries joined with `|` or ending without `,direct`: the go command falls through to the next entry only after `,` on 404/410 (after `|` on any error)",
 			"a typo in the module path or version"},
-		checks: []string{"http-error-status"},
-		next:   "Check `go env GOPROXY GOPRIVATE GONOPROXY`."},
+		next: "Check `go env GOPROXY GOPRIVATE GONOPROXY`."},
 	{re: regexp.MustCompile(`(?:reading |fetching )?(https?://\S+): (\d{3} [^\n]*)`), layer: "http",
 		mean:   "the module proxy answered with an HTTP error",
 		causes: []string{"401/403: credentials missing (~/.netrc or GOAUTH) or a policy block", "5xx: the proxy or an interceptor failed"},
-		checks: []string{"http-error-status", "proxy-connect-failed"},
 		next:   captureNext},
 	{re: regexp.MustCompile(`verifying (?:module: )?\S+: checksum mismatch|SECURITY ERROR`), layer: "sumdb",
 		mean: "the downloaded module's hash differs from the checksum database (or go.sum)",
 		causes: []string{"a proxy or cache in the path serves altered content", "a private module is being checked against sum.golang.org (set GONOSUMDB/GOPRIVATE)",
 			"a corrupted module cache (`go clean -modcache`)"},
-		checks: []string{"tls-foreign-issuer", "http-error-status"},
-		next:   "Do not bypass it blindly: find out who served the module. " + captureNext},
+		next: "Do not bypass it blindly: find out who served the module. " + captureNext},
 	{re: regexp.MustCompile(`server gave HTTP response to HTTPS client`), layer: "proxy",
 		mean:   "an HTTPS connection was answered with plain HTTP",
 		causes: []string{"GOPROXY uses https:// for a server that only speaks http (or GOINSECURE is needed)", "HTTPS_PROXY=https:// for an http proxy"},
-		checks: []string{"proxy-connect-failed"},
 		next:   "Check the scheme in GOPROXY and HTTPS_PROXY."},
 }
 
-// dnsDetail refines the generic lookup pattern by its ending.
-func dnsDetail(text string) (mean string, causes, checks []string, next string) {
+// dnsKind names the ending of a generic lookup error: "timeout",
+// "misbehaving", "nxdomain" or "" for any other.
+func dnsKind(text string) string {
 	switch {
 	case strings.Contains(text, "i/o timeout"):
+		return "timeout"
+	case strings.Contains(text, "server misbehaving"):
+		return "misbehaving"
+	case strings.Contains(text, "no such host"):
+		return "nxdomain"
+	}
+	return ""
+}
+
+// dnsDetail refines the generic lookup pattern by its ending.
+func dnsDetail(text string) (mean string, causes []string, next string) {
+	switch dnsKind(text) {
+	case "timeout":
 		return "the resolver did not answer in time",
 			[]string{"the resolver is down or unreachable (firewall dropping UDP 53, VPN)", "it drops AAAA queries, so every lookup waits for the timeout", "forged answers confuse it"},
-			[]string{"dns-timeout", "dns-injected-answer"}, captureNext
-	case strings.Contains(text, "server misbehaving"):
+			captureNext
+	case "misbehaving":
 		return "the resolver answered SERVFAIL (or another error) instead of addresses",
 			[]string{"its upstream is unreachable", "DNSSEC validation failed (a wrong clock breaks it too)", "it refuses this client (REFUSED)"},
-			[]string{"dns-error-rcode"}, "Try `dig proxy.golang.org` and `dig +cd proxy.golang.org`; " + captureNext
-	case strings.Contains(text, "no such host"):
+			"Try `dig proxy.golang.org` and `dig +cd proxy.golang.org`; " + captureNext
+	case "nxdomain":
 		return "the resolver said the name does not exist (NXDOMAIN), or no address came back",
 			[]string{"DNS filtering blocks the module proxy", "a search domain (`search` + `ndots`) turned it into another name", "a typo in GOPROXY", "/etc/hosts or nsswitch configuration"},
-			[]string{"dns-error-rcode", "dns-search-suffix"}, "Check `getent hosts proxy.golang.org` and `dig proxy.golang.org`; " + captureNext
+			"Check `getent hosts proxy.golang.org` and `dig proxy.golang.org`; " + captureNext
 	}
 	return "the host name could not be resolved",
-		[]string{"the resolver is missing, slow or filtered"}, []string{"dns-unreachable", "dns-timeout", "dns-error-rcode"}, captureNext
+		[]string{"the resolver is missing, slow or filtered"}, captureNext
 }
+
+// errorFamily identifies a family of go errors: a pattern's index and, for
+// the generic lookup pattern, the ending (dnsKind).
+type errorFamily struct {
+	pattern int
+	dns     string
+}
+
+// familyOf returns the family that recognises text first, as Explain
+// would classify it on its own.
+func familyOf(text string) (errorFamily, bool) {
+	for i, p := range errorPatterns {
+		if m := p.re.FindString(text); m != "" {
+			f := errorFamily{pattern: i}
+			if p.layer == "dns" && p.mean == "" {
+				f.dns = dnsKind(m)
+			}
+			return f, true
+		}
+	}
+	return errorFamily{}, false
+}
+
+// familyChecks maps each family to the checks whose GoErrors it
+// recognises, in cause order (the Suite's): what to look for first.
+var familyChecks = sync.OnceValue(func() map[errorFamily][]string {
+	out := make(map[errorFamily][]string)
+	for _, c := range suite() {
+		for _, text := range c.GoErrors {
+			if f, ok := familyOf(text); ok && !slices.Contains(out[f], c.ID) {
+				out[f] = append(out[f], c.ID)
+			}
+		}
+	}
+	return out
+})
 
 // Explain classifies every recognised go command error in text, in the
 // order the families are listed (most specific first), at most one per
@@ -170,19 +205,22 @@ func Explain(text string) []Explanation {
 		}
 		return false
 	}
-	for _, p := range errorPatterns {
+	for i, p := range errorPatterns {
 		loc := p.re.FindStringSubmatchIndex(text)
 		if loc == nil || overlaps(loc[:2]) {
 			continue
 		}
 		covered = append(covered, [2]int{loc[0], loc[1]})
-		e := Explanation{Match: text[loc[0]:loc[1]], Layer: p.layer, Meaning: p.mean, Causes: p.causes, Checks: p.checks, Next: p.next}
+		e := Explanation{Match: text[loc[0]:loc[1]], Layer: p.layer, Meaning: p.mean, Causes: p.causes, Next: p.next}
+		fam := errorFamily{pattern: i}
 		if p.host > 0 && 2*p.host+1 < len(loc) && loc[2*p.host] >= 0 {
 			e.Host = text[loc[2*p.host]:loc[2*p.host+1]]
 		}
 		if p.layer == "dns" && p.mean == "" {
-			e.Meaning, e.Causes, e.Checks, e.Next = dnsDetail(e.Match)
+			e.Meaning, e.Causes, e.Next = dnsDetail(e.Match)
+			fam.dns = dnsKind(e.Match)
 		}
+		e.Checks = familyChecks()[fam]
 		if e.Host == "" {
 			e.Host = urlHostBefore(text, loc[1])
 		}

@@ -78,17 +78,30 @@ type Finding struct {
 	Hint            string `json:"hint"`
 }
 
-// Evidence is one packet that supports a finding.
+// Evidence is one packet that supports a finding: its reference (input,
+// frame number and capture time) and what it shows. Its JSON form is
+// {"input", "packet", "time", "detail"} (DESIGN §3).
 type Evidence struct {
+	At     capture.Ref
+	Detail string
+}
+
+// evidenceJSON is an Evidence item as DESIGN §3 writes it.
+type evidenceJSON struct {
 	Input  int    `json:"input"`
 	Packet int    `json:"packet"`
 	Time   string `json:"time"`
 	Detail string `json:"detail"`
 }
 
+// MarshalJSON writes the evidence with its time in RFC 3339 (Timestamp).
+func (e Evidence) MarshalJSON() ([]byte, error) {
+	return json.Marshal(evidenceJSON{Input: e.At.Input, Packet: e.At.Packet, Time: Timestamp(e.At.Time), Detail: e.Detail})
+}
+
 // evidence builds an Evidence item for a packet.
 func evidence(at capture.Ref, format string, args ...any) Evidence {
-	return Evidence{Input: at.Input, Packet: at.Packet, Time: Timestamp(at.Time), Detail: fmt.Sprintf(format, args...)}
+	return Evidence{At: at, Detail: fmt.Sprintf(format, args...)}
 }
 
 // finalize sorts a finding's evidence by (input, packet), drops duplicates
@@ -96,13 +109,13 @@ func evidence(at capture.Ref, format string, args ...any) Evidence {
 // those packets.
 func (f *Finding) finalize() {
 	slices.SortStableFunc(f.Evidence, func(a, b Evidence) int {
-		if c := cmp.Compare(a.Input, b.Input); c != 0 {
+		if c := cmp.Compare(a.At.Input, b.At.Input); c != 0 {
 			return c
 		}
-		return cmp.Compare(a.Packet, b.Packet)
+		return cmp.Compare(a.At.Packet, b.At.Packet)
 	})
 	f.Evidence = slices.CompactFunc(f.Evidence, func(a, b Evidence) bool {
-		return a.Input == b.Input && a.Packet == b.Packet && a.Detail == b.Detail
+		return a.At.Input == b.At.Input && a.At.Packet == b.At.Packet && a.Detail == b.Detail
 	})
 	if f.Evidence == nil {
 		f.Evidence = []Evidence{}
@@ -118,14 +131,14 @@ func wiresharkFilter(ev []Evidence) string {
 	var nums []int
 	input := -1
 	for _, e := range ev {
-		if e.Packet == 0 {
+		if e.At.Packet == 0 {
 			continue
 		}
 		if input < 0 {
-			input = e.Input
+			input = e.At.Input
 		}
-		if e.Input == input {
-			nums = append(nums, e.Packet)
+		if e.At.Input == input {
+			nums = append(nums, e.At.Packet)
 		}
 	}
 	slices.Sort(nums)
@@ -148,11 +161,11 @@ func (f *Finding) firstEvidence() (int, int) {
 	if len(f.Evidence) == 0 {
 		return 1 << 30, 1 << 30
 	}
-	return f.Evidence[0].Input, f.Evidence[0].Packet
+	return f.Evidence[0].At.Input, f.Evidence[0].At.Packet
 }
 
 // sortFindings orders findings deterministically: most severe first, then
-// causes before symptoms (causeOrder), then by the time (input, packet) of
+// causes before symptoms (the order of Suite), then by the time (input, packet) of
 // their first evidence, then by check ID and host.
 func sortFindings(fs []Finding) {
 	slices.SortStableFunc(fs, func(a, b Finding) int {
@@ -175,26 +188,4 @@ func sortFindings(fs []Finding) {
 		}
 		return cmp.Compare(a.Host, b.Host)
 	})
-}
-
-// causeOrder lists checks from causes to symptoms: of two equally severe
-// findings the cause is shown first (the foreign issuer before the alert the
-// client sent because of it, the expired certificate before the alert).
-var causeOrder = []string{
-	"input-damaged",
-	"dns-unreachable", "dns-timeout", "dns-error-rcode", "dns-forged-ip", "dns-injected-answer", "dns-bogon-answer",
-	"dns-fake-ip", "dns-search-suffix",
-	"proxy-connect-failed", "tcp-reset-after-hello", "tls-large-hello-dropped",
-	"tls-foreign-issuer", "tls-hostname-mismatch", "tls-expired",
-	"tls-version-downgrade", "tls-alpn-downgrade", "tls-classical-key-share",
-	"tls-client-rejected", "tls-alert", "h2-goaway", "http-error-status",
-	"tcp-connect-refused", "tcp-connect-timeout", "tls-cert-hidden",
-}
-
-// causeRank is a check's position in causeOrder (unknown checks last).
-func causeRank(id string) int {
-	if i := slices.Index(causeOrder, id); i >= 0 {
-		return i
-	}
-	return len(causeOrder)
 }

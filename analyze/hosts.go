@@ -5,6 +5,8 @@ import (
 	"net"
 	"slices"
 	"strings"
+
+	"github.com/miekg/dns"
 )
 
 // Roles a host plays for the go command.
@@ -95,7 +97,7 @@ func (ctx *Context) hostNames() []string {
 		seen[n] = true
 	}
 	for _, x := range ctx.Events.DNS {
-		if x.Type == "A" || x.Type == "AAAA" || x.Type == "HTTPS" {
+		if x.QType == dns.TypeA || x.QType == dns.TypeAAAA || x.QType == dns.TypeHTTPS {
 			add(x.Name)
 		}
 	}

@@ -4,17 +4,59 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+
+	"github.com/miekg/dns"
+
+	"github.com/modsniff/modsniff/decode"
 )
+
+// index holds the events arranged for lookup, each table built once on
+// first use, so that host verdicts and checks are linear in the number of
+// events: no lookup scans every transaction, session or connection.
+type index struct {
+	byAddr  map[netip.Addr][]string // names that resolved to an address, in first-seen order
+	byName  map[string][]netip.Addr // addresses a name resolved to
+	addrSet map[addrName]bool       // the pairs in byAddr and byName
+	// loopback holds namesFor of loopback addresses: their own names and
+	// those answered with the unspecified address.
+	loopback map[netip.Addr][]string
+
+	dnsByName   map[string][]*decode.DNSExchange // by lower-cased question name
+	tlsByHost   map[string][]*decode.TLSSession  // by sessionHost
+	sessionHost map[*decode.TLSSession]string
+	proxyByHost map[string][]*decode.Tunnel // by lower-cased target host
+	tcpByServer map[netip.AddrPort][]*decode.TCPConn
+	connected   map[hostPort]bool // (host, port) pairs some connection reached
+	usualTTL    map[netip.AddrPort]ttlCount
+	proxies     map[netip.AddrPort]string
+}
+
+type addrName struct {
+	addr netip.Addr
+	name string
+}
+
+type hostPort struct {
+	host string
+	port uint16
+}
+
+type ttlCount struct {
+	ttl uint8
+	n   int
+}
 
 // resolve builds the name ↔ address indexes from every DNS answer in the
 // capture, following CNAME chains (RFC 1034 §3.6.2) so that a connection to
 // an address is attributed to the name the client asked for.
 func (ctx *Context) resolve() {
-	if ctx.byAddr != nil {
+	if ctx.ix.byAddr != nil {
 		return
 	}
-	ctx.byAddr = make(map[netip.Addr][]string)
-	ctx.byName = make(map[string][]netip.Addr)
+	ix := &ctx.ix
+	ix.byAddr = make(map[netip.Addr][]string)
+	ix.byName = make(map[string][]netip.Addr)
+	ix.addrSet = make(map[addrName]bool)
 	for _, x := range ctx.Events.DNS {
 		qname := strings.ToLower(x.Name)
 		for _, r := range x.Responses {
@@ -23,8 +65,8 @@ func (ctx *Context) resolve() {
 			for range 8 {
 				grew := false
 				for _, a := range r.Answers {
-					if a.Type == "CNAME" && alias[strings.ToLower(a.Name)] && !alias[strings.ToLower(a.Data)] {
-						alias[strings.ToLower(a.Data)] = true
+					if a.Type == dns.TypeCNAME && alias[strings.ToLower(a.Name)] && !alias[strings.ToLower(a.Target)] {
+						alias[strings.ToLower(a.Target)] = true
 						grew = true
 					}
 				}
@@ -33,20 +75,16 @@ func (ctx *Context) resolve() {
 				}
 			}
 			for _, a := range r.Answers {
-				if (a.Type != "A" && a.Type != "AAAA") || !alias[strings.ToLower(a.Name)] {
+				if (a.Type != dns.TypeA && a.Type != dns.TypeAAAA) || !a.Addr.IsValid() || !alias[strings.ToLower(a.Name)] {
 					continue
 				}
-				addr, err := netip.ParseAddr(a.Data)
-				if err != nil {
+				k := addrName{a.Addr.Unmap(), qname}
+				if ix.addrSet[k] {
 					continue
 				}
-				addr = addr.Unmap()
-				if !slices.Contains(ctx.byAddr[addr], qname) {
-					ctx.byAddr[addr] = append(ctx.byAddr[addr], qname)
-				}
-				if !slices.Contains(ctx.byName[qname], addr) {
-					ctx.byName[qname] = append(ctx.byName[qname], addr)
-				}
+				ix.addrSet[k] = true
+				ix.byAddr[k.addr] = append(ix.byAddr[k.addr], qname)
+				ix.byName[qname] = append(ix.byName[qname], k.addr)
 			}
 		}
 	}
@@ -59,23 +97,36 @@ func (ctx *Context) resolve() {
 func (ctx *Context) namesFor(addr netip.Addr) []string {
 	ctx.resolve()
 	addr = addr.Unmap()
-	names := ctx.byAddr[addr]
-	if addr.IsLoopback() {
-		for _, u := range []netip.Addr{netip.IPv4Unspecified(), netip.IPv6Unspecified()} {
-			for _, n := range ctx.byAddr[u] {
-				if !slices.Contains(names, n) {
-					names = append(slices.Clone(names), n)
-				}
+	names := ctx.ix.byAddr[addr]
+	if !addr.IsLoopback() {
+		return names
+	}
+	if n, ok := ctx.ix.loopback[addr]; ok {
+		return n
+	}
+	seen := make(map[string]bool, len(names))
+	for _, n := range names {
+		seen[n] = true
+	}
+	for _, u := range []netip.Addr{netip.IPv4Unspecified(), netip.IPv6Unspecified()} {
+		for _, n := range ctx.ix.byAddr[u] {
+			if !seen[n] {
+				seen[n] = true
+				names = append(slices.Clip(names), n)
 			}
 		}
 	}
+	if ctx.ix.loopback == nil {
+		ctx.ix.loopback = make(map[netip.Addr][]string)
+	}
+	ctx.ix.loopback[addr] = names
 	return names
 }
 
 // addrsOf returns the addresses name resolved to in this capture.
 func (ctx *Context) addrsOf(name string) []netip.Addr {
 	ctx.resolve()
-	return ctx.byName[strings.ToLower(name)]
+	return ctx.ix.byName[strings.ToLower(name)]
 }
 
 // hostFor names the host behind a server address: the name it was
@@ -85,4 +136,124 @@ func (ctx *Context) hostFor(addr netip.Addr) string {
 		return names[0]
 	}
 	return addr.Unmap().String()
+}
+
+// dnsFor returns the transactions whose question is name (any case), in
+// capture order.
+func (ctx *Context) dnsFor(name string) []*decode.DNSExchange {
+	if ctx.ix.dnsByName == nil {
+		ctx.ix.dnsByName = make(map[string][]*decode.DNSExchange)
+		for _, x := range ctx.Events.DNS {
+			k := strings.ToLower(x.Name)
+			ctx.ix.dnsByName[k] = append(ctx.ix.dnsByName[k], x)
+		}
+	}
+	return ctx.ix.dnsByName[strings.ToLower(name)]
+}
+
+// sessionsFor returns the TLS sessions for a host (sessionHost), in
+// capture order.
+func (ctx *Context) sessionsFor(host string) []*decode.TLSSession {
+	ctx.indexSessions()
+	return ctx.ix.tlsByHost[host]
+}
+
+// sessionHost names the host a TLS session was for: its SNI, else the
+// tunnel target, else the name the server address resolved from.
+func sessionHost(ctx *Context, s *decode.TLSSession) string {
+	ctx.indexSessions()
+	if h, ok := ctx.ix.sessionHost[s]; ok {
+		return h
+	}
+	return findSessionHost(ctx, s) // a session that is not among the events
+}
+
+func (ctx *Context) indexSessions() {
+	if ctx.ix.sessionHost != nil {
+		return
+	}
+	ctx.ix.sessionHost = make(map[*decode.TLSSession]string, len(ctx.Events.TLS))
+	ctx.ix.tlsByHost = make(map[string][]*decode.TLSSession)
+	for _, s := range ctx.Events.TLS {
+		h := findSessionHost(ctx, s)
+		ctx.ix.sessionHost[s] = h
+		ctx.ix.tlsByHost[h] = append(ctx.ix.tlsByHost[h], s)
+	}
+}
+
+func findSessionHost(ctx *Context, s *decode.TLSSession) string {
+	if s.ClientHello != nil && s.ClientHello.ServerName != "" {
+		return strings.ToLower(s.ClientHello.ServerName)
+	}
+	if s.Tunnel != nil && s.Tunnel.Target != "" {
+		return strings.ToLower(hostOnly(s.Tunnel.Target))
+	}
+	return ctx.hostFor(s.Server.Addr())
+}
+
+// tunnelsFor returns the proxy tunnels whose target is host (any case), in
+// capture order.
+func (ctx *Context) tunnelsFor(host string) []*decode.Tunnel {
+	if ctx.ix.proxyByHost == nil {
+		ctx.ix.proxyByHost = make(map[string][]*decode.Tunnel)
+		for _, t := range ctx.Events.Proxy {
+			k := strings.ToLower(hostOnly(t.Target))
+			ctx.ix.proxyByHost[k] = append(ctx.ix.proxyByHost[k], t)
+		}
+	}
+	return ctx.ix.proxyByHost[strings.ToLower(host)]
+}
+
+// connsTo returns the TCP connections to a server address and port, in
+// capture order.
+func (ctx *Context) connsTo(server netip.AddrPort) []*decode.TCPConn {
+	if ctx.ix.tcpByServer == nil {
+		ctx.ix.tcpByServer = make(map[netip.AddrPort][]*decode.TCPConn)
+		for _, c := range ctx.Events.TCP {
+			ctx.ix.tcpByServer[c.Server] = append(ctx.ix.tcpByServer[c.Server], c)
+		}
+	}
+	return ctx.ix.tcpByServer[server]
+}
+
+// hostConnected reports whether some connection to host completed its
+// handshake.
+func (ctx *Context) hostConnected(host string, port uint16) bool {
+	if ctx.ix.connected == nil {
+		ctx.ix.connected = make(map[hostPort]bool)
+		for _, c := range ctx.Events.TCP {
+			if !c.SYNACK.IsZero() {
+				ctx.ix.connected[hostPort{ctx.connHost(c), c.Server.Port()}] = true
+			}
+		}
+	}
+	return ctx.ix.connected[hostPort{host, port}]
+}
+
+// usualTTL returns the most common IP TTL of responses from a resolver
+// across the capture, and how many responses had it.
+func (ctx *Context) usualTTL(server netip.AddrPort) (uint8, int) {
+	if ctx.ix.usualTTL == nil {
+		counts := make(map[netip.AddrPort]map[uint8]int)
+		for _, x := range ctx.Events.DNS {
+			for _, r := range x.Responses {
+				if counts[x.Server] == nil {
+					counts[x.Server] = make(map[uint8]int)
+				}
+				counts[x.Server][r.IP.TTL]++
+			}
+		}
+		ctx.ix.usualTTL = make(map[netip.AddrPort]ttlCount, len(counts))
+		for srv, byTTL := range counts {
+			var best ttlCount
+			for ttl, c := range byTTL {
+				if c > best.n || (c == best.n && ttl > best.ttl) {
+					best = ttlCount{ttl, c}
+				}
+			}
+			ctx.ix.usualTTL[srv] = best
+		}
+	}
+	b := ctx.ix.usualTTL[server]
+	return b.ttl, b.n
 }

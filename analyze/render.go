@@ -134,7 +134,16 @@ func duration(d time.Duration) string {
 	return plural(int(d.Hours()/24), "day")
 }
 
-// shortTime formats an evidence timestamp as a clock time.
+// clock formats a packet time as a clock time (UTC).
+func clock(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("15:04:05.000000")
+}
+
+// shortTime formats an event's RFC 3339 timestamp (EventsJSON) as a clock
+// time.
 func shortTime(ts string) string {
 	t, err := time.Parse(time.RFC3339Nano, ts)
 	if err != nil {
@@ -147,9 +156,9 @@ func shortTime(ts string) string {
 // the input index when there are several inputs.
 func evidenceRef(e Evidence, inputs int) string {
 	if inputs > 1 {
-		return fmt.Sprintf("%d#%d", e.Input, e.Packet)
+		return fmt.Sprintf("%d#%d", e.At.Input, e.At.Packet)
 	}
-	return fmt.Sprintf("#%d", e.Packet)
+	return fmt.Sprintf("#%d", e.At.Packet)
 }
 
 // findingsFor returns the findings about one host ("" for those about no

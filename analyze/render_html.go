@@ -7,6 +7,8 @@ import (
 	"io"
 	"slices"
 	"strings"
+
+	"github.com/modsniff/modsniff/capture"
 )
 
 // timelineItem is one row of the HTML timeline.
@@ -22,7 +24,7 @@ func timeline(rep *Report) []timelineItem {
 	var items []timelineItem
 	add := func(input, packet int, ts, kind, text string) {
 		items = append(items, timelineItem{Time: ts, Input: input, Packet: packet, Kind: kind, Text: text,
-			Ref: evidenceRef(Evidence{Input: input, Packet: packet}, len(rep.Inputs))})
+			Ref: evidenceRef(Evidence{At: capture.Ref{Input: input, Packet: packet}}, len(rep.Inputs))})
 	}
 	for _, d := range rep.Events.DNS {
 		if d.Packet > 0 {
@@ -66,7 +68,7 @@ func timeline(rep *Report) []timelineItem {
 	flags := make(map[[2]int]Severity)
 	for _, f := range rep.Findings {
 		for _, e := range f.Evidence {
-			k := [2]int{e.Input, e.Packet}
+			k := [2]int{e.At.Input, e.At.Packet}
 			if s, ok := flags[k]; !ok || f.Severity > s {
 				flags[k] = f.Severity
 			}
@@ -88,6 +90,7 @@ func timeline(rep *Report) []timelineItem {
 
 var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"short": shortTime,
+	"clock": clock,
 	"ref":   func(e Evidence, n int) string { return evidenceRef(e, n) },
 }).Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>modsniff report</title>
@@ -110,7 +113,7 @@ tr.error td{background:#fde7ea}tr.warning td{background:#fff4e0}tr.info td{backg
 {{range .Report.Findings}}<div class="finding {{.Severity}}"><p><b class="{{.Severity}}">{{.Severity}}</b> <code>{{.ID}}</code> {{if .Host}}<code>{{.Host}}</code>{{end}} — {{.Summary}}</p>
 {{if .Expected}}<p><b>Expected:</b> {{.Expected}}</p>{{end}}{{if .Observed}}<p><b>Observed:</b> {{.Observed}}</p>{{end}}
 {{if .Hint}}<p><b>Fix:</b> {{.Hint}}</p>{{end}}{{if .WiresharkFilter}}<p><b>Wireshark:</b> <code>{{.WiresharkFilter}}</code></p>{{end}}
-<ul>{{range .Evidence}}<li>{{ref . $.Inputs}} {{short .Time}} {{.Detail}}</li>{{end}}</ul></div>{{end}}
+<ul>{{range .Evidence}}<li>{{ref . $.Inputs}} {{clock .At.Time}} {{.Detail}}</li>{{end}}</ul></div>{{end}}
 <h2>Timeline</h2><table><tr><th>packet</th><th>time</th><th>layer</th><th>event</th></tr>
 {{range .Timeline}}<tr class="{{.Flag}}"><td>{{.Ref}}</td><td>{{short .Time}}</td><td>{{.Kind}}</td><td>{{.Text}}</td></tr>{{end}}</table>
 <h2>Inputs</h2><ul>{{range .Report.Inputs}}<li><code>{{.Path}}</code>: {{.Format}}, {{.Packets}} packets{{range .Errors}}<br><span class="error">byte {{.Offset}}, packet {{.Packet}}: {{.Message}}</span>{{end}}</li>{{end}}</ul>

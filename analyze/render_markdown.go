@@ -26,15 +26,11 @@ func renderMarkdown(out io.Writer, rep *Report, opt RenderOptions) error {
 	if len(rep.Hosts) > 0 {
 		fmt.Fprintf(w, "| host | role | DNS | TLS | interception |\n|---|---|---|---|---|\n")
 		for _, h := range rep.Hosts {
-			l := h.Layers
-			if l == nil {
-				l = &Layers{}
-			}
-			interception := l.Interception
+			interception := h.InterceptionText()
 			if interception == "" {
 				interception = "none seen"
 			}
-			fmt.Fprintf(w, "| `%s` | %s | %s | %s | %s |\n", h.Name, h.Role, mdEscape(l.DNS), mdEscape(l.TLS), mdEscape(interception))
+			fmt.Fprintf(w, "| `%s` | %s | %s | %s | %s |\n", h.Name, h.Role, mdEscape(h.DNS.Text()), mdEscape(h.TLS.Text()), mdEscape(interception))
 		}
 		fmt.Fprintln(w)
 	}
@@ -62,7 +58,7 @@ func renderMarkdown(out io.Writer, rep *Report, opt RenderOptions) error {
 		if len(f.Evidence) > 0 {
 			fmt.Fprintf(w, "\n<details><summary>Evidence (%s)</summary>\n\n| packet | time | detail |\n|---|---|---|\n", plural(len(f.Evidence), "packet"))
 			for _, e := range f.Evidence {
-				fmt.Fprintf(w, "| %s | %s | %s |\n", evidenceRef(e, len(rep.Inputs)), shortTime(e.Time), mdEscape(e.Detail))
+				fmt.Fprintf(w, "| %s | %s | %s |\n", evidenceRef(e, len(rep.Inputs)), clock(e.At.Time), mdEscape(e.Detail))
 			}
 			fmt.Fprintf(w, "\n</details>\n")
 		}

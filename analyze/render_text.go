@@ -48,21 +48,23 @@ func renderText(out io.Writer, rep *Report, opt RenderOptions) error {
 
 	for _, h := range rep.Hosts {
 		fmt.Fprintf(w, "\n%s%s%s (%s)\n", c.bold, h.Name, c.reset, h.Role)
-		if h.Layers != nil {
-			for _, l := range []string{h.Layers.DNS, h.Layers.TLS, h.Layers.Interception} {
-				if l == "" {
-					continue
-				}
-				mark := c.dim + "·" + c.reset // context: nothing judged
-				switch {
-				case strings.Contains(l, "✗"):
-					mark = c.red + "✗" + c.reset
-					l = strings.Replace(l, " ✗", "", 1)
-				case h.Layers.Interception == "" && (strings.HasPrefix(l, "DNS ok") || strings.HasPrefix(l, "TLS 1.")):
-					mark = c.green + "✓" + c.reset
-				}
-				fmt.Fprintf(w, "  %s %s\n", mark, l)
+		layers := []struct {
+			state State
+			text  string
+		}{{h.DNS.State, h.DNS.Text()}, {h.TLS.State, h.TLS.Text()}, {h.Interception.State, h.InterceptionText()}}
+		for _, l := range layers {
+			if l.text == "" {
+				continue
 			}
+			mark := c.dim + "·" + c.reset // context: nothing judged
+			switch {
+			case l.state == Failed:
+				mark = c.red + "✗" + c.reset
+				l.text = strings.Replace(l.text, " ✗", "", 1)
+			case l.state == OK && h.Interception.State != Failed:
+				mark = c.green + "✓" + c.reset
+			}
+			fmt.Fprintf(w, "  %s %s\n", mark, l.text)
 		}
 		for _, f := range findingsFor(rep, h.Name) {
 			writeFindingText(w, c, f, len(rep.Inputs))
@@ -103,14 +105,14 @@ func writeFindingText(w io.Writer, c ansi, f Finding, inputs int) {
 			name = "evidence"
 		}
 		ref := evidenceRef(e, inputs)
-		if e.Packet == 0 {
+		if e.At.Packet == 0 {
 			ref = "—"
 		}
-		fmt.Fprintf(w, "    %s%-9s%s %s %s %s\n", c.dim, name, c.reset, ref, shortTime(e.Time), e.Detail)
+		fmt.Fprintf(w, "    %s%-9s%s %s %s %s\n", c.dim, name, c.reset, ref, clock(e.At.Time), e.Detail)
 	}
 	filter := f.WiresharkFilter
 	if inputs > 1 && filter != "" && len(f.Evidence) > 0 {
-		filter += fmt.Sprintf("   (in input %d)", f.Evidence[0].Input)
+		filter += fmt.Sprintf("   (in input %d)", f.Evidence[0].At.Input)
 	}
 	field("wireshark", filter)
 	field("fix", f.Hint)

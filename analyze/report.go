@@ -65,23 +65,6 @@ type InputError struct {
 	Message string `json:"message"`
 }
 
-// Host is one host name seen, its role for the go command and the verdict
-// across the three layers.
-type Host struct {
-	Name    string   `json:"name"`
-	Role    string   `json:"role"`
-	Verdict string   `json:"verdict"`
-	Layers  *Layers  `json:"layers,omitempty"`
-	Addrs   []string `json:"addresses,omitempty"`
-}
-
-// Layers is the per-layer part of a host's verdict.
-type Layers struct {
-	DNS          string `json:"dns"`
-	TLS          string `json:"tls"`
-	Interception string `json:"interception"`
-}
-
 // EventsJSON holds the decoded events.
 type EventsJSON struct {
 	DNS   []DNSJSON    `json:"dns"`
@@ -294,16 +277,16 @@ func dnsJSON(x *decode.DNSExchange) DNSJSON {
 	j := DNSJSON{
 		Input: at.Input, Packet: at.Packet, Time: Timestamp(at.Time),
 		Client: addrPort(x.Client), Server: addrPort(x.Server), Transport: x.Transport,
-		ID: x.ID, Name: x.Name, Type: x.Type, Responses: []DNSRespJSON{}, Malformed: x.Malformed,
+		ID: x.ID, Name: x.Name, Type: x.QuestionType(), Responses: []DNSRespJSON{}, Malformed: x.Malformed,
 	}
 	for _, r := range x.Retries {
 		j.Retries = append(j.Retries, r.Packet)
 	}
 	for _, r := range x.Responses {
-		rj := DNSRespJSON{Packet: r.At.Packet, Time: Timestamp(r.At.Time), RCode: r.RCode,
+		rj := DNSRespJSON{Packet: r.At.Packet, Time: Timestamp(r.At.Time), RCode: decode.RcodeName(r.RCode),
 			Truncated: r.Truncated, Answers: []RecordJSON{}, IPTTL: r.IP.TTL, IPID: r.IP.ID, Malformed: r.Malformed}
 		for _, a := range r.Answers {
-			rj.Answers = append(rj.Answers, RecordJSON{Name: a.Name, Type: a.Type, TTL: a.TTL, Data: a.Data})
+			rj.Answers = append(rj.Answers, RecordJSON{Name: a.Name, Type: decode.TypeName(a.Type), TTL: a.TTL, Data: a.Data()})
 		}
 		j.Responses = append(j.Responses, rj)
 	}

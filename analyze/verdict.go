@@ -1,174 +1,202 @@
 package analyze
 
 import (
-	"fmt"
-	"strings"
+	"net/netip"
 
+	"github.com/miekg/dns"
+
+	"github.com/modsniff/modsniff/capture"
 	"github.com/modsniff/modsniff/decode"
 	"github.com/modsniff/modsniff/decode/tlswire"
 )
 
-// hosts builds the per-host verdicts: for every host name seen, its role
-// and one line across the three layers — DNS, TLS and interception.
-func hosts(ctx *Context, findings []Finding) []Host {
-	out := []Host{}
-	for _, name := range ctx.hostNames() {
-		h := Host{Name: name, Role: ctx.roleOf(name), Layers: &Layers{}}
-		for _, a := range ctx.addrsOf(name) {
-			h.Addrs = append(h.Addrs, a.String())
+// State is what one layer of a host's verdict concluded.
+type State int
+
+const (
+	// Unknown: nothing was judged (no traffic, or nothing conclusive).
+	Unknown State = iota
+	// OK: the layer worked (an address came back, a TLS server answered).
+	OK
+	// Failed: a warning or error finding names this layer's failure.
+	Failed
+)
+
+// LayerVerdict is one layer of a host's verdict: its state, the finding
+// that failed it, and the packets it rests on. Renderers word it
+// (render_verdict.go); nothing here is text.
+type LayerVerdict struct {
+	State State
+	// Finding is the most severe warning or error that failed the layer.
+	Finding *Finding
+	// Evidence locates the packets behind the verdict: the finding's
+	// evidence, the answer, or the ServerHello.
+	Evidence []capture.Ref
+}
+
+// DNSVerdict is the name-resolution layer of a host's verdict.
+type DNSVerdict struct {
+	LayerVerdict
+	// Answered is the first transaction for the host answered with
+	// addresses; its first response is the one summarised.
+	Answered *decode.DNSExchange
+	// Asked is set when the host was asked for (A/AAAA) but never
+	// answered with an address.
+	Asked bool
+	// Proxy is the first tunnel to the host: the proxy resolved it.
+	Proxy *decode.Tunnel
+}
+
+// TLSVerdict is the TLS layer (or the TCP, proxy or HTTP layer when one of
+// them failed) of a host's verdict.
+type TLSVerdict struct {
+	LayerVerdict
+	// Sessions counts the host's TLS sessions; Session is the one
+	// summarised, the first that got a ServerHello.
+	Sessions int
+	Session  *decode.TLSSession
+	// Issuer names the leaf certificate's issuer briefly, when seen.
+	Issuer string
+}
+
+// Host is one host name seen, its role for the go command and its verdict
+// across the layers: DNS, TLS and interception. Its JSON form (DESIGN §3)
+// words the verdict (render_verdict.go).
+type Host struct {
+	Name  string
+	Role  string
+	Addrs []netip.Addr
+	DNS   DNSVerdict
+	TLS   TLSVerdict
+	// Interception is Failed, with its finding, when someone stands between
+	// the client and the host; Unknown otherwise.
+	Interception LayerVerdict
+}
+
+// hostFindings indexes the warnings and errors by host, once.
+type hostFindings map[string][]*Finding
+
+func indexFindings(findings []Finding) hostFindings {
+	m := make(hostFindings)
+	for i := range findings {
+		if f := &findings[i]; f.Severity != Info {
+			m[f.Host] = append(m[f.Host], f)
 		}
-		h.Layers.DNS = ctx.dnsVerdict(name, findings)
-		h.Layers.TLS = ctx.tlsVerdict(name, findings)
-		h.Layers.Interception = interceptionVerdict(name, findings)
-		parts := []string{h.Layers.DNS, h.Layers.TLS}
-		if h.Layers.Interception != "" {
-			parts = append(parts, h.Layers.Interception)
-		}
-		h.Verdict = strings.Join(parts, " · ")
-		out = append(out, h)
 	}
-	return out
+	return m
 }
 
 // worst returns the most severe warning or error for host that keep
-// accepts.
-func worst(findings []Finding, host string, keep func(*Finding) bool) *Finding {
+// accepts (the first of equal severity, in report order).
+func (hf hostFindings) worst(host string, keep func(*Finding) bool) *Finding {
 	var w *Finding
-	for i := range findings {
-		f := &findings[i]
-		if f.Host != host || f.Severity == Info || !keep(f) {
-			continue
-		}
-		if w == nil || f.Severity > w.Severity {
+	for _, f := range hf[host] {
+		if keep(f) && (w == nil || f.Severity > w.Severity) {
 			w = f
 		}
 	}
 	return w
 }
 
-// dnsVerdict summarises name resolution for a host.
-func (ctx *Context) dnsVerdict(host string, findings []Finding) string {
-	if f := worst(findings, host, func(f *Finding) bool { return f.Layer == "dns" }); f != nil {
-		return "DNS ✗ " + f.Summary
-	}
-	var answered, asked *decode.DNSExchange
-	for _, x := range ctx.Events.DNS {
-		if !strings.EqualFold(x.Name, host) || (x.Type != "A" && x.Type != "AAAA") {
-			continue
+// hosts builds the per-host verdicts: for every host name seen, its role
+// and its verdict across DNS, TLS and interception.
+func hosts(ctx *Context, findings []Finding) []Host {
+	hf := indexFindings(findings)
+	out := []Host{}
+	for _, name := range ctx.hostNames() {
+		h := Host{Name: name, Role: ctx.roleOf(name), Addrs: ctx.addrsOf(name)}
+		h.DNS = ctx.dnsVerdict(name, hf)
+		h.TLS = ctx.tlsVerdict(name, hf)
+		if w := hf.worst(name, isInterception); w != nil {
+			h.Interception = failed(w)
 		}
-		if asked == nil {
-			asked = x
-		}
-		for _, r := range x.Responses {
-			for _, a := range r.Answers {
-				if a.Type == "A" || a.Type == "AAAA" {
-					if answered == nil {
-						answered = x
-					}
-				}
-			}
-		}
-	}
-	switch {
-	case answered != nil:
-		var addrs []string
-		var typ string
-		for _, a := range answered.Responses[0].Answers {
-			if a.Type == "A" || a.Type == "AAAA" {
-				typ = a.Type
-				addrs = append(addrs, a.Data)
-			}
-		}
-		list := ""
-		if len(addrs) > 0 {
-			list = addrs[0]
-			if len(addrs) > 1 {
-				list += fmt.Sprintf(" (+%d)", len(addrs)-1)
-			}
-		}
-		return fmt.Sprintf("DNS ok: %s %s from %s", typ, list, answered.Server.Addr())
-	case asked != nil:
-		return "DNS: no address in the answers seen"
-	}
-	for _, t := range ctx.Events.Proxy {
-		if strings.EqualFold(hostOnly(t.Target), host) {
-			return fmt.Sprintf("DNS: resolved by the proxy %s (%s)", t.Proxy, t.Kind)
-		}
-	}
-	return "DNS: not looked up in this capture"
-}
-
-// sessionsFor returns the TLS sessions for a host: by SNI, else by the
-// tunnel target.
-func (ctx *Context) sessionsFor(host string) []*decode.TLSSession {
-	var out []*decode.TLSSession
-	for _, s := range ctx.Events.TLS {
-		if sessionHost(ctx, s) == host {
-			out = append(out, s)
-		}
+		out = append(out, h)
 	}
 	return out
 }
 
-// sessionHost names the host a TLS session was for: its SNI, else the
-// tunnel target, else the name the server address resolved from.
-func sessionHost(ctx *Context, s *decode.TLSSession) string {
-	if s.ClientHello != nil && s.ClientHello.ServerName != "" {
-		return strings.ToLower(s.ClientHello.ServerName)
+// failed is the verdict of a layer that f failed.
+func failed(f *Finding) LayerVerdict {
+	v := LayerVerdict{State: Failed, Finding: f}
+	for _, e := range f.Evidence {
+		v.Evidence = append(v.Evidence, e.At)
 	}
-	if s.Tunnel != nil && s.Tunnel.Target != "" {
-		return strings.ToLower(hostOnly(s.Tunnel.Target))
-	}
-	return ctx.hostFor(s.Server.Addr())
+	return v
 }
 
-// tlsVerdict summarises the TLS sessions of a host.
-func (ctx *Context) tlsVerdict(host string, findings []Finding) string {
+// dnsVerdict judges name resolution for a host.
+func (ctx *Context) dnsVerdict(host string, hf hostFindings) DNSVerdict {
+	if f := hf.worst(host, func(f *Finding) bool { return f.Layer == "dns" }); f != nil {
+		return DNSVerdict{LayerVerdict: failed(f)}
+	}
+	var v DNSVerdict
+	for _, x := range ctx.dnsFor(host) {
+		if x.QType != dns.TypeA && x.QType != dns.TypeAAAA {
+			continue
+		}
+		v.Asked = true
+		if v.Answered == nil && hasAddress(x) {
+			v.Answered = x
+			v.State = OK
+			v.Evidence = []capture.Ref{x.Responses[0].At}
+		}
+	}
+	if v.Answered != nil || v.Asked {
+		return v
+	}
+	if ts := ctx.tunnelsFor(host); len(ts) > 0 {
+		v.Proxy = ts[0]
+		v.Evidence = []capture.Ref{ts[0].Request}
+	}
+	return v
+}
+
+// hasAddress reports whether some response to x carries an A or AAAA
+// record.
+func hasAddress(x *decode.DNSExchange) bool {
+	for _, r := range x.Responses {
+		for _, a := range r.Answers {
+			if a.Type == dns.TypeA || a.Type == dns.TypeAAAA {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// tlsVerdict judges the TLS sessions of a host.
+func (ctx *Context) tlsVerdict(host string, hf hostFindings) TLSVerdict {
 	// The TLS line names a failure of its own; a symptom of interception
 	// (the client's alert after a foreign certificate) is left to the
 	// interception line.
-	intercepted := worst(findings, host, func(f *Finding) bool { return isInterception(f.ID) }) != nil
-	if f := worst(findings, host, func(f *Finding) bool {
-		return f.Layer != "dns" && f.Layer != "input" && !isInterception(f.ID) && !(intercepted && f.ID == "tls-alert")
+	icpt := hf.worst(host, isInterception)
+	if f := hf.worst(host, func(f *Finding) bool {
+		return f.Layer != "dns" && f.Layer != "input" && !isInterception(f) && !(icpt != nil && explainedBy(f, icpt))
 	}); f != nil {
-		return strings.ToUpper(f.Layer) + " ✗ " + f.Summary
+		return TLSVerdict{LayerVerdict: failed(f)}
 	}
 	ss := ctx.sessionsFor(host)
-	if len(ss) == 0 {
-		return "no TLS seen"
-	}
-	// Summarise the first session that got a ServerHello.
-	s := ss[0]
-	for _, x := range ss {
-		if x.ServerHello != nil {
-			s = x
+	v := TLSVerdict{Sessions: len(ss)}
+	for _, s := range ss {
+		if s.ServerHello != nil {
+			v.Session = s
 			break
 		}
 	}
-	if s.ServerHello == nil {
-		return fmt.Sprintf("TLS: no ServerHello (%d sessions)", len(ss))
+	s := v.Session
+	if s == nil {
+		return v
 	}
-	v := s.ServerHello.Version()
-	parts := []string{tlswire.VersionName(v)}
-	alpn := s.ServerALPN()
-	switch {
-	case alpn != "":
-		parts = append(parts, alpn)
-	case s.TLS13() && s.EncryptedExtensions == nil:
-		// The server's ALPN is encrypted in TLS 1.3.
-	default:
-		parts = append(parts, "no ALPN")
+	v.Evidence = []capture.Ref{s.ServerHelloAt}
+	if ver := s.ServerHello.Version(); ver >= tlswire.VersionTLS10 && ver <= tlswire.VersionTLS13 || ver>>8 == 0x7f {
+		v.State = OK
 	}
-	verdict := strings.Join(parts, ", ")
-	switch {
-	case s.Certificates != nil && len(s.Certificates.Certificates) > 0:
+	if s.Certificates != nil && len(s.Certificates.Certificates) > 0 {
 		if leaf := s.Certificates.Leaf(); leaf.Cert != nil {
-			verdict += " · certificate from " + issuerShort(leaf)
+			v.Issuer = issuerShort(leaf)
 		}
-	case v == 0x0304:
-		verdict += " · certificate hidden: no keys"
 	}
-	return verdict
+	return v
 }
 
 // issuerShort names a certificate's issuer briefly: its organisation, else
@@ -184,20 +212,17 @@ func issuerShort(c *tlswire.Certificate) string {
 	return c.Issuer
 }
 
-// isInterception reports whether a check speaks of interception.
-func isInterception(id string) bool {
-	switch id {
-	case "tls-foreign-issuer", "tls-alpn-downgrade", "tls-version-downgrade", "tls-classical-key-share", "tls-client-rejected":
-		return true
-	}
-	return false
+// isInterception reports whether a finding's check speaks of
+// interception.
+func isInterception(f *Finding) bool {
+	c := CheckByID(f.ID)
+	return c != nil && c.Interception
 }
 
-// interceptionVerdict says whether someone stands between the client and
-// the host.
-func interceptionVerdict(host string, findings []Finding) string {
-	if w := worst(findings, host, func(f *Finding) bool { return isInterception(f.ID) }); w != nil {
-		return "interception ✗ " + w.Summary
-	}
-	return ""
+// explainedBy reports whether f is a symptom that the interception
+// finding icpt explains: a symptom at the interception's layer (the
+// client's alert after a foreign certificate).
+func explainedBy(f, icpt *Finding) bool {
+	c := CheckByID(f.ID)
+	return c != nil && c.Role == RoleSymptom && f.Layer == icpt.Layer
 }

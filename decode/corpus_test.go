@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/miekg/dns"
 	"github.com/modsniff/modsniff/capture"
 	"github.com/modsniff/modsniff/capture/capturetest"
 	"github.com/modsniff/modsniff/decode"
@@ -226,13 +227,13 @@ func compareDNS(ev *decode.Events, facts corpusFacts, count func(string, bool), 
 		if wantType == "*" { // tshark's name for ANY (RFC 1035 §3.2.3 writes "*")
 			wantType = "ANY"
 		}
-		ok := x != nil && strings.EqualFold(x.Name, strings.TrimSuffix(q.Questions[0].Name, ".")) && x.Type == wantType &&
+		ok := x != nil && strings.EqualFold(x.Name, strings.TrimSuffix(q.Questions[0].Name, ".")) && x.QuestionType() == wantType &&
 			fmt.Sprintf("0x%04x", x.ID) == q.ID
 		count("dns-question", ok)
 		if !ok {
 			got := "nothing"
 			if x != nil {
-				got = fmt.Sprintf("%s %s id 0x%04x", x.Type, x.Name, x.ID)
+				got = fmt.Sprintf("%s %s id 0x%04x", x.QuestionType(), x.Name, x.ID)
 			}
 			disagree("dns-question", q.Frame, "tshark: %s %s id %s; modsniff: %s", q.Questions[0].Type, q.Questions[0].Name, q.ID, got)
 		}
@@ -244,13 +245,14 @@ func compareDNS(ev *decode.Events, facts corpusFacts, count func(string, bool), 
 			disagree("dns-response", rf.Frame, "tshark: %s with %d answers; modsniff: nothing", rf.RCode, len(rf.Answers))
 			continue
 		}
+		rcode := decode.RcodeName(r.RCode)
 		want := rcodeWords[rf.RCode]
-		if rf.RCode == "Unknown" && strings.HasPrefix(r.RCode, "RCODE") {
-			want = r.RCode // tshark has no name for unassigned codes; modsniff writes RCODEn
+		if rf.RCode == "Unknown" && strings.HasPrefix(rcode, "RCODE") {
+			want = rcode // tshark has no name for unassigned codes; modsniff writes RCODEn
 		}
-		count("dns-rcode", r.RCode == want)
-		if r.RCode != want {
-			disagree("dns-rcode", rf.Frame, "tshark %s, modsniff %s", want, r.RCode)
+		count("dns-rcode", rcode == want)
+		if rcode != want {
+			disagree("dns-rcode", rf.Frame, "tshark %s, modsniff %s", want, rcode)
 		}
 		var wantAns, gotAns []string
 		for _, a := range rf.Answers {
@@ -259,8 +261,8 @@ func compareDNS(ev *decode.Events, facts corpusFacts, count func(string, bool), 
 			}
 		}
 		for _, a := range r.Answers {
-			if a.Type == "A" || a.Type == "AAAA" || a.Type == "CNAME" {
-				gotAns = append(gotAns, strings.ToLower(a.Type+" "+a.Name+" "+a.Data))
+			if a.Type == dns.TypeA || a.Type == dns.TypeAAAA || a.Type == dns.TypeCNAME {
+				gotAns = append(gotAns, strings.ToLower(decode.TypeName(a.Type)+" "+a.Name+" "+a.Data()))
 			}
 		}
 		slices.Sort(wantAns)

@@ -67,7 +67,7 @@ func TestDNSOverUDPKeepsEveryResponse(t *testing.T) {
 				t.Fatalf("got %d transactions, want 1", len(ev.DNS))
 			}
 			x := ev.DNS[0]
-			if x.Query.Packet != q || x.Name != "proxy.golang.org" || x.Type != "A" || x.Transport != "udp" || x.Client != client || x.Server != resolver {
+			if x.Query.Packet != q || x.Name != "proxy.golang.org" || x.QType != dns.TypeA || x.Transport != "udp" || x.Client != client || x.Server != resolver {
 				t.Errorf("transaction = %+v", x)
 			}
 			if len(x.Responses) != tt.want {

@@ -94,7 +94,7 @@ func (d *Decoder) dnsMessage(src, dst netip.AddrPort, tcp bool, payload []byte, 
 	r := &DNSResponse{
 		At:                 at,
 		IP:                 ip,
-		RCode:              rcodeName(m.Rcode),
+		RCode:              uint16(m.Rcode),
 		Authoritative:      m.Authoritative,
 		Truncated:          m.Truncated,
 		RecursionAvailable: m.RecursionAvailable,
@@ -144,10 +144,7 @@ func (d *Decoder) newDNSExchange(client, server netip.AddrPort, tcp bool, id uin
 	}
 	ex := &DNSExchange{
 		Client: client, Server: server, Transport: transport, ID: id,
-		Name: name, QType: qtype, Type: typeName(qtype),
-	}
-	if name == "" && qtype == 0 {
-		ex.Type = ""
+		Name: name, QType: qtype,
 	}
 	d.ev.DNS = append(d.ev.DNS, ex)
 	return ex
@@ -179,7 +176,7 @@ func (d *Decoder) dnsByID(client, server netip.AddrPort, tcp bool, id uint16) *D
 	return nil
 }
 
-// records converts resource records to their presentation form.
+// records converts resource records to their typed form.
 func records(rrs []dns.RR) []DNSRecord {
 	if len(rrs) == 0 {
 		return nil
@@ -187,40 +184,72 @@ func records(rrs []dns.RR) []DNSRecord {
 	out := make([]DNSRecord, 0, len(rrs))
 	for _, rr := range rrs {
 		h := rr.Header()
-		r := DNSRecord{Name: strings.TrimSuffix(h.Name, "."), Type: typeName(h.Rrtype), TTL: h.Ttl}
+		r := DNSRecord{Name: strings.TrimSuffix(h.Name, "."), Type: h.Rrtype, TTL: h.Ttl}
 		switch v := rr.(type) {
 		case *dns.A:
-			r.Data = v.A.String()
+			if a, ok := netip.AddrFromSlice(v.A); ok {
+				r.Addr = a.Unmap()
+			} else {
+				r.Text = v.A.String()
+			}
 		case *dns.AAAA:
-			r.Data = v.AAAA.String()
+			if a, ok := netip.AddrFromSlice(v.AAAA); ok {
+				r.Addr = a
+			} else {
+				r.Text = v.AAAA.String()
+			}
 		case *dns.CNAME:
-			r.Data = strings.TrimSuffix(v.Target, ".")
+			r.Target = strings.TrimSuffix(v.Target, ".")
 		case *dns.NS:
-			r.Data = strings.TrimSuffix(v.Ns, ".")
+			r.Target = strings.TrimSuffix(v.Ns, ".")
 		case *dns.PTR:
-			r.Data = strings.TrimSuffix(v.Ptr, ".")
+			r.Target = strings.TrimSuffix(v.Ptr, ".")
 		default:
-			r.Data = strings.TrimPrefix(rr.String(), h.String())
+			r.Text = strings.TrimPrefix(rr.String(), h.String())
 		}
 		out = append(out, r)
 	}
 	return out
 }
 
-// typeName returns a record type's RFC mnemonic, or "TYPE123" (RFC 3597).
-func typeName(t uint16) string {
+// TypeName returns a record type's RFC mnemonic, or "TYPE123" (RFC 3597).
+func TypeName(t uint16) string {
 	if s, ok := dns.TypeToString[t]; ok {
 		return s
 	}
 	return fmt.Sprintf("TYPE%d", t)
 }
 
-// rcodeName returns a response code's mnemonic, or "RCODE23".
-func rcodeName(rc int) string {
-	if s, ok := dns.RcodeToString[rc]; ok {
+// QuestionType returns the mnemonic of a transaction's question type, ""
+// when its message had no question.
+func (x *DNSExchange) QuestionType() string {
+	if x.Name == "" && x.QType == 0 {
+		return ""
+	}
+	return TypeName(x.QType)
+}
+
+// RcodeName returns a response code's mnemonic, or "RCODE23".
+func RcodeName(rc uint16) string {
+	if s, ok := dns.RcodeToString[int(rc)]; ok {
 		return s
 	}
 	return fmt.Sprintf("RCODE%d", rc)
+}
+
+// Data returns a record's data in presentation form: the address (an
+// IPv4-mapped AAAA address in dotted form, as net.IP prints it), the
+// target name, or the text form.
+func (r DNSRecord) Data() string {
+	switch {
+	case r.Addr.Is4In6():
+		return r.Addr.Unmap().String()
+	case r.Addr.IsValid():
+		return r.Addr.String()
+	case r.Target != "":
+		return r.Target
+	}
+	return r.Text
 }
 
 // DNSFramer reassembles DNS-over-TCP messages (RFC 7766 §8) from a byte

@@ -75,8 +75,8 @@ type DNSExchange struct {
 	ID             uint16
 	// Name is the question name without the trailing dot, as sent.
 	Name string
-	// Type is the question type's mnemonic ("A", "AAAA" …) and QType its code.
-	Type  string
+	// QType is the question type (miekg/dns's dns.TypeA …); 0 with Name
+	// "" when the message had no question. TypeName makes its mnemonic.
 	QType uint16
 	// Query is the first query packet; zero when the capture holds only a
 	// response. Retries counts further identical queries.
@@ -103,8 +103,9 @@ type DNSExchange struct {
 type DNSResponse struct {
 	At capture.Ref
 	IP IPInfo
-	// RCode is the response code's mnemonic ("NOERROR", "NXDOMAIN" …).
-	RCode              string
+	// RCode is the response code (RFC 1035 §4.1.1, RFC 6895 §2.3; miekg's
+	// dns.RcodeSuccess …). RcodeName makes its mnemonic.
+	RCode              uint16
 	Authoritative      bool
 	Truncated          bool
 	RecursionAvailable bool
@@ -115,12 +116,19 @@ type DNSResponse struct {
 	Malformed string
 }
 
-// DNSRecord is one resource record in presentation form.
+// DNSRecord is one resource record (RFC 1035 §3.2.1), typed: exactly one of
+// Addr, Target and Text holds its data.
 type DNSRecord struct {
-	Name string // without the trailing dot
-	Type string // RFC mnemonic
+	Name string // owner name, without the trailing dot
+	Type uint16 // miekg's dns.TypeA …; TypeName makes its mnemonic
 	TTL  uint32
-	Data string // an address, a target name, or the record's text form
+	// Addr is the address of an A (unmapped IPv4) or AAAA record.
+	Addr netip.Addr
+	// Target is the name a CNAME, NS or PTR record points to, without the
+	// trailing dot.
+	Target string
+	// Text is the presentation form of any other record's data.
+	Text string
 }
 
 // TCPConn is one TCP connection (RFC 9293) as seen on the wire.

@@ -188,17 +188,13 @@ func publicCA(t *testing.T) (root, issuing *synth.CA) {
 	return root, issuing
 }
 
-// expectation is the scenario's expectation file: its findings, as
-// absent every other check, and the flags that give the analysis its keys
-// and trust.
+// expectation is the scenario's expectation file: its findings,
+// exhaustive (every other check must stay silent, including checks added
+// later, without the file naming them), and the flags that give the
+// analysis its keys and trust.
 func (sc scenario) expectation() *analyze.Expectation {
-	e := &analyze.Expectation{Findings: append([]analyze.ExpectedFinding{}, sc.must...), Flags: sc.flags(), Note: sc.shows}
-	for _, c := range analyze.Checks() {
-		if !slices.ContainsFunc(sc.must, func(f analyze.ExpectedFinding) bool { return f.ID == c.ID }) {
-			e.Absent = append(e.Absent, c.ID)
-		}
-	}
-	return e
+	return &analyze.Expectation{Findings: append([]analyze.ExpectedFinding{}, sc.must...), Exhaustive: true,
+		Flags: sc.flags(), Note: sc.shows}
 }
 
 // flags returns the analyze flags of the scenario's expectation, with

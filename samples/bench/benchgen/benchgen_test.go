@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/miekg/dns"
 	"github.com/modsniff/modsniff/analyze"
 	"github.com/modsniff/modsniff/decode"
 )
@@ -117,7 +118,7 @@ func TestCaptureDecodes(t *testing.T) {
 		for _, r := range x.Responses {
 			answered++
 			for _, a := range r.Answers {
-				if a.Type == "CNAME" {
+				if a.Type == dns.TypeCNAME {
 					cname++
 				}
 			}

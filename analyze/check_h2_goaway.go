@@ -8,17 +8,19 @@ import (
 	"github.com/modsniff/modsniff/decode/tlswire"
 )
 
-func init() {
-	register(&Check{ID: "h2-goaway", Layer: "http", Severity: Error, NeedsKeys: true,
-		Title: "HTTP/2 GOAWAY with an error code",
-		Doc: "An HTTP/2 connection (decrypted with key logs) was ended by a GOAWAY frame whose error code is not " +
-			"NO_ERROR (RFC 9113 §6.8): INADEQUATE_SECURITY (the TLS version or cipher suite violates RFC 9113 §9.2, " +
-			"usually an interceptor's choice), PROTOCOL_ERROR, ENHANCE_YOUR_CALM (rate limiting), HTTP_1_1_REQUIRED … " +
-			"The go command reports `http2: Transport received GOAWAY from server ErrCode:…` (a request in flight) or " +
-			"`http2: server sent GOAWAY and closed the connection; … ErrCode=…`. A GOAWAY the client sent says the " +
-			"server's side of HTTP/2 was broken.",
-		run: checkH2GoAway})
-}
+var checkH2Goaway = &Check{ID: "h2-goaway", Layer: "http", Severity: Error, NeedsKeys: true,
+	Title: "HTTP/2 GOAWAY with an error code",
+	Doc: "An HTTP/2 connection (decrypted with key logs) was ended by a GOAWAY frame whose error code is not " +
+		"NO_ERROR (RFC 9113 §6.8): INADEQUATE_SECURITY (the TLS version or cipher suite violates RFC 9113 §9.2, " +
+		"usually an interceptor's choice), PROTOCOL_ERROR, ENHANCE_YOUR_CALM (rate limiting), HTTP_1_1_REQUIRED … " +
+		"The go command reports `http2: Transport received GOAWAY from server ErrCode:…` (a request in flight) or " +
+		"`http2: server sent GOAWAY and closed the connection; … ErrCode=…`. A GOAWAY the client sent says the " +
+		"server's side of HTTP/2 was broken.",
+	Role: RoleSymptom,
+	GoErrors: []string{
+		"http2: Transport received GOAWAY from server ErrCode:INADEQUATE_SECURITY",
+	},
+	run: runH2Goaway}
 
 // goAwayMeaning explains a GOAWAY error code for the go command; tlsText
 // describes the connection's TLS parameters.
@@ -77,7 +79,7 @@ func h2Prohibited(s *decode.TLSSession) bool {
 	return !aead || !ephemeral
 }
 
-func checkH2GoAway(ctx *Context) []Finding {
+func runH2Goaway(ctx *Context) []Finding {
 	var out []Finding
 	type key struct {
 		conn *decode.TCPConn

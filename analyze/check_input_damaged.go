@@ -3,20 +3,21 @@ package analyze
 import (
 	"fmt"
 	"strings"
+
+	"github.com/modsniff/modsniff/capture"
 )
 
-func init() {
-	register(&Check{
-		ID: "input-damaged", Layer: "input", Severity: Warning,
-		Title: "the capture is truncated or corrupt",
-		Doc: "The capture file ends inside a record, a block length is corrupt, or garbage follows the packets. " +
-			"Analysis covers what could be read; findings that need the missing packets may be absent.",
-		run: checkInputDamaged,
-	})
+var checkInputDamaged = &Check{
+	ID: "input-damaged", Layer: "input", Severity: Warning,
+	Title: "the capture is truncated or corrupt",
+	Doc: "The capture file ends inside a record, a block length is corrupt, or garbage follows the packets. " +
+		"Analysis covers what could be read; findings that need the missing packets may be absent.",
+	Role: RoleCause,
+	run:  runInputDamaged,
 }
 
 // checkInputDamaged reports every input whose reader found damage.
-func checkInputDamaged(ctx *Context) []Finding {
+func runInputDamaged(ctx *Context) []Finding {
 	var out []Finding
 	for i, in := range ctx.Inputs {
 		if len(in.Info.Errors) == 0 {
@@ -32,7 +33,7 @@ func checkInputDamaged(ctx *Context) []Finding {
 			Summary:  fmt.Sprintf("%s is damaged; %d packets before the damage were analysed", in.Info.Path, in.Info.Packets),
 			Expected: "a capture that can be read to its end",
 			Observed: strings.Join(what, "; "),
-			Evidence: []Evidence{{Input: i, Packet: max(first.Packet-1, 0),
+			Evidence: []Evidence{{At: capture.Ref{Input: i, Packet: max(first.Packet-1, 0)},
 				Detail: fmt.Sprintf("last packet before the damage at byte %d", first.Offset)}},
 			Hint: "Ask for the capture again: copy it whole (check its size or sha256sum on both ends), " +
 				"and stop the capture cleanly (Ctrl-C, not kill -9) so its last block is written. " +

@@ -1,0 +1,88 @@
+package analyze
+
+import (
+	"crypto/sha256"
+	"crypto/x509"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/modsniff/modsniff/decode"
+	"github.com/modsniff/modsniff/decode/tlswire"
+)
+
+// appDataRecords returns a direction's encrypted records of outer type
+// application_data: in TLS 1.3 every encrypted record (Finished included),
+// in TLS 1.2 only application data proper (Finished travels as handshake).
+func appDataRecords(s *decode.TLSSession, dir tlswire.Dir) []tlswire.RecordInfo {
+	var out []tlswire.RecordInfo
+	for _, r := range s.Encrypted[dir] {
+		if r.Type == tlswire.ContentApplicationData {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func hasClientReset(c *decode.TCPConn) bool {
+	for _, r := range c.Resets {
+		if r.FromClient {
+			return true
+		}
+	}
+	return false
+}
+
+// sniOf returns the server name a session's client asked for.
+func sniOf(s *decode.TLSSession) string {
+	if s.ClientHello != nil {
+		return s.ClientHello.ServerName
+	}
+	return ""
+}
+
+func firstN(list []string, n int) []string {
+	if len(list) > n {
+		return append(slices.Clone(list[:n]), fmt.Sprintf("… (%d more)", len(list)-n))
+	}
+	return list
+}
+
+// googleFrontEnds are hosts served by Google's front ends, which speak h2,
+// TLS 1.3 and the X25519MLKEM768 key exchange.
+var googleFrontEnds = []string{"proxy.golang.org", "sum.golang.org", "go.dev", "golang.org", "storage.googleapis.com",
+	"index.golang.org", "pkg.go.dev", "dl.google.com", "go.googlesource.com"}
+
+func isGoogleFrontEnd(host string) bool { return slices.Contains(googleFrontEnds, host) }
+
+// suspicion says why a downgrade on a session looks like interception, or
+// "" when nothing does.
+func (ctx *Context) suspicion(s *decode.TLSSession, host string) string {
+	var why []string
+	if isGoogleFrontEnd(host) || ctx.roleOf(host) == RoleGoproxy || ctx.roleOf(host) == RoleSumdb {
+		why = append(why, host+" normally speaks h2 and TLS 1.3")
+	}
+	if chain := parsedChain(s.Certificates); len(chain) > 0 {
+		// A private CA is normal for an internal name; for a public one, or
+		// when the issuer is a known interceptor, it is the tell.
+		v := ctx.trust().verify(chain)
+		switch {
+		case v.Trusted || v.TrustedByUser:
+		case v.Class == "interception" || v.Class == "impersonation":
+			why = append(why, "its certificate comes from an interception CA")
+		case isPublicName(host):
+			why = append(why, "its certificate is not from a public CA")
+		}
+	}
+	if s.Tunnel != nil {
+		why = append(why, "it goes through the proxy "+s.Tunnel.Proxy.String())
+	}
+	return strings.Join(why, "; ")
+}
+
+// certKey identifies a certificate by its SHA-256 fingerprint, to report
+// each one once.
+func certKey(c *x509.Certificate) string {
+	sum := sha256.Sum256(c.Raw)
+	return string(sum[:])
+}
