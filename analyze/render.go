@@ -1,7 +1,6 @@
 package analyze
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -24,10 +23,7 @@ type RenderOptions struct {
 func Render(w io.Writer, rep *Report, format string, opt RenderOptions) error {
 	switch format {
 	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false)
-		return enc.Encode(rep)
+		return renderJSON(w, rep)
 	case "text", "":
 		return renderText(w, rep, opt)
 	case "markdown", "md":

@@ -67,6 +67,10 @@ type trustStore struct {
 	user  *x509.CertPool
 	err   error
 	cache map[[32]byte]*chainVerdict
+	// products caches identifyInterceptor per certificate (an intermediate
+	// is shared by many distinct chains): the index in interceptors, -1 for
+	// none.
+	products map[*x509.Certificate]int
 }
 
 func newTrustStore(opt Options) *trustStore {
@@ -173,9 +177,9 @@ func (ts *trustStore) judge(chain []*x509.Certificate) *chainVerdict {
 			v.TrustedByUser = true
 		}
 	}
-	switch {
-	case identifyInterceptor(chain) != nil:
-		v.Class, v.Product = "interception", identifyInterceptor(chain)
+	switch p := ts.interceptorOf(chain); {
+	case p != nil:
+		v.Class, v.Product = "interception", p
 	case ts.impersonated(chain) != "":
 		v.Class, v.Claimed = "impersonation", ts.impersonated(chain)
 	case len(chain) == 1 && bytes.Equal(chain[0].RawIssuer, chain[0].RawSubject):
@@ -186,6 +190,44 @@ func (ts *trustStore) judge(chain []*x509.Certificate) *chainVerdict {
 		v.Class = "private"
 	}
 	return v
+}
+
+// interceptorOf is identifyInterceptor with its answer for each
+// certificate cached: the product with the lowest index that matches any
+// certificate of the chain.
+func (ts *trustStore) interceptorOf(chain []*x509.Certificate) *interceptor {
+	if ts.products == nil {
+		ts.products = make(map[*x509.Certificate]int)
+	}
+	best := -1
+	for _, c := range chain {
+		i, ok := ts.products[c]
+		if !ok {
+			i = interceptorIndex(c)
+			ts.products[c] = i
+		}
+		if i >= 0 && (best < 0 || i < best) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return nil
+	}
+	return &interceptors[best]
+}
+
+// interceptorIndex is the index of the first product of interceptors whose
+// pattern matches the certificate's issuer or subject, -1 for none.
+func interceptorIndex(c *x509.Certificate) int {
+	names := certNames(c)
+	for i := range interceptors {
+		for _, n := range names {
+			if interceptors[i].Pattern.MatchString(n) {
+				return i
+			}
+		}
+	}
+	return -1
 }
 
 // impersonated returns the public CA a chain names but is not signed by: a
