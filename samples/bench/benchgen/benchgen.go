@@ -62,12 +62,12 @@ type Stats struct {
 	DNSQueries  int
 	OutOfOrder  int // segments sent ahead of their predecessor
 	Retransmits int
-	Noise       int // packets of other protocols
-	TLS12       int // TLS connections whose client offered TLS 1.2 at most
-	Sites       int // distinct sites with a certificate chain in clear
-	DNSTCP      int // DNS queries over TCP
-	NXDomain    int // DNS queries answered NXDOMAIN
-	Forged      int // DNS responses forged ahead of the real one
+	Noise       int   // packets of other protocols
+	TLS12       int   // TLS connections whose client offered TLS 1.2 at most
+	Sites       int   // distinct sites with a certificate chain in clear
+	DNSTCP      int   // DNS queries over TCP
+	NXDomain    int   // DNS queries answered NXDOMAIN
+	Forged      int   // DNS responses forged ahead of the real one
 	BulkBytes   int64 // TCP payload bytes of downloads
 }
 
