@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"runtime/metrics"
 	"runtime/pprof"
 	"strings"
@@ -39,8 +40,17 @@ func startStats() *runStats {
 	return st
 }
 
-// mark ends the phase called name.
+// mark ends the phase called name. With MODSNIFF_MEMPROFILE=FILE, the heap
+// profile at the end of the analysis (when the events and the report are
+// alive) is written to FILE.
 func (st *runStats) mark(name string) {
+	if path := os.Getenv("MODSNIFF_MEMPROFILE"); st != nil && name == "analyze" && path != "" {
+		if f, err := os.Create(path); err == nil {
+			runtime.GC()
+			pprof.WriteHeapProfile(f)
+			f.Close()
+		}
+	}
 	if st == nil || !st.on {
 		return
 	}

@@ -18,7 +18,10 @@
 #
 # Needs ./bin/modsniff (make build), go, GNU time (/usr/bin/time) and jq or
 # python3. Environment: BENCH_RUNS, BENCH_MIXES, BENCH_SCALES, BENCH_TSHARK=0
-# to skip tshark, MODSNIFF (default ./bin/modsniff), TMPDIR.
+# to skip tshark, BENCH_TSHARK_MAX_MB (skip tshark on larger captures: it
+# needs minutes per GiB of handshakes), BENCH_GZIP=0 to skip the row of the
+# first capture compressed with gzip -1, MODSNIFF (default ./bin/modsniff),
+# TMPDIR.
 set -euo pipefail
 
 size=${1:-1024}
@@ -118,7 +121,7 @@ for mix in $mixes; do
 		run_modsniff "$file"
 		ana[$mix.$scale]=$best_ana
 		tw=- ratio=-
-		if [ "$use_tshark" = 1 ]; then
+		if [ "$use_tshark" = 1 ] && [ "$mb" -le "${BENCH_TSHARK_MAX_MB:-$mb}" ]; then
 			rc=0
 			start=$(now)
 			tshark -r "$file" -T fields "${tshark_fields[@]}" -Y 'dns or tls.handshake' >"$tmp/tshark.txt" 2>"$tmp/tshark.err" || rc=$?
@@ -145,6 +148,16 @@ for mix in $mixes; do
 		rows+=("$(printf '%-8s %-15s %11d %9d %8.3f %7.0f %10.0f %8.1f %6.1f %8.3f %9.3f %8s %7s' \
 			"$mb MiB" "$mix" "$bytes" "$npackets" "$best_wall" "$(calc "$bytes / 1e6 / $best_wall")" \
 			"$(calc "$npackets / $best_wall")" "$(calc "$peak_rss / 1024")" "$gc" "$best_read" "$best_ana" "$tw" "$ratio")")
+		if [ "${BENCH_GZIP:-1}" = 1 ] && [ -z "${gz_done:-}" ]; then
+			gz_done=1
+			echo "== $mix mix, $mb MiB, gzip -1"
+			gzip -1 -c "$file" >"$file.gz"
+			run_modsniff "$file.gz"
+			rows+=("$(printf '%-8s %-15s %11d %9d %8.3f %7.0f %10.0f %8.1f %6.1f %8.3f %9.3f %8s %7s' \
+				"$mb MiB" "$mix .gz" "$bytes" "$npackets" "$best_wall" "$(calc "$bytes / 1e6 / $best_wall")" \
+				"$(calc "$npackets / $best_wall")" "$(calc "$peak_rss / 1024")" "$gc" "$best_read" "$best_ana" - -)")
+			rm -f "$file.gz"
+		fi
 		rm -f "$file"
 	done
 done
