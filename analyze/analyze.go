@@ -24,14 +24,14 @@ func Build(inputs []*Input, opt Options) *Report {
 	ctx := &Context{Events: ev, Inputs: inputs, Opt: opt}
 	rep := &Report{Schema: Schema, Inputs: []InputInfo{}}
 	for _, in := range inputs {
-		rep.Inputs = append(rep.Inputs, in.Info)
+		rep.Inputs = append(rep.Inputs, inputInfo(in))
 	}
 	rep.Findings = run(ctx)
 	rep.Hosts = hosts(ctx, rep.Findings)
 	rep.Events = eventsJSON(ev)
 	if m := ctx.Meta(); m != nil {
 		rep.Context = &CaptureContext{Command: m.Command, ExitStatus: m.ExitStatus, GoVersion: m.GoVersion,
-			GoEnv: m.GoEnv, Probe: m.Probe}
+			GoEnv: m.GoEnv, Probe: m.Probe, Keys: m.Keys, KeysNotCovered: m.KeysNotCovered}
 		rep.Context.GoSaid = GoErrorSummary(m, rep)
 	}
 	return rep

@@ -25,7 +25,7 @@ func runInputDamaged(ctx *Context) []Finding {
 		}
 		var what []string
 		for _, e := range in.Info.Errors {
-			what = append(what, fmt.Sprintf("at byte %d (packet %d): %s", e.Offset, e.Packet, e.Message))
+			what = append(what, fmt.Sprintf("at byte %d (packet %d): %s", e.Offset, e.Packet, e.Msg))
 		}
 		first := in.Info.Errors[0]
 		out = append(out, Finding{

@@ -23,11 +23,13 @@ func runTLSClientRejected(ctx *Context) []Finding {
 		if !s.TLS13() || s.EncryptedExtensions != nil || s.Certificates != nil {
 			continue // keys were available: tls-alert and tls-foreign-issuer speak
 		}
-		if s.EncryptedCount[1] == 0 || s.Conn == nil {
+		if s.Dirs[tlswire.ServerToClient].ProtectedFrom.IsZero() || s.Conn == nil {
 			continue // the server's flight was not seen
 		}
+		// The client neither finished its handshake nor sent application
+		// data: its one protected record is too short for a Finished.
 		recs := appDataRecords(s, tlswire.ClientToServer)
-		if len(recs) != 1 || recs[0].Length > 40 {
+		if s.FinishedSeen(tlswire.ClientToServer) || s.ClientSentAppData() || len(recs) != 1 {
 			continue
 		}
 		if s.Conn.FIN[0].IsZero() && !hasClientReset(s.Conn) {

@@ -38,26 +38,14 @@ const (
 	clientAborted
 )
 
-// clientSentAppData reports whether the client sent application data after
-// its handshake: in TLS 1.3 a record beyond the one carrying Finished.
-func clientSentAppData(s *decode.TLSSession) bool {
-	n := len(appDataRecords(s, tlswire.ClientToServer))
-	if s.TLS13() {
-		return n >= 2
-	}
-	return n >= 1
-}
-
 // clientBehaviour tells whether the client went on to send application data
 // (it accepted the server) or aborted: a fatal alert, or a close without
 // application data.
 func clientBehaviour(s *decode.TLSSession) (clientVerdict, string) {
-	for _, a := range s.Alerts {
-		if a.From == tlswire.ClientToServer && a.Fatal() {
-			return clientAborted, "the client sent a fatal " + a.Name() + " alert"
-		}
+	if a := s.FatalAlert(tlswire.ClientToServer); a != nil {
+		return clientAborted, "the client sent a fatal " + a.Name() + " alert"
 	}
-	if clientSentAppData(s) {
+	if s.ClientSentAppData() {
 		return clientCarriedOn, "the client went on to send application data"
 	}
 	if s.Conn != nil && (!s.Conn.FIN[0].IsZero() || hasClientReset(s.Conn)) {

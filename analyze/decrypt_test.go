@@ -2,7 +2,7 @@ package analyze
 
 // End to end with keys: real crypto/tls and net/http sessions recorded
 // into pcapng files (keys in a Decryption Secrets Block, in a --keylog
-// file, or none), read with ReadInput and analyzed.
+// file, or none), read with decode/pipeline and analyzed.
 
 import (
 	"bytes"
@@ -20,6 +20,7 @@ import (
 	"github.com/modsniff/modsniff/capture"
 	"github.com/modsniff/modsniff/decode"
 	"github.com/modsniff/modsniff/decode/decodetest"
+	"github.com/modsniff/modsniff/decode/pipeline"
 )
 
 // recorded is one recorded scenario written as capture files.
@@ -65,7 +66,7 @@ func analyzeFile(t *testing.T, path, keylog string) *Report {
 		}
 		opt.Keys = kl
 	}
-	in, err := ReadInput(0, path, nil, opt)
+	in, err := pipeline.Open(0, path, nil, opt)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -186,6 +186,25 @@ func tlsSession(spec sessionSpec) *decode.TLSSession {
 	s.Encrypted[0] = spec.clientRecs
 	s.EncryptedCount[0] = len(spec.clientRecs)
 	s.EncryptedCount[1] = spec.serverRecs
+	// The record-layer state the decoder infers from those records' shape.
+	if spec.serverRecs > 0 {
+		s.Dirs[tlswire.ServerToClient].ProtectedFrom = at(6)
+	}
+	for _, r := range spec.clientRecs {
+		st := &s.Dirs[tlswire.ClientToServer]
+		switch {
+		case r.Type != tlswire.ContentApplicationData:
+		case spec.version == tlswire.VersionTLS13 && st.Finished.IsZero():
+			if r.Length >= 4+32+1+16 {
+				st.Finished, st.FinishedInferred = r.At, true
+			}
+		default:
+			if st.AppData.IsZero() {
+				st.AppData, st.AppDataInferred = r.At, true
+			}
+			st.AppDataRecords++
+		}
+	}
 	ts := &decode.TLSSession{Client: c.Client, Server: c.Server, Conn: c, Session: s}
 	c.TLS = ts
 	return ts

@@ -22,6 +22,12 @@ func renderMarkdown(out io.Writer, rep *Report, opt RenderOptions) error {
 		if x.GoSaid != "" {
 			fmt.Fprintf(w, "> %s\n\n", mdEscape(x.GoSaid))
 		}
+		if x.Keys != "" {
+			fmt.Fprintf(w, "TLS keys: %s\n\n", mdEscape(x.Keys))
+		}
+		if len(x.KeysNotCovered) > 0 {
+			fmt.Fprintf(w, "TLS keys not covered (not Go): %s\n\n", mdEscape(strings.Join(x.KeysNotCovered, ", ")))
+		}
 	}
 	if len(rep.Hosts) > 0 {
 		fmt.Fprintf(w, "| host | role | DNS | TLS | interception |\n|---|---|---|---|---|\n")

@@ -45,6 +45,12 @@ func renderText(out io.Writer, rep *Report, opt RenderOptions) error {
 	if x := rep.Context; x != nil && x.GoSaid != "" {
 		fmt.Fprintf(w, "%s\n", x.GoSaid)
 	}
+	if x := rep.Context; x != nil && x.Keys != "" {
+		fmt.Fprintf(w, "TLS keys: %s\n", x.Keys)
+	}
+	if x := rep.Context; x != nil && len(x.KeysNotCovered) > 0 {
+		fmt.Fprintf(w, "TLS keys not covered (not Go): %s\n", strings.Join(x.KeysNotCovered, ", "))
+	}
 
 	for _, h := range rep.Hosts {
 		fmt.Fprintf(w, "\n%s%s%s (%s)\n", c.bold, h.Name, c.reset, h.Role)

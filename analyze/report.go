@@ -38,6 +38,10 @@ type CaptureContext struct {
 	// GoSaid joins the command's error to the wire evidence: "go said: …;
 	// the capture shows: …".
 	GoSaid string `json:"go_said,omitempty"`
+	// Keys says where the capture's TLS keys came from, or why it has
+	// none; KeysNotCovered names the programs run whose keys were not read.
+	Keys           string   `json:"keys,omitempty"`
+	KeysNotCovered []string `json:"keys_not_covered,omitempty"`
 }
 
 // InputInfo describes one input capture.
@@ -99,9 +103,11 @@ type DNSRespJSON struct {
 	RCode     string       `json:"rcode"`
 	Truncated bool         `json:"truncated,omitempty"`
 	Answers   []RecordJSON `json:"answers"`
-	IPTTL     uint8        `json:"ip_ttl"`
-	IPID      uint16       `json:"ip_id,omitempty"`
-	Malformed string       `json:"malformed,omitempty"`
+	// AnswersOmitted counts the answers beyond the first 32, not kept.
+	AnswersOmitted int    `json:"answers_omitted,omitempty"`
+	IPTTL          uint8  `json:"ip_ttl"`
+	IPID           uint16 `json:"ip_id,omitempty"`
+	Malformed      string `json:"malformed,omitempty"`
 }
 
 // RecordJSON is one resource record.
@@ -284,7 +290,7 @@ func dnsJSON(x *decode.DNSExchange) DNSJSON {
 	}
 	for _, r := range x.Responses {
 		rj := DNSRespJSON{Packet: r.At.Packet, Time: Timestamp(r.At.Time), RCode: decode.RcodeName(r.RCode),
-			Truncated: r.Truncated, Answers: []RecordJSON{}, IPTTL: r.IP.TTL, IPID: r.IP.ID, Malformed: r.Malformed}
+			Truncated: r.Truncated, Answers: []RecordJSON{}, AnswersOmitted: r.AnswersOmitted, IPTTL: r.IP.TTL, IPID: r.IP.ID, Malformed: r.Malformed}
 		for _, a := range r.Answers {
 			rj.Answers = append(rj.Answers, RecordJSON{Name: a.Name, Type: decode.TypeName(a.Type), TTL: a.TTL, Data: a.Data()})
 		}

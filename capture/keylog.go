@@ -10,6 +10,8 @@ import (
 	"os"
 	"slices"
 	"sync"
+
+	"github.com/modsniff/modsniff/decode/wire"
 )
 
 // Labels of the NSS key log format (SSLKEYLOGFILE; the format of
@@ -59,20 +61,9 @@ const (
 // keyLogEntries is MaxKeyLogEntries (a variable for tests).
 var keyLogEntries = MaxKeyLogEntries
 
-// TLSSecrets are the secrets a key log holds for one TLS session, found by
-// its ClientHello random. A secret the log did not hold is nil. The slices
-// are shared: callers must not modify them.
-type TLSSecrets struct {
-	// MasterSecret is the TLS 1.2 (and earlier) master secret (CLIENT_RANDOM).
-	MasterSecret []byte
-	// The TLS 1.3 secrets (RFC 8446 §7.1).
-	ClientEarlyTraffic     []byte
-	ClientHandshakeTraffic []byte
-	ServerHandshakeTraffic []byte
-	ClientTraffic0         []byte
-	ServerTraffic0         []byte
-	Exporter               []byte
-}
+// TLSSecrets are the secrets a key log holds for one TLS session. It is an
+// alias of [wire.TLSSecrets], kept for callers that name it here.
+type TLSSecrets = wire.TLSSecrets
 
 // keyEntry holds the secrets of one client random, by slot of keyLabels.
 type keyEntry [len(keyLabels)][]byte

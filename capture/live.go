@@ -91,9 +91,12 @@ type LiveConfig struct {
 	// SnapLen is the largest number of bytes kept of a packet (default
 	// DefaultSnapLen).
 	SnapLen int
-	// Full keeps application data; without it, the rules described in
-	// live_privacy.go cut it.
+	// Full keeps application data: packets are written whole. Without it,
+	// NewTrimmer is required.
 	Full bool
+	// NewTrimmer returns the Trimmer of one interface (package decode/trim
+	// provides modsniff's); it is not used with Full.
+	NewTrimmer func() Trimmer
 	// Path is the file to write.
 	Path string
 	// Meta is the metadata written at the start (Started, Interfaces,
@@ -105,6 +108,20 @@ type LiveConfig struct {
 	// DefaultFlushInterval).
 	FlushInterval time.Duration
 }
+
+// Trimmer decides what a live capture keeps of each packet of one
+// interface (DESIGN §6, "Privacy"). modsniff's is decode/trim's, handed
+// over through LiveConfig.NewTrimmer because capture cannot import decode.
+type Trimmer interface {
+	// Append appends to dst what is kept of the frame data, of link type
+	// lt, captured at t, and returns the extended slice; data is only read.
+	Append(dst []byte, lt layers.LinkType, data []byte, t time.Time) []byte
+	// QueryNames returns the names asked of DNS so far.
+	QueryNames() []string
+}
+
+// maxQueryNames caps the DNS names a capture remembers.
+const maxQueryNames = 256
 
 // source is one open capture handle.
 type source interface {
@@ -152,12 +169,20 @@ type Live struct {
 	start   time.Time
 	end     time.Time
 	names   map[string]struct{}
+	keys    liveKeys // TLS secrets streamed in (live_keys.go)
+
+	// flushMu guards onDisk and flushed: the writer goroutine publishes
+	// each flush, so that whoever reads the file while the capture runs
+	// can wait for packets to reach it instead of guessing a delay.
+	flushMu sync.Mutex
+	onDisk  int           // packets handed to the file by the last flush
+	flushed chan struct{} // closed and replaced at each flush
 }
 
 type liveIface struct {
 	name  string
 	src   source
-	trim  *trimmer
+	trim  Trimmer // nil: packets are kept whole
 	stats IfaceStats
 	ready chan struct{}
 }
@@ -167,6 +192,7 @@ type livePacket struct {
 	t       time.Time
 	data    []byte
 	origLen int
+	secrets []byte // when set, a Decryption Secrets Block instead of a packet
 }
 
 // CheckLive tells, before anything else is done, whether capturing on the
@@ -189,6 +215,9 @@ func StartLive(cfg LiveConfig) (*Live, error) {
 	}
 	if cfg.SnapLen <= 0 {
 		cfg.SnapLen = DefaultSnapLen
+	}
+	if !cfg.Full && cfg.NewTrimmer == nil {
+		return nil, errors.New("a capture without --full needs a trimmer (LiveConfig.NewTrimmer)")
 	}
 	srcs, err := openSources(cfg.Interfaces, cfg.Filter, cfg.SnapLen)
 	if err != nil {
@@ -220,7 +249,7 @@ func startLive(cfg LiveConfig, srcs []source) (l *Live, err error) {
 		c := *cfg.Meta
 		meta = &c
 	}
-	l = &Live{cfg: cfg, start: time.Now(), names: make(map[string]struct{})}
+	l = &Live{cfg: cfg, start: time.Now(), names: make(map[string]struct{}), flushed: make(chan struct{})}
 	meta.Started = l.start.UTC()
 	meta.Interfaces = slices.Clone(cfg.Interfaces)
 	meta.Filter = cfg.Filter
@@ -256,12 +285,17 @@ func startLive(cfg LiveConfig, srcs []source) (l *Live, err error) {
 			l.abandon()
 			return nil, err
 		}
-		l.ifaces = append(l.ifaces, &liveIface{name: name, src: s, trim: newTrimmer(cfg.Full), ready: make(chan struct{})})
+		li := &liveIface{name: name, src: s, ready: make(chan struct{})}
+		if !cfg.Full && cfg.NewTrimmer != nil {
+			li.trim = cfg.NewTrimmer()
+		}
+		l.ifaces = append(l.ifaces, li)
 	}
 	if err := l.buf.Flush(); err != nil {
 		l.abandon()
 		return nil, err
 	}
+	l.keys.headLen = count.n
 	l.packets = make(chan livePacket, packetQueue)
 	l.written = make(chan struct{})
 	for i := range l.ifaces {
@@ -325,13 +359,14 @@ func (l *Live) read(i int) {
 			}
 			break
 		}
-		keep, masks := ifc.trim.trim(lt, data, t)
-		out := make([]byte, keep)
-		copy(out, data)
-		for _, m := range masks {
-			for j := m.off; j < m.off+m.n; j++ {
-				out[j] = m.fill
-			}
+		var out []byte
+		if ifc.trim != nil {
+			out = ifc.trim.Append(nil, lt, data, t)
+		} else {
+			out = append(out, data...)
+		}
+		if len(out) < len(data) {
+			ifc.stats.Cut++
 		}
 		l.packets <- livePacket{iface: i, t: t, data: out, origLen: max(origLen, len(data))}
 		ifc.stats.Written++
@@ -342,7 +377,6 @@ func (l *Live) read(i int) {
 	if recv, drop, ifdrop, err := ifc.src.stats(); err == nil {
 		ifc.stats.Received, ifc.stats.Dropped, ifc.stats.IfDropped = recv, drop, ifdrop
 	}
-	ifc.stats.Cut = ifc.trim.cut
 	ifc.src.close()
 }
 
@@ -352,19 +386,60 @@ func (l *Live) write() {
 	defer close(l.written)
 	tick := time.NewTicker(l.cfg.FlushInterval)
 	defer tick.Stop()
+	written := 0
 	for {
 		select {
 		case p, ok := <-l.packets:
 			if !ok {
 				return
 			}
-			if l.wErr == nil {
+			if l.wErr == nil && p.secrets != nil {
+				l.wErr = l.w.WriteSecrets(SecretsTLSKeyLog, p.secrets)
+			} else if l.wErr == nil {
 				l.wErr = l.w.WritePacket(p.iface, p.t, p.data, p.origLen)
+				written++
 			}
 		case <-tick.C:
 			if l.wErr == nil {
 				l.wErr = l.w.Flush()
 			}
+			if l.wErr == nil {
+				l.publishFlush(written)
+			}
+		}
+	}
+}
+
+// publishFlush records that the first n packets are in the file and wakes
+// whoever waits for them.
+func (l *Live) publishFlush(n int) {
+	l.flushMu.Lock()
+	defer l.flushMu.Unlock()
+	if n == l.onDisk {
+		return
+	}
+	l.onDisk = n
+	close(l.flushed)
+	l.flushed = make(chan struct{})
+}
+
+// waitOnDisk waits until a flush has put at least n packets in the file,
+// or timeout has passed; it reports whether they are there. A process
+// killed after it returns true leaves a file holding them.
+func (l *Live) waitOnDisk(n int, timeout time.Duration) bool {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		l.flushMu.Lock()
+		done, next := l.onDisk >= n, l.flushed
+		l.flushMu.Unlock()
+		if done {
+			return true
+		}
+		select {
+		case <-next:
+		case <-deadline.C:
+			return false
 		}
 	}
 }
@@ -379,6 +454,7 @@ func (l *Live) Stop() error {
 	l.stopped = true
 	l.stop.Store(true)
 	l.readers.Wait()
+	l.keys.close()
 	close(l.packets)
 	<-l.written
 	l.end = time.Now()
@@ -395,9 +471,11 @@ func (l *Live) Stop() error {
 		if l.wErr == nil {
 			l.wErr = l.w.WriteStats(i, st)
 		}
-		for n := range ifc.trim.names {
-			if len(l.names) < maxQueryNames {
-				l.names[n] = struct{}{}
+		if ifc.trim != nil {
+			for _, n := range ifc.trim.QueryNames() {
+				if len(l.names) < maxQueryNames {
+					l.names[n] = struct{}{}
+				}
 			}
 		}
 	}
@@ -453,12 +531,13 @@ func (l *Live) Finalize(m *Metadata) error {
 	if c.Ended.IsZero() {
 		c.Ended = l.end.UTC()
 	}
-	return rewriteHeader(l.cfg.Path, &c, l.shbLen, l.cfg.UID, l.cfg.GID)
+	return rewriteHeader(l.cfg.Path, &c, l.shbLen, l.cfg.UID, l.cfg.GID, l.keys.block())
 }
 
 // rewriteHeader replaces the first shbLen bytes of the pcapng file at path
-// (its Section Header Block) with one carrying m.
-func rewriteHeader(path string, m *Metadata, shbLen int64, uid, gid int) error {
+// (its Section Header Block) with one carrying m. When ins.block is set, it
+// is inserted ins.at bytes into the file (after the interfaces).
+func rewriteHeader(path string, m *Metadata, shbLen int64, uid, gid int, ins insertion) error {
 	sec, err := sectionFor(m)
 	if err != nil {
 		return err
@@ -495,6 +574,14 @@ func rewriteHeader(path string, m *Metadata, shbLen int64, uid, gid int) error {
 	}
 	if _, err := src.Seek(shbLen, io.SeekStart); err != nil {
 		return err
+	}
+	if ins.block != nil {
+		if _, err := io.CopyN(tmp, src, ins.at-shbLen); err != nil {
+			return fmt.Errorf("copying the capture: %w", err)
+		}
+		if _, err := tmp.Write(ins.block); err != nil {
+			return err
+		}
 	}
 	if _, err := io.Copy(tmp, src); err != nil {
 		return fmt.Errorf("copying the capture: %w", err)

@@ -70,7 +70,7 @@ func TestLiveLoopback(t *testing.T) {
 	port := ln.LocalAddr().(*net.UDPAddr).Port
 	path := filepath.Join(t.TempDir(), "lo.pcapng")
 	l, err := StartLive(LiveConfig{Interfaces: []string{"lo"}, Filter: "udp port " + strconv.Itoa(port), Path: path,
-		Meta: &Metadata{ModsniffVersion: "test"}, UID: -1, GID: -1})
+		Meta: &Metadata{ModsniffVersion: "test"}, UID: -1, GID: -1, NewTrimmer: liveTrimmer})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,9 @@ func TestLiveLoopback(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	time.Sleep(20 * time.Millisecond)
+	if !l.waitOnDisk(5, 10*time.Second) {
+		t.Fatal("the 5 packets did not reach the file within 10s")
+	}
 	if err := l.Stop(); err != nil {
 		t.Fatal(err)
 	}

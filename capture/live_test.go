@@ -92,12 +92,13 @@ func TestLiveWritesACompleteFile(t *testing.T) {
 
 	start := &Metadata{ModsniffVersion: "test", Command: []string{"go", "mod", "download"}, GoVersion: "go version go1.26 linux/amd64"}
 	l, err := startLive(LiveConfig{Interfaces: []string{"any"}, Filter: "port 443", Path: path, Meta: start, UID: -1, GID: -1,
-		FlushInterval: 5 * time.Millisecond}, []source{src})
+		FlushInterval: 5 * time.Millisecond, NewTrimmer: liveTrimmer}, []source{src})
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { src.mu.Lock(); defer src.mu.Unlock(); return len(src.packets) == 0 })
-	time.Sleep(30 * time.Millisecond) // a flush or more
+	if !l.waitOnDisk(7, 10*time.Second) {
+		t.Fatal("the 7 packets did not reach the file within 10s")
+	}
 
 	// A process killed now leaves a readable file with the start's
 	// metadata.
@@ -175,7 +176,9 @@ func TestLiveSeveralInterfaces(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { b.mu.Lock(); defer b.mu.Unlock(); return len(b.packets) == 0 })
+	if !l.waitOnDisk(3, 10*time.Second) {
+		t.Fatal("the 3 packets did not reach the file within 10s")
+	}
 	if err := l.Stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -318,15 +321,4 @@ func TestDefaultFilter(t *testing.T) {
 			t.Errorf("urlPort(%q) = %d, want %d", raw, got, want)
 		}
 	}
-}
-
-// waitFor polls cond for up to five seconds.
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		if cond() {
-			return
-		}
-	}
-	t.Fatal("timed out")
 }

@@ -62,6 +62,12 @@ type Metadata struct {
 	RunAs string `json:"run_as,omitempty"`
 	// Notes says what could not be gathered, and why.
 	Notes []string `json:"notes,omitempty"`
+	// Keys says where the capture's TLS keys came from (an eBPF uprobe on
+	// the command's crypto/tls), or in one line why it has none;
+	// KeysNotCovered names the programs the command ran whose TLS keys
+	// were not read (not Go: git, curl). No secret is ever written here.
+	Keys           string   `json:"keys,omitempty"`
+	KeysNotCovered []string `json:"keys_not_covered,omitempty"`
 }
 
 // Comments renders m as the two section-header comments modsniff writes:
@@ -165,6 +171,12 @@ func (m *Metadata) Summary() string {
 	}
 	for _, n := range m.Notes {
 		fmt.Fprintf(&b, "Note: %s\n", n)
+	}
+	if m.Keys != "" {
+		fmt.Fprintf(&b, "TLS keys: %s\n", m.Keys)
+	}
+	if len(m.KeysNotCovered) > 0 {
+		fmt.Fprintf(&b, "TLS keys not covered (not Go): %s\n", strings.Join(m.KeysNotCovered, ", "))
 	}
 	if m.StderrTail != "" {
 		fmt.Fprintf(&b, "Standard error (end):\n%s\n", m.StderrTail)

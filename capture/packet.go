@@ -10,10 +10,13 @@
 package capture
 
 import (
+	"encoding/binary"
 	"fmt"
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
+
+	"github.com/modsniff/modsniff/decode/wire"
 )
 
 // Packet is one frame read from a capture.
@@ -39,28 +42,14 @@ type Packet struct {
 	// Comments holds the opt_comment options of a pcapng packet block; nil
 	// when it has none (always for pcap).
 	Comments []string
+	// ByteOrder is the byte order of the host that wrote the capture (the
+	// file's), which some link types' headers are in (NFLOG's TLVs).
+	ByteOrder binary.ByteOrder
 }
 
-// Ref points at one packet of one input: the evidence a finding cites.
-type Ref struct {
-	// Input is the index of the input in the order given on the command line.
-	Input int
-	// Packet is the 1-based frame number within that input.
-	Packet int
-	// Time is the packet's capture timestamp.
-	Time time.Time
-}
-
-// IsZero reports whether r points at no packet.
-func (r Ref) IsZero() bool { return r.Packet == 0 }
-
-// String formats r as "#12" or, for inputs after the first, "1#12".
-func (r Ref) String() string {
-	if r.Input == 0 {
-		return fmt.Sprintf("#%d", r.Packet)
-	}
-	return fmt.Sprintf("%d#%d", r.Input, r.Packet)
-}
+// Ref points at one packet of one input. It is an alias of [wire.Ref],
+// kept for callers that name it here; new code names wire.Ref.
+type Ref = wire.Ref
 
 // linkTypeNames holds the LINKTYPE_ names of the tcpdump.org link-layer
 // header types registry for the link types modsniff decodes or meets often.

@@ -108,12 +108,13 @@ func (r *Reader) nextPcap() bool {
 		}
 		r.number++
 		r.pkt = Packet{
-			Number:   r.number,
-			Time:     time.Unix(int64(rec.sec), nsec),
-			LinkType: r.pcapLink,
-			Data:     r.buf[r.start+pcapRecordHeaderLen : r.start+n : r.start+n],
-			Length:   int(rec.origlen),
-			Offset:   at,
+			Number:    r.number,
+			Time:      time.Unix(int64(rec.sec), nsec),
+			LinkType:  r.pcapLink,
+			Data:      r.buf[r.start+pcapRecordHeaderLen : r.start+n : r.start+n],
+			Length:    int(rec.origlen),
+			Offset:    at,
+			ByteOrder: r.bo,
 		}
 		if !r.pcapSeen {
 			r.pcapSeen = true

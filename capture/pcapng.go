@@ -577,6 +577,7 @@ func (r *Reader) deliver(id int, ts uint64, data []byte, origlen uint32, at int6
 		Length:    int(origlen),
 		Interface: id,
 		Offset:    at,
+		ByteOrder: r.bo,
 	}
 	if !ifc.seen {
 		ifc.seen = true

@@ -11,6 +11,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/modsniff/modsniff/capture"
+	"github.com/modsniff/modsniff/samples/frames"
 )
 
 // wire builds test traffic: real packets serialized by gopacket, numbered
@@ -78,18 +79,9 @@ func (w *wire) ipPacket(src, dst netip.Addr, proto layers.IPProtocol, ls ...gopa
 // linkFrame wraps an IP packet in the wire's link layer.
 func (w *wire) linkFrame(ip []byte, v6 bool) []byte {
 	w.t.Helper()
-	et := layers.EthernetTypeIPv4
-	if v6 {
-		et = layers.EthernetTypeIPv6
-	}
 	switch w.link {
 	case layers.LinkTypeEthernet:
-		buf := gopacket.NewSerializeBuffer()
-		eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, EthernetType: et}
-		if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{}, eth, gopacket.Payload(ip)); err != nil {
-			w.t.Fatal(err)
-		}
-		return buf.Bytes()
+		return frames.AppendEthernet(nil, []byte{2, 0, 0, 0, 0, 2}, []byte{2, 0, 0, 0, 0, 1}, ip)
 	case layers.LinkTypeRaw:
 		return ip
 	}
@@ -97,28 +89,42 @@ func (w *wire) linkFrame(ip []byte, v6 bool) []byte {
 	return nil
 }
 
+// nextID returns the IPv4 ID of the wire's next packet.
+func (w *wire) nextID() uint16 { w.ipid++; return w.ipid }
+
 // udp sends one UDP datagram.
 func (w *wire) udp(src, dst netip.AddrPort, payload []byte) int {
-	u := &layers.UDP{SrcPort: layers.UDPPort(src.Port()), DstPort: layers.UDPPort(dst.Port())}
-	ip := w.ipPacket(src.Addr(), dst.Addr(), layers.IPProtocolUDP, u, gopacket.Payload(payload))
+	ip := frames.AppendUDPPacket(nil, src, dst, w.ttl, w.nextID(), payload)
 	return w.frame(w.linkFrame(ip, src.Addr().Is6()))
 }
 
 // tcpFlags selects the flags of a test segment.
 type tcpFlags struct{ syn, ack, fin, rst, psh bool }
 
+// bits returns the flags as the TCP header's bits.
+func (f tcpFlags) bits() uint8 {
+	var b uint8
+	for _, x := range []struct {
+		set bool
+		bit uint8
+	}{{f.syn, frames.SYN}, {f.ack, frames.ACK}, {f.fin, frames.FIN}, {f.rst, frames.RST}, {f.psh, frames.PSH}} {
+		if x.set {
+			b |= x.bit
+		}
+	}
+	return b
+}
+
 // tcp sends one TCP segment.
 func (w *wire) tcp(src, dst netip.AddrPort, seq, ack uint32, f tcpFlags, payload []byte) int {
-	t := &layers.TCP{SrcPort: layers.TCPPort(src.Port()), DstPort: layers.TCPPort(dst.Port()), Seq: seq, Ack: ack,
-		SYN: f.syn, ACK: f.ack, FIN: f.fin, RST: f.rst, PSH: f.psh, Window: 65535}
-	ip := w.ipPacket(src.Addr(), dst.Addr(), layers.IPProtocolTCP, t, gopacket.Payload(payload))
+	t := frames.TCP{Src: src, Dst: dst, Seq: seq, Ack: ack, Flags: f.bits(), Window: 65535}
+	ip := frames.AppendTCPPacket(nil, t, w.ttl, w.nextID(), payload)
 	return w.frame(w.linkFrame(ip, src.Addr().Is6()))
 }
 
 // icmpUnreachable sends an ICMP error from `from` quoting the given IP packet.
 func (w *wire) icmpUnreachable(from, to netip.Addr, code uint8, quoted []byte) int {
-	ic := &layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(3, code)}
-	ip := w.ipPacket(from, to, layers.IPProtocolICMPv4, ic, gopacket.Payload(quoted))
+	ip := frames.AppendICMPv4Packet(nil, from, to, 3, code, w.ttl, w.nextID(), [4]byte{}, quoted)
 	return w.frame(w.linkFrame(ip, false))
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/modsniff/modsniff/capture"
 	"github.com/modsniff/modsniff/capture/capturetest"
 	"github.com/modsniff/modsniff/decode"
+	"github.com/modsniff/modsniff/decode/pipeline"
 	"github.com/modsniff/modsniff/decode/tlswire"
 )
 
@@ -101,31 +102,22 @@ var rcodeWords = map[string]string{
 // when not "", names a key log file to use as well.
 func decodeFile(t *testing.T, path string, keylog ...string) *decode.Events {
 	t.Helper()
-	r, err := capture.Open(path)
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	defer r.Close()
 	keys := capture.NewKeyLog()
 	for _, k := range keylog {
 		if bad, err := keys.ReadFile(k); err != nil || len(bad) != 0 {
 			t.Fatalf("key log %s: %v %v", k, err, bad)
 		}
 	}
-	r.OnSecrets = func(s capture.Secrets) {
-		if bad := keys.AddSecrets(s); len(bad) != 0 {
-			t.Errorf("decryption secrets block: %v", bad)
+	in, err := pipeline.Open(0, path, nil, decode.Options{Keys: keys})
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	for _, n := range in.Info.Notes {
+		if strings.HasPrefix(n, "TLS key log:") {
+			t.Errorf("decryption secrets block: %s", n)
 		}
 	}
-	d := decode.New(0, decode.Options{Keys: keys})
-	for {
-		p, err := r.Next()
-		if err != nil {
-			break
-		}
-		d.Packet(p)
-	}
-	return d.Finish()
+	return in.Events
 }
 
 // tally counts agreements per kind of fact.

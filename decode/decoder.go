@@ -11,9 +11,10 @@
 package decode
 
 import (
-	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/modsniff/modsniff/capture"
 	"github.com/modsniff/modsniff/decode/ipfrag"
+	"github.com/modsniff/modsniff/decode/link"
 	"github.com/modsniff/modsniff/decode/reassembly"
 	"github.com/modsniff/modsniff/decode/tlswire"
 )
@@ -130,28 +132,16 @@ type Decoder struct {
 	ev    *Events
 	stats Stats
 
-	// Preallocated layers: DecodeLayers fills them in place, so decoding a
-	// packet allocates nothing.
-	eth     layers.Ethernet
-	dot1q   layers.Dot1Q
-	sll     layers.LinuxSLL
-	sll2    layers.LinuxSLL2
-	loop    layers.Loopback
-	pppoe   pppoeSession
-	ip4     layers.IPv4
-	ip6     layers.IPv6
-	ip6ext  layers.IPv6ExtensionSkipper
-	ip6frag layers.IPv6Fragment
-	udp     layers.UDP
-	tcp     layers.TCP
-	icmp4   layers.ICMPv4
-	icmp6   layers.ICMPv6
-	decoded []gopacket.LayerType
-	parsers [len(firstLayers)]*gopacket.DecodingLayerParser
+	// ll decodes each frame's layers in place: decoding a packet allocates
+	// nothing.
+	ll *link.Layers
 
 	frag   *ipfrag.Defragmenter
 	budget *reassembly.Budget
 	flows  map[flowKey]*flow
+	// openFlows and endedFlows hold the flows of the table by last
+	// activity, least recent first (see maybeSweep).
+	openFlows, endedFlows flowList
 	// lastFlow is the flow of the last TCP packet (nil once finished).
 	lastFlow *flow
 	dns      map[dnsKey]*dnsState
@@ -171,6 +161,8 @@ type Decoder struct {
 	// when unknown), to tell how much of a TCP segment a snap length cut.
 	ipPayload  int
 	limitNoted map[string]bool
+	// noteCounts counts the per-packet notes of each capped kind.
+	noteCounts [numNoteKinds]noteCount
 }
 
 // New returns a Decoder for the input with the given index.
@@ -194,55 +186,10 @@ func New(input int, opt Options) *Decoder {
 		dns:         make(map[dnsKey]*dnsState),
 		unsupported: make(map[layers.LinkType]bool),
 		limitNoted:  make(map[string]bool),
-		decoded:     make([]gopacket.LayerType, 0, 12),
+		ll:          link.New(),
 	}
 	d.stats.Input = input
-	for i, first := range firstLayers {
-		// A sparse container (a slice indexed by layer type) instead of the
-		// default map: the lookup per layer is on the hot path.
-		dlc := gopacket.DecodingLayerContainer(gopacket.DecodingLayerSparse(nil))
-		for _, l := range []gopacket.DecodingLayer{&d.eth, &d.dot1q, &d.sll, &d.sll2, &d.loop, &d.pppoe,
-			&d.ip4, &d.ip6, &d.ip6ext, &d.ip6frag, &d.udp, &d.tcp, &d.icmp4, &d.icmp6} {
-			dlc = dlc.Put(l)
-		}
-		p := gopacket.NewDecodingLayerParser(first)
-		p.SetDecodingLayerContainer(dlc)
-		p.IgnoreUnsupported = true
-		d.parsers[i] = p
-	}
 	return d
-}
-
-// firstLayers are the layers a frame may start with, indexed as
-// firstLayer returns them.
-var firstLayers = [...]gopacket.LayerType{
-	layers.LayerTypeEthernet, layers.LayerTypeLinuxSLL, layers.LayerTypeLinuxSLL2,
-	layers.LayerTypeLoopback, layers.LayerTypeIPv4, layers.LayerTypeIPv6,
-}
-
-// firstLayer returns the index in firstLayers of the layer a frame of the
-// given link type starts with.
-func firstLayer(lt layers.LinkType, data []byte) (int, bool) {
-	switch lt {
-	case layers.LinkTypeEthernet:
-		return 0, true
-	case layers.LinkTypeLinuxSLL:
-		return 1, true
-	case layers.LinkTypeLinuxSLL2:
-		return 2, true
-	case layers.LinkTypeNull, layers.LinkTypeLoop:
-		return 3, true
-	case layers.LinkTypeIPv4:
-		return 4, true
-	case layers.LinkTypeIPv6:
-		return 5, true
-	case layers.LinkTypeRaw, 12, 14:
-		if len(data) > 0 && data[0]>>4 == 6 {
-			return 5, true
-		}
-		return 4, true
-	}
-	return 0, false
 }
 
 // Packet decodes one captured frame.
@@ -262,18 +209,12 @@ func (d *Decoder) Packet(p *capture.Packet) {
 	}
 	d.maybeSweep(p.Time)
 
-	data := p.Data
-	lt := p.LinkType
-	if lt == 239 { // LINKTYPE_NFLOG: the packet is one TLV among several
-		var ok bool
-		if data, ok = nflogPayload(data); !ok {
-			d.malformed(at)
-			return
-		}
-		lt = layers.LinkTypeRaw
-	}
-	first, ok := firstLayer(lt, data)
-	if !ok {
+	switch err := d.ll.Decode(p.LinkType, p.Data, p.ByteOrder); err {
+	case nil:
+	case link.ErrNFLOG:
+		d.malformed(at)
+		return
+	case link.ErrUnsupported:
 		d.stats.Unsupported++
 		if !d.unsupported[p.LinkType] {
 			d.unsupported[p.LinkType] = true
@@ -281,10 +222,7 @@ func (d *Decoder) Packet(p *capture.Packet) {
 				capture.LinkTypeName(p.LinkType), p.Number))
 		}
 		return
-	}
-	parser := d.parsers[first]
-	err := parser.DecodeLayers(data, &d.decoded)
-	if err != nil {
+	default:
 		d.malformed(at)
 	}
 	d.network(at)
@@ -298,28 +236,28 @@ func (d *Decoder) network(at capture.Ref) {
 		haveIP   bool
 	)
 	d.ipPayload = -1
-	for _, lt := range d.decoded {
+	for _, lt := range d.ll.Decoded {
 		switch lt {
 		case layers.LayerTypeIPv4:
-			if d.ip4.Length != 0 { // 0: a TSO capture without the real length
-				d.ipPayload = int(d.ip4.Length) - int(d.ip4.IHL)*4
+			if d.ll.IPv4.Length != 0 { // 0: a TSO capture without the real length
+				d.ipPayload = int(d.ll.IPv4.Length) - int(d.ll.IPv4.IHL)*4
 			}
-			src, _ = netip.AddrFromSlice(d.ip4.SrcIP)
-			dst, _ = netip.AddrFromSlice(d.ip4.DstIP)
-			ip = IPInfo{TTL: d.ip4.TTL, ID: d.ip4.Id}
+			src, _ = netip.AddrFromSlice(d.ll.IPv4.SrcIP)
+			dst, _ = netip.AddrFromSlice(d.ll.IPv4.DstIP)
+			ip = IPInfo{TTL: d.ll.IPv4.TTL, ID: d.ll.IPv4.Id}
 			haveIP = true
-			if d.ip4.Flags&layers.IPv4MoreFragments != 0 || d.ip4.FragOffset != 0 {
+			if d.ll.IPv4.Flags&layers.IPv4MoreFragments != 0 || d.ll.IPv4.FragOffset != 0 {
 				d.stats.Decoded++
 				d.fragment4(src, dst, ip, at)
 				return
 			}
 		case layers.LayerTypeIPv6:
-			src, _ = netip.AddrFromSlice(d.ip6.SrcIP)
-			dst, _ = netip.AddrFromSlice(d.ip6.DstIP)
-			ip = IPInfo{TTL: d.ip6.HopLimit, V6: true}
+			src, _ = netip.AddrFromSlice(d.ll.IPv6.SrcIP)
+			dst, _ = netip.AddrFromSlice(d.ll.IPv6.DstIP)
+			ip = IPInfo{TTL: d.ll.IPv6.HopLimit, V6: true}
 			haveIP = true
-			if d.ip6.NextHeader == layers.IPProtocolTCP || d.ip6.NextHeader == layers.IPProtocolUDP {
-				d.ipPayload = int(d.ip6.Length) // no extension headers to subtract
+			if d.ll.IPv6.NextHeader == layers.IPProtocolTCP || d.ll.IPv6.NextHeader == layers.IPProtocolUDP {
+				d.ipPayload = int(d.ll.IPv6.Length) // no extension headers to subtract
 			}
 		case layers.LayerTypeIPv6Fragment:
 			d.stats.Decoded++
@@ -327,19 +265,19 @@ func (d *Decoder) network(at capture.Ref) {
 			return
 		case layers.LayerTypeUDP:
 			d.stats.Decoded++
-			d.udpDatagram(src, dst, ip, &d.udp, at)
+			d.udpDatagram(src, dst, ip, &d.ll.UDP, at)
 			return
 		case layers.LayerTypeTCP:
 			d.stats.Decoded++
-			d.tcpPacket(src, dst, ip, &d.tcp, at)
+			d.tcpPacket(src, dst, ip, &d.ll.TCP, at)
 			return
 		case layers.LayerTypeICMPv4:
 			d.stats.Decoded++
-			d.icmpPacket(src, ip, d.icmp4.TypeCode.Type(), d.icmp4.TypeCode.Code(), d.icmp4.Payload, false, at)
+			d.icmpPacket(src, ip, d.ll.ICMPv4.TypeCode.Type(), d.ll.ICMPv4.TypeCode.Code(), d.ll.ICMPv4.Payload, false, at)
 			return
 		case layers.LayerTypeICMPv6:
 			d.stats.Decoded++
-			d.icmpPacket(src, ip, d.icmp6.TypeCode.Type(), d.icmp6.TypeCode.Code(), icmp6Body(&d.icmp6), true, at)
+			d.icmpPacket(src, ip, d.ll.ICMPv6.TypeCode.Type(), d.ll.ICMPv6.TypeCode.Code(), icmp6Body(&d.ll.ICMPv6), true, at)
 			return
 		}
 	}
@@ -361,27 +299,27 @@ func icmp6Body(m *layers.ICMPv6) []byte {
 // decodes the datagram when it is complete.
 func (d *Decoder) fragment4(src, dst netip.Addr, ip IPInfo, at capture.Ref) {
 	d.stats.Fragments++
-	k := ipfrag.Key{Src: src, Dst: dst, ID: uint32(d.ip4.Id), Proto: uint8(d.ip4.Protocol)}
-	more := d.ip4.Flags&layers.IPv4MoreFragments != 0
-	datagram, _, complete, err := d.frag.Add(k, int(d.ip4.FragOffset)*8, more, d.ip4.Payload, at)
+	k := ipfrag.Key{Src: src, Dst: dst, ID: uint32(d.ll.IPv4.Id), Proto: uint8(d.ll.IPv4.Protocol)}
+	more := d.ll.IPv4.Flags&layers.IPv4MoreFragments != 0
+	datagram, _, complete, err := d.frag.Add(k, int(d.ll.IPv4.FragOffset)*8, more, d.ll.IPv4.Payload, at)
 	if err != nil {
-		d.note(at, fmt.Sprintf("IPv4 fragment from %s dropped: %v", src, err))
+		d.noteKind(at, noteFrag4, fmt.Sprintf("IPv4 fragment from %s dropped: %v", src, err))
 		return
 	}
 	if complete {
 		d.stats.Reassembled++
-		d.transport(src, dst, ip, d.ip4.Protocol, datagram, at)
+		d.transport(src, dst, ip, d.ll.IPv4.Protocol, datagram, at)
 	}
 }
 
 // fragment6 offers an IPv6 fragment (RFC 8200 §4.5) to the defragmenter.
 func (d *Decoder) fragment6(src, dst netip.Addr, ip IPInfo, at capture.Ref) {
 	d.stats.Fragments++
-	f := &d.ip6frag
+	f := &d.ll.IPv6Frag
 	k := ipfrag.Key{Src: src, Dst: dst, ID: f.Identification, Proto: uint8(f.NextHeader)}
 	datagram, _, complete, err := d.frag.Add(k, int(f.FragmentOffset)*8, f.MoreFragments, f.Payload, at)
 	if err != nil {
-		d.note(at, fmt.Sprintf("IPv6 fragment from %s dropped: %v", src, err))
+		d.noteKind(at, noteFrag6, fmt.Sprintf("IPv6 fragment from %s dropped: %v", src, err))
 		return
 	}
 	if complete {
@@ -396,49 +334,22 @@ func (d *Decoder) transport(src, dst netip.Addr, ip IPInfo, proto layers.IPProto
 	d.ipPayload = len(data) // a reassembled datagram is whole
 	switch proto {
 	case layers.IPProtocolUDP:
-		if d.udp.DecodeFromBytes(data, gopacket.NilDecodeFeedback) == nil {
-			d.udpDatagram(src, dst, ip, &d.udp, at)
+		if d.ll.UDP.DecodeFromBytes(data, gopacket.NilDecodeFeedback) == nil {
+			d.udpDatagram(src, dst, ip, &d.ll.UDP, at)
 		}
 	case layers.IPProtocolTCP:
-		if d.tcp.DecodeFromBytes(data, gopacket.NilDecodeFeedback) == nil {
-			d.tcpPacket(src, dst, ip, &d.tcp, at)
+		if d.ll.TCP.DecodeFromBytes(data, gopacket.NilDecodeFeedback) == nil {
+			d.tcpPacket(src, dst, ip, &d.ll.TCP, at)
 		}
 	case layers.IPProtocolICMPv4:
-		if d.icmp4.DecodeFromBytes(data, gopacket.NilDecodeFeedback) == nil {
-			d.icmpPacket(src, ip, d.icmp4.TypeCode.Type(), d.icmp4.TypeCode.Code(), d.icmp4.Payload, false, at)
+		if d.ll.ICMPv4.DecodeFromBytes(data, gopacket.NilDecodeFeedback) == nil {
+			d.icmpPacket(src, ip, d.ll.ICMPv4.TypeCode.Type(), d.ll.ICMPv4.TypeCode.Code(), d.ll.ICMPv4.Payload, false, at)
 		}
 	case layers.IPProtocolICMPv6:
-		if d.icmp6.DecodeFromBytes(data, gopacket.NilDecodeFeedback) == nil {
-			d.icmpPacket(src, ip, d.icmp6.TypeCode.Type(), d.icmp6.TypeCode.Code(), icmp6Body(&d.icmp6), true, at)
+		if d.ll.ICMPv6.DecodeFromBytes(data, gopacket.NilDecodeFeedback) == nil {
+			d.icmpPacket(src, ip, d.ll.ICMPv6.TypeCode.Type(), d.ll.ICMPv6.TypeCode.Code(), icmp6Body(&d.ll.ICMPv6), true, at)
 		}
 	}
-}
-
-// nflogPayload returns the packet carried in a LINKTYPE_NFLOG frame: a
-// 4-byte header (family, version, resource ID) followed by TLVs whose
-// lengths are in host byte order (little-endian on the machines that write
-// them); type 9 (NFULA_PAYLOAD) holds the IP packet.
-func nflogPayload(b []byte) ([]byte, bool) {
-	if len(b) < 4 {
-		return nil, false
-	}
-	b = b[4:]
-	for len(b) >= 4 {
-		l := int(binary.LittleEndian.Uint16(b[0:2]))
-		t := binary.LittleEndian.Uint16(b[2:4])
-		if l < 4 || l > len(b) {
-			return nil, false
-		}
-		if t == 9 {
-			return b[4:l], true
-		}
-		l = (l + 3) &^ 3
-		if l > len(b) {
-			return nil, false
-		}
-		b = b[l:]
-	}
-	return nil, false
 }
 
 // gtpuPort is the GTP-U port (3GPP TS 29.281 §4.4.2).
@@ -468,6 +379,94 @@ func (d *Decoder) note(at capture.Ref, msg string) {
 	d.ev.Notes = append(d.ev.Notes, Note{At: at, Msg: msg})
 }
 
+// noteFragments says, once per input, what became of IP fragments that
+// never made a datagram: evicted to stay within the defragmenter's limits
+// (a fragment flood), timed out, or overlapping.
+func (d *Decoder) noteFragments() {
+	st := d.frag.Stats()
+	if st.Dropped == 0 && st.Expired == 0 && st.Overlaps == 0 {
+		return
+	}
+	var parts []string
+	if st.Dropped > 0 {
+		parts = append(parts, fmt.Sprintf("%s evicted incomplete to stay within the defragmenter's limits (%d datagrams, %d MiB at once)",
+			groupThousands(st.Dropped), d.lim.MaxFragDatagrams, d.lim.MaxFragBytes>>20))
+	}
+	if st.Expired > 0 {
+		parts = append(parts, groupThousands(st.Expired)+" timed out incomplete")
+	}
+	if st.Overlaps > 0 {
+		parts = append(parts, groupThousands(st.Overlaps)+" overlapping fragments discarded")
+	}
+	d.note(capture.Ref{Input: d.input, Time: d.stats.Last}, fmt.Sprintf("IP fragments: %d seen, %d datagrams reassembled; %s",
+		d.stats.Fragments, d.stats.Reassembled, strings.Join(parts, ", ")))
+}
+
+// maxNotesPerKind caps the notes one kind of per-packet damage adds (a
+// fragment flood would otherwise add one note per packet: millions of
+// notes, gigabytes of report).
+const maxNotesPerKind = 16
+
+// noteKind records a note about one packet, at most maxNotesPerKind per
+// kind; the rest are counted and summarised by Finish in one note that
+// names the kind: "12,345 more notes like this: <what>".
+func (d *Decoder) noteKind(at capture.Ref, kind noteKindID, msg string) {
+	c := &d.noteCounts[kind]
+	c.n++
+	if c.n > maxNotesPerKind {
+		if c.n == maxNotesPerKind+1 {
+			c.first = at
+		}
+		return
+	}
+	d.note(at, msg)
+}
+
+// noteKindID names a kind of per-packet note capped by noteKind.
+type noteKindID int
+
+const (
+	noteFrag4 noteKindID = iota
+	noteFrag6
+	noteDNSShort
+	numNoteKinds
+)
+
+// noteKindWhat describes each kind in the summary of suppressed notes.
+var noteKindWhat = [numNoteKinds]string{
+	noteFrag4:    "IPv4 fragments dropped",
+	noteFrag6:    "IPv6 fragments dropped",
+	noteDNSShort: "DNS messages shorter than their header",
+}
+
+// noteCount counts the notes of one kind and where the first suppressed
+// one was.
+type noteCount struct {
+	n     int
+	first capture.Ref
+}
+
+// noteSuppressed adds, per kind past its cap, one note that counts the
+// notes left out.
+func (d *Decoder) noteSuppressed() {
+	for k := range numNoteKinds {
+		c := d.noteCounts[k]
+		if more := c.n - maxNotesPerKind; more > 0 {
+			d.note(c.first, fmt.Sprintf("%s more notes like the above (%s), from packet %d on, were left out",
+				groupThousands(more), noteKindWhat[k], c.first.Packet))
+		}
+	}
+}
+
+// groupThousands writes n with commas between groups of three digits.
+func groupThousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
 // noteLimit records, once per kind, that a limit was reached.
 func (d *Decoder) noteLimit(at capture.Ref, kind, msg string) {
 	if d.limitNoted[kind] {
@@ -481,6 +480,7 @@ func (d *Decoder) noteLimit(at capture.Ref, kind, msg string) {
 // order, and the events are returned.
 func (d *Decoder) Finish() *Events {
 	d.finishFlows()
+	d.noteSuppressed()
 	switch {
 	case d.stats.SnapCut > 0 && d.trimmed:
 		d.note(d.firstSnapCut, fmt.Sprintf("%d packets had their application data cut for privacy by modsniff capture (first: packet %d); record headers, DNS and handshakes are whole (capture with --full to keep everything)",
@@ -489,6 +489,7 @@ func (d *Decoder) Finish() *Events {
 		d.note(d.firstSnapCut, fmt.Sprintf("%d packets were cut short by the capture's snap length (first: packet %d); what lay beyond the cut could not be decoded",
 			d.stats.SnapCut, d.firstSnapCut.Packet))
 	}
+	d.noteFragments()
 	if d.gtpu > 0 {
 		d.note(d.firstGTPU, fmt.Sprintf("%d GTP-U datagrams (UDP port 2152, mobile-network tunnels) were seen and not decoded (first: packet %d): the traffic inside them is not analysed",
 			d.gtpu, d.firstGTPU.Packet))

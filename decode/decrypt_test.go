@@ -18,6 +18,7 @@ import (
 	"github.com/modsniff/modsniff/capture"
 	"github.com/modsniff/modsniff/decode"
 	"github.com/modsniff/modsniff/decode/decodetest"
+	"github.com/modsniff/modsniff/decode/pipeline"
 	"github.com/modsniff/modsniff/decode/tlswire"
 )
 
@@ -233,22 +234,11 @@ func TestDecryptWithSecretsBlock(t *testing.T) {
 	if err := decodetest.WritePcapng(&file, pkts, rec.KeyLogBytes()); err != nil {
 		t.Fatal(err)
 	}
-	r, err := capture.NewReader(&file, "dsb")
+	in, err := pipeline.Open(0, "-", &file, decode.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	kl := capture.NewKeyLog()
-	r.OnSecrets = func(s capture.Secrets) { kl.AddSecrets(s) }
-	d := decode.New(0, decode.Options{Keys: kl})
-	for {
-		p, err := r.Next()
-		if err != nil {
-			break
-		}
-		d.Packet(p)
-	}
-	ev := d.Finish()
-	if s := ev.TLS[0]; !s.Decrypted || s.ServerALPN() != "h2" || kl.Len() != 1 {
-		t.Errorf("decrypted %v alpn %q keys %d notes %q", s.Decrypted, s.ServerALPN(), kl.Len(), s.Notes)
+	if s := in.Events.TLS[0]; !s.Decrypted || s.ServerALPN() != "h2" || len(in.Secrets) != 1 {
+		t.Errorf("decrypted %v alpn %q secrets blocks %d notes %q", s.Decrypted, s.ServerALPN(), len(in.Secrets), s.Notes)
 	}
 }

@@ -56,7 +56,7 @@ func (d *Decoder) udpPacket(srcIP, dstIP netip.Addr, ip IPInfo, u *layers.UDP, a
 func (d *Decoder) dnsMessage(src, dst netip.AddrPort, tcp bool, payload []byte, ip IPInfo, at capture.Ref) {
 	if len(payload) < 12 {
 		if len(payload) > 0 {
-			d.note(at, fmt.Sprintf("DNS message of %d bytes from %s is shorter than its 12-byte header", len(payload), src))
+			d.noteKind(at, noteDNSShort, fmt.Sprintf("DNS message of %d bytes from %s is shorter than its 12-byte header", len(payload), src))
 		}
 		return
 	}
@@ -98,10 +98,10 @@ func (d *Decoder) dnsMessage(src, dst netip.AddrPort, tcp bool, payload []byte, 
 		Authoritative:      m.Authoritative,
 		Truncated:          m.Truncated,
 		RecursionAvailable: m.RecursionAvailable,
-		Answers:            records(m.Answer),
-		Authority:          records(m.Ns),
 		Malformed:          malformed,
 	}
+	r.Answers, r.AnswersOmitted = records(m.Answer)
+	r.Authority, r.AuthorityOmitted = records(m.Ns)
 	if len(st.ex.Responses) < 64 {
 		st.ex.Responses = append(st.ex.Responses, r)
 	}
@@ -176,12 +176,26 @@ func (d *Decoder) dnsByID(client, server netip.AddrPort, tcp bool, id uint16) *D
 	return nil
 }
 
-// records converts resource records to their typed form.
-func records(rrs []dns.RR) []DNSRecord {
+// maxRecordsPerSection caps the records kept from one section of one
+// response: a 64 KB response holds 4,000 addresses, and every one kept is
+// memory and report. Real answers for a module host hold a handful.
+const maxRecordsPerSection = 32
+
+// maxRecordText caps the presentation text of a record of another type
+// (a TXT record can hold 64 KB).
+const maxRecordText = 256
+
+// records converts resource records to their typed form: the first
+// maxRecordsPerSection, and how many more the section held.
+func records(rrs []dns.RR) (out []DNSRecord, omitted int) {
 	if len(rrs) == 0 {
-		return nil
+		return nil, 0
 	}
-	out := make([]DNSRecord, 0, len(rrs))
+	if len(rrs) > maxRecordsPerSection {
+		omitted = len(rrs) - maxRecordsPerSection
+		rrs = rrs[:maxRecordsPerSection]
+	}
+	out = make([]DNSRecord, 0, len(rrs))
 	for _, rr := range rrs {
 		h := rr.Header()
 		r := DNSRecord{Name: strings.TrimSuffix(h.Name, "."), Type: h.Rrtype, TTL: h.Ttl}
@@ -206,10 +220,13 @@ func records(rrs []dns.RR) []DNSRecord {
 			r.Target = strings.TrimSuffix(v.Ptr, ".")
 		default:
 			r.Text = strings.TrimPrefix(rr.String(), h.String())
+			if len(r.Text) > maxRecordText {
+				r.Text = strings.ToValidUTF8(r.Text[:maxRecordText], "") + "…"
+			}
 		}
 		out = append(out, r)
 	}
-	return out
+	return out, omitted
 }
 
 // TypeName returns a record type's RFC mnemonic, or "TYPE123" (RFC 3597).

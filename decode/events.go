@@ -111,6 +111,9 @@ type DNSResponse struct {
 	RecursionAvailable bool
 	Answers            []DNSRecord
 	Authority          []DNSRecord
+	// AnswersOmitted and AuthorityOmitted count the records of each section
+	// beyond the first 32, which are not kept.
+	AnswersOmitted, AuthorityOmitted int
 	// Malformed holds the parse error when only part of the message could
 	// be decoded; the header fields are still valid.
 	Malformed string

@@ -36,6 +36,73 @@ type flow struct {
 	last    time.Time
 	ended   bool // both FINs or a RST seen: forget it sooner
 	seq     int  // creation order, for deterministic sweeps
+	// prev and next link the flow into its idle list (open or ended),
+	// least recently used first.
+	prev, next *flow
+}
+
+// flowList is an intrusive doubly linked list of flows, least recently
+// used first: touching a flow moves it to the back in O(1), so sweeps and
+// the MaxFlows eviction take flows from the front without scanning the
+// table.
+type flowList struct {
+	head, tail *flow
+	n          int
+}
+
+// pushBack appends f, which must not be in a list.
+func (l *flowList) pushBack(f *flow) {
+	f.prev, f.next = l.tail, nil
+	if l.tail != nil {
+		l.tail.next = f
+	} else {
+		l.head = f
+	}
+	l.tail = f
+	l.n++
+}
+
+// remove unlinks f from l.
+func (l *flowList) remove(f *flow) {
+	if f.prev != nil {
+		f.prev.next = f.next
+	} else {
+		l.head = f.next
+	}
+	if f.next != nil {
+		f.next.prev = f.prev
+	} else {
+		l.tail = f.prev
+	}
+	f.prev, f.next = nil, nil
+	l.n--
+}
+
+// listOf returns the idle list f belongs in.
+func (d *Decoder) listOf(f *flow) *flowList {
+	if f.ended {
+		return &d.endedFlows
+	}
+	return &d.openFlows
+}
+
+// touch records activity on f at t: it moves to the back of its list.
+func (d *Decoder) touch(f *flow, t time.Time) {
+	f.last = t
+	if l := d.listOf(f); l.tail != f {
+		l.remove(f)
+		l.pushBack(f)
+	}
+}
+
+// markEnded moves f to the list of ended flows, which are forgotten sooner.
+func (d *Decoder) markEnded(f *flow) {
+	if f.ended {
+		return
+	}
+	d.openFlows.remove(f)
+	f.ended = true
+	d.endedFlows.pushBack(f)
 }
 
 // streamApp decodes what one TCP connection carries, both directions
@@ -106,7 +173,7 @@ func (d *Decoder) tcpPacket(srcIP, dstIP netip.Addr, ip IPInfo, t *layers.TCP, a
 		}
 	}
 	d.lastFlow = f
-	f.last = at.Time
+	d.touch(f, at.Time)
 	c := f.conn
 	c.Last = at
 	dir := 0
@@ -131,12 +198,12 @@ func (d *Decoder) tcpPacket(srcIP, dstIP netip.Addr, ip IPInfo, t *layers.TCP, a
 		if len(c.Resets) < 16 {
 			c.Resets = append(c.Resets, TCPReset{At: at, FromClient: dir == 0, IP: ip, AfterPayload: c.Payload[dir]})
 		}
-		f.ended = true
+		d.markEnded(f)
 	}
 	if t.FIN && c.FIN[dir].IsZero() {
 		c.FIN[dir] = at
 		if !c.FIN[1-dir].IsZero() {
-			f.ended = true
+			d.markEnded(f)
 		}
 	}
 	// Bytes of this segment the capture did not keep (a snap length, or
@@ -212,6 +279,7 @@ func (d *Decoder) newFlow(k flowKey, src, dst netip.AddrPort, t *layers.TCP, at 
 		f.streams[dir] = reassembly.NewStream(&f.sinks[dir], d.budget, lim)
 	}
 	d.flows[k] = f
+	d.openFlows.pushBack(f)
 	d.ev.TCP = append(d.ev.TCP, c)
 	return f
 }
@@ -341,6 +409,7 @@ func (d *Decoder) finishFlow(k flowKey, f *flow, at capture.Ref) {
 		f.conn.Stream[dir] = f.streams[dir].Stats()
 	}
 	delete(d.flows, k)
+	d.listOf(f).remove(f)
 	if d.lastFlow == f {
 		d.lastFlow = nil
 	}
@@ -348,47 +417,62 @@ func (d *Decoder) finishFlow(k flowKey, f *flow, at capture.Ref) {
 
 // maybeSweep finishes flows that have been idle too long, by capture time,
 // and enforces MaxFlows. It runs at most every few seconds of capture time
-// unless the flow table is over its limit, and finishes flows in creation
-// order so the output never depends on map order.
+// unless the flow table is over its limit. Both take flows from the front
+// of the least-recently-used lists, so a sweep costs what it finishes, not
+// the size of the table: past MaxFlows, each new flow evicts one in O(1).
+// Victims are finished in creation order so the output never depends on
+// map order.
 func (d *Decoder) maybeSweep(now time.Time) {
 	if now.Before(d.sweepAt) && len(d.flows) <= d.lim.MaxFlows {
 		return
 	}
-	d.sweepAt = now.Add(10 * time.Second)
-	type victim struct {
-		k flowKey
-		f *flow
+	if !now.Before(d.sweepAt) {
+		d.sweepAt = now.Add(10 * time.Second)
+		d.expireDNS(now)
 	}
-	var idle, live []victim
-	for k, f := range d.flows {
-		limit := d.lim.FlowIdle
-		if f.ended {
-			limit = 30 * time.Second
-		}
-		if now.Sub(f.last) > limit {
-			idle = append(idle, victim{k, f})
-		} else {
-			live = append(live, victim{k, f})
+	var victims []*flow
+	idle := func(l *flowList, limit time.Duration) {
+		for f := l.head; f != nil && now.Sub(f.last) > limit; f = f.next {
+			victims = append(victims, f)
 		}
 	}
-	if over := len(live) - d.lim.MaxFlows; over > 0 {
-		slices.SortFunc(live, func(a, b victim) int {
-			if c := a.f.last.Compare(b.f.last); c != 0 {
-				return c
-			}
-			return cmp.Compare(a.f.seq, b.f.seq)
-		})
-		idle = append(idle, live[:over]...)
+	idle(&d.endedFlows, 30*time.Second)
+	idle(&d.openFlows, d.lim.FlowIdle)
+	// The longest-idle flows beyond the limit: merge the fronts of both
+	// lists by last activity, skipping flows already chosen as idle.
+	over := len(d.flows) - len(victims) - d.lim.MaxFlows
+	if over > 0 {
 		d.stats.FlowsEvicted += over
 		d.noteLimit(capture.Ref{Input: d.input, Time: now}, "flows",
 			fmt.Sprintf("more than %d TCP connections were live at once: the longest-idle ones were finished early", d.lim.MaxFlows))
+		chosen := make(map[*flow]bool, len(victims))
+		for _, f := range victims {
+			chosen[f] = true
+		}
+		a, b := d.endedFlows.head, d.openFlows.head
+		for over > 0 && (a != nil || b != nil) {
+			var f *flow
+			switch {
+			case b == nil || a != nil && (a.last.Before(b.last) || a.last.Equal(b.last) && a.seq < b.seq):
+				f, a = a, a.next
+			default:
+				f, b = b, b.next
+			}
+			if !chosen[f] {
+				chosen[f] = true
+				victims = append(victims, f)
+				over--
+			}
+		}
 	}
-	slices.SortFunc(idle, func(a, b victim) int { return cmp.Compare(a.f.seq, b.f.seq) })
+	if len(victims) == 0 {
+		return
+	}
+	slices.SortFunc(victims, func(a, b *flow) int { return cmp.Compare(a.seq, b.seq) })
 	at := capture.Ref{Input: d.input, Time: now}
-	for _, v := range idle {
-		d.finishFlow(v.k, v.f, at)
+	for _, f := range victims {
+		d.finishFlow(f.key, f, at)
 	}
-	d.expireDNS(now)
 }
 
 // finishFlows finishes every live flow at the end of the input.

@@ -11,6 +11,7 @@ import (
 	"github.com/modsniff/modsniff/analyze"
 	"github.com/modsniff/modsniff/capture"
 	"github.com/modsniff/modsniff/decode"
+	"github.com/modsniff/modsniff/decode/pipeline"
 )
 
 // labDerived lists the lab samples derived from a recording rather than
@@ -61,7 +62,7 @@ func TestLabKeysInjected(t *testing.T) {
 				}
 			}
 
-			in, err := analyze.ReadInput(0, d.name+".pcapng", nil, decode.Options{})
+			in, err := pipeline.Open(0, d.name+".pcapng", nil, decode.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}

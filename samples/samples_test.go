@@ -24,6 +24,7 @@ import (
 	"github.com/modsniff/modsniff/analyze"
 	"github.com/modsniff/modsniff/capture"
 	"github.com/modsniff/modsniff/decode"
+	"github.com/modsniff/modsniff/decode/pipeline"
 	"github.com/modsniff/modsniff/samples/synth"
 )
 
@@ -365,7 +366,7 @@ func analyzeScenario(t *testing.T, sc scenario, out *output) (*analyze.Report, *
 		root, issuing := publicCA(t)
 		opt.Trust = []*x509.Certificate{root.Cert, issuing.Cert}
 	}
-	in, err := analyze.ReadInput(0, "-", bytes.NewReader(out.pcapng), dopt)
+	in, err := pipeline.Open(0, "-", bytes.NewReader(out.pcapng), dopt)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/modsniff/modsniff/analyze"
 	"github.com/modsniff/modsniff/capture"
 	"github.com/modsniff/modsniff/decode"
+	"github.com/modsniff/modsniff/decode/pipeline"
 	"github.com/modsniff/modsniff/decode/tlswire"
 )
 
@@ -65,16 +66,11 @@ func runAnalyze(args []string, e *env) int {
 		e.errorf("analyze: %v", err)
 		return exitUsage
 	}
-	var inputs []*analyze.Input
 	status := exitOK
-	for _, path := range fs.Args() {
-		in, err := analyze.ReadInput(len(inputs), path, e.stdin, dopt)
-		if err != nil {
-			e.errorf("%v", err)
-			status = exitUsage
-			continue
-		}
-		inputs = append(inputs, in)
+	inputs, errs := pipeline.OpenAll(fs.Args(), e.stdin, dopt)
+	for _, err := range errs {
+		e.errorf("%v", err)
+		status = exitUsage
 	}
 	if len(inputs) == 0 {
 		return exitUsage

@@ -18,6 +18,8 @@ import (
 	"github.com/modsniff/modsniff/analyze"
 	"github.com/modsniff/modsniff/capture"
 	"github.com/modsniff/modsniff/decode"
+	"github.com/modsniff/modsniff/decode/pipeline"
+	"github.com/modsniff/modsniff/decode/trim"
 )
 
 // captureOptions are the flags of 'modsniff capture' (DESIGN §2).
@@ -31,6 +33,8 @@ type captureOptions struct {
 	full      bool
 	noAnalyze bool
 	linger    time.Duration
+	keys      string   // --keys: auto, ebpf, off (capture_keys.go)
+	keysFrom  []string // --keys-from PATH|PID
 }
 
 const captureSynopsis = "[flags] [-- COMMAND [ARG...]]"
@@ -47,9 +51,14 @@ func captureFlags() (*pflag.FlagSet, *captureOptions) {
 	fs.BoolVar(&o.full, "full", false, "keep application data; by default DNS, ICMP and handshakes are kept whole and TLS application data and HTTP bodies are cut")
 	fs.BoolVar(&o.noAnalyze, "no-analyze", false, "only write the capture; do not analyze it")
 	fs.DurationVar(&o.linger, "linger", 2*time.Second, "after the command exits, go on capturing for `D` (a late answer, an ICMP error, a reset)")
+	fs.StringVar(&o.keys, "keys", keysAuto, "read the TLS keys of Go programs with an eBPF uprobe: `auto` (when the system allows it), ebpf (or fail), off")
+	fs.StringArrayVar(&o.keysFrom, "keys-from", nil, "also read the TLS keys of the Go program at `PATH`, or of the running process PID; repeatable")
 	addReportFlags(fs, &o.analyzeOptions)
 	return fs, o
 }
+
+// newTrimmer is the privacy trimmer of one captured interface (DESIGN §6).
+func newTrimmer() capture.Trimmer { return trim.New() }
 
 func runCapture(args []string, e *env) int {
 	fs, o := captureFlags()
@@ -69,6 +78,12 @@ func runCapture(args []string, e *env) int {
 		return exitUsage
 	case o.snaplen < 64 || o.snaplen > capture.MaxPacketSize:
 		e.errorf("capture: --snaplen must be between 64 and %d", capture.MaxPacketSize)
+		return exitUsage
+	case o.keys != keysAuto && o.keys != keysEBPF && o.keys != keysOff:
+		e.errorf("capture: --keys must be auto, ebpf or off, not %q", o.keys)
+		return exitUsage
+	case o.keys == keysOff && len(o.keysFrom) > 0:
+		e.errorf("capture: --keys-from with --keys=off")
 		return exitUsage
 	}
 	opt, failOn, err := o.analysisOptions()
@@ -116,24 +131,41 @@ func runCapture(args []string, e *env) int {
 	if path == "" {
 		path = "modsniff-" + time.Now().UTC().Format("20060102T150405Z") + ".pcapng"
 	}
+	keys, noKeys, err := startKeys(o.keys, o.keysFrom, command)
+	if err != nil {
+		if keysUnavailable(err) {
+			e.errorf("capture: --keys=ebpf: %v (--keys=auto captures without keys)", err)
+		} else {
+			e.errorf("capture: %v", err)
+		}
+		return exitUsage
+	}
+	if noKeys != "" && o.keys != keysOff {
+		fmt.Fprintf(e.stderr, "modsniff: no TLS keys: %s\n", strings.TrimPrefix(noKeys, "none: "))
+	}
+	meta.Keys = noKeys
 	// Signals are caught from here on: a Ctrl-C stops the capture cleanly.
 	sigc := make(chan os.Signal, 8)
 	signal.Notify(sigc, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigc)
 	lc, err := capture.StartLive(capture.LiveConfig{
-		Interfaces: ifaces, Filter: filter, SnapLen: o.snaplen, Full: o.full,
+		Interfaces: ifaces, Filter: filter, SnapLen: o.snaplen, Full: o.full, NewTrimmer: newTrimmer,
 		Path: path, Meta: meta, UID: uid, GID: gid,
 	})
 	if err != nil {
+		if keys != nil {
+			keys.stop()
+		}
 		e.errorf("capture: %v", err)
 		return exitUsage
 	}
+	keys.started(lc)
 	fmt.Fprintf(e.stderr, "modsniff: capturing on %s to %s\n", strings.Join(ifaces, ", "), path)
 
 	final := lc.Metadata()
 	cmdStatus := exitOK
 	if len(command) > 0 {
-		res := runWrapped(command, cmdEnv, prepare, e, sigc, o.duration)
+		res := runWrapped(command, cmdEnv, prepare, e, sigc, o.duration, keys.commandStarted)
 		cmdStatus = res.status
 		final.ExitStatus = &res.status
 		final.Signal = res.signal
@@ -154,6 +186,10 @@ func runCapture(args []string, e *env) int {
 		waitStop(sigc, o.duration)
 	}
 
+	if keys != nil {
+		final.Keys, final.KeysNotCovered = keys.stop()
+		fmt.Fprintf(e.stderr, "modsniff: TLS keys: %s\n", final.Keys)
+	}
 	stopErr := lc.Stop()
 	final.AddHostsLines("/etc/hosts", lc.QueryNames())
 	finErr := lc.Finalize(final)
@@ -180,7 +216,7 @@ func runCapture(args []string, e *env) int {
 		e.errorf("capture: %v", err)
 		dopt = decode.Options{}
 	}
-	in, err := analyze.ReadInput(0, path, nil, dopt)
+	in, err := pipeline.Open(0, path, nil, dopt)
 	if err != nil {
 		e.errorf("capture: analyzing %s: %v", path, err)
 		if len(command) > 0 {
@@ -223,6 +259,14 @@ the nsswitch hosts line: Wireshark shows them under Statistics > Capture File Pr
 
 Capturing needs privileges: run with sudo, or once
   sudo setcap cap_net_raw,cap_net_admin=eip $(command -v modsniff)
+
+TLS keys (--keys=auto, the default): when the command is a Go program (the go command), an eBPF
+uprobe on crypto/tls.(*Config).writeKeyLog reads the secrets of its handshakes, and of every Go
+program it executes (a GOTOOLCHAIN switch), and writes them into the capture as Decryption Secrets
+Blocks, so that the report sees the certificates TLS 1.3 encrypts. This needs Linux and
+CAP_SYS_ADMIN (sudo, or add cap_sys_admin to the setcap line); without them the capture has no keys
+and says why. Programs that are not Go (git) are named as not covered. Anyone holding the file can
+decrypt what it holds: 'modsniff keys strip' writes a copy without the keys.
 `
 
 // wrapResult is how a wrapped command ended.
@@ -247,7 +291,7 @@ const (
 
 // runWrapped runs the command with the terminal's streams, standard error
 // also kept in a tail buffer, and waits for it, passing signals on.
-func runWrapped(argv, environ []string, prepare func(*exec.Cmd), e *env, sigc <-chan os.Signal, timeout time.Duration) wrapResult {
+func runWrapped(argv, environ []string, prepare func(*exec.Cmd), e *env, sigc <-chan os.Signal, timeout time.Duration, started func(pid int)) wrapResult {
 	tail := &tailBuffer{max: capture.MaxStderrTail}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = environ
@@ -264,6 +308,9 @@ func runWrapped(argv, environ []string, prepare func(*exec.Cmd), e *env, sigc <-
 			st = 127
 		}
 		return wrapResult{status: st, startErr: err}
+	}
+	if started != nil {
+		started(cmd.Process.Pid)
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()

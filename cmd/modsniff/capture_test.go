@@ -46,7 +46,7 @@ func TestRunWrappedExitStatus(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e, out, errb := capTestEnv(tc.stdin)
-			res := runWrapped(tc.argv, os.Environ(), nil, e, make(chan os.Signal), 0)
+			res := runWrapped(tc.argv, os.Environ(), nil, e, make(chan os.Signal), 0, nil)
 			if res.status != tc.status || res.signal != tc.signal {
 				t.Errorf("status %d signal %q, want %d %q (start error %v)", res.status, res.signal, tc.status, tc.signal, res.startErr)
 			}
@@ -80,7 +80,7 @@ func TestRunWrappedPassesSignalsOn(t *testing.T) {
 				sigc <- tc.sig
 			}
 			start := time.Now()
-			res := runWrapped([]string{"sh", "-c", "exec sleep 30"}, os.Environ(), nil, e, sigc, tc.timeout)
+			res := runWrapped([]string{"sh", "-c", "exec sleep 30"}, os.Environ(), nil, e, sigc, tc.timeout, nil)
 			took := time.Since(start)
 			if res.status != tc.status {
 				t.Errorf("status %d, want %d", res.status, tc.status)
@@ -104,7 +104,7 @@ func TestRunWrappedThirdSignalKills(t *testing.T) {
 	// The command ignores SIGINT and SIGTERM, and leaves a child behind
 	// that holds its standard error open for a while.
 	start := time.Now()
-	res := runWrapped([]string{"sh", "-c", "trap '' INT TERM; sleep 8 & while :; do sleep 0.1; done"}, os.Environ(), nil, e, sigc, 0)
+	res := runWrapped([]string{"sh", "-c", "trap '' INT TERM; sleep 8 & while :; do sleep 0.1; done"}, os.Environ(), nil, e, sigc, 0, nil)
 	if res.status != 128+9 || res.signal != "KILL" {
 		t.Errorf("status %d %q, want 137 KILL", res.status, res.signal)
 	}

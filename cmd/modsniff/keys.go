@@ -13,6 +13,7 @@ import (
 
 	"github.com/modsniff/modsniff/capture"
 	"github.com/modsniff/modsniff/decode"
+	"github.com/modsniff/modsniff/decode/pipeline"
 )
 
 // runKeys dispatches 'modsniff keys SUBCOMMAND'.
@@ -24,12 +25,16 @@ func runKeys(args []string, e *env) int {
 	switch args[0] {
 	case "inject":
 		return runKeysInject(args[1:], e)
+	case "strip":
+		return runKeysStrip(args[1:], e)
 	case "-h", "--help", "help":
-		fmt.Fprintf(e.stdout, "Usage: modsniff keys inject -o OUT.pcapng --keylog FILE IN\n\n"+
-			"  inject  write a copy of IN with the TLS keys of its sessions embedded (pcapng Decryption Secrets Block)\n")
+		fmt.Fprintf(e.stdout, "Usage: modsniff keys inject -o OUT.pcapng --keylog FILE IN\n"+
+			"       modsniff keys strip -o OUT.pcapng IN\n\n"+
+			"  inject  write a copy of IN with the TLS keys of its sessions embedded (pcapng Decryption Secrets Block)\n"+
+			"  strip   write a copy of IN without its TLS keys (Decryption Secrets Blocks), to share\n")
 		return exitOK
 	}
-	e.errorf("keys: unknown subcommand %q (want inject)", args[0])
+	e.errorf("keys: unknown subcommand %q (want inject or strip)", args[0])
 	return exitUsage
 }
 
@@ -109,28 +114,21 @@ var errNoKeys = errors.New("no keys match")
 // input, before the first packet. The input is read twice: once to decode
 // the sessions, once to copy it.
 func injectKeys(in, out string, kl *capture.KeyLog) (*injectResult, error) {
-	// Pass 1: the ClientHello randoms, sections and interfaces.
-	r, err := capture.Open(in)
+	// Pass 1: the ClientHello randoms, sections, interfaces and the
+	// input's own secrets.
+	dec, err := pipeline.Open(0, in, nil, decode.Options{})
 	if err != nil {
 		return nil, err
 	}
-	r.OnSecrets = func(s capture.Secrets) { kl.AddSecrets(s) }
-	d := decode.New(0, decode.Options{})
-	for {
-		p, err := r.Next()
-		if err != nil {
-			break
-		}
-		d.Packet(p)
+	for _, s := range dec.Secrets {
+		kl.AddSecrets(s)
 	}
-	ev := d.Finish()
-	sections, ifaces := r.Sections(), r.Interfaces()
+	sections, ifaces := dec.Sections, dec.Interfaces
 	res := &injectResult{}
-	for _, e := range r.Errors() {
+	for _, e := range dec.Info.Errors {
 		res.damage = append(res.damage, e.Error())
 	}
-	r.Close()
-	randoms := decode.ClientRandoms(ev)
+	randoms := decode.ClientRandoms(dec.Events)
 	lines, sessions := kl.Lines(randoms)
 	res.sessions, res.randoms, res.lines = sessions, len(randoms), strings.Count(string(lines), "\n")
 	if sessions == 0 {
@@ -138,7 +136,7 @@ func injectKeys(in, out string, kl *capture.KeyLog) (*injectResult, error) {
 	}
 
 	// Pass 2: the copy.
-	r, err = capture.Open(in)
+	r, err := capture.Open(in)
 	if err != nil {
 		return nil, err
 	}
@@ -192,8 +190,10 @@ func copyWithKeys(r *capture.Reader, w io.Writer, sections []capture.Section, if
 		ids[ifaceKey{ifc.Section, perSection[ifc.Section]}] = id
 		perSection[ifc.Section]++
 	}
-	if err := pw.WriteSecrets(capture.SecretsTLSKeyLog, keylog); err != nil {
-		return 0, err
+	if len(keylog) > 0 {
+		if err := pw.WriteSecrets(capture.SecretsTLSKeyLog, keylog); err != nil {
+			return 0, err
+		}
 	}
 	offsets := make([]int64, len(sections))
 	for i, s := range sections {
@@ -254,4 +254,95 @@ func same(a, b string) bool {
 	sa, err1 := os.Stat(a)
 	sb, err2 := os.Stat(b)
 	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
+}
+
+func runKeysStrip(args []string, e *env) int {
+	fs := pflag.NewFlagSet("keys strip", pflag.ContinueOnError)
+	output := fs.StringP("output", "o", "", "write the copy to `FILE` (pcapng; required)")
+	if done, st := parseFlags(fs, args, e, "-o OUT.pcapng IN  (IN: pcap or pcapng, '-' is standard input)"); done {
+		return st
+	}
+	switch {
+	case fs.NArg() != 1:
+		e.errorf("keys strip: want exactly one input capture, got %d; usage: modsniff keys strip -o OUT.pcapng IN", fs.NArg())
+		return exitUsage
+	case *output == "":
+		e.errorf("keys strip: -o OUT.pcapng is required")
+		return exitUsage
+	}
+	in := fs.Arg(0)
+	if in == "-" {
+		tmp, err := spool(e.stdin)
+		if err != nil {
+			e.errorf("keys strip: reading standard input: %v", err)
+			return exitUsage
+		}
+		defer os.Remove(tmp)
+		in = tmp
+	} else if same(in, *output) {
+		e.errorf("keys strip: the output %s is the input", *output)
+		return exitUsage
+	}
+	res, err := stripKeys(in, *output)
+	if err != nil {
+		e.errorf("keys strip: %v", err)
+		return exitUsage
+	}
+	for _, d := range res.damage {
+		e.errorf("warning: %s: %s (copied as far as it could be read)", fs.Arg(0), d)
+	}
+	fmt.Fprintf(e.stdout, "wrote %s: %d packets, %d decryption secrets blocks left out\n", *output, res.packets, res.blocks)
+	return exitOK
+}
+
+// stripResult says what stripKeys wrote.
+type stripResult struct {
+	packets, blocks int
+	damage          []string
+}
+
+// stripKeys copies the capture at in to a pcapng file at out (mode 0600)
+// without its Decryption Secrets Blocks: the copy shows the handshakes but
+// cannot decrypt them. The input is read twice: once for its sections and
+// interfaces, once to copy it.
+func stripKeys(in, out string) (*stripResult, error) {
+	res := &stripResult{}
+	r, err := capture.Open(in)
+	if err != nil {
+		return nil, err
+	}
+	r.OnSecrets = func(capture.Secrets) { res.blocks++ }
+	for {
+		if _, err := r.Next(); err != nil {
+			break
+		}
+	}
+	sections, ifaces := r.Sections(), r.Interfaces()
+	for _, e := range r.Errors() {
+		res.damage = append(res.damage, e.Error())
+	}
+	r.Close()
+
+	r, err = capture.Open(in)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	f, err := os.OpenFile(out, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	bw := bufio.NewWriterSize(f, 1<<20)
+	res.packets, err = copyWithKeys(r, bw, sections, ifaces, nil)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(out)
+		return nil, err
+	}
+	return res, nil
 }

@@ -303,3 +303,48 @@ func TestKeylogFlag(t *testing.T) {
 		t.Errorf("missing key log: status %d %q", status, stderr)
 	}
 }
+
+// TestKeysStripLeavesTheKeysOut injects keys into a capture, strips them
+// from a copy: the copy has every packet and no secrets block, and its
+// sessions are no longer decrypted.
+func TestKeysStripLeavesTheKeysOut(t *testing.T) {
+	pkts, keylog := keyedCapture(t)
+	dir := t.TempDir()
+	var pcap bytes.Buffer
+	if err := decodetest.WritePcap(&pcap, pkts); err != nil {
+		t.Fatal(err)
+	}
+	in := writeFile(t, filepath.Join(dir, "in.pcap"), pcap.Bytes())
+	keys := writeFile(t, filepath.Join(dir, "keys.log"), keylog)
+	keyed := filepath.Join(dir, "keyed.pcapng")
+	if status, _, stderr := runCLI(t, "", "keys", "inject", "-o", keyed, "--keylog", keys, in); status != exitOK {
+		t.Fatalf("inject: %s", stderr)
+	}
+	out := filepath.Join(dir, "shared.pcapng")
+	status, stdout, stderr := runCLI(t, "", "keys", "strip", "-o", out, keyed)
+	if status != exitOK || !strings.Contains(stdout, "1 decryption secrets blocks left out") {
+		t.Fatalf("strip: status %d\n%s%s", status, stdout, stderr)
+	}
+	if st, err := os.Stat(out); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("output mode: %v %v", st.Mode(), err)
+	}
+	got, orig := readCapture(t, out), readCapture(t, keyed)
+	if len(got.secrets) != 0 || len(got.pkts) != len(orig.pkts) || len(orig.secrets) != 1 {
+		t.Errorf("stripped: %d secrets blocks, %d packets of %d", len(got.secrets), len(got.pkts), len(orig.pkts))
+	}
+	for i := range got.pkts {
+		if !bytes.Equal(got.pkts[i].Data, orig.pkts[i].Data) {
+			t.Fatalf("packet %d differs", i+1)
+		}
+	}
+	for _, path := range []string{keyed, out} {
+		_, stdout, _ = runCLI(t, "", "analyze", "--format", "json", "--fail-on", "never", path)
+		decrypted := strings.Count(stdout, `"decrypted": true`)
+		if (path == keyed) != (decrypted > 0) {
+			t.Errorf("%s: %d sessions decrypted", filepath.Base(path), decrypted)
+		}
+	}
+	if status, _, _ := runCLI(t, "", "keys", "strip", keyed); status != exitUsage {
+		t.Errorf("without -o: status %d", status)
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"github.com/modsniff/modsniff/analyze"
 	"github.com/modsniff/modsniff/capture"
 	"github.com/modsniff/modsniff/capture/probe"
+	"github.com/modsniff/modsniff/decode/pipeline"
 	"github.com/modsniff/modsniff/decode/tlswire"
 )
 
@@ -104,7 +105,7 @@ func runProbe(args []string, e *env) int {
 		}
 		filter := capture.DefaultFilter(func(k string) string { return lookupEnv(environ, k) }, meta.GoEnv)
 		lc, err = capture.StartLive(capture.LiveConfig{Interfaces: ifaces, Filter: filter, SnapLen: capture.DefaultSnapLen,
-			Full: o.full, Path: path, Meta: meta, UID: uid, GID: gid})
+			Full: o.full, NewTrimmer: newTrimmer, Path: path, Meta: meta, UID: uid, GID: gid})
 		if err != nil {
 			why = err.Error()
 			lc = nil
@@ -142,7 +143,7 @@ func runProbe(args []string, e *env) int {
 		e.errorf("probe: %v", err)
 		return exitUsage
 	}
-	in, err := analyze.ReadInput(0, path, nil, dopt)
+	in, err := pipeline.Open(0, path, nil, dopt)
 	if err != nil {
 		e.errorf("probe: analyzing %s: %v", path, err)
 		return exitUsage

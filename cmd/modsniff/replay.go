@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/modsniff/modsniff/analyze"
+	"github.com/modsniff/modsniff/decode/pipeline"
 )
 
 const expectSuffix = ".expect.json"
@@ -248,7 +249,7 @@ func analyzeWithFlags(c replayCase, flags []string) (*analyze.Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", c.expect, err)
 	}
-	in, err := analyze.ReadInput(0, c.capture, nil, dopt)
+	in, err := pipeline.Open(0, c.capture, nil, dopt)
 	if err != nil {
 		return nil, err
 	}

@@ -16,10 +16,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 
 	"github.com/modsniff/modsniff/capture"
+	"github.com/modsniff/modsniff/samples/frames"
 )
 
 // Chunk is one Write on a recorded connection.
@@ -233,9 +233,7 @@ func (r *Recorder) Packets(n Network) ([]capture.Packet, error) {
 	}
 	b := &builder{n: n, conns: map[int]*tcpState{}}
 	for _, c := range r.Chunks() {
-		if err := b.chunk(c); err != nil {
-			return nil, err
-		}
+		b.chunk(c)
 	}
 	return b.pkts, nil
 }
@@ -253,7 +251,7 @@ type builder struct {
 	ipid  uint16
 }
 
-func (b *builder) chunk(c Chunk) error {
+func (b *builder) chunk(c Chunk) {
 	st := b.conns[c.Conn]
 	if st == nil {
 		st = &tcpState{
@@ -262,68 +260,47 @@ func (b *builder) chunk(c Chunk) error {
 			seq:    [2]uint32{1000 + uint32(c.Conn)*100000, 5000 + uint32(c.Conn)*100000},
 		}
 		b.conns[c.Conn] = st
-		if err := b.segment(st, 0, layers.TCP{SYN: true}, nil); err != nil {
-			return err
-		}
-		if err := b.segment(st, 1, layers.TCP{SYN: true, ACK: true}, nil); err != nil {
-			return err
-		}
+		b.segment(st, 0, frames.SYN, nil)
+		b.segment(st, 1, frames.SYN|frames.ACK, nil)
 		st.seq[0]++
 		st.seq[1]++
-		if err := b.segment(st, 0, layers.TCP{ACK: true}, nil); err != nil {
-			return err
-		}
+		b.segment(st, 0, frames.ACK, nil)
 	}
 	if st.fin[c.Dir] {
-		return nil
+		return
 	}
 	if c.Close {
 		st.fin[c.Dir] = true
-		err := b.segment(st, c.Dir, layers.TCP{FIN: true, ACK: true}, nil)
+		b.segment(st, c.Dir, frames.FIN|frames.ACK, nil)
 		st.seq[c.Dir]++
-		return err
+		return
 	}
 	for p := c.Data; len(p) > 0; {
 		k := min(len(p), b.n.MSS)
-		if err := b.segment(st, c.Dir, layers.TCP{ACK: true, PSH: true}, p[:k]); err != nil {
-			return err
-		}
+		b.segment(st, c.Dir, frames.ACK|frames.PSH, p[:k])
 		st.seq[c.Dir] += uint32(k)
 		p = p[k:]
 	}
-	return nil
 }
 
-func (b *builder) segment(st *tcpState, dir int, t layers.TCP, payload []byte) error {
-	src, dst := st.client, st.server
+// The MAC addresses of the client and the server.
+var clientMAC, serverMAC = []byte{2, 0, 0, 0, 0, 1}, []byte{2, 0, 0, 0, 0, 2}
+
+func (b *builder) segment(st *tcpState, dir int, flags uint8, payload []byte) {
+	t := frames.TCP{Src: st.client, Dst: st.server, Seq: st.seq[dir], Flags: flags, Window: 65535}
+	srcMAC, dstMAC := clientMAC, serverMAC
 	if dir == 1 {
-		src, dst = dst, src
+		t.Src, t.Dst = t.Dst, t.Src
+		srcMAC, dstMAC = dstMAC, srcMAC
 	}
-	t.SrcPort, t.DstPort = layers.TCPPort(src.Port()), layers.TCPPort(dst.Port())
-	t.Seq, t.Window = st.seq[dir], 65535
-	if t.ACK {
+	if flags&frames.ACK != 0 {
 		t.Ack = st.seq[1-dir]
 	}
 	b.ipid++
-	ip := &layers.IPv4{Version: 4, TTL: 64, Id: b.ipid, Protocol: layers.IPProtocolTCP,
-		SrcIP: net.IP(src.Addr().AsSlice()), DstIP: net.IP(dst.Addr().AsSlice())}
-	if err := t.SetNetworkLayerForChecksum(ip); err != nil {
-		return err
-	}
-	eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, EthernetType: layers.EthernetTypeIPv4}
-	if dir == 1 {
-		eth.SrcMAC, eth.DstMAC = eth.DstMAC, eth.SrcMAC
-	}
-	buf := gopacket.NewSerializeBuffer()
-	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true},
-		eth, ip, &t, gopacket.Payload(payload)); err != nil {
-		return err
-	}
-	data := bytes.Clone(buf.Bytes())
+	data := frames.AppendEthernet(nil, dstMAC, srcMAC, frames.AppendTCPPacket(nil, t, 64, b.ipid, payload))
 	num := len(b.pkts) + 1
 	b.pkts = append(b.pkts, capture.Packet{Number: num, Time: b.n.Start.Add(time.Duration(num) * time.Millisecond),
 		LinkType: layers.LinkTypeEthernet, Data: data, Length: len(data)})
-	return nil
 }
 
 // WritePcapng writes packets to w as a pcapng file with one Ethernet

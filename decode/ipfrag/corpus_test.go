@@ -15,46 +15,13 @@ import (
 	"github.com/gopacket/gopacket/layers"
 
 	"github.com/modsniff/modsniff/capture"
+	"github.com/modsniff/modsniff/capture/capturetest"
 )
-
-// corpusDir finds the shared capture corpus: $MODSNIFF_CORPUS, or
-// ../shared/corpus beside the repository root (the directory holding
-// go.mod). It skips the test, saying where it looked, when there is none.
-func corpusDir(t *testing.T) string {
-	t.Helper()
-	var tried []string
-	if dir := os.Getenv("MODSNIFF_CORPUS"); dir != "" {
-		if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
-			return dir
-		}
-		tried = append(tried, dir+" ($MODSNIFF_CORPUS)")
-	}
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Skipf("capture corpus not found: %v", err)
-	}
-	for dir := wd; ; dir = filepath.Dir(dir) {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			corpus := filepath.Join(dir, "..", "shared", "corpus")
-			if fi, err := os.Stat(corpus); err == nil && fi.IsDir() {
-				return corpus
-			}
-			tried = append(tried, corpus)
-			break
-		}
-		if filepath.Dir(dir) == dir {
-			tried = append(tried, "no go.mod above "+wd)
-			break
-		}
-	}
-	t.Skipf("capture corpus not found (looked in %q); set MODSNIFF_CORPUS to its directory", tried)
-	return ""
-}
 
 // TestCorpus reassembles the fragmented DNS responses of real captures and
 // checks each against the length its UDP header claims.
 func TestCorpus(t *testing.T) {
-	dir := corpusDir(t)
+	dir := capturetest.CorpusDir(t)
 	tests := []struct {
 		file       string
 		datagrams4 int

@@ -18,7 +18,7 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/modsniff/modsniff/capture"
+	"github.com/modsniff/modsniff/decode/wire"
 )
 
 // Defaults used for zero (or negative) limits.
@@ -134,7 +134,7 @@ type datagram struct {
 	got   int      // bytes received
 	end   int      // furthest end received
 	total int      // datagram length, -1 until the final fragment
-	first capture.Ref
+	first wire.Ref
 	since time.Time // capture time of the first fragment received
 	dead  bool      // IPv6 overlap seen: discard the rest (RFC 5722)
 
@@ -171,7 +171,7 @@ func (d *Defragmenter) Stats() Stats { return d.stats }
 // A malformed fragment makes Add drop its datagram and return an *Error
 // wrapping one of the Err values. For IPv4, overlapping bytes received first
 // win; for IPv6, an overlap discards the datagram (RFC 5722).
-func (d *Defragmenter) Add(k Key, offset int, more bool, payload []byte, at capture.Ref) (datagram []byte, first capture.Ref, complete bool, err error) {
+func (d *Defragmenter) Add(k Key, offset int, more bool, payload []byte, at wire.Ref) (datagram []byte, first wire.Ref, complete bool, err error) {
 	d.expire(at.Time)
 	n := len(payload)
 	switch {
@@ -204,31 +204,31 @@ func (d *Defragmenter) Add(k Key, offset int, more bool, payload []byte, at capt
 			d.remove(g)
 		}
 		d.stats.Errors++
-		return nil, capture.Ref{}, false, &Error{Key: k, Offset: offset, Length: n, More: more, Err: err}
+		return nil, wire.Ref{}, false, &Error{Key: k, Offset: offset, Length: n, More: more, Err: err}
 	}
 	if g == nil {
 		g = d.create(k, at)
 	}
 	if g.dead {
-		return nil, capture.Ref{}, false, nil
+		return nil, wire.Ref{}, false, nil
 	}
 	if !more {
 		g.total = end
 	}
 	if !d.grow(g, end) {
-		return nil, capture.Ref{}, false, nil
+		return nil, wire.Ref{}, false, nil
 	}
 	b0, b1 := offset/8, (end+7)/8
 	if g.anySet(b0, b1) {
 		if g.allSet(b0, b1) && bytes.Equal(g.buf[offset:end], payload) {
 			d.stats.Duplicates++
-			return nil, capture.Ref{}, false, nil
+			return nil, wire.Ref{}, false, nil
 		}
 		d.stats.Overlaps++
 		if k.v6() {
 			d.kill(g)
 			d.stats.Errors++
-			return nil, capture.Ref{}, false, &Error{Key: k, Offset: offset, Length: n, More: more, Err: ErrOverlap}
+			return nil, wire.Ref{}, false, &Error{Key: k, Offset: offset, Length: n, More: more, Err: ErrOverlap}
 		}
 	}
 	// Copy the blocks not yet received: first-received bytes win.
@@ -252,7 +252,7 @@ func (d *Defragmenter) Add(k Key, offset int, more bool, payload []byte, at capt
 		g.first = at
 	}
 	if g.total < 0 || g.got < g.total {
-		return nil, capture.Ref{}, false, nil
+		return nil, wire.Ref{}, false, nil
 	}
 	out := g.buf[:g.total:g.total]
 	first = g.first
@@ -262,7 +262,7 @@ func (d *Defragmenter) Add(k Key, offset int, more bool, payload []byte, at capt
 }
 
 // create starts a datagram, evicting the oldest one if there are too many.
-func (d *Defragmenter) create(k Key, at capture.Ref) *datagram {
+func (d *Defragmenter) create(k Key, at wire.Ref) *datagram {
 	if len(d.m) >= d.lim.MaxDatagrams && d.oldest != nil {
 		d.evict(d.oldest)
 	}

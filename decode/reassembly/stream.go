@@ -14,7 +14,7 @@ import (
 	"slices"
 	"sort"
 
-	"github.com/modsniff/modsniff/capture"
+	"github.com/modsniff/modsniff/decode/wire"
 )
 
 // Defaults used for zero (or negative) limits.
@@ -37,12 +37,12 @@ const tailSize = 64
 type Sink interface {
 	// Data delivers in-order bytes. p is valid only during the call: it may
 	// alias the packet or a buffer the Stream reuses.
-	Data(p []byte, at capture.Ref)
+	Data(p []byte, at wire.Ref)
 	// Gap reports that n bytes are missing before the next Data: lost, not
 	// captured, or given up on because a limit was reached. at is the packet
 	// whose data follows the gap (the FIN's, or Flush's, for a hole before
 	// the FIN).
-	Gap(n int64, at capture.Ref)
+	Gap(n int64, at wire.Ref)
 }
 
 // Limits bounds the out-of-order data one Stream holds. Zero fields take the
@@ -135,7 +135,7 @@ type Stats struct {
 	// and the last 64 delivered bytes can be compared.
 	Conflicts int
 	// FirstConflict is the first segment counted in Conflicts.
-	FirstConflict capture.Ref
+	FirstConflict wire.Ref
 	// Gaps and LostBytes count the Gap calls and the bytes they reported.
 	Gaps      int
 	LostBytes int64
@@ -156,7 +156,7 @@ type Stats struct {
 type segment struct {
 	seq  uint32
 	data []byte
-	at   capture.Ref
+	at   wire.Ref
 }
 
 // Stream reassembles one direction of a TCP connection. Its zero memory cost
@@ -178,7 +178,7 @@ type Stream struct {
 	// now is the packet being offered: buffered data that it makes
 	// deliverable is cited at it, the packet that completed the bytes, as
 	// Wireshark reports reassembled data. Zero during Flush.
-	now capture.Ref
+	now wire.Ref
 
 	// tail holds the last tailLen bytes delivered, ending at next.
 	tail    [tailSize]byte
@@ -198,8 +198,8 @@ func NewStream(sink Sink, budget *Budget, lim Limits) *Stream {
 
 type discard struct{}
 
-func (discard) Data([]byte, capture.Ref) {}
-func (discard) Gap(int64, capture.Ref)   {}
+func (discard) Data([]byte, wire.Ref) {}
+func (discard) Gap(int64, wire.Ref)   {}
 
 // Stats returns what s has counted so far.
 func (s *Stream) Stats() Stats { return s.stats }
@@ -211,12 +211,12 @@ func (s *Stream) Stats() Stats { return s.stats }
 // numbers are compared modulo 2^32 (RFC 9293 §3.4, RFC 1982 serial
 // arithmetic); the bytes received first win when segments overlap. RST is
 // the caller's business: a segment carrying it is treated like any other.
-func (s *Stream) Segment(seq uint32, syn, fin bool, payload []byte, at capture.Ref) {
+func (s *Stream) Segment(seq uint32, syn, fin bool, payload []byte, at wire.Ref) {
 	if len(payload) > maxPayload {
 		payload = payload[:maxPayload]
 	}
 	s.now = at
-	defer func() { s.now = capture.Ref{} }()
+	defer func() { s.now = wire.Ref{} }()
 	if syn {
 		seq++ // the SYN occupies one sequence number
 		if !s.started {
@@ -258,7 +258,7 @@ func (s *Stream) Segment(seq uint32, syn, fin bool, payload []byte, at capture.R
 // capture costs no buffering. Declarations behind the stream, or ahead of
 // a hole, are ignored: the bytes then count as lost when a bound or Flush
 // gives up on them.
-func (s *Stream) Lost(seq uint32, n int, at capture.Ref) {
+func (s *Stream) Lost(seq uint32, n int, at wire.Ref) {
 	if n <= 0 || !s.started || n > maxPayload || s.next != seq {
 		return
 	}
@@ -276,13 +276,13 @@ func (s *Stream) Lost(seq uint32, n int, at capture.Ref) {
 	s.now = at
 	s.skip(seq+uint32(n), at)
 	s.drain()
-	s.now = capture.Ref{}
+	s.now = wire.Ref{}
 }
 
 // Flush delivers everything buffered, reporting the holes between as gaps,
 // and a hole before a FIN already seen (cited at at). It returns every byte
 // to the Budget. s may be offered more segments afterwards.
-func (s *Stream) Flush(at capture.Ref) {
+func (s *Stream) Flush(at wire.Ref) {
 	for len(s.pending) > 0 {
 		q := s.pending[0]
 		s.skip(q.seq, q.at)
@@ -367,7 +367,7 @@ func (s *Stream) checkFIN() {
 // at it (delivered at once), or ahead of it (buffered). When buffering would
 // break a limit, it gives up on the first hole (up to the first buffered
 // segment, or to p if p comes first) and tries again.
-func (s *Stream) offer(seq uint32, p []byte, at capture.Ref) {
+func (s *Stream) offer(seq uint32, p []byte, at wire.Ref) {
 	overlapped := false
 	for {
 		d := int64(int32(seq - s.next))
@@ -402,7 +402,7 @@ func (s *Stream) offer(seq uint32, p []byte, at capture.Ref) {
 
 // deliver hands p, which starts at next, to the sink. Where buffered data
 // overlaps p, the buffered bytes (received first) are delivered instead.
-func (s *Stream) deliver(p []byte, at capture.Ref, overlapped bool) {
+func (s *Stream) deliver(p []byte, at wire.Ref, overlapped bool) {
 	for len(p) > 0 && len(s.pending) > 0 {
 		q := s.pending[0]
 		rel := int64(q.seq - s.next)
@@ -433,7 +433,7 @@ func (s *Stream) deliver(p []byte, at capture.Ref, overlapped bool) {
 // buffer copies the bytes of p not already buffered into pending, unless
 // that would break a limit, in which case it changes nothing and reports
 // false. p starts ahead of next.
-func (s *Stream) buffer(seq uint32, p []byte, at capture.Ref) bool {
+func (s *Stream) buffer(seq uint32, p []byte, at wire.Ref) bool {
 	r := int64(seq - s.next)
 	e := r + int64(len(p))
 	i := sort.Search(len(s.pending), func(k int) bool {
@@ -539,7 +539,7 @@ func (s *Stream) release(n int) {
 	s.budget.give(n)
 }
 
-func (s *Stream) emit(p []byte, at capture.Ref) {
+func (s *Stream) emit(p []byte, at wire.Ref) {
 	s.sink.Data(p, at)
 	s.stats.Bytes += int64(len(p))
 	s.next += uint32(len(p))
@@ -547,7 +547,7 @@ func (s *Stream) emit(p []byte, at capture.Ref) {
 }
 
 // skip reports the bytes up to seq as a gap and moves next there.
-func (s *Stream) skip(seq uint32, at capture.Ref) {
+func (s *Stream) skip(seq uint32, at wire.Ref) {
 	n := int64(seq - s.next)
 	if n == 0 {
 		return
@@ -574,7 +574,7 @@ func (s *Stream) remember(p []byte) {
 
 // compareTail compares p, which starts at seq and ends at or before next,
 // with the delivered bytes still in the tail.
-func (s *Stream) compareTail(seq uint32, p []byte, at capture.Ref) {
+func (s *Stream) compareTail(seq uint32, p []byte, at wire.Ref) {
 	back := int64(s.next - seq) // p starts back bytes before next
 	lo := max(-back, -int64(s.tailLen))
 	hi := min(-back+int64(len(p)), 0)
@@ -587,7 +587,7 @@ func (s *Stream) compareTail(seq uint32, p []byte, at capture.Ref) {
 	}
 }
 
-func (s *Stream) conflict(at capture.Ref) {
+func (s *Stream) conflict(at wire.Ref) {
 	s.stats.Conflicts++
 	if s.stats.Conflicts == 1 {
 		s.stats.FirstConflict = at

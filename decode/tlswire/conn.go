@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/modsniff/modsniff/capture"
+	"github.com/modsniff/modsniff/decode/wire"
 )
 
 // Record-layer limits.
@@ -57,7 +57,7 @@ type half struct {
 	remain   int   // body bytes still to come
 	recOff   int   // body bytes consumed so far
 	mode     uint8
-	recStart capture.Ref
+	recStart wire.Ref
 	recIdx   int // index of the current record in Session.Encrypted, or -1
 	small    [8]byte
 	smallN   int
@@ -70,12 +70,12 @@ type half struct {
 	ccsCompat bool // a ChangeCipherSpec taken as TLS 1.3 middlebox compatibility was seen
 
 	hs        []byte // handshake message being reassembled, header included
-	hsFirstAt capture.Ref
+	hsFirstAt wire.Ref
 	hsStopped bool
 	hsDiscard int // bytes of a message lost in a gap still to drop
 
 	pkts    int // distinct packets fed, until the ClientHello completed
-	lastPkt capture.Ref
+	lastPkt wire.Ref
 
 	// Messages are reported at the packet that completed their record, as
 	// Wireshark does: the log entries of the current record (and the views
@@ -112,7 +112,7 @@ type ConnOptions struct {
 	// direction in order, up to MaxAppData bytes per direction (0:
 	// DefaultMaxAppData; negative: none). data is valid only during the
 	// call; at is the packet that completed its record.
-	AppData    func(dir Dir, data []byte, at capture.Ref)
+	AppData    func(dir Dir, data []byte, at wire.Ref)
 	MaxAppData int
 	// Buffers, when set, lends the record buffers of decryption and caps
 	// them across Conns; nil gives each decrypted direction its own buffer
@@ -165,16 +165,16 @@ func (c *Conn) Session() *Session { return c.sess }
 // After that, Feed returns at once.
 func (c *Conn) IsTLS() bool { return !c.notTLS }
 
-func (c *Conn) note(dir Dir, at capture.Ref, format string, args ...any) {
+func (c *Conn) note(dir Dir, at wire.Ref, format string, args ...any) {
 	c.sess.Notes = addNote(c.sess.Notes, at.String()+" "+dir.String()+": "+fmt.Sprintf(format, args...))
 }
 
-func (c *Conn) fail(dir Dir, at capture.Ref, format string, args ...any) {
+func (c *Conn) fail(dir Dir, at wire.Ref, format string, args ...any) {
 	c.sess.Errors = addNote(c.sess.Errors, at.String()+" "+dir.String()+": "+fmt.Sprintf(format, args...))
 }
 
 // stop gives up on a direction after a protocol error.
-func (c *Conn) stop(h *half, at capture.Ref, format string, args ...any) {
+func (c *Conn) stop(h *half, at wire.Ref, format string, args ...any) {
 	c.fail(h.dir, at, format, args...)
 	c.markLost(h)
 }
@@ -182,7 +182,7 @@ func (c *Conn) stop(h *half, at capture.Ref, format string, args ...any) {
 // Feed gives the next in-order bytes of one direction (RFC 8446 §5.1 records,
 // any version). data is only read during the call; it may alias a packet.
 // at is the packet the bytes came from.
-func (c *Conn) Feed(dir Dir, data []byte, at capture.Ref) {
+func (c *Conn) Feed(dir Dir, data []byte, at wire.Ref) {
 	if c.notTLS || c.done || len(data) == 0 || dir&^1 != 0 {
 		return
 	}
@@ -275,7 +275,7 @@ func LooksLikeTLS(prefix []byte) bool {
 	return validHeader(prefix) && (prefix[3] != 0 || prefix[4] != 0)
 }
 
-func (c *Conn) startRecord(h *half, hdr []byte, at capture.Ref) {
+func (c *Conn) startRecord(h *half, hdr []byte, at wire.Ref) {
 	typ := hdr[0]
 	n := int(hdr[3])<<8 | int(hdr[4])
 	h.recOff, h.recIdx, h.smallN, h.dropRest = 0, -1, 0, false
@@ -427,7 +427,7 @@ func (c *Conn) releaseBuf(h *half) {
 	}
 }
 
-func (c *Conn) startSSLv2(h *half, hdr []byte, at capture.Ref) {
+func (c *Conn) startSSLv2(h *half, hdr []byte, at wire.Ref) {
 	if h.dir == ServerToClient {
 		c.stop(h, at, "SSLv2 record from the server (an SSL 2.0 SERVER-HELLO?)")
 		return
@@ -446,7 +446,7 @@ func (c *Conn) startSSLv2(h *half, hdr []byte, at capture.Ref) {
 }
 
 // body handles body bytes of a record that is not skipped.
-func (c *Conn) body(h *half, data []byte, at capture.Ref) {
+func (c *Conn) body(h *half, data []byte, at wire.Ref) {
 	switch h.mode {
 	case modeMaybeHandshake:
 		if data[0] != TypeClientHello {
@@ -473,7 +473,7 @@ func (c *Conn) body(h *half, data []byte, at capture.Ref) {
 	}
 }
 
-func (c *Conn) endRecord(h *half, at capture.Ref) {
+func (c *Conn) endRecord(h *half, at wire.Ref) {
 	mode := h.mode
 	h.mode = modeNone
 	if h.recIdx >= 0 {
@@ -523,7 +523,7 @@ func (c *Conn) endRecord(h *half, at capture.Ref) {
 // and handshake records without handshake secrets are skipped quietly;
 // anything else means the keys are wrong, and the direction goes on
 // without decryption.
-func (c *Conn) openFailed(h *half, err error, at capture.Ref) {
+func (c *Conn) openFailed(h *half, err error, at wire.Ref) {
 	if h.typ == ContentAlert && !c.sess.TLS13() {
 		c.addAlert(Alert{From: h.dir, Encrypted: true, At: at})
 	}
@@ -558,7 +558,7 @@ func (c *Conn) openFailed(h *half, err error, at capture.Ref) {
 
 // fixRefs moves the log entries of the record's messages, and the views
 // that follow them, to at: the packet that completed the record.
-func (c *Conn) fixRefs(h *half, at capture.Ref) {
+func (c *Conn) fixRefs(h *half, at wire.Ref) {
 	for i := h.hsFrom; i < len(c.sess.Messages); i++ {
 		if m := &c.sess.Messages[i]; m.From == h.dir {
 			m.At = at
@@ -576,7 +576,7 @@ func (c *Conn) fixRefs(h *half, at capture.Ref) {
 // application data; in TLS 1.2 the first protected record after the
 // ChangeCipherSpec holds Finished and application_data records are
 // application data. The server's TLS 1.3 flight has no such shape.
-func (c *Conn) inferRecord(h *half, at capture.Ref) {
+func (c *Conn) inferRecord(h *half, at wire.Ref) {
 	st := &c.sess.Dirs[h.dir]
 	if c.sess.TLS13() {
 		if h.typ != ContentApplicationData || h.dir != ClientToServer {
@@ -604,7 +604,7 @@ func (c *Conn) inferRecord(h *half, at capture.Ref) {
 }
 
 // appRecord counts a record of application data.
-func (c *Conn) appRecord(st *DirState, at capture.Ref, inferred bool) {
+func (c *Conn) appRecord(st *DirState, at wire.Ref, inferred bool) {
 	if st.AppData.IsZero() {
 		st.AppData, st.AppDataInferred = at, inferred
 	}
@@ -621,7 +621,7 @@ func (c *Conn) setPhase(h *half, p Phase) {
 }
 
 // plaintext dispatches the content of a decrypted record.
-func (c *Conn) plaintext(h *half, typ uint8, data []byte, at capture.Ref) {
+func (c *Conn) plaintext(h *half, typ uint8, data []byte, at wire.Ref) {
 	switch typ {
 	case ContentHandshake:
 		h.recStart = at
@@ -643,7 +643,7 @@ func (c *Conn) plaintext(h *half, typ uint8, data []byte, at capture.Ref) {
 // appLost tells the receiver of application data that some of the
 // direction's data will be missing (AppData with nil data) and ends its
 // application data: what follows a hole cannot be parsed as HTTP.
-func (c *Conn) appLost(h *half, at capture.Ref) {
+func (c *Conn) appLost(h *half, at wire.Ref) {
 	if h.appDone || h.appGone || h.dec == nil && h.open == nil {
 		return
 	}
@@ -655,7 +655,7 @@ func (c *Conn) appLost(h *half, at capture.Ref) {
 
 // appData hands decrypted application data on, within the direction's
 // budget.
-func (c *Conn) appData(h *half, data []byte, at capture.Ref) {
+func (c *Conn) appData(h *half, data []byte, at wire.Ref) {
 	if h.appDone {
 		return
 	}
@@ -676,7 +676,7 @@ func (c *Conn) addAlert(a Alert) {
 }
 
 // smallRecord handles a complete plaintext alert or ChangeCipherSpec record.
-func (c *Conn) smallRecord(h *half, at capture.Ref) {
+func (c *Conn) smallRecord(h *half, at wire.Ref) {
 	body := h.small[:h.smallN]
 	switch h.typ {
 	case ContentChangeCipherSpec:
@@ -732,7 +732,7 @@ func (c *Conn) ccsIsCompat(dir Dir) bool {
 // per record, or one across records). off is the offset of data in its
 // record body. Complete messages are parsed straight from data; only an
 // incomplete one is copied.
-func (c *Conn) handshakeBytes(h *half, data []byte, off int, at capture.Ref) {
+func (c *Conn) handshakeBytes(h *half, data []byte, off int, at wire.Ref) {
 	if h.hsStopped {
 		return
 	}
@@ -801,7 +801,7 @@ func (c *Conn) handshakeBytes(h *half, data []byte, off int, at capture.Ref) {
 	}
 }
 
-func (c *Conn) tooLarge(h *half, typ uint8, n int, at capture.Ref) {
+func (c *Conn) tooLarge(h *half, typ uint8, n int, at wire.Ref) {
 	c.fail(h.dir, at, "%s message of %d bytes exceeds the %d-byte reassembly limit; handshake parsing stopped",
 		HandshakeTypeName(typ), n, MaxHandshakeBuffer)
 	h.hsStopped = true
@@ -853,7 +853,7 @@ func (c *Conn) parseMessage(typ uint8, body []byte) (any, error) {
 // parseMessage), logged in Session.Messages, and fills the Session's view
 // of its kind when it is the first of it. body is only valid during the
 // call.
-func (c *Conn) message(h *half, typ uint8, body []byte, first, at capture.Ref) {
+func (c *Conn) message(h *half, typ uint8, body []byte, first, at wire.Ref) {
 	s := c.sess
 	if h.dec != nil && h.dec.tls13 {
 		switch typ {
@@ -886,7 +886,7 @@ func (c *Conn) message(h *half, typ uint8, body []byte, first, at capture.Ref) {
 
 // logMessage appends m to the log, making it a view when it is the first
 // of its kind.
-func (c *Conn) logMessage(h *half, m Message, first capture.Ref) {
+func (c *Conn) logMessage(h *half, m Message, first wire.Ref) {
 	view := c.view(h, &m, first)
 	if len(c.sess.Messages) < maxMessages || view {
 		c.sess.Messages = append(c.sess.Messages, m)
@@ -910,7 +910,7 @@ func wrongSide(dir Dir, typ uint8, tls13 bool) bool {
 // view makes m the Session's view of its kind when it is the first of it
 // and reports whether it did. The view's packet follows the log entry (see
 // Session.follow).
-func (c *Conn) view(h *half, m *Message, first capture.Ref) bool {
+func (c *Conn) view(h *half, m *Message, first wire.Ref) bool {
 	s := c.sess
 	switch v := m.Value.(type) {
 	case *ClientHello:
@@ -959,7 +959,7 @@ func (c *Conn) view(h *half, m *Message, first capture.Ref) bool {
 
 // setCertificates makes msg the view of dir's certificates when it is the
 // first.
-func (c *Conn) setCertificates(dir Dir, msg *CertificateMsg, at capture.Ref) bool {
+func (c *Conn) setCertificates(dir Dir, msg *CertificateMsg, at wire.Ref) bool {
 	s := c.sess
 	if dir == ClientToServer {
 		if s.ClientCertificates == nil {
@@ -975,7 +975,7 @@ func (c *Conn) setCertificates(dir Dir, msg *CertificateMsg, at capture.Ref) boo
 	return false
 }
 
-func (c *Conn) setClientHello(h *half, ch *ClientHello, first, at capture.Ref) bool {
+func (c *Conn) setClientHello(h *half, ch *ClientHello, first, at wire.Ref) bool {
 	s := c.sess
 	switch {
 	case s.ClientHello == nil:
@@ -1000,7 +1000,7 @@ func (c *Conn) setClientHello(h *half, ch *ClientHello, first, at capture.Ref) b
 // counting; within a handshake message whose header was seen, that message
 // is lost and the next one is parsed; otherwise the direction is marked lost
 // (Session.Lost) and ignored from then on. Every gap is noted.
-func (c *Conn) Gap(dir Dir, n int64, at capture.Ref) {
+func (c *Conn) Gap(dir Dir, n int64, at wire.Ref) {
 	if c.notTLS || c.done || dir&^1 != 0 || n == 0 {
 		return
 	}
@@ -1058,7 +1058,7 @@ func (c *Conn) markLost(h *half) {
 
 // handshakeGap drops a handshake message that lost k bytes, when its header
 // was seen and the gap ends inside it; otherwise handshake parsing stops.
-func (c *Conn) handshakeGap(h *half, k int, at capture.Ref) {
+func (c *Conn) handshakeGap(h *half, k int, at wire.Ref) {
 	if h.hsStopped {
 		return
 	}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"path/filepath"
 	"testing"
+
+	"github.com/modsniff/modsniff/capture/capturetest"
 )
 
 // seedMessages returns handshake messages (header included) from real
@@ -11,7 +13,7 @@ import (
 // and recorded streams for FuzzConn.
 func seedMessages(f *testing.F) (msgs [][]byte, streams [][2][]byte) {
 	msgs, streams = realSeeds(f)
-	if dir, ok := findCorpus(); ok {
+	if dir, ok := capturetest.FindCorpus(); ok {
 		caps, _ := filepath.Glob(filepath.Join(dir, "*", "*.facts.json"))
 		for _, c := range caps {
 			res := decodeCapture(f, c[:len(c)-len(".facts.json")], nil)

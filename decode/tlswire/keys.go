@@ -5,16 +5,8 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/modsniff/modsniff/capture"
+	"github.com/modsniff/modsniff/decode/wire"
 )
-
-// KeySource finds the secrets of a TLS session by the random of its
-// ClientHello; *capture.KeyLog is one. Lookups happen when a direction's
-// first protected record starts, so secrets added while a capture is read
-// (a Decryption Secrets Block before the packets it decrypts) are found.
-type KeySource interface {
-	Lookup(clientRandom [32]byte) (capture.TLSSecrets, bool)
-}
 
 // KeyState says what became of decryption for a session.
 type KeyState uint8
@@ -274,7 +266,7 @@ func (c *Conn) keyNote(h *half, st KeyState, format string, args ...any) {
 	c.note(h.dir, h.recStart, format, args...)
 }
 
-func (c *Conn) tls13Decrypter(dir Dir, s suite, sec capture.TLSSecrets) (*dirDecrypter, error) {
+func (c *Conn) tls13Decrypter(dir Dir, s suite, sec wire.TLSSecrets) (*dirDecrypter, error) {
 	hs, app := sec.ServerHandshakeTraffic, sec.ServerTraffic0
 	if dir == ClientToServer {
 		hs, app = sec.ClientHandshakeTraffic, sec.ClientTraffic0
@@ -305,7 +297,7 @@ func (c *Conn) tls13Decrypter(dir Dir, s suite, sec capture.TLSSecrets) (*dirDec
 	return d, nil
 }
 
-func (c *Conn) tls12Decrypter(dir Dir, s suite, v uint16, sec capture.TLSSecrets) (*dirDecrypter, error) {
+func (c *Conn) tls12Decrypter(dir Dir, s suite, v uint16, sec wire.TLSSecrets) (*dirDecrypter, error) {
 	if sec.MasterSecret == nil {
 		return nil, errors.New("the key log has TLS 1.3 secrets but no master secret (CLIENT_RANDOM) for this TLS 1.2 session")
 	}

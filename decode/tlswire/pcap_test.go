@@ -19,7 +19,6 @@ import (
 	"io"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"testing"
@@ -29,29 +28,12 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/modsniff/modsniff/capture"
+	"github.com/modsniff/modsniff/capture/capturetest"
 )
 
-// corpusDir locates the shared corpus: $MODSNIFF_CORPUS, else
-// ../shared/corpus relative to the repository root.
-func corpusDir(t testing.TB) string {
-	t.Helper()
-	dir, ok := findCorpus()
-	if !ok {
-		t.Skipf("capture corpus not found at %s (set MODSNIFF_CORPUS to its path)", dir)
-	}
-	return dir
-}
-
-// findCorpus returns the corpus directory and whether it exists.
-func findCorpus() (string, bool) {
-	dir := os.Getenv("MODSNIFF_CORPUS")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "..", "shared", "corpus")
-	}
-	abs, _ := filepath.Abs(dir)
-	_, err := os.Stat(filepath.Join(dir, "README.md"))
-	return abs, err == nil
-}
+// corpusDir locates the shared corpus (see capturetest.FindCorpus) or
+// skips the test, saying where it looked.
+func corpusDir(t testing.TB) string { return capturetest.CorpusDir(t) }
 
 type rawPacket struct {
 	num  int

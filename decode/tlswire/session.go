@@ -1,26 +1,8 @@
 package tlswire
 
 import (
-	"github.com/modsniff/modsniff/capture"
+	"github.com/modsniff/modsniff/decode/wire"
 )
-
-// Dir is the direction of a byte stream within a connection.
-type Dir int
-
-// The two directions; the client is the side that opened the connection.
-const (
-	ClientToServer Dir = 0
-	ServerToClient Dir = 1
-)
-
-// String names the sender: "client" or "server", as reports write the
-// "from" of an alert.
-func (d Dir) String() string {
-	if d == ServerToClient {
-		return "server"
-	}
-	return "client"
-}
 
 // Alert is one alert (RFC 8446 §6, RFC 5246 §7.2). An alert that travelled
 // encrypted has Encrypted set; without keys its Level and Description are 0
@@ -35,7 +17,7 @@ type Alert struct {
 	Description uint8
 	Encrypted   bool
 	// At is the packet that completed the alert's record.
-	At capture.Ref
+	At wire.Ref
 }
 
 // Known reports whether the alert's level and description were read.
@@ -80,7 +62,7 @@ type RecordInfo struct {
 	// At is the packet that completed the record, as Wireshark reports it
 	// (zero when the stream ended first); Start is the packet that carried
 	// its header.
-	At, Start capture.Ref
+	At, Start wire.Ref
 }
 
 // Message is one handshake message of a session's log (RFC 8446 §4, RFC
@@ -92,7 +74,7 @@ type Message struct {
 	Length int
 	// At is the packet that completed the record holding the message's end:
 	// the frame Wireshark shows it in.
-	At capture.Ref
+	At wire.Ref
 	// Protected is set for a message that travelled in a protected record
 	// and was read with keys.
 	Protected bool
@@ -174,11 +156,11 @@ type DirState struct {
 	Bytes int64
 	// ChangeCipherSpec is the packet of the direction's first
 	// ChangeCipherSpec record (in TLS 1.3 the middlebox-compatibility one).
-	ChangeCipherSpec capture.Ref
+	ChangeCipherSpec wire.Ref
 	// ProtectedFrom is the packet carrying the header of the direction's
 	// first protected record; ProtectedBytes counts the bodies of all its
 	// protected records, as declared in their headers.
-	ProtectedFrom  capture.Ref
+	ProtectedFrom  wire.Ref
 	ProtectedBytes int64
 	// Finished is the packet that completed the record holding the
 	// direction's Finished (RFC 8446 §4.4.4, RFC 5246 §7.4.9): read in clear
@@ -188,7 +170,7 @@ type DirState struct {
 	// protected record after the ChangeCipherSpec. The server's TLS 1.3
 	// flight has no such shape: without keys its Finished stays zero.
 	// FinishedInferred says it was taken from the shape.
-	Finished         capture.Ref
+	Finished         wire.Ref
 	FinishedInferred bool
 	// AppData is the packet that completed the direction's first record of
 	// application data: decrypted, or without keys the first protected
@@ -196,7 +178,7 @@ type DirState struct {
 	// the first application_data record (TLS 1.2). AppDataInferred says it
 	// was taken from the shape. AppDataRecords counts the records taken as
 	// application data.
-	AppData         capture.Ref
+	AppData         wire.Ref
 	AppDataInferred bool
 	AppDataRecords  int
 }
@@ -227,31 +209,31 @@ type Session struct {
 	// it: more than one means a multi-segment hello, the kind some
 	// middleboxes drop.
 	ClientHello        *ClientHello
-	ClientHelloAt      capture.Ref
-	ClientHelloFirstAt capture.Ref
+	ClientHelloAt      wire.Ref
+	ClientHelloFirstAt wire.Ref
 	ClientHelloPackets int
 
 	// HelloRetry is a HelloRetryRequest (RFC 8446 §4.1.4) and
 	// SecondClientHello the ClientHello that answered it.
 	HelloRetry          *ServerHello
-	HelloRetryAt        capture.Ref
+	HelloRetryAt        wire.Ref
 	SecondClientHello   *ClientHello
-	SecondClientHelloAt capture.Ref
+	SecondClientHelloAt wire.Ref
 
 	// ServerHello is the ServerHello that is not a HelloRetryRequest.
 	ServerHello   *ServerHello
-	ServerHelloAt capture.Ref
+	ServerHelloAt wire.Ref
 
 	// Certificates is the server's Certificate message (in clear in TLS 1.2
 	// and earlier; in TLS 1.3 only when decrypted), also when it came
 	// compressed (RFC 8879: see CompressedCertificate);
 	// ClientCertificates the client's.
 	Certificates          *CertificateMsg
-	CertificatesAt        capture.Ref
+	CertificatesAt        wire.Ref
 	ClientCertificates    *CertificateMsg
-	ClientCertificatesAt  capture.Ref
+	ClientCertificatesAt  wire.Ref
 	EncryptedExtensions   *EncryptedExtensions
-	EncryptedExtensionsAt capture.Ref
+	EncryptedExtensionsAt wire.Ref
 
 	// Messages is the log of handshake messages of both directions in the
 	// order they completed, with their parsed values and parse errors.
@@ -430,7 +412,7 @@ func (s *Session) follow(m *Message) {
 	}
 }
 
-func (s *Session) followCertificates(c *CertificateMsg, at capture.Ref) {
+func (s *Session) followCertificates(c *CertificateMsg, at wire.Ref) {
 	switch c {
 	case s.Certificates:
 		s.CertificatesAt = at

@@ -8,6 +8,7 @@ import (
 
 	"github.com/modsniff/modsniff/analyze"
 	"github.com/modsniff/modsniff/decode"
+	"github.com/modsniff/modsniff/decode/pipeline"
 	"github.com/modsniff/modsniff/decode/tlswire"
 	"github.com/modsniff/modsniff/samples/bench/benchgen"
 )
@@ -33,7 +34,7 @@ func benchCapture(b *testing.B, size int64, conns int) (string, benchgen.Stats) 
 // analyzeFile does what 'modsniff analyze' does for one file, short of
 // rendering the report when render is nil.
 func analyzeFile(b *testing.B, path string, render io.Writer) *analyze.Input {
-	in, err := analyze.ReadInput(0, path, nil, decode.Options{Certs: tlswire.NewCertCache(4096)})
+	in, err := pipeline.Open(0, path, nil, decode.Options{Certs: tlswire.NewCertCache(4096)})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 
 	"github.com/modsniff/modsniff/capture"
+	"github.com/modsniff/modsniff/samples/frames"
 )
 
 // Link is the link-layer framing of a capture.
@@ -164,34 +165,19 @@ func (c *Capture) emit(t time.Time, src, dst *Host, ip []byte) {
 
 // frame wraps an IP packet in the capture's link layer.
 func (c *Capture) frame(src, dst *Host, ip []byte) []byte {
-	etherType := layers.EthernetTypeIPv4
-	if ip[0]>>4 == 6 {
-		etherType = layers.EthernetTypeIPv6
-	}
 	if c.Link == Ethernet {
-		var b []byte
-		b = append(b, dst.MAC...)
-		b = append(b, src.MAC...)
-		b = append(b, byte(etherType>>8), byte(etherType))
-		return append(b, ip...)
+		return frames.AppendEthernet(nil, dst.MAC, src.MAC, ip)
 	}
-	// SLL2 (https://www.tcpdump.org/linktypes/LINKTYPE_LINUX_SLL2.html):
-	// protocol, reserved, interface index, ARPHRD type, packet type,
-	// address length, 8 bytes of address.
-	loop := src.Addr.IsLoopback() || dst.Addr.IsLoopback()
-	b := []byte{byte(etherType >> 8), byte(etherType), 0, 0}
-	var ifIndex, arphrd uint16 = 2, 1 // eth0, ARPHRD_ETHER
-	var pktType byte                  // PACKET_HOST
-	addr := src.MAC
-	if loop {
-		ifIndex, arphrd = 1, 772 // lo, ARPHRD_LOOPBACK
+	// SLL2, as captured on "any": loopback traffic on lo, the rest on
+	// eth0, outgoing when the local host sent it.
+	var ifIndex, arphrd uint16 = 2, frames.ARPHRDEther
+	var pktType byte = frames.PacketHost
+	if src.Addr.IsLoopback() || dst.Addr.IsLoopback() {
+		ifIndex, arphrd = 1, frames.ARPHRDLoopback
 	} else if src.Local {
-		pktType = 4 // PACKET_OUTGOING
+		pktType = frames.PacketOutgoing
 	}
-	b = append(b, 0, 0, byte(ifIndex>>8), byte(ifIndex), byte(arphrd>>8), byte(arphrd), pktType, 6)
-	b = append(b, addr...)
-	b = append(b, 0, 0)
-	return append(b, ip...)
+	return frames.AppendSLL2(nil, ifIndex, arphrd, pktType, src.MAC, ip)
 }
 
 // Bytes writes the capture as pcapng: a section header whose comment says

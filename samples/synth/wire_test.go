@@ -10,6 +10,7 @@ import (
 
 	"github.com/modsniff/modsniff/capture"
 	"github.com/modsniff/modsniff/decode"
+	"github.com/modsniff/modsniff/decode/pipeline"
 )
 
 // decodeCapture reads a synthesized capture back with modsniff's reader
@@ -24,18 +25,11 @@ func decodeCapture(t *testing.T, c *Capture) *decode.Events {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := decode.New(0, decode.Options{})
-	for {
-		p, err := r.Next()
-		if err != nil {
-			break
-		}
-		d.Packet(p)
-	}
-	if errs := r.Errors(); len(errs) > 0 {
+	in := pipeline.Decode(0, "synth", r, decode.Options{})
+	if errs := in.Info.Errors; len(errs) > 0 {
 		t.Fatalf("reading back: %v", errs)
 	}
-	return d.Finish()
+	return in.Events
 }
 
 func TestFramesDecodeOnEveryLink(t *testing.T) {

@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/miekg/dns"
-	"github.com/modsniff/modsniff/analyze"
 	"github.com/modsniff/modsniff/decode"
+	"github.com/modsniff/modsniff/decode/pipeline"
 )
 
 func TestHandshakesAreDeterministic(t *testing.T) {
@@ -74,7 +74,7 @@ func TestCaptureDecodes(t *testing.T) {
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	in, err := analyze.ReadInput(0, path, nil, decode.Options{})
+	in, err := pipeline.Open(0, path, nil, decode.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

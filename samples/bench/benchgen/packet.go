@@ -3,6 +3,8 @@ package benchgen
 import (
 	"encoding/binary"
 	"net/netip"
+
+	"github.com/modsniff/modsniff/samples/frames"
 )
 
 // Frame building. Every frame is Ethernet II; IPv4 headers carry a correct
@@ -10,27 +12,27 @@ import (
 // on a host with checksum offload shows them (Wireshark and modsniff do not
 // verify them by default).
 
+// Names of the shared frame builder's constants, as this file uses them.
 const (
-	etherIPv4 = 0x0800
-	etherIPv6 = 0x86dd
-	etherARP  = 0x0806
+	etherIPv4 = frames.EtherIPv4
+	etherIPv6 = frames.EtherIPv6
+	etherARP  = frames.EtherARP
 
-	protoICMP = 1
-	protoTCP  = 6
-	protoUDP  = 17
+	protoICMP = frames.ProtoICMP
+	protoTCP  = frames.ProtoTCP
+	protoUDP  = frames.ProtoUDP
 
-	ethLen  = 14
-	ip4Len  = 20
-	ip6Len  = 40
-	udpLen  = 8
-	tcpBase = 20
+	ethLen  = frames.EthLen
+	ip4Len  = frames.IPv4Len
+	ip6Len  = frames.IPv6Len
+	udpLen  = frames.UDPLen
+	tcpBase = frames.TCPLen
 
-	// TCP flags (RFC 9293 §3.1).
-	flagFIN = 0x01
-	flagSYN = 0x02
-	flagRST = 0x04
-	flagPSH = 0x08
-	flagACK = 0x10
+	flagFIN = frames.FIN
+	flagSYN = frames.SYN
+	flagRST = frames.RST
+	flagPSH = frames.PSH
+	flagACK = frames.ACK
 )
 
 type mac [6]byte
@@ -42,67 +44,6 @@ type host struct {
 	v6  netip.Addr
 }
 
-// putEth writes an Ethernet II header.
-func putEth(b []byte, dst, src mac, typ uint16) {
-	copy(b[0:6], dst[:])
-	copy(b[6:12], src[:])
-	binary.BigEndian.PutUint16(b[12:14], typ)
-}
-
-// putIPv4 writes an IPv4 header (RFC 791) with DF set and its checksum, for
-// a payload of n bytes.
-func putIPv4(b []byte, src, dst netip.Addr, proto uint8, ttl uint8, id uint16, n int) {
-	b[0] = 0x45
-	b[1] = 0
-	binary.BigEndian.PutUint16(b[2:4], uint16(ip4Len+n))
-	binary.BigEndian.PutUint16(b[4:6], id)
-	binary.BigEndian.PutUint16(b[6:8], 0x4000) // DF
-	b[8] = ttl
-	b[9] = proto
-	b[10], b[11] = 0, 0
-	s, d := src.As4(), dst.As4()
-	copy(b[12:16], s[:])
-	copy(b[16:20], d[:])
-	binary.BigEndian.PutUint16(b[10:12], ipChecksum(b[:ip4Len]))
-}
-
-// putIPv6 writes an IPv6 header (RFC 8200) for a payload of n bytes.
-func putIPv6(b []byte, src, dst netip.Addr, next uint8, hops uint8, flow uint32, n int) {
-	binary.BigEndian.PutUint32(b[0:4], 6<<28|flow&0xfffff)
-	binary.BigEndian.PutUint16(b[4:6], uint16(n))
-	b[6] = next
-	b[7] = hops
-	s, d := src.As16(), dst.As16()
-	copy(b[8:24], s[:])
-	copy(b[24:40], d[:])
-}
-
-// ipChecksum is the Internet checksum (RFC 1071) of b.
-func ipChecksum(b []byte) uint16 {
-	var sum uint32
-	for i := 0; i+1 < len(b); i += 2 {
-		sum += uint32(b[i])<<8 | uint32(b[i+1])
-	}
-	if len(b)%2 == 1 {
-		sum += uint32(b[len(b)-1]) << 8
-	}
-	for sum > 0xffff {
-		sum = sum>>16 + sum&0xffff
-	}
-	return ^uint16(sum)
-}
-
-// putIP writes the IPv4 or IPv6 header of a packet from src to dst (both of
-// one family) and returns its length.
-func putIP(b []byte, src, dst netip.Addr, proto, ttl uint8, id uint16, flow uint32, n int) int {
-	if src.Is4() {
-		putIPv4(b, src, dst, proto, ttl, id, n)
-		return ip4Len
-	}
-	putIPv6(b, src, dst, proto, ttl, flow, n)
-	return ip6Len
-}
-
 // udpFrame builds an Ethernet/IP/UDP frame carrying payload into b and
 // returns it.
 func udpFrame(b []byte, from, to *host, src, dst netip.Addr, sport, dport uint16, ttl uint8, id uint16, payload []byte) []byte {
@@ -110,8 +51,8 @@ func udpFrame(b []byte, from, to *host, src, dst netip.Addr, sport, dport uint16
 	if !src.Is4() {
 		typ = etherIPv6
 	}
-	putEth(b, to.mac, from.mac, typ)
-	n := ethLen + putIP(b[ethLen:], src, dst, protoUDP, ttl, id, 0, udpLen+len(payload))
+	frames.PutEthernet(b, to.mac[:], from.mac[:], typ)
+	n := ethLen + frames.PutIP(b[ethLen:], src, dst, protoUDP, ttl, id, 0, udpLen+len(payload))
 	binary.BigEndian.PutUint16(b[n:], sport)
 	binary.BigEndian.PutUint16(b[n+2:], dport)
 	binary.BigEndian.PutUint16(b[n+4:], uint16(udpLen+len(payload)))
@@ -147,10 +88,10 @@ func newTCPHalf(from, to *host, src, dst netip.AddrPort, ttl uint8, ipID uint16,
 		typ = etherIPv6
 		h.tcpOff = ethLen + ip6Len
 	}
-	putEth(h.hdr[:], to.mac, from.mac, typ)
+	frames.PutEthernet(h.hdr[:], to.mac[:], from.mac[:], typ)
 	// The IP header is written per segment (its length and ID change);
 	// keep the addresses in place for it.
-	putIP(h.hdr[h.ipOff:], src.Addr(), dst.Addr(), protoTCP, ttl, 0, flow, 0)
+	frames.PutIP(h.hdr[h.ipOff:], src.Addr(), dst.Addr(), protoTCP, ttl, 0, flow, 0)
 	t := h.hdr[h.tcpOff:]
 	binary.BigEndian.PutUint16(t[0:2], src.Port())
 	binary.BigEndian.PutUint16(t[2:4], dst.Port())
@@ -179,7 +120,7 @@ func (h *tcpHalf) segment(b []byte, flags uint8, seq, ack, tsval, tsecr uint32, 
 		binary.BigEndian.PutUint16(ip[4:6], h.ipID)
 		h.ipID++
 		ip[10], ip[11] = 0, 0
-		binary.BigEndian.PutUint16(ip[10:12], ipChecksum(ip))
+		binary.BigEndian.PutUint16(ip[10:12], frames.Checksum(ip))
 	}
 	t := b[h.tcpOff:]
 	binary.BigEndian.PutUint32(t[4:8], seq)
@@ -231,9 +172,9 @@ func synOptions(mss int, ts bool, tsval, tsecr uint32, wscale uint8) []byte {
 func arpFrame(buf []byte, a, b *host, reply bool) []byte {
 	f := buf[:ethLen+28]
 	if reply {
-		putEth(f, a.mac, b.mac, etherARP)
+		frames.PutEthernet(f, a.mac[:], b.mac[:], etherARP)
 	} else {
-		putEth(f, mac{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, a.mac, etherARP)
+		frames.PutEthernet(f, []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, a.mac[:], etherARP)
 	}
 	p := f[ethLen:]
 	binary.BigEndian.PutUint16(p[0:2], 1)      // Ethernet
@@ -259,9 +200,9 @@ func arpFrame(buf []byte, a, b *host, reply bool) []byte {
 // icmpEchoFrame builds an ICMP echo request or reply (RFC 792) between two
 // IPv4 hosts, with a 56-byte payload like ping's.
 func icmpEchoFrame(buf []byte, from, to *host, src, dst netip.Addr, ttl uint8, ipID, ident, seq uint16, reply bool, body []byte) []byte {
-	putEth(buf, to.mac, from.mac, etherIPv4)
+	frames.PutEthernet(buf, to.mac[:], from.mac[:], etherIPv4)
 	n := 8 + len(body)
-	putIPv4(buf[ethLen:], src, dst, protoICMP, ttl, ipID, n)
+	frames.PutIPv4(buf[ethLen:], src, dst, protoICMP, ttl, ipID, true, n)
 	m := buf[ethLen+ip4Len : ethLen+ip4Len+n]
 	m[0] = 8
 	if reply {
@@ -271,6 +212,6 @@ func icmpEchoFrame(buf []byte, from, to *host, src, dst netip.Addr, ttl uint8, i
 	binary.BigEndian.PutUint16(m[4:6], ident)
 	binary.BigEndian.PutUint16(m[6:8], seq)
 	copy(m[8:], body)
-	binary.BigEndian.PutUint16(m[2:4], ipChecksum(m))
+	binary.BigEndian.PutUint16(m[2:4], frames.Checksum(m))
 	return buf[:ethLen+ip4Len+n]
 }

@@ -1,4 +1,4 @@
-package decode
+package link
 
 import (
 	"encoding/binary"
@@ -8,24 +8,24 @@ import (
 	"github.com/gopacket/gopacket/layers"
 )
 
-// pppoeSession decodes a PPPoE session header (RFC 2516 §4) and the PPP
+// PPPoESession decodes a PPPoE session header (RFC 2516 §4) and the PPP
 // protocol field after it (RFC 1661 §2), as found on DSL lines, so that the
 // IP packet inside is decoded. gopacket's PPPoE and PPP layers are not
 // DecodingLayers; this one is, for DecodingLayerParser.
-type pppoeSession struct {
+type PPPoESession struct {
 	layers.BaseLayer
 	next gopacket.LayerType
 }
 
 var errPPPoE = errors.New("PPPoE session header truncated")
 
-func (p *pppoeSession) CanDecode() gopacket.LayerClass    { return layers.LayerTypePPPoE }
-func (p *pppoeSession) LayerType() gopacket.LayerType     { return layers.LayerTypePPPoE }
-func (p *pppoeSession) NextLayerType() gopacket.LayerType { return p.next }
+func (p *PPPoESession) CanDecode() gopacket.LayerClass    { return layers.LayerTypePPPoE }
+func (p *PPPoESession) LayerType() gopacket.LayerType     { return layers.LayerTypePPPoE }
+func (p *PPPoESession) NextLayerType() gopacket.LayerType { return p.next }
 
 // DecodeFromBytes reads VER/TYPE, CODE, SESSION_ID, LENGTH and the two-byte
 // PPP protocol.
-func (p *pppoeSession) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
+func (p *PPPoESession) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
 	if len(data) < 8 {
 		df.SetTruncated()
 		return errPPPoE

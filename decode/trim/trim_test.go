@@ -1,4 +1,4 @@
-package capture
+package trim
 
 import (
 	"bytes"
@@ -11,7 +11,13 @@ import (
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
+
+	"github.com/modsniff/modsniff/capture"
+	"github.com/modsniff/modsniff/decode"
+	"github.com/modsniff/modsniff/decode/link"
 )
+
+func cat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
 
 // Bytes that tests look for in what is kept: application data is filled
 // with appByte and must never be kept; handshake bodies are filled with
@@ -156,7 +162,7 @@ func serverHello(v uint16) []byte {
 
 // kept runs packets through a trimmer and returns what it kept of each,
 // with masks applied.
-func kept(t *testing.T, tr *trimmer, lt layers.LinkType, pkts ...[]byte) [][]byte {
+func kept(t *testing.T, tr *Trimmer, lt layers.LinkType, pkts ...[]byte) [][]byte {
 	t.Helper()
 	var out [][]byte
 	now := time.Unix(1_700_000_000, 0)
@@ -175,30 +181,29 @@ func kept(t *testing.T, tr *trimmer, lt layers.LinkType, pkts ...[]byte) [][]byt
 }
 
 // payloadOf returns the TCP or UDP payload of a frame (as far as it was
-// kept).
+// kept), found by the decoder's link layer.
 func payloadOf(t *testing.T, lt layers.LinkType, frame []byte) []byte {
 	t.Helper()
-	off, proto, ok := netOffset(lt, frame)
-	if !ok {
+	l := link.New()
+	l.Decode(lt, frame, nil)
+	for _, d := range l.Decoded {
+		switch d {
+		case layers.LayerTypeTCP:
+			return l.TCP.Payload
+		case layers.LayerTypeUDP:
+			return l.UDP.Payload
+		}
+	}
+	if len(l.Decoded) == 0 {
 		t.Fatalf("no network header in % x", frame)
 	}
-	var l4 int
-	var tp byte
-	switch proto {
-	case 0x0800:
-		l4, tp = off+int(frame[off]&0x0f)*4, frame[off+9]
-	case 0x86dd:
-		l4, tp = off+40, frame[off+6]
-	default:
-		t.Fatalf("not IP")
+	if ip := &l.IPv4; l.Decoded[len(l.Decoded)-1] == layers.LayerTypeIPv4 && ip.FragOffset == 0 && ip.Protocol == layers.IPProtocolUDP {
+		// a first fragment: the UDP header follows the IP header
+		if len(ip.Payload) >= 8 {
+			return ip.Payload[8:]
+		}
 	}
-	if tp == 17 {
-		return frame[min(len(frame), l4+8):]
-	}
-	if len(frame) < l4+13 {
-		return nil
-	}
-	return frame[min(len(frame), l4+int(frame[l4+12]>>4)*4):]
+	return nil
 }
 
 // wantPayload checks what was kept of one packet's payload.
@@ -232,7 +237,7 @@ func TestTrimTLS13KeepsHandshakeCutsApplicationData(t *testing.T) {
 		c := newConn(t, "10.0.0.2:40000", "142.250.1.1:443")
 		c.sll2 = sll2
 		lt := c.linkType()
-		tr := newTrimmer(false)
+		tr := New()
 		ch := clientHello(1700)
 		sh := serverHello(0x0304)
 		ccs := record(20, 1, 1)
@@ -271,11 +276,11 @@ func TestTrimTLS13KeepsHandshakeCutsApplicationData(t *testing.T) {
 				t.Errorf("packet %d keeps application data", i)
 			}
 		}
-		if tr.cut != 3 {
+		if tr.Cut != 3 {
 			for i, g := range got {
 				t.Logf("%d: %d of %d", i, len(g), len(pkts[i]))
 			}
-			t.Errorf("cut %d packets, want 3", tr.cut)
+			t.Errorf("cut %d packets, want 3", tr.Cut)
 		}
 	}
 }
@@ -283,7 +288,7 @@ func TestTrimTLS13KeepsHandshakeCutsApplicationData(t *testing.T) {
 func TestTrimReorderingCannotKeepApplicationData(t *testing.T) {
 	c := newConn(t, "10.0.0.2:40001", "142.250.1.1:443")
 	lt := c.linkType()
-	tr := newTrimmer(false)
+	tr := New()
 	ch := clientHello(500)
 	sh := serverHello(0x0304)
 	flight := record(23, 3000, hsByte)
@@ -329,7 +334,7 @@ func TestTrimReorderingCannotKeepApplicationData(t *testing.T) {
 func TestTrimTLS12(t *testing.T) {
 	c := newConn(t, "10.0.0.2:40002", "10.20.8.20:443")
 	lt := c.linkType()
-	tr := newTrimmer(false)
+	tr := New()
 	ch := clientHello(300)
 	sh := serverHello(0x0303)
 	cert := record(22, 2500, hsByte)
@@ -361,7 +366,7 @@ func TestTrimTLS12(t *testing.T) {
 func TestTrimConnectionsBeforeTheCapture(t *testing.T) {
 	c := newConn(t, "10.0.0.2:40003", "10.0.0.9:443")
 	lt := c.linkType()
-	tr := newTrimmer(false)
+	tr := New()
 	app := record(23, 500, appByte)
 	alert := record(21, 26, 0x77)
 	got := kept(t, tr, lt,
@@ -382,7 +387,7 @@ func TestTrimConnectionsBeforeTheCapture(t *testing.T) {
 func TestTrimHTTPConnectTunnel(t *testing.T) {
 	c := newConn(t, "10.0.0.2:40005", "10.0.0.8:3128")
 	lt := c.linkType()
-	tr := newTrimmer(false)
+	tr := New()
 	connect := []byte("CONNECT proxy.golang.org:443 HTTP/1.1\r\nHost: proxy.golang.org:443\r\nProxy-Authorization: Basic dXNlcjpzZWNyZXQ=\r\n\r\n")
 	ok := []byte("HTTP/1.1 200 Connection established\r\n\r\n")
 	ch := clientHello(400)
@@ -409,15 +414,15 @@ func TestTrimHTTPConnectTunnel(t *testing.T) {
 	wantPayload(t, "Finished", lt, got[7], fin)
 	wantPayload(t, "request", lt, got[8], hdrOnly(app))
 	wantPayload(t, "response", lt, got[9], hdrOnly(app))
-	if tr.masked != 1 {
-		t.Errorf("masked %d fields, want 1", tr.masked)
+	if tr.Masked != 1 {
+		t.Errorf("masked %d fields, want 1", tr.Masked)
 	}
 }
 
 func TestTrimPlainHTTP(t *testing.T) {
 	c := newConn(t, "10.0.0.2:40006", "10.20.8.20:80")
 	lt := c.linkType()
-	tr := newTrimmer(false)
+	tr := New()
 	get := []byte("GET /example.com/m/@v/list HTTP/1.1\r\nHost: goproxy\r\nAuthorization: Bearer tok3n\r\nCookie: a=b\r\n\r\n")
 	okHead := []byte("HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n")
 	body := []byte("v1.0.0\nv2")
@@ -440,7 +445,7 @@ func TestTrimPlainHTTP(t *testing.T) {
 func TestTrimSOCKS5Password(t *testing.T) {
 	c := newConn(t, "10.0.0.2:40007", "10.0.0.8:1080")
 	lt := c.linkType()
-	tr := newTrimmer(false)
+	tr := New()
 	auth := append([]byte{1, 4}, "user"...)
 	auth = append(auth, 6)
 	auth = append(auth, "s3cret"...)
@@ -468,7 +473,7 @@ func TestTrimSOCKS5Password(t *testing.T) {
 func TestTrimUnknownProtocolOn443(t *testing.T) {
 	c := newConn(t, "10.0.0.2:40008", "10.0.0.9:443")
 	lt := c.linkType()
-	tr := newTrimmer(false)
+	tr := New()
 	banner := bytes.Repeat([]byte("x"), 300)
 	pkts := c.handshake()
 	pkts = append(pkts, c.seg(false, "PA", banner), c.seg(false, "PA", banner))
@@ -509,7 +514,7 @@ func udpFrame(t *testing.T, src, dst string, payload []byte, id uint16, fragOff 
 }
 
 func TestTrimUDPAndICMP(t *testing.T) {
-	tr := newTrimmer(false)
+	tr := New()
 	lt := layers.LinkTypeEthernet
 	query := []byte{0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 5, 'p', 'r', 'o', 'x', 'y', 6, 'g', 'o', 'l', 'a', 'n', 'g', 3, 'o', 'r', 'g', 0, 0, 1, 0, 1}
 	answerTail := bytes.Repeat([]byte{hsByte}, 600)
@@ -538,24 +543,10 @@ func TestTrimUDPAndICMP(t *testing.T) {
 	}
 }
 
-func TestTrimFullKeepsEverything(t *testing.T) {
-	c := newConn(t, "10.0.0.2:40009", "10.0.0.9:443")
-	lt := c.linkType()
-	tr := newTrimmer(true)
-	pkts := c.handshake()
-	app := record(23, 700, appByte)
-	pkts = append(pkts, c.seg(false, "PA", app), c.seg(true, "PA", []byte("GET / HTTP/1.1\r\nAuthorization: Basic x\r\n\r\n")))
-	for i, g := range kept(t, tr, lt, pkts...) {
-		if !bytes.Equal(g, pkts[i]) {
-			t.Errorf("packet %d changed with full", i)
-		}
-	}
-}
-
 func TestTrimIPv6(t *testing.T) {
 	c := newConn(t, "[2001:db8::2]:40010", "[2001:db8::9]:443")
 	lt := c.linkType()
-	tr := newTrimmer(false)
+	tr := New()
 	ch := clientHello(300)
 	app := record(23, 400, appByte)
 	pkts := c.handshake()
@@ -575,7 +566,7 @@ func FuzzTrim(f *testing.F) {
 	f.Add(c.seg(true, "PA", clientHello(100)), uint16(layers.LinkTypeEthernet))
 	f.Add([]byte{0x45, 0, 0, 20}, uint16(layers.LinkTypeRaw))
 	f.Fuzz(func(t *testing.T, data []byte, lt uint16) {
-		tr := newTrimmer(false)
+		tr := New()
 		for range 3 {
 			keep, masks := tr.trim(layers.LinkType(lt), data, time.Unix(0, 0))
 			if keep < 0 || keep > len(data) {
@@ -603,7 +594,7 @@ func FuzzTrimStream(f *testing.F) {
 	f.Add(seed)
 	f.Fuzz(func(t *testing.T, in []byte) {
 		c := newConn(t, "10.0.0.2:40100", "10.0.0.9:443")
-		tr := newTrimmer(false)
+		tr := New()
 		now := time.Unix(0, 0)
 		for len(in) >= 4 {
 			op, off, n := in[0], binary.BigEndian.Uint16(in[1:]), int(in[3])
@@ -636,4 +627,65 @@ func FuzzTrimStream(f *testing.F) {
 			now = now.Add(time.Millisecond)
 		}
 	})
+}
+
+// nflogFrame wraps the IP packet of an Ethernet frame in an NFLOG frame
+// whose TLV headers are in order (NFULA_PACKET_HDR, then NFULA_PAYLOAD).
+func nflogFrame(order binary.AppendByteOrder, eth []byte) []byte {
+	p := eth[14:]
+	b := []byte{2, 0, 0, 0}
+	b = order.AppendUint16(b, 8)
+	b = order.AppendUint16(b, 1)
+	b = append(b, 0x08, 0x00, 1, 0)
+	b = order.AppendUint16(b, uint16(4+len(p)))
+	b = order.AppendUint16(b, 9)
+	return append(b, p...)
+}
+
+// TestTrimNFLOGInTheCapturingHostsByteOrder: a live capture reads NFLOG
+// TLVs in its own host's byte order (tcpdump.org LINKTYPE_NFLOG), through
+// the decoder's link layer; TLVs in the other order are not an NFLOG frame
+// it can read, and only their first bytes are kept.
+func TestTrimNFLOGInTheCapturingHostsByteOrder(t *testing.T) {
+	var native, other binary.AppendByteOrder = binary.LittleEndian, binary.BigEndian
+	if binary.NativeEndian.Uint16([]byte{1, 0}) != 1 {
+		native, other = other, native
+	}
+	query := []byte{0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 5, 'p', 'r', 'o', 'x', 'y', 6, 'g', 'o', 'l', 'a', 'n', 'g', 3, 'o', 'r', 'g', 0, 0, 1, 0, 1}
+	c := newConn(t, "10.0.0.2:40012", "10.0.0.9:443")
+	app := record(23, 400, appByte)
+	pkts := c.handshake()
+	pkts = append(pkts, c.seg(true, "PA", clientHello(200)), c.seg(false, "PA", serverHello(0x0303)), c.seg(true, "PA", app))
+	var in [][]byte
+	for _, p := range pkts {
+		in = append(in, nflogFrame(native, p))
+	}
+	dnsQuery := nflogFrame(native, udpFrame(t, "10.0.0.2:5000", "10.0.0.53:53", query, 1, 0, false))
+	wrongOrder := nflogFrame(other, udpFrame(t, "10.0.0.2:5000", "10.0.0.53:53", bytes.Repeat([]byte{appByte}, 300), 2, 0, false))
+	in = append(in, dnsQuery, wrongOrder)
+	tr := New()
+	got := kept(t, tr, link.LinkTypeNFLOG, in...)
+	wantPayload(t, "ClientHello", link.LinkTypeNFLOG, got[3], clientHello(200))
+	wantPayload(t, "application data", link.LinkTypeNFLOG, got[5], hdrOnly(app))
+	if !bytes.Equal(got[6], dnsQuery) {
+		t.Errorf("DNS query: kept %d of %d bytes", len(got[6]), len(dnsQuery))
+	}
+	if _, ok := tr.names["proxy.golang.org"]; !ok {
+		t.Errorf("query names %v", tr.names)
+	}
+	if len(got[7]) != unknownLinkKeep {
+		t.Errorf("TLVs in the other byte order: kept %d bytes, want %d", len(got[7]), unknownLinkKeep)
+	}
+
+	// The trimmed frames are still NFLOG frames the decoder reads, their
+	// payload TLV cut short as a snap length cuts it.
+	dec := decode.New(0, decode.Options{Trimmed: true})
+	for i, g := range got[:6] {
+		dec.Packet(&capture.Packet{Number: i + 1, Time: time.Unix(1_700_000_000, int64(i)), LinkType: link.LinkTypeNFLOG,
+			Data: g, Length: len(in[i]), ByteOrder: binary.NativeEndian})
+	}
+	ev := dec.Finish()
+	if len(ev.TLS) != 1 || ev.TLS[0].ClientHello == nil || ev.TLS[0].Version() != 0x0303 || ev.TLS[0].EncryptedCount[0] != 1 {
+		t.Errorf("decoded from the trimmed frames: %d TLS sessions %+v; stats %+v", len(ev.TLS), ev.TLS, ev.Stats)
+	}
 }

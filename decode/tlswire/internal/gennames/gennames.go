@@ -1,0 +1,157 @@
+// Package gennames writes decode/tlswire's name tables from the IANA TLS
+// registries (https://www.iana.org/assignments/tls-parameters/ and
+// https://www.iana.org/assignments/tls-extensiontype-values/, whose
+// registration rules are RFC 8447) kept as CSV files in the registries'
+// export format: a header row naming the columns, then one row per code
+// point. Lines starting with '#' are comments.
+//
+// Rows for ranges ("41-255") and for code points the registry marks
+// Unassigned or Reserved carry no name and are skipped.
+package gennames
+
+import (
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"go/format"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Table is one registry turned into one Go map.
+type Table struct {
+	// File is the CSV file name of the registry's export.
+	File string
+	// Var is the name of the generated map; Bits its key size (8 or 16).
+	Var  string
+	Bits int
+	// Doc is the map's doc comment, without the leading "// Var ".
+	Doc string
+}
+
+// Tables lists the registries decode/tlswire names, in the order written.
+var Tables = []Table{
+	{"tls-parameters-4.csv", "ianaCipherSuites", 16, "names the cipher suites of the IANA TLS Cipher Suites registry (RFC 8446 §B.4, RFC 5246 Appendix A.5) and a few pre-standard code points still met in old clients' hellos."},
+	{"tls-parameters-6.csv", "alertNames", 8, "names the alert descriptions of the IANA TLS Alerts registry (RFC 8446 §6, RFC 5246 §7.2)."},
+	{"tls-parameters-7.csv", "handshakeTypeNames", 8, "names the message types of the IANA TLS HandshakeType registry (RFC 8446 §4)."},
+	{"tls-parameters-8.csv", "groupNames", 16, "names the groups of the IANA TLS Supported Groups registry (RFC 8446 §4.2.7, RFC 8422 §5.1.1, RFC 7919) and the code points of pre-standard post-quantum experiments."},
+	{"tls-extensiontype-values-1.csv", "extensionNames", 16, "names the extensions of the IANA TLS ExtensionType Values registry (RFC 8446 §4.2) and a few pre-standard code points met in hellos."},
+	{"tls-signaturescheme.csv", "signatureSchemeNames", 16, "names the schemes of the IANA TLS SignatureScheme registry (RFC 8446 §4.2.3)."},
+}
+
+// Entry is one named code point.
+type Entry struct {
+	Value uint32
+	Name  string
+}
+
+// Parse reads one registry export. name is used in errors. It returns the
+// entries sorted by value; a value given twice, a value wider than bits, a
+// header without a Value and a name column, or a malformed row is an error
+// naming the line.
+func Parse(r io.Reader, name string, bits int) ([]Entry, error) {
+	cr := csv.NewReader(r)
+	cr.Comment = '#'
+	cr.FieldsPerRecord = -1
+	header, err := cr.Read()
+	if err != nil {
+		return nil, fmt.Errorf("%s: header: %w", name, err)
+	}
+	valueCol, nameCol := -1, -1
+	for i, h := range header {
+		switch strings.TrimSpace(h) {
+		case "Value":
+			valueCol = i
+		case "Description", "Extension Name":
+			nameCol = i
+		}
+	}
+	if valueCol < 0 || nameCol < 0 {
+		return nil, fmt.Errorf("%s: header %q has no Value and Description (or Extension Name) columns", name, header)
+	}
+	var out []Entry
+	seen := make(map[uint32]bool)
+	for {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		line, _ := cr.FieldPos(0)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		if len(rec) <= max(valueCol, nameCol) {
+			return nil, fmt.Errorf("%s:%d: %d columns, the header has %d", name, line, len(rec), len(header))
+		}
+		raw, label := strings.TrimSpace(rec[valueCol]), strings.TrimSpace(rec[nameCol])
+		if strings.Contains(raw, "-") || label == "" || strings.HasPrefix(label, "Unassigned") || strings.HasPrefix(label, "Reserved") {
+			continue
+		}
+		v, err := parseValue(raw)
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: value %q: %w", name, line, raw, err)
+		}
+		if v >= 1<<bits {
+			return nil, fmt.Errorf("%s:%d: value %q does not fit in %d bits", name, line, raw, bits)
+		}
+		if seen[v] {
+			return nil, fmt.Errorf("%s:%d: value %q listed twice", name, line, raw)
+		}
+		if strings.ContainsAny(label, "\"\\\n") {
+			return nil, fmt.Errorf("%s:%d: name %q has a quote, backslash or newline", name, line, label)
+		}
+		seen[v] = true
+		out = append(out, Entry{v, label})
+	}
+	slices.SortFunc(out, func(a, b Entry) int { return int(a.Value) - int(b.Value) })
+	return out, nil
+}
+
+// parseValue reads a registry value: "0x00,0x2F" (a cipher suite's two
+// bytes), "0x0401" or "23".
+func parseValue(s string) (uint32, error) {
+	if hi, lo, ok := strings.Cut(s, ","); ok {
+		h, err := strconv.ParseUint(strings.TrimSpace(hi), 0, 8)
+		if err != nil {
+			return 0, err
+		}
+		l, err := strconv.ParseUint(strings.TrimSpace(lo), 0, 8)
+		if err != nil {
+			return 0, err
+		}
+		return uint32(h<<8 | l), nil
+	}
+	v, err := strconv.ParseUint(s, 0, 32)
+	return uint32(v), err
+}
+
+// Generate reads the registries of Tables from dir and returns the Go
+// source of package tlswire's name tables.
+func Generate(dir string) ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteString("// Code generated by go generate (decode/tlswire/internal/gennames) from testdata/iana; DO NOT EDIT.\n\n")
+	b.WriteString("package tlswire\n")
+	for _, t := range Tables {
+		f, err := os.Open(filepath.Join(dir, t.File))
+		if err != nil {
+			return nil, err
+		}
+		entries, err := Parse(f, t.File, t.Bits)
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+		digits := t.Bits / 4
+		fmt.Fprintf(&b, "\n// %s %s\n// Source: %s.\nvar %s = map[uint%d]string{\n", t.Var, t.Doc, t.File, t.Var, t.Bits)
+		for _, e := range entries {
+			fmt.Fprintf(&b, "\t0x%0*x: %q,\n", digits, e.Value, e.Name)
+		}
+		b.WriteString("}\n")
+	}
+	return format.Source(b.Bytes())
+}
