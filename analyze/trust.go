@@ -18,7 +18,7 @@ import (
 // mozillaRoots is the embedded Mozilla (NSS) root set, parsed once, so that
 // a verdict never depends on the analyst's machine.
 var mozillaRoots = sync.OnceValue(func() *rootSet {
-	rs := &rootSet{pool: x509.NewCertPool()}
+	rs := &rootSet{pool: x509.NewCertPool(), subjects: make(map[string]bool)}
 	for r := range bundle.Roots() {
 		c, err := x509.ParseCertificate(r.Certificate)
 		if err != nil {
@@ -30,6 +30,7 @@ var mozillaRoots = sync.OnceValue(func() *rootSet {
 			rs.pool.AddCert(c)
 		}
 		rs.certs = append(rs.certs, c)
+		rs.subjects[string(c.RawSubject)] = true
 	}
 	return rs
 })
@@ -39,6 +40,26 @@ var mozillaRoots = sync.OnceValue(func() *rootSet {
 type rootSet struct {
 	pool  *x509.CertPool
 	certs []*x509.Certificate
+	// subjects holds the raw subjects of certs when they are exactly the
+	// pool's certificates (the embedded bundle), nil otherwise.
+	subjects map[string]bool
+}
+
+// unreachable reports whether no certificate of chain is, or names as its
+// issuer, a root of the set: then no path can end at a root, because
+// crypto/x509 looks parents up by the raw issuer name (RFC 5280 §6.1), and
+// verification fails without checking a signature. Only answered for a
+// set that knows its subjects.
+func (rs *rootSet) unreachable(chain []*x509.Certificate) bool {
+	if rs.subjects == nil {
+		return false
+	}
+	for _, c := range chain {
+		if rs.subjects[string(c.RawIssuer)] || rs.subjects[string(c.RawSubject)] {
+			return false
+		}
+	}
+	return true
 }
 
 // chainVerdict is the judgement on one certificate chain.
@@ -165,7 +186,14 @@ func (ts *trustStore) judge(chain []*x509.Certificate) *chainVerdict {
 		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
 	}
 	v := &chainVerdict{TopIssuer: displayName(chain[len(chain)-1].Issuer)}
-	_, err := chain[0].Verify(opts)
+	var err error
+	if ts.roots.unreachable(chain) {
+		// What Verify would say, without its signature checks (a dense
+		// capture has thousands of distinct foreign chains).
+		err = x509.UnknownAuthorityError{Cert: chain[0]}
+	} else {
+		_, err = chain[0].Verify(opts)
+	}
 	if err == nil {
 		v.Trusted = true
 		return v
