@@ -244,7 +244,18 @@ func addrPort(a netip.AddrPort) string {
 
 // eventsJSON converts decoded events to their JSON form.
 func eventsJSON(ev *decode.Events) EventsJSON {
-	out := EventsJSON{DNS: []DNSJSON{}, TLS: []TLSJSON{}}
+	// Sized once: appending tens of thousands of large structs would copy
+	// them again at every growth.
+	out := EventsJSON{DNS: make([]DNSJSON, 0, len(ev.DNS)), TLS: make([]TLSJSON, 0, len(ev.TLS))}
+	if len(ev.TCP) > 0 {
+		out.TCP = make([]TCPJSON, 0, len(ev.TCP))
+	}
+	if len(ev.Proxy) > 0 {
+		out.Proxy = make([]TunnelJSON, 0, len(ev.Proxy))
+	}
+	if len(ev.HTTP) > 0 {
+		out.HTTP = make([]HTTPJSON, 0, len(ev.HTTP))
+	}
 	for _, x := range ev.DNS {
 		out.DNS = append(out.DNS, dnsJSON(x))
 	}

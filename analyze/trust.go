@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"fmt"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -244,10 +245,31 @@ func (ts *trustStore) interceptorOf(chain []*x509.Certificate) *interceptor {
 	return &interceptors[best]
 }
 
+// anyInterceptor matches what at least one pattern of interceptors
+// matches: one pass over a name instead of one per product, for the common
+// case of a certificate no product made.
+var anyInterceptor = sync.OnceValue(func() *regexp.Regexp {
+	alts := make([]string, len(interceptors))
+	for i := range interceptors {
+		alts[i] = "(?:" + interceptors[i].Pattern.String() + ")"
+	}
+	return regexp.MustCompile(strings.Join(alts, "|"))
+})
+
 // interceptorIndex is the index of the first product of interceptors whose
 // pattern matches the certificate's issuer or subject, -1 for none.
 func interceptorIndex(c *x509.Certificate) int {
 	names := certNames(c)
+	any := false
+	for _, n := range names {
+		if anyInterceptor().MatchString(n) {
+			any = true
+			break
+		}
+	}
+	if !any {
+		return -1
+	}
 	for i := range interceptors {
 		for _, n := range names {
 			if interceptors[i].Pattern.MatchString(n) {
