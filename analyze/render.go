@@ -21,6 +21,9 @@ type RenderOptions struct {
 
 // Render writes the report in the given format.
 func Render(w io.Writer, rep *Report, format string, opt RenderOptions) error {
+	if rep.lazy != nil && format != "json" {
+		rep.Events, rep.lazy = eventsJSON(rep.lazy), nil
+	}
 	switch format {
 	case "json":
 		return renderJSON(w, rep)

@@ -4,9 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"reflect"
+	"strconv"
 	"strings"
+
+	"github.com/modsniff/modsniff/decode"
 )
 
 // renderJSON writes the report as indented JSON (RFC 8259), the same bytes
@@ -16,7 +20,7 @@ import (
 // written out before the next, so no whole-document buffer and no re-indent
 // pass of the whole document exist (a 1 GB capture's report is tens of MB).
 func renderJSON(w io.Writer, rep *Report) error {
-	jw := &jsonStream{w: bufio.NewWriterSize(w, 64<<10)}
+	jw := &jsonStream{w: bufio.NewWriterSize(w, 64<<10), lazy: rep.lazy}
 	jw.enc = json.NewEncoder(&jw.buf)
 	jw.enc.SetEscapeHTML(false)
 	jw.object(reflect.ValueOf(rep).Elem(), "")
@@ -33,6 +37,8 @@ type jsonStream struct {
 	buf bytes.Buffer
 	enc *json.Encoder
 	err error
+	// lazy are the decoded events written in place of Report.Events.
+	lazy *decode.Events
 }
 
 // streamed are the struct types written field by field; any other value is
@@ -121,11 +127,64 @@ func (jw *jsonStream) object(v reflect.Value, prefix string) {
 		jw.enc.Encode(name)
 		jw.w.Write(bytes.TrimSuffix(jw.buf.Bytes(), []byte("\n")))
 		jw.w.WriteString(": ")
+		if t == reportType && f.Name == "Events" && jw.lazy != nil {
+			jw.streamEvents(in)
+			continue
+		}
 		jw.value(fv, in)
 	}
 	if !first {
 		jw.w.WriteString("\n")
 		jw.w.WriteString(prefix)
+	}
+	jw.w.WriteString("}")
+}
+
+var reportType = reflect.TypeFor[Report]()
+
+// streamEvents writes jw.lazy as EventsJSON would be written, converting
+// one event at a time.
+func (jw *jsonStream) streamEvents(prefix string) {
+	streams := eventStreams(jw.lazy)
+	t := reflect.TypeFor[EventsJSON]()
+	in := prefix + "  "
+	first := true
+	jw.w.WriteString("{")
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+		stream := streams[f.Name]
+		if stream == nil {
+			jw.err = fmt.Errorf("the events field %s cannot be streamed", f.Name)
+			return
+		}
+		n, elem := stream()
+		if n == 0 && strings.Contains(","+opts+",", ",omitempty,") {
+			continue
+		}
+		if !first {
+			jw.w.WriteString(",")
+		}
+		first = false
+		jw.w.WriteString("\n" + in + strconv.Quote(name) + ": ")
+		if n == 0 {
+			jw.w.WriteString("[]")
+			continue
+		}
+		jw.w.WriteString("[\n")
+		for k := range n {
+			jw.w.WriteString(in + "  ")
+			jw.encode(reflect.ValueOf(elem(k)), in+"  ")
+			if k < n-1 {
+				jw.w.WriteString(",\n")
+			} else {
+				jw.w.WriteString("\n")
+			}
+		}
+		jw.w.WriteString(in + "]")
+	}
+	if !first {
+		jw.w.WriteString("\n" + prefix)
 	}
 	jw.w.WriteString("}")
 }

@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/netip"
+	"path/filepath"
 	"testing"
+
+	"github.com/modsniff/modsniff/decode"
+	"github.com/modsniff/modsniff/decode/pipeline"
 )
 
 // TestStreamedJSONIsEncoderJSON checks that the streamed JSON report is
@@ -47,6 +51,36 @@ func TestStreamedJSONIsEncoderJSON(t *testing.T) {
 			}
 			if !bytes.Equal(got.Bytes(), want.Bytes()) {
 				t.Errorf("streamed JSON differs from encoding/json:\n got: %s\nwant: %s", got.Bytes(), want.Bytes())
+			}
+		})
+	}
+}
+
+// TestStreamedEventsAreTheBuiltEvents renders sample captures twice, with
+// the events converted up front and streamed from the decoded events
+// (Options.StreamEvents), and wants the same bytes in every format.
+func TestStreamedEventsAreTheBuiltEvents(t *testing.T) {
+	paths, _ := filepath.Glob("../samples/*.pcapng")
+	if len(paths) < 10 {
+		t.Fatalf("%d sample captures found", len(paths))
+	}
+	for _, path := range paths {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			in, err := pipeline.Open(0, path, nil, decode.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, format := range Formats {
+				var want, got bytes.Buffer
+				if err := Render(&want, Build([]*Input{in}, Options{}), format, RenderOptions{}); err != nil {
+					t.Fatal(err)
+				}
+				if err := Render(&got, Build([]*Input{in}, Options{StreamEvents: true}), format, RenderOptions{}); err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(got.Bytes(), want.Bytes()) {
+					t.Errorf("%s: streamed events differ from the built ones", format)
+				}
 			}
 		})
 	}

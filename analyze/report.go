@@ -26,6 +26,11 @@ type Report struct {
 	// Context is what modsniff capture or probe recorded with the capture:
 	// the command, how it ended and what it said.
 	Context *CaptureContext `json:"context,omitempty"`
+
+	// lazy holds the decoded events while Events is left empty
+	// (Options.StreamEvents): the JSON renderer converts them one by one,
+	// the other formats convert them all first.
+	lazy *decode.Events
 }
 
 // CaptureContext is the recorded context of a capture made by modsniff.
@@ -266,20 +271,41 @@ func eventsJSON(ev *decode.Events) EventsJSON {
 		out.TCP = append(out.TCP, tcpJSON(c))
 	}
 	for _, t := range ev.Proxy {
-		out.Proxy = append(out.Proxy, TunnelJSON{
-			Input: t.Request.Input, Packet: t.Request.Packet, Kind: t.Kind,
-			Client: addrPort(t.Client), Proxy: addrPort(t.Proxy), Target: t.Target,
-			Status: t.Status, StatusLine: t.StatusLine, AuthRealm: t.AuthRealm, Established: t.Established,
-		})
+		out.Proxy = append(out.Proxy, tunnelJSON(t))
 	}
 	for _, h := range ev.HTTP {
-		out.HTTP = append(out.HTTP, HTTPJSON{
-			Input: h.Request.Input, Packet: h.Request.Packet, Time: Timestamp(h.Request.Time),
-			ResponsePacket: h.Response.Packet, ResponseTime: Timestamp(h.Response.Time), Host: h.Host, Method: h.Method,
-			Path: h.Path, Proto: h.Proto, Status: h.Status, GoAway: h.GoAway,
-		})
+		out.HTTP = append(out.HTTP, httpJSON(h))
 	}
 	return out
+}
+
+func tunnelJSON(t *decode.Tunnel) TunnelJSON {
+	return TunnelJSON{
+		Input: t.Request.Input, Packet: t.Request.Packet, Kind: t.Kind,
+		Client: addrPort(t.Client), Proxy: addrPort(t.Proxy), Target: t.Target,
+		Status: t.Status, StatusLine: t.StatusLine, AuthRealm: t.AuthRealm, Established: t.Established,
+	}
+}
+
+func httpJSON(h *decode.HTTPExchange) HTTPJSON {
+	return HTTPJSON{
+		Input: h.Request.Input, Packet: h.Request.Packet, Time: Timestamp(h.Request.Time),
+		ResponsePacket: h.Response.Packet, ResponseTime: Timestamp(h.Response.Time), Host: h.Host, Method: h.Method,
+		Path: h.Path, Proto: h.Proto, Status: h.Status, GoAway: h.GoAway,
+	}
+}
+
+// eventStreams says, for each field of EventsJSON, how many elements ev
+// has and how to convert the i-th: what renderJSON writes one by one when
+// the report's events were left to it (Options.StreamEvents).
+func eventStreams(ev *decode.Events) map[string]func() (int, func(int) any) {
+	return map[string]func() (int, func(int) any){
+		"DNS":   func() (int, func(int) any) { return len(ev.DNS), func(i int) any { return dnsJSON(ev.DNS[i]) } },
+		"TLS":   func() (int, func(int) any) { return len(ev.TLS), func(i int) any { return tlsJSON(ev.TLS[i]) } },
+		"TCP":   func() (int, func(int) any) { return len(ev.TCP), func(i int) any { return tcpJSON(ev.TCP[i]) } },
+		"Proxy": func() (int, func(int) any) { return len(ev.Proxy), func(i int) any { return tunnelJSON(ev.Proxy[i]) } },
+		"HTTP":  func() (int, func(int) any) { return len(ev.HTTP), func(i int) any { return httpJSON(ev.HTTP[i]) } },
+	}
 }
 
 func firstRef(x *decode.DNSExchange) capture.Ref {

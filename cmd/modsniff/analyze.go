@@ -76,6 +76,8 @@ func runAnalyze(args []string, e *env) int {
 		return exitUsage
 	}
 	stats.mark("read")
+	// The JSON report converts and writes the events one by one.
+	opt.StreamEvents = o.format == "json"
 	rep := analyze.Build(inputs, opt)
 	stats.mark("analyze")
 	if st := o.write(rep, e); st != exitOK {

@@ -41,10 +41,14 @@ func startStats() *runStats {
 }
 
 // mark ends the phase called name. With MODSNIFF_MEMPROFILE=FILE, the heap
-// profile at the end of the analysis (when the events and the report are
-// alive) is written to FILE.
+// profile at the end of the phase MODSNIFF_MEMPROFILE_AT (default analyze,
+// when the events and the report are alive) is written to FILE.
 func (st *runStats) mark(name string) {
-	if path := os.Getenv("MODSNIFF_MEMPROFILE"); st != nil && name == "analyze" && path != "" {
+	at := os.Getenv("MODSNIFF_MEMPROFILE_AT")
+	if at == "" {
+		at = "analyze"
+	}
+	if path := os.Getenv("MODSNIFF_MEMPROFILE"); st != nil && name == at && path != "" {
 		if f, err := os.Create(path); err == nil {
 			runtime.GC()
 			pprof.WriteHeapProfile(f)
