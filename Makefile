@@ -6,7 +6,7 @@ FUZZTIME  ?= 30s
 BENCHSIZE ?= 1024
 DEMO      ?= samples/interception-mitmproxy-tls12.pcapng
 
-.PHONY: all build build-nocgo test test-race demo bench fuzz lint samples lab clean help
+.PHONY: all build build-nocgo test test-race demo bench fuzz lint samples lab torture clean help
 
 all: build
 
@@ -17,6 +17,7 @@ help:
 	@echo "make test         vet and test everything (replays every sample; root runs the netns tests)"
 	@echo "make bench        measure the default and handshake-heavy mixes at $(BENCHSIZE) MiB and 4x: one table of MB/s, packets/s, peak RSS, GC CPU, analysis time, tshark ratio"
 	@echo "make fuzz         run every fuzz target for FUZZTIME=$(FUZZTIME)"
+	@echo "make torture      analyze generated hostile captures within RSS, time and note budgets"
 	@echo "make lint         gofmt and go vet"
 	@echo "make samples      regenerate the synthesized sample captures"
 	@echo "make lab          re-record the lab samples with the real go command (root)"
@@ -57,6 +58,9 @@ fuzz:
 	    $(GO) test $$pkg -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 100x; \
 	  done; \
 	done
+
+torture: build
+	$(GO) run ./samples/torture/run -modsniff $(BIN)
 
 samples:
 	$(GO) test ./samples -run TestSamplesReproducible -update

@@ -22,6 +22,9 @@ type Options struct {
 	// AllowAddrs declares address ranges that are legitimate answers (a
 	// split-horizon mirror).
 	AllowAddrs []netip.Prefix
+	// Interceptors are interception products the user adds to the
+	// built-in table (--interceptors); they are tried first.
+	Interceptors []UserInterceptor
 }
 
 // Build analyzes the inputs and returns the report.

@@ -42,7 +42,12 @@ type Check struct {
 	// capture; `modsniff explain` lists the check for every message of
 	// the same family.
 	GoErrors []string `json:"go_errors,omitempty"`
-	run      func(*Context) []Finding
+	// RestsOnSilence is set for checks whose findings rest on packets that
+	// never came (timeouts, unanswered SYNs and queries, dropped hellos): a
+	// capture that sees one direction only (capture-one-sided) makes them
+	// info.
+	RestsOnSilence bool `json:"rests_on_silence,omitempty"`
+	run            func(*Context) []Finding
 }
 
 // Role is a check's place between causes and symptoms.
@@ -113,7 +118,7 @@ func Checks() []*Check {
 
 // layerRank orders layers the way a connection is built: DNS first.
 func layerRank(l string) int {
-	return slices.Index([]string{"input", "dns", "tcp", "proxy", "tls", "http"}, l)
+	return slices.Index([]string{"input", "dns", "tcp", "proxy", "tls", "http", "vcs"}, l)
 }
 
 // Context is what every check sees: the events of all inputs, the inputs
@@ -141,6 +146,7 @@ func run(ctx *Context) []Finding {
 			all = append(all, f)
 		}
 	}
+	all = downgradeOneSided(ctx, all)
 	sortFindings(all)
 	if all == nil {
 		all = []Finding{}

@@ -19,7 +19,8 @@ var checkDNSTimeout = &Check{ID: "dns-timeout", Layer: "dns", Severity: Error,
 		"lookup proxy.golang.org on 10.0.0.1:53: read udp 10.0.0.2:41234->10.0.0.1:53: i/o timeout",
 		"lookup proxy.golang.org on 10.0.0.1:53: no answer from DNS server",
 	},
-	run: runDNSTimeout}
+	RestsOnSilence: true,
+	run:            runDNSTimeout}
 
 // queryTypes lists the distinct query types of a group, e.g. "A/AAAA".
 func (g *dnsGroup) queryTypes() string {
@@ -47,8 +48,8 @@ func runDNSTimeout(ctx *Context) []Finding {
 	// timedOut reports whether a transaction got no timely response, and
 	// the late response if one came after the client gave up.
 	timedOut := func(x *decode.DNSExchange) (bool, *decode.DNSResponse) {
-		if x.Query.IsZero() || len(x.ICMP) > 0 || x.Reset != nil {
-			return false, nil
+		if x.Query.IsZero() || len(x.ICMP) > 0 || x.Reset != nil || len(x.Rejected) > 0 {
+			return false, nil // rejected responses are dns-answer-mismatch's
 		}
 		last := x.Query
 		if n := len(x.Retries); n > 0 {

@@ -18,6 +18,7 @@ var checkH2Goaway = &Check{ID: "h2-goaway", Layer: "http", Severity: Error, Need
 		"server's side of HTTP/2 was broken.",
 	Role: RoleSymptom,
 	GoErrors: []string{
+		"stream error: stream ID 7; INTERNAL_ERROR; received from peer",
 		"http2: Transport received GOAWAY from server ErrCode:INADEQUATE_SECURITY",
 	},
 	run: runH2Goaway}

@@ -12,6 +12,9 @@ var checkHTTPErrorStatus = &Check{ID: "http-error-status", Layer: "http", Severi
 		"Plain HTTP is read directly; HTTPS needs key logs.",
 	Role: RoleSymptom,
 	GoErrors: []string{
+		"invalid character '<' looking for beginning of value",
+		"reading https://sum.golang.org/lookup/example.com/private@v1.0.0: 410 Gone",
+		"fatal: could not read Username for 'https://github.com': terminal prompts disabled",
 		"reading https://proxy.golang.org/example.com/private/@v/v1.0.0.info: 404 Not Found",
 		"reading https://proxy.golang.org/example.com/m/@v/list: 403 Forbidden",
 		"verifying example.com/m@v1.0.0: checksum mismatch",
@@ -56,6 +59,12 @@ func runHTTPErrorStatus(ctx *Context) []Finding {
 				"back to the next one on such errors."
 		default:
 			f.Hint = "Check the GOPROXY URL and the module path."
+		}
+		if q := bodyQuote(h); q != "" {
+			f.Observed += "; the response says: " + q
+		}
+		if hint, ok := policyStatusHint(h, host); ok {
+			f.Hint = hint
 		}
 		out = append(out, f)
 	}

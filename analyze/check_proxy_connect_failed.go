@@ -12,10 +12,13 @@ import (
 var checkProxyConnectFailed = &Check{ID: "proxy-connect-failed", Layer: "proxy", Severity: Error,
 	Title: "the proxy refused the tunnel",
 	Doc: "An HTTP CONNECT was answered with a non-2xx status (407, 403, 502 …), a SOCKS proxy replied with a " +
-		"failure, or the connection to the configured proxy was refused or never answered. Status lines and " +
+		"failure, the proxy closed the connection without any response (or during the SOCKS5 negotiation), " +
+		"or the connection to the configured proxy was refused or never answered. Status lines and " +
 		"authentication realms are quoted; credentials never are.",
 	Role: RoleCause,
 	GoErrors: []string{
+		"socks connect tcp 127.0.0.1:1080->proxy.golang.org:443: EOF",
+		"unexpected EOF",
 		"proxyconnect tcp: dial tcp 127.0.0.1:7890: connect: connection refused",
 		"dial tcp 127.0.0.1:7890: connect: connection refused",
 		"Proxy Authentication Required",
@@ -29,6 +32,9 @@ func runProxyConnectFailed(ctx *Context) []Finding {
 	var out []Finding
 	for _, t := range ctx.Events.Proxy {
 		if t.Response.IsZero() {
+			if f, ok := proxyClosedSilently(ctx, t); ok {
+				out = append(out, f)
+			}
 			continue
 		}
 		failed := false

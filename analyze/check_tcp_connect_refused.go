@@ -11,6 +11,7 @@ var checkTCPConnectRefused = &Check{ID: "tcp-connect-refused", Layer: "tcp", Sev
 	Doc:          "Nothing listens at that address and port, or a firewall rejects the connection (RST or ICMP port/admin unreachable).",
 	Role:         RoleSymptom,
 	GoErrors: []string{
+		"ssh: connect to host github.com port 22: Connection refused",
 		"dial tcp 127.0.0.1:443: connect: connection refused",
 		"proxyconnect tcp: dial tcp 127.0.0.1:7890: connect: connection refused",
 	},

@@ -12,10 +12,12 @@ var checkTCPConnectTimeout = &Check{ID: "tcp-connect-timeout", Layer: "tcp", Sev
 		"said the host is unreachable. The host is named from the DNS answers in the capture.",
 	Role: RoleSymptom,
 	GoErrors: []string{
+		"ssh: connect to host github.com port 22: Connection timed out",
 		"dial tcp 142.250.74.113:443: i/o timeout",
 		"proxyconnect tcp: dial tcp 10.0.0.8:3128: i/o timeout",
 	},
-	run: runTCPConnectTimeout}
+	RestsOnSilence: true,
+	run:            runTCPConnectTimeout}
 
 func runTCPConnectTimeout(ctx *Context) []Finding {
 	return ctx.failedConnects(connTimeout, func(host string, server netip.AddrPort, attempts string, ev []Evidence) Finding {

@@ -11,6 +11,7 @@ var checkTLSAlert = &Check{ID: "tls-alert", Layer: "tls", Severity: Error,
 	Doc:   "A fatal alert, from client or server, in clear or decrypted: bad_certificate, unknown_ca, certificate_expired, handshake_failure, protocol_version, no_application_protocol …",
 	Role:  RoleSymptom,
 	GoErrors: []string{
+		"remote error: tls: handshake failure",
 		"tls: failed to verify certificate: x509: certificate signed by unknown authority",
 		"remote error: tls: bad certificate",
 	},
@@ -68,6 +69,9 @@ func runTLSAlert(ctx *Context) []Finding {
 					evidence(a.At, "%s alert %s", a.From, a.Name())},
 				Hint: alertHint(a),
 			})
+			if h, ok := trustStoreAlertHint(ctx, s, a); ok {
+				out[len(out)-1].Hint = h
+			}
 		}
 	}
 	return out

@@ -54,6 +54,9 @@ func runTLSExpired(ctx *Context) []Finding {
 				hint += "If the date in this capture is right, the server (or an interceptor) serves an expired " +
 					"certificate: renew it. If the client's clock is wrong, fix it (`timedatectl`, NTP). "
 			}
+			if n := ctx.clockNote(); n != "" {
+				hint = strings.TrimSpace(hint) + " " + n
+			}
 			role := "leaf"
 			if i > 0 {
 				role = "intermediate"

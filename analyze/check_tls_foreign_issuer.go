@@ -22,6 +22,7 @@ var checkTLSForeignIssuer = &Check{ID: "tls-foreign-issuer", Layer: "tls", Sever
 	Role:         RoleCause,
 	Interception: true,
 	GoErrors: []string{
+		"x509: cannot verify signature: insecure algorithm SHA1-RSA",
 		"tls: failed to verify certificate: x509: certificate signed by unknown authority",
 		"tls: first record does not look like a TLS handshake",
 		"http2: server sent GOAWAY and closed the connection; LastStreamID=1, ErrCode=INADEQUATE_SECURITY, debug=\"\"",

@@ -10,6 +10,7 @@ var checkTLSHostnameMismatch = &Check{ID: "tls-hostname-mismatch", Layer: "tls",
 	Doc:   "The leaf certificate's DNS names (and IP addresses) do not include the name the client asked for in its SNI.",
 	Role:  RoleCause,
 	GoErrors: []string{
+		"x509: certificate relies on legacy Common Name field, use SANs instead",
 		"x509: certificate is valid for *.example.net, example.net, not proxy.golang.org",
 	},
 	run: runTLSHostnameMismatch}

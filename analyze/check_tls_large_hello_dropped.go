@@ -18,7 +18,8 @@ var checkTLSLargeHelloDropped = &Check{ID: "tls-large-hello-dropped", Layer: "tc
 		"net/http: TLS handshake timeout",
 		"read tcp 10.0.0.2:51234->142.250.74.113:443: read: connection reset by peer",
 	},
-	run: runTLSLargeHelloDropped}
+	RestsOnSilence: true,
+	run:            runTLSLargeHelloDropped}
 
 func runTLSLargeHelloDropped(ctx *Context) []Finding {
 	var out []Finding

@@ -14,6 +14,7 @@ var checkTLSVersionDowngrade = &Check{ID: "tls-version-downgrade", Layer: "tls",
 	Role:         RoleCause,
 	Interception: true,
 	GoErrors: []string{
+		"tls: server selected unsupported protocol version 301",
 		"remote error: tls: protocol version not supported",
 		"http2: server sent GOAWAY and closed the connection; LastStreamID=1, ErrCode=INADEQUATE_SECURITY, debug=\"\"",
 	},

@@ -11,7 +11,7 @@ import (
 type Explanation struct {
 	// Match is the part of the text that was recognised.
 	Match string `json:"match"`
-	// Layer is "dns", "tcp", "proxy", "tls", "http" or "sumdb".
+	// Layer is "dns", "tcp", "proxy", "tls", "http", "sumdb" or "vcs".
 	Layer string `json:"layer"`
 	// Meaning says in one sentence what the message means.
 	Meaning string `json:"meaning"`
@@ -66,6 +66,19 @@ var errorPatterns = []errorPattern{
 		mean:   "the proxy wants credentials (HTTP 407)",
 		causes: []string{"HTTPS_PROXY has no user:password, or wrong ones (special characters must be percent-encoded)", "the proxy wants NTLM/Kerberos, which the go command cannot do (use cntlm or px locally)"},
 		next:   captureNext},
+	{re: regexp.MustCompile(`x509: negative serial number`), layer: "tls",
+		mean:   "the server's certificate has a negative serial number, which Go 1.23 and later refuse to parse (RFC 5280 §4.1.2.2 requires a positive one)",
+		causes: []string{"an old or home-made CA (appliances, some internal PKIs and interceptors) issued it"},
+		next: "Reissue the certificate with a positive serial. Stop-gap only: `GODEBUG=x509negativeserial=1 go mod download`. " +
+			"`modsniff certs CAPTURE` shows the certificate."},
+	{re: regexp.MustCompile(`(?:x509: cannot verify signature: )?insecure algorithm ([A-Z0-9]+-[A-Z0-9]+)`), layer: "tls",
+		mean:   "a certificate in the chain is signed with SHA-1 or MD5, which crypto/x509 no longer accepts (SHA-1 since Go 1.18; no switch remains)",
+		causes: []string{"an old internal CA or appliance certificate", "an interceptor that re-signs with SHA-1"},
+		next:   "Reissue the certificate (and its intermediate) with SHA-256. " + captureNext},
+	{re: regexp.MustCompile(`x509: certificate relies on legacy Common Name field, use SANs instead`), layer: "tls",
+		mean:   "the server's certificate names the host only in its Common Name; Go (since 1.17) requires a subjectAltName",
+		causes: []string{"an old self-made or internal certificate (openssl req without -addext subjectAltName)", "an appliance's default certificate"},
+		next:   "Reissue the certificate with `subjectAltName = DNS:<host>`; no GODEBUG switch re-enables Common Name matching."},
 	{re: regexp.MustCompile(`x509: certificate signed by unknown authority(?: \(possibly because of "[^"]*" while trying to verify candidate authority certificate "([^"]*)"\))?`), layer: "tls",
 		mean: "the server's certificate chain does not lead to a CA the go command trusts",
 		causes: []string{"TLS interception: a corporate gateway (Zscaler, FortiGate, Netskope …), a debugging proxy (mitmproxy, Charles, Fiddler, Burp) or antivirus re-signs the connection",
@@ -79,6 +92,16 @@ var errorPatterns = []errorPattern{
 		mean:   "a certificate in the chain is outside its validity",
 		causes: []string{"the client's clock is wrong (check `timedatectl`)", "the server, or an interceptor, serves an expired certificate"},
 		next:   "Compare `date -u` with the current time; " + captureNext},
+	{re: regexp.MustCompile(`tls: server selected unsupported protocol version ([0-9a-fx]+)`), layer: "tls",
+		mean:   "the server chose TLS 1.0 or 1.1, which Go clients no longer offer (Go 1.18+ require TLS 1.2)",
+		causes: []string{"an old server, load balancer or appliance limited to TLS 1.0/1.1", "an interceptor with an old TLS stack"},
+		next:   "Enable TLS 1.2 or 1.3 on the server. Stop-gap only: `GODEBUG=tls10server=1 go mod download`. " + captureNext},
+	{re: regexp.MustCompile(`remote error: tls: handshake failure`), layer: "tls",
+		mean: "the server found nothing it accepts in the go command's ClientHello",
+		causes: []string{"a server restricted to RSA key exchange (TLS_RSA_WITH_…), dropped from Go 1.22's defaults (stop-gap GODEBUG=tlsrsakex=1)",
+			"a server restricted to 3DES (stop-gap GODEBUG=tls3des=1)", "an interceptor or old server with an incompatible TLS stack"},
+		next: "See which suites the server takes: `openssl s_client -connect HOST:443 -cipher AES128-GCM-SHA256 -tls1_2`. " +
+			captureNext},
 	{re: regexp.MustCompile(`remote error: tls: ([a-z ]+)`), layer: "tls",
 		mean:   "the server (or something in front of it) sent a fatal TLS alert",
 		causes: []string{"bad certificate / unknown certificate authority: the server rejected a client certificate or the go command's handshake", "handshake failure / protocol version: an interceptor or old server with an incompatible TLS stack"},
@@ -89,17 +112,46 @@ var errorPatterns = []errorPattern{
 		next:   captureNext},
 	{re: regexp.MustCompile(`net/http: TLS handshake timeout`), layer: "tcp",
 		mean:   "the TCP connection opened but the TLS handshake never completed",
-		causes: []string{"a middlebox drops the ~1.5 KB post-quantum ClientHello (try GODEBUG=tlsmlkem=0)", "an overloaded proxy", "SNI filtering that silently drops"},
+		causes: []string{"a middlebox drops the ~1.5 KB post-quantum ClientHello (try GODEBUG=tlsmlkem=0)", "a path-MTU black hole: full-size packets (the server's certificates) never arrive (VPN, Docker over VPN)", "an overloaded proxy", "SNI filtering that silently drops"},
 		next:   "Retry with `GODEBUG=tlsmlkem=0 go mod download`; " + captureNext},
 	{re: regexp.MustCompile(`(?:read: )?connection reset by peer|wsarecv: An existing connection was forcibly closed`), layer: "tcp",
 		mean:   "the connection was reset",
-		causes: []string{"SNI-based filtering injects a reset right after the ClientHello", "a proxy or firewall closed the connection"},
+		causes: []string{"SNI-based filtering injects a reset right after the ClientHello", "a middlebox resets the download half-way (injected, or a size limit)", "a proxy, NAT or firewall idle timeout"},
 		next:   captureNext},
 	{re: regexp.MustCompile(`http2: (?:server sent GOAWAY and closed the connection; LastStreamID=\d+, ErrCode=|Transport received GOAWAY from server ErrCode:)([A-Z_]+)`), layer: "http",
 		mean: "the HTTP/2 server ended the connection with an error code",
 		causes: []string{"INADEQUATE_SECURITY: the TLS session was negotiated with a cipher or version HTTP/2 forbids — an interceptor between the go command and the server chose it",
 			"PROTOCOL_ERROR: a proxy that mangles HTTP/2"},
 		next: "Run `modsniff probe` (it keeps TLS keys, so HTTP/2 frames become readable)."},
+	{re: regexp.MustCompile(`stream error: stream ID (\d+); ([A-Z_]+)`), layer: "http",
+		mean: "the HTTP/2 server (or a CDN or proxy in front of it) reset the request's stream with an error code",
+		causes: []string{"INTERNAL_ERROR: the server or its CDN failed mid-response", "REFUSED_STREAM: the server did not process the request (overload); safe to retry",
+			"a TLS-inspecting proxy whose HTTP/2 is broken"},
+		next: "Retry; run `modsniff probe` (TLS keys make the HTTP/2 frames readable). Stop-gap: `GODEBUG=http2client=0` uses HTTP/1.1."},
+	{re: regexp.MustCompile(`unexpected EOF`), layer: "http",
+		mean: "the connection ended in the middle of a response",
+		causes: []string{"a proxy, antivirus or gateway cut the download short (size or time limit, inspection failure)",
+			"an HTTP/2 stream ended by the connection closing without END_STREAM", "a proxy closed a CONNECT request without answering (Go 1.26)",
+			"an idle timeout or reset on the path", "a response shorter than its Content-Length"},
+		next: "Retry once; if it recurs at the same point, " + captureNext},
+	{re: regexp.MustCompile(`zip: not a valid zip file`), layer: "http",
+		mean:   "the downloaded .zip is not a zip: an HTML page, a block page, or a cut-short download was saved instead",
+		causes: []string{"a web filter, captive portal or login page answered the module request", "the connection closed mid-download", "GOPROXY names a web UI instead of the repository's API"},
+		next:   "`go clean -modcache` removes the bad file; " + captureNext},
+	{re: regexp.MustCompile(`invalid character '<' looking for beginning of value`), layer: "http",
+		mean:   "a JSON answer (.info, @latest) was HTML instead",
+		causes: []string{"a block page, captive portal or SSO login answered", "GOPROXY names a web UI (Artifactory, Nexus) instead of its Go API path"},
+		next:   "`curl -si $(go env GOPROXY | cut -d, -f1)/rsc.io/quote/@v/list` shows what answers; " + captureNext},
+	{re: regexp.MustCompile(`malformed HTTP response "([^"]{0,64})`), layer: "http",
+		mean: "an HTTP/1.1 request was answered with something that is not HTTP/1.1; a response starting `\x00\x00` is HTTP/2 frames",
+		causes: []string{"a server or proxy that speaks only HTTP/2 (or h2c) without ALPN, answering an HTTP/1.1 client (GODEBUG=http2client=0, or an http:// GOPROXY)",
+			"a transparent proxy or portal answering with another protocol"},
+		next: captureNext},
+	{re: regexp.MustCompile(`(https?://(\S+?)/lookup/\S+): (404 Not Found|410 Gone)`), host: 2, layer: "sumdb",
+		mean: "the checksum database does not know this module version: it could not fetch it, as for every private module",
+		causes: []string{"a private module checked against sum.golang.org: list it in GOPRIVATE (implies GONOSUMDB) — `go env -w GOPRIVATE=host/*`",
+			"a version that was never published, or a typo"},
+		next: "Check `go env GOPRIVATE GONOSUMDB GOSUMDB`."},
 	{re: regexp.MustCompile(`(?:reading |fetching )?(https?://\S+): (404 Not Found|410 Gone)`), layer: "http",
 		mean: "the module proxy does not have this module or version",
 		causes: []string{"a private module sent to a public proxy: set GOPRIVATE (or GONOPROXY) so it is fetched directly",
@@ -110,6 +162,16 @@ var errorPatterns = []errorPattern{
 		mean:   "the module proxy answered with an HTTP error",
 		causes: []string{"401/403: credentials missing (~/.netrc or GOAUTH) or a policy block", "5xx: the proxy or an interceptor failed"},
 		next:   captureNext},
+	{re: regexp.MustCompile(`terminal prompts disabled`), layer: "vcs",
+		mean: "git needed credentials for a repository (a private one, or a path that does not exist) and the go command forbids prompting",
+		causes: []string{"a private module fetched through the public proxy or without credentials: set GOPRIVATE, and give git credentials (~/.netrc, a credential helper)",
+			"`git config --global url.\"git@github.com:\".insteadOf \"https://github.com/\"` to use SSH keys instead", "a typo in the module path"},
+		next: "Run `GIT_TERMINAL_PROMPT=1 go mod download -x` to see the git command; check `go env GOPRIVATE`."},
+	{re: regexp.MustCompile(`ssh: connect to host (\S+) port 22: ([^\n]*)`), host: 1, layer: "vcs",
+		mean:   "git over SSH could not reach the version-control host's port 22",
+		causes: []string{"a firewall blocks outgoing SSH (common in offices and CI)", "a wrong host in a `url.insteadOf` rule"},
+		next: "Use HTTPS instead (`git config --global --unset url.git@github.com:.insteadOf`, a ~/.netrc token), or SSH over 443 " +
+			"(`GIT_SSH_COMMAND='ssh -p 443'` with ssh.github.com). " + captureNext},
 	{re: regexp.MustCompile(`verifying (?:module: )?\S+: checksum mismatch|SECURITY ERROR`), layer: "sumdb",
 		mean: "the downloaded module's hash differs from the checksum database (or go.sum)",
 		causes: []string{"a proxy or cache in the path serves altered content", "a private module is being checked against sum.golang.org (set GONOSUMDB/GOPRIVATE)",
@@ -119,6 +181,15 @@ var errorPatterns = []errorPattern{
 		mean:   "an HTTPS connection was answered with plain HTTP",
 		causes: []string{"GOPROXY uses https:// for a server that only speaks http (or GOINSECURE is needed)", "HTTPS_PROXY=https:// for an http proxy"},
 		next:   "Check the scheme in GOPROXY and HTTPS_PROXY."},
+	{re: regexp.MustCompile(`socks connect tcp \S+: EOF`), layer: "proxy",
+		mean:   "the SOCKS5 proxy closed the connection during the negotiation, without a reply",
+		causes: []string{"ALL_PROXY/HTTPS_PROXY says socks5:// for a port that is not a SOCKS5 server", "the proxy rejects this client (source address, authentication) without saying so"},
+		next:   "Check the scheme and port of the proxy URL; " + captureNext},
+	{re: regexp.MustCompile(`dial tcp (?:\S+): (?:connect: )?(cannot assign requested address|network is unreachable)`), layer: "tcp",
+		mean: "the machine could not even send the SYN: it has no usable source address or route for that address family",
+		causes: []string{"an IPv6 address was resolved (AAAA answered) but this machine has no IPv6 route or only a link-local address (containers, VPNs)",
+			"a NAT64/DNS64 network without the NAT64, or a disconnected VPN route"},
+		next: "Check `ip -6 route` and `ip -6 addr`; an IPv4-only test (`curl -4`) tells the families apart. " + captureNext},
 }
 
 // dnsKind names the ending of a generic lookup error: "timeout",
@@ -127,6 +198,8 @@ func dnsKind(text string) string {
 	switch {
 	case strings.Contains(text, "i/o timeout"):
 		return "timeout"
+	case strings.Contains(text, "cannot unmarshal DNS message"):
+		return "unparseable"
 	case strings.Contains(text, "server misbehaving"):
 		return "misbehaving"
 	case strings.Contains(text, "no such host"):
@@ -142,6 +215,10 @@ func dnsDetail(text string) (mean string, causes []string, next string) {
 		return "the resolver did not answer in time",
 			[]string{"the resolver is down or unreachable (firewall dropping UDP 53, VPN)", "it drops AAAA queries, so every lookup waits for the timeout", "forged answers confuse it"},
 			captureNext
+	case "unparseable":
+		return "the resolver's response could not be parsed by the go resolver",
+			[]string{"a broken resolver or middlebox mangles the answer section", "a truncated or oversized response (EDNS buffer size problems)"},
+			"Try `dig proxy.golang.org` and compare; " + captureNext
 	case "misbehaving":
 		return "the resolver answered SERVFAIL (or another error) instead of addresses",
 			[]string{"its upstream is unreachable", "DNSSEC validation failed (a wrong clock breaks it too)", "it refuses this client (REFUSED)"},

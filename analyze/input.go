@@ -26,6 +26,7 @@ func inputInfo(in *Input) InputInfo {
 		First:     Timestamp(in.Info.First),
 		Last:      Timestamp(in.Info.Last),
 		Dropped:   in.Info.Dropped,
+		Stopped:   in.Info.Stopped,
 	}
 	for _, lt := range in.Info.LinkTypes {
 		info.LinkTypes = append(info.LinkTypes, capture.LinkTypeName(lt))

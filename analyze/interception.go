@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"crypto/sha256"
 	"crypto/x509"
 	"regexp"
 	"strings"
@@ -18,10 +19,13 @@ type interceptor struct {
 	Source string
 	// Fix says how to stop it breaking the go command.
 	Fix string
+	// SHA256, when not zero, is the fingerprint of the product's CA: a
+	// chain holding it is the product's (user entries only).
+	SHA256 [32]byte
 }
 
 func ic(product, kind, pattern, source, fix string) interceptor {
-	return interceptor{product, kind, regexp.MustCompile(`(?i)` + pattern), source, fix}
+	return interceptor{Product: product, Kind: kind, Pattern: regexp.MustCompile(`(?i)` + pattern), Source: source, Fix: fix}
 }
 
 const (
@@ -107,9 +111,18 @@ func certNames(c *x509.Certificate) []string {
 // identifyInterceptor returns the interception product whose CA issued or
 // appears in the chain, or nil.
 func identifyInterceptor(chain []*x509.Certificate) *interceptor {
-	for i := range interceptors {
-		p := &interceptors[i]
+	return identifyIn(interceptors, chain)
+}
+
+// identifyIn returns the product of table whose CA issued or appears in
+// the chain, or nil.
+func identifyIn(table []interceptor, chain []*x509.Certificate) *interceptor {
+	for i := range table {
+		p := &table[i]
 		for _, c := range chain {
+			if p.SHA256 != ([32]byte{}) && sha256.Sum256(c.Raw) == p.SHA256 {
+				return p
+			}
 			for _, n := range certNames(c) {
 				if p.Pattern.MatchString(n) {
 					return p

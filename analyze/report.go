@@ -65,6 +65,10 @@ type InputInfo struct {
 	// Dropped is the number of packets the capturing kernel dropped, from
 	// pcapng interface statistics.
 	Dropped uint64 `json:"dropped,omitempty"`
+	// Stopped is set when reading stopped early at the --timeout or
+	// --max-memory limit; Notes says where. The report covers the packets
+	// before it.
+	Stopped bool `json:"stopped,omitempty"`
 }
 
 // InputError locates damage in an input.
@@ -229,6 +233,30 @@ type HTTPJSON struct {
 	Proto          string `json:"proto"`
 	Status         int    `json:"status"`
 	GoAway         string `json:"goaway,omitempty"`
+	// StreamID is the HTTP/2 stream; Reset the error code of an
+	// RST_STREAM that ended it, sent by the client when ResetFromClient,
+	// at ResetPacket.
+	StreamID        uint32 `json:"stream_id,omitempty"`
+	Reset           string `json:"reset,omitempty"`
+	ResetFromClient bool   `json:"reset_from_client,omitempty"`
+	ResetPacket     int    `json:"reset_packet,omitempty"`
+	// ContentType, ContentLength (absent when the response had none),
+	// the body bytes seen, whether the body completed, and how it was cut
+	// short; Title / FirstLine of a block or error page, RetryAfter, and
+	// the host a redirect's Location names.
+	ContentType   string `json:"content_type,omitempty"`
+	ContentLength *int64 `json:"content_length,omitempty"`
+	BodyBytes     int64  `json:"body_bytes,omitempty"`
+	BodyComplete  bool   `json:"body_complete,omitempty"`
+	Truncated     string `json:"truncated,omitempty"`
+	Title         string `json:"title,omitempty"`
+	FirstLine     string `json:"first_line,omitempty"`
+	RetryAfter    string `json:"retry_after,omitempty"`
+	Location      string `json:"location,omitempty"`
+	// Date is the response's Date header: the server's clock.
+	Date string `json:"date,omitempty"`
+	// Malformed says what came instead of an HTTP/1.x response.
+	Malformed string `json:"malformed,omitempty"`
 }
 
 // Timestamp formats a packet time for reports: RFC 3339 with nanoseconds,
@@ -288,11 +316,19 @@ func tunnelJSON(t *decode.Tunnel) TunnelJSON {
 }
 
 func httpJSON(h *decode.HTTPExchange) HTTPJSON {
-	return HTTPJSON{
+	j := HTTPJSON{
 		Input: h.Request.Input, Packet: h.Request.Packet, Time: Timestamp(h.Request.Time),
 		ResponsePacket: h.Response.Packet, ResponseTime: Timestamp(h.Response.Time), Host: h.Host, Method: h.Method,
 		Path: h.Path, Proto: h.Proto, Status: h.Status, GoAway: h.GoAway,
+		StreamID: h.StreamID, Reset: h.Reset, ResetFromClient: h.ResetFromClient, ResetPacket: h.ResetAt.Packet,
+		ContentType: h.ContentType, BodyBytes: h.BodyBytes, BodyComplete: h.BodyDone, Truncated: h.Truncated,
+		Title: h.Title, FirstLine: h.FirstLine, RetryAfter: h.RetryAfter, Location: h.Location,
+		Date: Timestamp(h.Date), Malformed: h.Malformed,
 	}
+	if h.ContentLength >= 0 && h.Status != 0 {
+		j.ContentLength = &h.ContentLength
+	}
+	return j
 }
 
 // eventStreams says, for each field of EventsJSON, how many elements ev

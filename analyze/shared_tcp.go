@@ -83,8 +83,8 @@ func (ctx *Context) failedConnects(want connOutcome, build func(host string, ser
 			continue // proxy-connect-failed reports these
 		}
 		o, ev := ctx.outcome(c)
-		if o != want {
-			continue
+		if o != want || ctx.ipv6Covered(c) {
+			continue // tcp-ipv6-broken reports the IPv6 ones, once per host
 		}
 		k := key{ctx.connHost(c), c.Server}
 		i, ok := index[k]

@@ -89,14 +89,18 @@ type trustStore struct {
 	user  *x509.CertPool
 	err   error
 	cache map[[32]byte]*chainVerdict
-	// products caches identifyInterceptor per certificate (an intermediate
-	// is shared by many distinct chains): the index in interceptors, -1 for
-	// none.
-	products map[*x509.Certificate]int
+
+	// products is the user's interceptor table, tried before the
+	// built-in one.
+	products []interceptor
+	// builtin caches the built-in table's answer per certificate (an
+	// intermediate is shared by many distinct chains): the index in
+	// interceptors, -1 for none.
+	builtin map[*x509.Certificate]int
 }
 
 func newTrustStore(opt Options) *trustStore {
-	ts := &trustStore{roots: mozillaRoots(), cache: make(map[[32]byte]*chainVerdict)}
+	ts := &trustStore{roots: mozillaRoots(), cache: make(map[[32]byte]*chainVerdict), products: userTable(opt.Interceptors)}
 	if opt.SystemRoots {
 		pool, err := x509.SystemCertPool()
 		if err != nil {
@@ -123,9 +127,11 @@ func (ctx *Context) trust() *trustStore {
 }
 
 // parsedChain returns the parsed certificates of a Certificate message,
-// skipping those crypto/x509 rejected.
+// skipping those crypto/x509 rejected; nil when the leaf itself was
+// rejected (tls-go-policy judges it), so that no check mistakes an
+// intermediate for the leaf.
 func parsedChain(m *tlswire.CertificateMsg) []*x509.Certificate {
-	if m == nil {
+	if m == nil || len(m.Certificates) == 0 || m.Certificates[0].Cert == nil {
 		return nil
 	}
 	var out []*x509.Certificate
@@ -206,9 +212,13 @@ func (ts *trustStore) judge(chain []*x509.Certificate) *chainVerdict {
 			v.TrustedByUser = true
 		}
 	}
-	switch p := ts.interceptorOf(chain); {
-	case p != nil:
-		v.Class, v.Product = "interception", p
+	product := identifyIn(ts.products, chain)
+	if product == nil {
+		product = ts.interceptorOf(chain)
+	}
+	switch {
+	case product != nil:
+		v.Class, v.Product = "interception", product
 	case ts.impersonated(chain) != "":
 		v.Class, v.Claimed = "impersonation", ts.impersonated(chain)
 	case len(chain) == 1 && bytes.Equal(chain[0].RawIssuer, chain[0].RawSubject):
@@ -221,19 +231,19 @@ func (ts *trustStore) judge(chain []*x509.Certificate) *chainVerdict {
 	return v
 }
 
-// interceptorOf is identifyInterceptor with its answer for each
-// certificate cached: the product with the lowest index that matches any
+// interceptorOf is identifyInterceptor (the built-in table) with its answer
+// for each certificate cached: the product with the lowest index that matches any
 // certificate of the chain.
 func (ts *trustStore) interceptorOf(chain []*x509.Certificate) *interceptor {
-	if ts.products == nil {
-		ts.products = make(map[*x509.Certificate]int)
+	if ts.builtin == nil {
+		ts.builtin = make(map[*x509.Certificate]int)
 	}
 	best := -1
 	for _, c := range chain {
-		i, ok := ts.products[c]
+		i, ok := ts.builtin[c]
 		if !ok {
 			i = interceptorIndex(c)
-			ts.products[c] = i
+			ts.builtin[c] = i
 		}
 		if i >= 0 && (best < 0 || i < best) {
 			best = i
@@ -249,9 +259,11 @@ func (ts *trustStore) interceptorOf(chain []*x509.Certificate) *interceptor {
 // matches: one pass over a name instead of one per product, for the common
 // case of a certificate no product made.
 var anyInterceptor = sync.OnceValue(func() *regexp.Regexp {
-	alts := make([]string, len(interceptors))
+	var alts []string
 	for i := range interceptors {
-		alts[i] = "(?:" + interceptors[i].Pattern.String() + ")"
+		if interceptors[i].Pattern != nil {
+			alts = append(alts, "(?:"+interceptors[i].Pattern.String()+")")
+		}
 	}
 	return regexp.MustCompile(strings.Join(alts, "|"))
 })
@@ -260,19 +272,30 @@ var anyInterceptor = sync.OnceValue(func() *regexp.Regexp {
 // pattern matches the certificate's issuer or subject, -1 for none.
 func interceptorIndex(c *x509.Certificate) int {
 	names := certNames(c)
-	any := false
+	named := false // some pattern matches one of the names
 	for _, n := range names {
 		if anyInterceptor().MatchString(n) {
-			any = true
+			named = true
 			break
 		}
 	}
-	if !any {
-		return -1
-	}
+	var sum [32]byte
+	summed := false
 	for i := range interceptors {
+		p := &interceptors[i]
+		if p.SHA256 != ([32]byte{}) {
+			if !summed {
+				sum, summed = sha256.Sum256(c.Raw), true
+			}
+			if sum == p.SHA256 {
+				return i
+			}
+		}
+		if !named || p.Pattern == nil {
+			continue
+		}
 		for _, n := range names {
-			if interceptors[i].Pattern.MatchString(n) {
+			if p.Pattern.MatchString(n) {
 				return i
 			}
 		}

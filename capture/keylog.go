@@ -48,7 +48,7 @@ var ignoredLabels = []string{"RSA", "ECH_SECRET", "ECH_CONFIG"}
 const (
 	// MaxKeyLogEntries is the number of secrets one KeyLog holds; later
 	// lines are reported and dropped.
-	MaxKeyLogEntries = 1 << 20
+	MaxKeyLogEntries = 1 << 18
 	// MaxKeyLogLine is the longest line accepted, CRLF excluded (a
 	// CLIENT_RANDOM line is 176 bytes).
 	MaxKeyLogLine = 1024
@@ -298,6 +298,43 @@ func (k *KeyLog) addLine(line []byte) string {
 	e[slot] = secret
 	k.n++
 	return ""
+}
+
+// AddKeyLog adds the secrets o holds that k lacks (k's come first, as for
+// lines given twice), within k's bound.
+func (k *KeyLog) AddKeyLog(o *KeyLog) {
+	if o == nil || o == k {
+		return
+	}
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.entries == nil {
+		k.entries = make(map[[32]byte]*keyEntry)
+	}
+	// In the order of the randoms: which secrets fit under the bound must
+	// not depend on map order.
+	randoms := make([][32]byte, 0, len(o.entries))
+	for r := range o.entries {
+		randoms = append(randoms, r)
+	}
+	slices.SortFunc(randoms, func(a, b [32]byte) int { return bytes.Compare(a[:], b[:]) })
+	for _, r := range randoms {
+		oe := o.entries[r]
+		e := k.entries[r]
+		for slot, secret := range oe {
+			if secret == nil || e != nil && e[slot] != nil || k.n >= keyLogEntries {
+				continue
+			}
+			if e == nil {
+				e = new(keyEntry)
+				k.entries[r] = e
+			}
+			e[slot] = secret
+			k.n++
+		}
+	}
 }
 
 // Lines returns the key log lines of the given sessions (those the log

@@ -204,3 +204,27 @@ func FuzzKeyLog(f *testing.F) {
 		}
 	})
 }
+
+func TestAddKeyLogKeepsTheFirstSecretAndAddsTheMissing(t *testing.T) {
+	a, b := NewKeyLog(), NewKeyLog()
+	r1, r2 := strings.Repeat("11", 32), strings.Repeat("22", 32)
+	s1, s2 := strings.Repeat("aa", 48), strings.Repeat("bb", 48)
+	if _, err := a.Read(strings.NewReader("CLIENT_RANDOM "+r1+" "+s1+"\n"), "a"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Read(strings.NewReader("CLIENT_RANDOM "+r1+" "+s2+"\nCLIENT_RANDOM "+r2+" "+s2+"\n"), "b"); err != nil {
+		t.Fatal(err)
+	}
+	a.AddKeyLog(b)
+	if a.Len() != 2 || a.Secrets() != 2 {
+		t.Fatalf("%d sessions, %d secrets; want 2 and 2", a.Len(), a.Secrets())
+	}
+	var k1 [32]byte
+	for i := range k1 {
+		k1[i] = 0x11
+	}
+	lines, _ := a.Lines([][32]byte{k1})
+	if !strings.Contains(string(lines), s1) {
+		t.Errorf("the first secret for r1 was replaced: %s", lines)
+	}
+}

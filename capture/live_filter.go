@@ -14,13 +14,14 @@ var proxyEnvVars = []string{"HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_pr
 
 // DefaultFilter returns the BPF capture filter modsniff uses when none is
 // given: DNS (port 53) and DNS over TLS (853) on UDP and TCP, HTTPS (TCP
-// 443), the TCP ports of the proxies named in HTTPS_PROXY, HTTP_PROXY and
+// 443), SSH (TCP 22: git in direct mode), plain HTTP (TCP 80: plain
+// proxies, portal redirects), NTP (UDP 123, for clock checks), the TCP ports of the proxies named in HTTPS_PROXY, HTTP_PROXY and
 // ALL_PROXY (either case, from getenv) and of the GOPROXY and GOSUMDB URLs
 // (from goEnv, which may be nil), ICMP errors (destination unreachable, time
 // exceeded, parameter problem), ICMPv6 errors (types below 128), and IP
 // fragments after the first, which carry no ports (a large DNS answer).
 func DefaultFilter(getenv func(string) string, goEnv map[string]string) string {
-	ports := []int{443}
+	ports := []int{22, 80, 443}
 	add := func(raw string) {
 		if p := urlPort(raw); p > 0 && !slices.Contains(ports, p) {
 			ports = append(ports, p)
@@ -44,7 +45,7 @@ func DefaultFilter(getenv func(string) string, goEnv map[string]string) string {
 	for _, p := range ports {
 		tcp = append(tcp, "tcp port "+strconv.Itoa(p))
 	}
-	return fmt.Sprintf("port 53 or port 853 or %s"+
+	return fmt.Sprintf("port 53 or port 853 or udp port 123 or %s"+
 		" or (icmp and (icmp[0] == 3 or icmp[0] == 11 or icmp[0] == 12))"+
 		" or (icmp6 and ip6[40] < 128)"+
 		" or (ip and ip[6:2] & 0x1fff != 0) or (ip6 and ip6[6] == 44)",

@@ -23,7 +23,7 @@ func TestLiveSecretsArriveAsBlocksAndBeforeThePackets(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "keys.pcapng")
 	c := newConn(t, "10.0.0.2:40000", "142.250.1.1:443")
 	src := &fakeSource{lt: layers.LinkTypeEthernet, t: time.Unix(1_700_000_000, 0)}
-	src.push(c.handshake()...)
+	src.push(c.Handshake()...)
 	l, err := startLive(LiveConfig{Path: path, UID: -1, GID: -1, FlushInterval: 5 * time.Millisecond, NewTrimmer: liveTrimmer}, []source{src})
 	if err != nil {
 		t.Fatal(err)
@@ -37,7 +37,7 @@ func TestLiveSecretsArriveAsBlocksAndBeforeThePackets(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, func() bool { return fileHas(t, path, line1) })
-	src.push(c.seg(true, "PA", clientHello(300)))
+	src.push(c.Seg(true, "PA", clientHello(300)))
 	if err := l.AddSecrets(line2); err != nil {
 		t.Fatal(err)
 	}

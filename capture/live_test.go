@@ -87,8 +87,8 @@ func TestLiveWritesACompleteFile(t *testing.T) {
 	ch := clientHello(300)
 	app := record(23, 500, appByte)
 	src := &fakeSource{lt: layers.LinkTypeEthernet, t: time.Unix(1_700_000_000, 0), drop: 3}
-	src.push(c.handshake()...)
-	src.push(c.seg(true, "PA", ch), c.seg(false, "PA", serverHello(0x0304)), c.seg(true, "PA", record(23, 53, hsByte)), c.seg(true, "PA", app))
+	src.push(c.Handshake()...)
+	src.push(c.Seg(true, "PA", ch), c.Seg(false, "PA", serverHello(0x0304)), c.Seg(true, "PA", record(23, 53, hsByte)), c.Seg(true, "PA", app))
 
 	start := &Metadata{ModsniffVersion: "test", Command: []string{"go", "mod", "download"}, GoVersion: "go version go1.26 linux/amd64"}
 	l, err := startLive(LiveConfig{Interfaces: []string{"any"}, Filter: "port 443", Path: path, Meta: start, UID: -1, GID: -1,
@@ -149,7 +149,7 @@ func TestLiveWritesACompleteFile(t *testing.T) {
 		t.Errorf("statistics %+v", s)
 	}
 	last := pkts[6]
-	if last.Length != len(c.seg(true, "PA", app)) || len(last.Data) >= last.Length {
+	if last.Length != len(c.Seg(true, "PA", app)) || len(last.Data) >= last.Length {
 		t.Errorf("application data: %d of %d bytes kept", len(last.Data), last.Length)
 	}
 	if bytes.Contains(last.Data, []byte{appByte, appByte}) {
@@ -171,7 +171,7 @@ func TestLiveSeveralInterfaces(t *testing.T) {
 	a := &fakeSource{lt: layers.LinkTypeLinuxSLL2, t: time.Unix(1, 0)}
 	b := &fakeSource{lt: layers.LinkTypeEthernet, t: time.Unix(2, 0)}
 	c := newConn(t, "10.0.0.2:40000", "10.0.0.9:443")
-	b.push(c.handshake()...)
+	b.push(c.Handshake()...)
 	l, err := startLive(LiveConfig{Interfaces: []string{"any", "lo"}, Path: path, UID: -1, GID: -1}, []source{a, b})
 	if err != nil {
 		t.Fatal(err)
@@ -307,13 +307,13 @@ func TestDefaultFilter(t *testing.T) {
 	}
 	got := DefaultFilter(func(k string) string { return env[k] },
 		map[string]string{"GOPROXY": "https://athens.corp:3000|https://proxy.golang.org,direct", "GOSUMDB": "sum.golang.org+key https://sum.corp:8443"})
-	for _, want := range []string{"port 53", "port 853", "tcp port 443", "tcp port 3128", "tcp port 8080", "tcp port 1080",
+	for _, want := range []string{"port 53", "port 853", "tcp port 443", "tcp port 22", "tcp port 80", "udp port 123", "tcp port 3128", "tcp port 8080", "tcp port 1080",
 		"tcp port 3000", "tcp port 8443", "icmp[0] == 3", "icmp[0] == 11", "icmp6 and ip6[40] < 128", "ip[6:2] & 0x1fff != 0"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("filter lacks %q: %s", want, got)
 		}
 	}
-	if plain := DefaultFilter(func(string) string { return "" }, nil); strings.Count(plain, "tcp port") != 1 {
+	if plain := DefaultFilter(func(string) string { return "" }, nil); strings.Count(plain, "tcp port") != 3 {
 		t.Errorf("without proxies: %s", plain)
 	}
 	for raw, want := range map[string]int{"http://h": 80, "https://h": 443, "h:81": 81, "socks5h://h": 1080, "": 0, "http://": 0, "http://h:99999": 0} {

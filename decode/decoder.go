@@ -121,6 +121,9 @@ type Options struct {
 	// --full: packets shorter than on the wire lost their application data
 	// on purpose, for privacy, not to a snap length.
 	Trimmed bool
+	// Budget, when set, stops reading an input early — keeping everything
+	// decoded before — when the wall clock or the heap passes its limits.
+	Budget *Budget
 }
 
 // Decoder decodes the packets of one input. Feed it every packet with
@@ -273,11 +276,11 @@ func (d *Decoder) network(at capture.Ref) {
 			return
 		case layers.LayerTypeICMPv4:
 			d.stats.Decoded++
-			d.icmpPacket(src, ip, d.ll.ICMPv4.TypeCode.Type(), d.ll.ICMPv4.TypeCode.Code(), d.ll.ICMPv4.Payload, false, at)
+			d.icmpPacket(src, ip, d.ll.ICMPv4.TypeCode.Type(), d.ll.ICMPv4.TypeCode.Code(), icmp4Rest(&d.ll.ICMPv4), d.ll.ICMPv4.Payload, false, at)
 			return
 		case layers.LayerTypeICMPv6:
 			d.stats.Decoded++
-			d.icmpPacket(src, ip, d.ll.ICMPv6.TypeCode.Type(), d.ll.ICMPv6.TypeCode.Code(), icmp6Body(&d.ll.ICMPv6), true, at)
+			d.icmpPacket(src, ip, d.ll.ICMPv6.TypeCode.Type(), d.ll.ICMPv6.TypeCode.Code(), icmp6Rest(&d.ll.ICMPv6), icmp6Body(&d.ll.ICMPv6), true, at)
 			return
 		}
 	}
@@ -343,11 +346,11 @@ func (d *Decoder) transport(src, dst netip.Addr, ip IPInfo, proto layers.IPProto
 		}
 	case layers.IPProtocolICMPv4:
 		if d.ll.ICMPv4.DecodeFromBytes(data, gopacket.NilDecodeFeedback) == nil {
-			d.icmpPacket(src, ip, d.ll.ICMPv4.TypeCode.Type(), d.ll.ICMPv4.TypeCode.Code(), d.ll.ICMPv4.Payload, false, at)
+			d.icmpPacket(src, ip, d.ll.ICMPv4.TypeCode.Type(), d.ll.ICMPv4.TypeCode.Code(), icmp4Rest(&d.ll.ICMPv4), d.ll.ICMPv4.Payload, false, at)
 		}
 	case layers.IPProtocolICMPv6:
 		if d.ll.ICMPv6.DecodeFromBytes(data, gopacket.NilDecodeFeedback) == nil {
-			d.icmpPacket(src, ip, d.ll.ICMPv6.TypeCode.Type(), d.ll.ICMPv6.TypeCode.Code(), icmp6Body(&d.ll.ICMPv6), true, at)
+			d.icmpPacket(src, ip, d.ll.ICMPv6.TypeCode.Type(), d.ll.ICMPv6.TypeCode.Code(), icmp6Rest(&d.ll.ICMPv6), icmp6Body(&d.ll.ICMPv6), true, at)
 		}
 	}
 }
@@ -429,6 +432,7 @@ const (
 	noteFrag4 noteKindID = iota
 	noteFrag6
 	noteDNSShort
+	noteHTTPHead
 	numNoteKinds
 )
 
@@ -437,6 +441,7 @@ var noteKindWhat = [numNoteKinds]string{
 	noteFrag4:    "IPv4 fragments dropped",
 	noteFrag6:    "IPv6 fragments dropped",
 	noteDNSShort: "DNS messages shorter than their header",
+	noteHTTPHead: "HTTP header blocks over the size limit",
 }
 
 // noteCount counts the notes of one kind and where the first suppressed

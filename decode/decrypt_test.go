@@ -238,7 +238,7 @@ func TestDecryptWithSecretsBlock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := in.Events.TLS[0]; !s.Decrypted || s.ServerALPN() != "h2" || len(in.Secrets) != 1 {
-		t.Errorf("decrypted %v alpn %q secrets blocks %d notes %q", s.Decrypted, s.ServerALPN(), len(in.Secrets), s.Notes)
+	if s := in.Events.TLS[0]; !s.Decrypted || s.ServerALPN() != "h2" || in.SecretsBlocks != 1 {
+		t.Errorf("decrypted %v alpn %q secrets blocks %d notes %q", s.Decrypted, s.ServerALPN(), in.SecretsBlocks, s.Notes)
 	}
 }

@@ -83,6 +83,19 @@ func (d *Decoder) dnsMessage(src, dst netip.AddrPort, tcp bool, payload []byte, 
 		// A header-only answer (REFUSED, FORMERR …): match by ID.
 		st = d.dns[dnsKey{client: client, server: server, tcp: tcp, id: m.Id, name: "\x00id"}]
 	}
+	if st == nil && len(m.Question) > 0 {
+		// The ID of a live query but another question: resolvers that
+		// check the question (the go resolver does) drop it.
+		if q := d.dns[dnsKey{client: client, server: server, tcp: tcp, id: m.Id, name: "\x00id"}]; q != nil && !q.ex.Query.IsZero() {
+			if len(q.ex.Rejected) < 16 {
+				r := &DNSResponse{At: at, IP: ip, RCode: uint16(m.Rcode), Truncated: m.Truncated, Malformed: malformed,
+					Question: name, QType: qtype}
+				r.Answers, r.AnswersOmitted = records(m.Answer)
+				q.ex.Rejected = append(q.ex.Rejected, r)
+			}
+			return
+		}
+	}
 	if st == nil {
 		ex := d.newDNSExchange(client, server, tcp, m.Id, name, qtype, at)
 		if ex == nil {
@@ -102,6 +115,9 @@ func (d *Decoder) dnsMessage(src, dst netip.AddrPort, tcp bool, payload []byte, 
 	}
 	r.Answers, r.AnswersOmitted = records(m.Answer)
 	r.Authority, r.AuthorityOmitted = records(m.Ns)
+	if malformed != "" {
+		r.MalformedSection = malformedSection(payload, &m)
+	}
 	if len(st.ex.Responses) < 64 {
 		st.ex.Responses = append(st.ex.Responses, r)
 	}
@@ -174,6 +190,21 @@ func (d *Decoder) dnsByID(client, server netip.AddrPort, tcp bool, id uint16) *D
 		return st.ex
 	}
 	return nil
+}
+
+// malformedSection names the section of a DNS message (RFC 1035 §4.1) in
+// which decoding stopped, from the header's counts and what was decoded.
+func malformedSection(payload []byte, m *dns.Msg) string {
+	count := func(off int) int { return int(payload[off])<<8 | int(payload[off+1]) }
+	switch {
+	case len(m.Question) < count(4) || count(4) == 0:
+		return "question"
+	case len(m.Answer) < count(6):
+		return "answer"
+	case len(m.Ns) < count(8):
+		return "authority"
+	}
+	return "additional"
 }
 
 // maxRecordsPerSection caps the records kept from one section of one

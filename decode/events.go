@@ -92,6 +92,10 @@ type DNSExchange struct {
 	// ICMP holds errors quoting the query (the resolver is not there) or a
 	// response (the client had already given up on the socket).
 	ICMP []*ICMPError
+	// Rejected holds responses with this transaction's ID whose question
+	// section names another question (RFC 5452 §9.1): the go resolver
+	// ignores them and keeps waiting. They are not in Responses.
+	Rejected []*DNSResponse
 	// Reset is set when a DNS-over-TCP connection to the server was reset.
 	Reset *capture.Ref
 	// Malformed holds the parse error of a query that could not be fully
@@ -115,8 +119,15 @@ type DNSResponse struct {
 	// beyond the first 32, which are not kept.
 	AnswersOmitted, AuthorityOmitted int
 	// Malformed holds the parse error when only part of the message could
-	// be decoded; the header fields are still valid.
-	Malformed string
+	// be decoded; the header fields are still valid. MalformedSection
+	// names the section where decoding stopped: "question", "answer",
+	// "authority" or "additional".
+	Malformed        string
+	MalformedSection string
+	// Question and QType are the response's own question, set only for a
+	// response in DNSExchange.Rejected.
+	Question string
+	QType    uint16
 }
 
 // DNSRecord is one resource record (RFC 1035 §3.2.1), typed: exactly one of
@@ -164,6 +175,11 @@ type TCPConn struct {
 	App string
 	// ICMP holds ICMP errors quoting this connection.
 	ICMP []*ICMPError
+	// Path holds each direction's segment sizes and acknowledgement
+	// progress (index 0: client); FINIdle the capture time between the
+	// connection's previous packet and each direction's first FIN.
+	Path    [2]TCPPath
+	FINIdle [2]time.Duration
 	// TLS and Tunnel point at what the stream carried, when known.
 	TLS    *TLSSession
 	Tunnel *Tunnel
@@ -177,6 +193,9 @@ type TCPReset struct {
 	IP         IPInfo
 	// AfterPayload counts payload bytes the sender had sent before the RST.
 	AfterPayload int64
+	// Idle is the capture time between the connection's previous packet
+	// and the RST: a long one marks an idle timeout.
+	Idle time.Duration
 }
 
 // TLSSession is one TLS handshake and what followed it, on a TCP
@@ -188,7 +207,15 @@ type TLSSession struct {
 	Conn   *TCPConn
 	Tunnel *Tunnel
 	*tlswire.Session
+	// NotTLS holds the first bytes the server sent (at most NotTLSMax) when
+	// they did not start a TLS record (RFC 8446 §5.1): an HTTP status line,
+	// an SSH banner, HTTP/2 frames. NotTLSAt is the packet that began them.
+	NotTLS   []byte
+	NotTLSAt capture.Ref
 }
+
+// NotTLSMax bounds TLSSession.NotTLS.
+const NotTLSMax = 256
 
 // Tunnel is an HTTP CONNECT (RFC 9110 §9.3.6) or SOCKS (RFC 1928) tunnel
 // request and the proxy's answer.
@@ -234,6 +261,57 @@ type HTTPExchange struct {
 	GoAway           string
 	GoAwayFromClient bool
 	Conn             *TCPConn
+	// StreamID is the HTTP/2 stream that carried the exchange (0 for
+	// HTTP/1).
+	StreamID uint32
+	// Reset is the error code name of an RST_STREAM (RFC 9113 §6.4) that
+	// ended the stream before its response was complete (the client's
+	// CANCEL excepted); ResetFromClient says the client sent it, ResetAt
+	// locates it.
+	Reset           string
+	ResetFromClient bool
+	ResetAt         capture.Ref
+	// ContentType is the response's media type, lower case, without
+	// parameters (RFC 9110 §8.3), cut at 64 bytes.
+	ContentType string
+	// ContentLength is the response's Content-Length, -1 when it had none
+	// (or no response was seen).
+	ContentLength int64
+	// BodyBytes counts the response body bytes that were on the wire
+	// (bytes missing from the capture but inside the body's framing
+	// count); BodyDone is set once the body was complete (Content-Length
+	// reached, the last chunk, END_STREAM, or the close that delimits it).
+	BodyBytes int64
+	BodyDone  bool
+	// Truncated says how the response body ended early when the
+	// connection closed (or the stream was reset) before it was complete:
+	// "" otherwise, and "" when the capture simply stopped.
+	Truncated string
+	// Title is the <title> of an HTML response and FirstLine the first
+	// non-empty line of a text body of a 3xx–5xx response: read from the
+	// first 2 KiB of an uncompressed body, cut at 160 bytes.
+	Title, FirstLine string
+	// RetryAfter is the response's Retry-After field (RFC 9110 §10.2.3),
+	// Location the host of its Location field (a redirect's target),
+	// each cut at 64 bytes.
+	RetryAfter, Location string
+	// Malformed says what answered the request instead of an HTTP/1.x
+	// response: "HTTP/2 frames" when the server spoke HTTP/2 (a SETTINGS
+	// frame) on an HTTP/1.1 connection; Response is then its packet.
+	Malformed string
+	// Date is the response's Date field (RFC 9110 §6.6.1), the server's
+	// clock; zero when absent or unparseable.
+	Date time.Time
+	// ErrorBody is the start (≤ 1 KiB, control characters as spaces) of
+	// the text body of a 4xx/5xx response: what a module proxy says of a
+	// path it cannot serve (`terminal prompts disabled`, `unrecognized
+	// import path`). It is not written to reports.
+	ErrorBody string
+	// body holds the first bytes of a body being read, for Title and
+	// FirstLine, dropped once read; encoded is set for a body with a
+	// Content-Encoding, which is not peeked at.
+	body    []byte
+	encoded bool
 }
 
 // ICMPError is an ICMP (RFC 792) or ICMPv6 (RFC 4443) error message and
@@ -248,6 +326,9 @@ type ICMPError struct {
 	// "frag-needed", "packet-too-big" …
 	Kind       string
 	Type, Code uint8
+	// MTU is the next-hop MTU of a "frag-needed" (RFC 1191 §4) or
+	// "packet-too-big" (RFC 4443 §3.2) error; 0 otherwise.
+	MTU int
 	// Quoted is the quoted datagram's transport ("udp", "tcp") and
 	// endpoints, as the original sender wrote them.
 	Proto    string

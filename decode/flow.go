@@ -34,6 +34,7 @@ type flow struct {
 	sinks   [2]dirSink
 	app     streamApp
 	last    time.Time
+	path    pathState
 	ended   bool // both FINs or a RST seen: forget it sooner
 	seq     int  // creation order, for deterministic sweeps
 	// prev and next link the flow into its idle list (open or ended),
@@ -173,6 +174,7 @@ func (d *Decoder) tcpPacket(srcIP, dstIP netip.Addr, ip IPInfo, t *layers.TCP, a
 		}
 	}
 	d.lastFlow = f
+	prev := f.last // for the idle gap before a RST or FIN
 	d.touch(f, at.Time)
 	c := f.conn
 	c.Last = at
@@ -196,12 +198,13 @@ func (d *Decoder) tcpPacket(srcIP, dstIP netip.Addr, ip IPInfo, t *layers.TCP, a
 	}
 	if t.RST {
 		if len(c.Resets) < 16 {
-			c.Resets = append(c.Resets, TCPReset{At: at, FromClient: dir == 0, IP: ip, AfterPayload: c.Payload[dir]})
+			c.Resets = append(c.Resets, TCPReset{At: at, FromClient: dir == 0, IP: ip, AfterPayload: c.Payload[dir], Idle: idleBefore(prev, at)})
 		}
 		d.markEnded(f)
 	}
 	if t.FIN && c.FIN[dir].IsZero() {
 		c.FIN[dir] = at
+		c.FINIdle[dir] = idleBefore(prev, at)
 		if !c.FIN[1-dir].IsZero() {
 			d.markEnded(f)
 		}
@@ -212,6 +215,7 @@ func (d *Decoder) tcpPacket(srcIP, dstIP netip.Addr, ip IPInfo, t *layers.TCP, a
 	if d.ipPayload >= 0 {
 		cut = max(0, d.ipPayload-len(t.Contents)-len(t.Payload))
 	}
+	f.path.track(c, dir, t, len(t.Payload)+cut, ip, at)
 	if n := len(t.Payload) + cut; n > 0 {
 		c.Payload[dir] += int64(n)
 		if c.FirstPayload[dir].IsZero() {
@@ -405,6 +409,7 @@ func (d *Decoder) finishFlow(k flowKey, f *flow, at capture.Ref) {
 		f.streams[dir].Flush(at)
 	}
 	f.app.finish()
+	f.path.finish(f.conn)
 	for dir := range 2 {
 		f.conn.Stream[dir] = f.streams[dir].Stats()
 	}

@@ -98,6 +98,7 @@ func FuzzStreamApps(f *testing.F) {
 	f.Add(uint16(1080), []byte{5, 1, 0, 5, 1, 0, 3, 4, 'h', 'o', 's', 't', 1, 187}, []byte{5, 0, 5, 0, 0, 1, 0, 0, 0, 0, 0, 0}, uint8(3))
 	f.Add(uint16(80), []byte("GET /x/@v/list HTTP/1.1\r\nHost: h\r\n\r\n"), []byte("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"), uint8(5))
 	f.Add(uint16(53), []byte{0, 2, 1, 2}, []byte{0, 12, 0, 0, 0x81, 0x80, 0, 0, 0, 0, 0, 0, 0, 0}, uint8(1))
+	f.Add(uint16(443), []byte{22, 3, 1, 0, 4, 1, 0, 0, 0}, []byte("HTTP/1.1 400 Bad Request\r\nServer: squid\r\n\r\n<html>"), uint8(4))
 	f.Add(uint16(443), []byte{22, 3, 1, 0, 4, 1, 0, 0, 0}, []byte{21, 3, 3, 0, 2, 2, 40}, uint8(2))
 	f.Fuzz(func(t *testing.T, port uint16, cdata, sdata []byte, step uint8) {
 		w := newWire(t)

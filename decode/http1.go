@@ -2,6 +2,7 @@ package decode
 
 import (
 	"bytes"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -50,6 +51,16 @@ type httpReader struct {
 	state   httpState
 	remain  int64
 	broken  string
+
+	// onBody receives body bytes (p nil for n bytes missing from the
+	// capture) and onEnd the end of a complete message; onH2 is told when
+	// a response stream starts with HTTP/2 frames. All may be nil.
+	onBody func(p []byte, n int64)
+	onEnd  func()
+	onH2   func(at capture.Ref)
+	// onOversize is told when a header block outgrows maxHTTPHead and the
+	// rest of the direction is given up. It may be nil.
+	onOversize func(at capture.Ref)
 }
 
 type httpState int
@@ -80,11 +91,13 @@ func (r *httpReader) feed(p []byte, at capture.Ref) (tunnel []byte) {
 			p = r.head(p, at)
 		case stBody, stChunkData:
 			n := min(int64(len(p)), r.remain)
+			r.body(p[:n], n)
 			r.remain -= n
 			p = p[n:]
 			if r.remain == 0 {
 				if r.state == stBody {
 					r.state = stHead
+					r.end()
 				} else {
 					r.state = stChunkCRLF
 					r.remain = 2
@@ -106,6 +119,7 @@ func (r *httpReader) feed(p []byte, at capture.Ref) (tunnel []byte) {
 			if r.state == stTrailer {
 				if len(line) == 0 {
 					r.state = stHead
+					r.end()
 				}
 				continue
 			}
@@ -146,6 +160,9 @@ func (r *httpReader) line(p []byte) (line, rest []byte, ok bool) {
 
 // head collects a header block and decodes it once complete.
 func (r *httpReader) head(p []byte, at capture.Ref) []byte {
+	// An HTTP/2 server answering an HTTP/1.1 request starts with its
+	// SETTINGS frame (RFC 9113 §3.4): the go command then says
+	// `malformed HTTP response "\x00\x00\x12\x04…"`.
 	// Skip the empty lines a client may send between messages (RFC 9112 §2.2).
 	if len(r.buf) == 0 {
 		p = bytes.TrimLeft(p, "\r\n")
@@ -155,6 +172,16 @@ func (r *httpReader) head(p []byte, at capture.Ref) []byte {
 	}
 	start := max(0, len(r.buf)-3)
 	r.buf = append(r.buf, p...)
+	// An HTTP/2 server answering an HTTP/1.1 request starts with its
+	// SETTINGS frame (RFC 9113 §3.4): the go command then says
+	// `malformed HTTP response "\x00\x00\x12\x04…"`.
+	if !r.request && len(r.buf) >= 9 && len(r.buf)-len(p) < 9 && looksLikeH2Settings(r.buf) {
+		r.fail("HTTP/2 frames instead of an HTTP/1.x response")
+		if r.onH2 != nil {
+			r.onH2(at)
+		}
+		return nil
+	}
 	end := bytes.Index(r.buf[start:], []byte("\r\n\r\n"))
 	sep := 4
 	if end < 0 {
@@ -165,6 +192,9 @@ func (r *httpReader) head(p []byte, at capture.Ref) []byte {
 	if end < 0 {
 		if len(r.buf) > maxHTTPHead {
 			r.fail("header block larger than 16 KiB")
+			if r.onOversize != nil {
+				r.onOversize(at)
+			}
 		}
 		return nil
 	}
@@ -180,6 +210,7 @@ func (r *httpReader) head(p []byte, at capture.Ref) []byte {
 		return rest // feed hands these back as tunnel bytes
 	case bodyNone:
 		r.state = stHead
+		r.end()
 		return rest
 	}
 	if te, ok := h.get("Transfer-Encoding"); ok && strings.Contains(strings.ToLower(te), "chunked") {
@@ -194,19 +225,61 @@ func (r *httpReader) head(p []byte, at capture.Ref) []byte {
 		}
 		if n > 0 {
 			r.state, r.remain = stBody, n
+		} else {
+			r.end()
 		}
 		return rest
 	}
 	if !r.request {
 		r.state = stUntilClose
+	} else {
+		r.end()
 	}
 	return rest
+}
+
+func (r *httpReader) body(p []byte, n int64) {
+	if r.onBody != nil {
+		r.onBody(p, n)
+	}
+}
+
+func (r *httpReader) end() {
+	if r.onEnd != nil {
+		r.onEnd()
+	}
+}
+
+// cutShort says how the message being read ended early when the stream
+// closed now: "" when it was complete (or delimited by the close).
+func (r *httpReader) cutShort(received int64) string {
+	switch r.state {
+	case stBody:
+		return fmt.Sprintf("%d of %d bytes (Content-Length) received", received, received+r.remain)
+	case stChunkSize, stChunkData, stChunkCRLF, stTrailer:
+		return fmt.Sprintf("a chunked body without its last chunk (%d bytes received)", received)
+	}
+	return ""
 }
 
 func (r *httpReader) fail(why string) {
 	r.state = stBroken
 	r.broken = why
 	r.buf = nil
+}
+
+// oversizeHead returns the note a connection's HTTP reader makes when a
+// header block outgrows maxHTTPHead (capped per kind: a flood of 64 KiB
+// heads makes 16 notes and a count).
+func (d *Decoder) oversizeHead(c *TCPConn, request bool) func(at capture.Ref) {
+	return func(at capture.Ref) {
+		from, what := c.Client, "request"
+		if !request {
+			from, what = c.Server, "response"
+		}
+		d.noteKind(at, noteHTTPHead, fmt.Sprintf("HTTP %s header block from %s is larger than %d KiB: the rest of that direction is not decoded",
+			what, from, maxHTTPHead>>10))
+	}
 }
 
 // parseHTTPHead splits a header block into its start line and fields.
@@ -283,12 +356,13 @@ type httpApp struct {
 	req     httpReader
 	resp    httpReader
 	waiting []*HTTPExchange // requests awaiting their response, oldest first
+	cur     *HTTPExchange   // the exchange whose response body is being read
 }
 
 func newHTTPApp(d *Decoder, c *TCPConn, host string) *httpApp {
 	a := &httpApp{d: d, c: c, host: host}
-	a.req = httpReader{request: true, onHead: a.request}
-	a.resp = httpReader{onHead: a.response}
+	a.req = httpReader{request: true, onHead: a.request, onOversize: d.oversizeHead(c, true)}
+	a.resp = httpReader{onHead: a.response, onBody: a.respBody, onEnd: a.respEnd, onH2: a.respH2, onOversize: d.oversizeHead(c, false)}
 	return a
 }
 
@@ -303,7 +377,7 @@ func (a *httpApp) request(h *httpHead, at capture.Ref) bodyMode {
 		host = a.host
 	}
 	x := &HTTPExchange{Client: a.c.Client, Server: a.c.Server, Host: host, Method: method,
-		Path: redactQuery(target), Proto: proto, Request: at, Conn: a.c}
+		Path: redactQuery(target), Proto: proto, Request: at, Conn: a.c, ContentLength: -1}
 	if len(a.d.ev.HTTP) < a.d.lim.MaxEvents {
 		a.d.ev.HTTP = append(a.d.ev.HTTP, x)
 	}
@@ -333,7 +407,12 @@ func (a *httpApp) response(h *httpHead, at capture.Ref) bodyMode {
 		x, a.waiting = a.waiting[0], a.waiting[1:]
 		x.Status = status
 		x.Response = at
+		x.startResponse()
+		for _, f := range h.fields {
+			x.responseField(f.name, f.value)
+		}
 	}
+	a.cur = x
 	switch {
 	case status == 101:
 		return bodyTunnel
@@ -366,10 +445,12 @@ func (r *httpReader) gap(n int64) {
 	switch {
 	case r.state == stTunnel || r.state == stUntilClose || r.state == stBroken:
 	case (r.state == stBody || r.state == stChunkData) && n > 0 && n <= r.remain:
+		r.body(nil, n)
 		r.remain -= n
 		if r.remain == 0 {
 			if r.state == stBody {
 				r.state = stHead
+				r.end()
 			} else {
 				r.state, r.remain = stChunkCRLF, 2
 			}
@@ -379,7 +460,44 @@ func (r *httpReader) gap(n int64) {
 	}
 }
 
-func (a *httpApp) finish() {}
+func (a *httpApp) respH2(at capture.Ref) {
+	if len(a.waiting) > 0 {
+		x := a.waiting[0]
+		a.waiting = a.waiting[1:]
+		x.Malformed, x.Response = "HTTP/2 frames", at
+	}
+}
+
+func (a *httpApp) respBody(p []byte, n int64) {
+	if a.cur != nil {
+		a.cur.bodyData(p, n)
+	}
+}
+
+func (a *httpApp) respEnd() {
+	if a.cur != nil {
+		a.cur.bodyEnd("")
+		a.cur = nil
+	}
+}
+
+// finish judges the response still being read when the stream ended: cut
+// short when the server closed (or reset) the connection inside its
+// framing, complete when the close delimits it; the capture merely
+// stopping judges nothing.
+func (a *httpApp) finish() {
+	if a.cur == nil || !serverClosed(a.c) {
+		return
+	}
+	if a.resp.state == stUntilClose {
+		a.respEnd()
+		return
+	}
+	if why := a.resp.cutShort(a.cur.BodyBytes); why != "" {
+		a.cur.bodyEnd(why)
+		a.cur = nil
+	}
+}
 
 // redactQuery drops the query string of a request target: module paths are
 // useful evidence, query parameters may carry tokens.

@@ -24,6 +24,7 @@ const (
 	h2GoAway       = 0x7
 	h2Continuation = 0x9
 
+	h2FlagEndStream  = 0x1
 	h2FlagEndHeaders = 0x4
 	h2FlagPadded     = 0x8
 	h2FlagPriority   = 0x20
@@ -74,6 +75,7 @@ type h2App struct {
 	host    string // the SNI or tunnel target, when :authority is missing
 	dirs    [2]h2Dir
 	streams map[uint32]*HTTPExchange // requests awaiting their response
+	open    map[uint32]*HTTPExchange // responses whose body has not ended
 	all     []*HTTPExchange          // every exchange of the connection
 	notes   int
 	// gone is the server's GOAWAY with an error code, once sent: a request
@@ -107,16 +109,20 @@ type h2Dir struct {
 	block   bool // inside a header block (HEADERS or PUSH_PROMISE until END_HEADERS)
 	blockOf uint8
 	blockSt uint32
+	blockES bool // the block's HEADERS frame carried END_STREAM
 	fields  h2Fields
+	dataPad int // padding of the DATA frame being read
 }
 
 // h2Fields are the pseudo-header fields of one header block.
 type h2Fields struct {
 	method, path, authority, status, host string
+	// response fields the checks use (see HTTPExchange.responseField)
+	response [][2]string
 }
 
 func newH2App(d *Decoder, c *TCPConn, s *TLSSession, host string) *h2App {
-	a := &h2App{d: d, c: c, s: s, host: host, streams: make(map[uint32]*HTTPExchange)}
+	a := &h2App{d: d, c: c, s: s, host: host, streams: make(map[uint32]*HTTPExchange), open: make(map[uint32]*HTTPExchange)}
 	for dir := range a.dirs {
 		h := &a.dirs[dir]
 		h.a, h.dir = a, dir
@@ -139,6 +145,10 @@ func (h *h2Dir) emit(f hpack.HeaderField) {
 		h.fields.status = f.Value
 	case "host":
 		h.fields.host = f.Value
+	case "content-type", "content-length", "content-encoding", "retry-after", "location", "date":
+		if h.dir == 1 && len(h.fields.response) < 8 {
+			h.fields.response = append(h.fields.response, [2]string{f.Name, f.Value})
+		}
 	}
 }
 
@@ -168,7 +178,30 @@ func (a *h2App) data(dir int, p []byte, at capture.Ref) {
 }
 
 func (a *h2App) gap(dir int, n int64, at capture.Ref) { a.data(dir, nil, at) }
-func (a *h2App) finish()                              {}
+
+// finish judges the responses still open when the stream ended: cut short
+// when the server closed or reset the connection before their END_STREAM
+// (the go command says `unexpected EOF`); nothing when the capture merely
+// stopped or the server's frames could not be followed.
+func (a *h2App) finish() {
+	if len(a.open) == 0 || a.dirs[1].broken || !serverClosed(a.c) {
+		return
+	}
+	ids := make([]uint32, 0, len(a.open))
+	for id := range a.open {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		x := a.open[id]
+		why := fmt.Sprintf("the connection closed after %d body bytes, before END_STREAM", x.BodyBytes)
+		if x.ContentLength >= 0 {
+			why = fmt.Sprintf("%d of %d bytes (content-length) received, then the connection closed before END_STREAM", x.BodyBytes, x.ContentLength)
+		}
+		x.bodyEnd(why)
+		delete(a.open, id)
+	}
+}
 
 // fail stops the direction after a framing or HPACK error.
 func (h *h2Dir) fail(at capture.Ref, format string, args ...any) {
@@ -214,7 +247,7 @@ func (h *h2Dir) startFrame(at capture.Ref) {
 	h.length = int(b[0])<<16 | int(b[1])<<8 | int(b[2])
 	h.typ, h.flags = b[3], b[4]
 	h.stream = (uint32(b[5])<<24 | uint32(b[6])<<16 | uint32(b[7])<<8 | uint32(b[8])) & 0x7fffffff
-	h.off, h.smallN, h.preWant, h.data = 0, 0, 0, 0
+	h.off, h.smallN, h.preWant, h.data, h.dataPad = 0, 0, 0, 0, 0
 	if h.block && h.typ != h2Continuation {
 		h.fail(at, "%s frame inside a header block (RFC 9113 §6.10)", h2FrameName(h.typ))
 		return
@@ -231,6 +264,7 @@ func (h *h2Dir) startFrame(at capture.Ref) {
 			h.preWant += 4
 		}
 		h.block, h.blockOf, h.blockSt = true, h.typ, h.stream
+		h.blockES = h.typ == h2Headers && h.flags&h2FlagEndStream != 0
 		h.fields = h2Fields{}
 		if h.preWant > h.length {
 			h.fail(at, "%s frame of %d bytes too short for its flags", h2FrameName(h.typ), h.length)
@@ -280,6 +314,19 @@ func (h *h2Dir) payload(p []byte, at capture.Ref) {
 		}
 	case h2GoAway, h2RSTStream:
 		h.smallN += copy(h.small[h.smallN:], p)
+	case h2Data:
+		if h.dir != 1 || h.a.open[h.stream] == nil {
+			return
+		}
+		off := h.off
+		if h.flags&h2FlagPadded != 0 && off == 0 && len(p) > 0 {
+			h.dataPad = int(p[0])
+			p, off = p[1:], 1
+		}
+		// Padding ends the frame: only bytes before it are body.
+		if n := min(len(p), h.length-h.dataPad-off); n > 0 {
+			h.a.open[h.stream].bodyData(p[:n], int64(n))
+		}
 	case h2Settings:
 		if h.flags&h2FlagAck != 0 {
 			return
@@ -318,6 +365,13 @@ func (h *h2Dir) endFrame(at capture.Ref) {
 		}
 		if h.blockOf == h2Headers {
 			h.a.headers(h.dir, h.blockSt, h.fields, at)
+			if h.blockES && h.dir == 1 {
+				h.a.endStream(h.blockSt)
+			}
+		}
+	case h2Data:
+		if h.dir == 1 && h.flags&h2FlagEndStream != 0 {
+			h.a.endStream(h.stream)
 		}
 	case h2GoAway:
 		if h.smallN < 8 {
@@ -358,7 +412,7 @@ func (a *h2App) headers(dir int, stream uint32, f h2Fields, at capture.Ref) {
 			host = a.host
 		}
 		x := &HTTPExchange{Client: a.c.Client, Server: a.c.Server, Host: host, Method: f.method,
-			Path: redactQuery(f.path), Proto: "h2", Request: at, Conn: a.c}
+			Path: redactQuery(f.path), Proto: "h2", Request: at, Conn: a.c, StreamID: stream, ContentLength: -1}
 		if a.gone != "" {
 			// The server had already sent GOAWAY: this request crossed it.
 			x.GoAway, x.Response = a.gone, a.goneAt
@@ -379,7 +433,23 @@ func (a *h2App) headers(dir int, stream uint32, f h2Fields, at capture.Ref) {
 	}
 	if x := a.streams[stream]; x != nil {
 		x.Status, x.Response = code, at
+		x.startResponse()
+		for _, kv := range f.response {
+			x.responseField(kv[0], kv[1])
+		}
 		delete(a.streams, stream)
+		if len(a.open) < maxH2Streams {
+			a.open[stream] = x
+		}
+	}
+}
+
+// endStream ends the body of the response on stream (END_STREAM, RFC 9113
+// §8.1).
+func (a *h2App) endStream(stream uint32) {
+	if x := a.open[stream]; x != nil {
+		x.bodyEnd("")
+		delete(a.open, stream)
 	}
 }
 
@@ -430,7 +500,7 @@ func (a *h2App) goAway(dir int, last, code uint32, at capture.Ref) {
 }
 
 // reset records an RST_STREAM (RFC 9113 §6.4) other than the client's
-// CANCEL as a note on the session.
+// CANCEL: on the exchange it ends, and as a note on the session.
 func (a *h2App) reset(dir int, stream, code uint32, at capture.Ref) {
 	if code == 8 && dir == 0 || code == 0 {
 		return
@@ -440,8 +510,18 @@ func (a *h2App) reset(dir int, stream, code uint32, at capture.Ref) {
 		who = "client"
 	}
 	what := ""
-	if x := a.streams[stream]; x != nil {
+	x := a.streams[stream]
+	if x == nil {
+		x = a.open[stream]
+	}
+	if x != nil {
 		what = " (" + x.Method + " " + x.Path + ")"
+		x.Reset, x.ResetFromClient, x.ResetAt = H2ErrorCodeName(code), dir == 0, at
+		if x.Response.IsZero() {
+			x.Response = at
+		}
+		delete(a.streams, stream)
+		delete(a.open, stream)
 	}
 	a.note(at, dir, "the %s reset stream %d%s: %s", who, stream, what, H2ErrorCodeName(code))
 }

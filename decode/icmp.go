@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"net/netip"
 
+	"github.com/gopacket/gopacket/layers"
+
 	"github.com/modsniff/modsniff/capture"
 )
 
@@ -135,7 +137,9 @@ func parseQuoted(b []byte, v6 bool) (quoted, bool) {
 
 // icmpPacket records an ICMP error and attaches it to the DNS transaction
 // or TCP connection whose packet it quotes.
-func (d *Decoder) icmpPacket(from netip.Addr, ip IPInfo, typ, code uint8, body []byte, v6 bool, at capture.Ref) {
+// rest is the header's second word (RFC 792, RFC 4443 §2.1), which holds
+// the next-hop MTU of "fragmentation needed" and "packet too big".
+func (d *Decoder) icmpPacket(from netip.Addr, ip IPInfo, typ, code uint8, rest uint32, body []byte, v6 bool, at capture.Ref) {
 	kind := icmpKind(v6, typ, code)
 	if kind == "" {
 		return
@@ -145,6 +149,12 @@ func (d *Decoder) icmpPacket(from netip.Addr, ip IPInfo, typ, code uint8, body [
 		return
 	}
 	e := &ICMPError{At: at, IP: ip, From: from, Kind: kind, Type: typ, Code: code, Proto: q.proto, Src: q.src, Dst: q.dst}
+	switch kind {
+	case "frag-needed":
+		e.MTU = int(rest & 0xffff) // RFC 1191 §4: the low 16 bits
+	case "packet-too-big":
+		e.MTU = int(min(rest, 1<<20))
+	}
 	if q.proto == "udp" && len(q.payload) >= 2 {
 		e.HasDNS = true
 		e.DNSID = binary.BigEndian.Uint16(q.payload)
@@ -178,3 +188,16 @@ func (d *Decoder) icmpPacket(from netip.Addr, ip IPInfo, typ, code uint8, body [
 }
 
 func dnsPortNum(p uint16) bool { return p == 53 || p == 5353 || p == 5355 }
+
+// icmp4Rest returns the second word of an ICMP header: gopacket splits it
+// into Id and Seq.
+func icmp4Rest(m *layers.ICMPv4) uint32 { return uint32(m.Id)<<16 | uint32(m.Seq) }
+
+// icmp6Rest returns the second word of an ICMPv6 header (RFC 4443 §2.1),
+// the first four bytes of gopacket's Payload.
+func icmp6Rest(m *layers.ICMPv6) uint32 {
+	if len(m.Payload) < 4 {
+		return 0
+	}
+	return binary.BigEndian.Uint32(m.Payload)
+}

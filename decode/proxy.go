@@ -59,8 +59,8 @@ type connectApp struct {
 
 func newConnectApp(d *Decoder, c *TCPConn) *connectApp {
 	a := &connectApp{d: d, c: c}
-	a.req = httpReader{request: true, onHead: a.request}
-	a.resp = httpReader{onHead: a.response}
+	a.req = httpReader{request: true, onHead: a.request, onOversize: d.oversizeHead(c, true)}
+	a.resp = httpReader{onHead: a.response, onOversize: d.oversizeHead(c, false)}
 	return a
 }
 

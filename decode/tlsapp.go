@@ -22,10 +22,47 @@ type tlsApp struct {
 	s    *TLSSession
 	host string    // the tunnel target's host, if any
 	http streamApp // the decoder of the decrypted data, once chosen
+	// fed counts the decrypted bytes per direction: at the decoder's
+	// limit the rest is not delivered, and the HTTP decoder is told so
+	// (a body cut by the limit is not a body cut by the server).
+	fed [2]int
+	// server is 0 until the server's first byte, then 1 when it starts a
+	// TLS record, 2 while its first bytes are kept as NotTLS.
+	server uint8
 }
 
-func (a *tlsApp) data(dir int, p []byte, at capture.Ref) { a.conn.Feed(tlswire.Dir(dir), p, at) }
-func (a *tlsApp) gap(dir int, n int64, at capture.Ref)   { a.conn.Gap(tlswire.Dir(dir), n, at) }
+func (a *tlsApp) data(dir int, p []byte, at capture.Ref) {
+	if dir == 1 && a.server != 1 {
+		a.keepNotTLS(p, at)
+	}
+	a.conn.Feed(tlswire.Dir(dir), p, at)
+}
+
+// keepNotTLS keeps the first bytes of a server that does not answer with a
+// TLS record: a content type of 20 to 24 (RFC 8446 §5.1) and major version
+// 3 start every record a TLS server sends.
+func (a *tlsApp) keepNotTLS(p []byte, at capture.Ref) {
+	if len(p) == 0 {
+		return
+	}
+	if a.server == 0 {
+		if p[0] >= 20 && p[0] <= 24 && (len(p) < 2 || p[1] == 3) {
+			a.server = 1
+			return
+		}
+		a.server = 2
+		a.s.NotTLSAt = at
+	}
+	if n := NotTLSMax - len(a.s.NotTLS); n > 0 {
+		a.s.NotTLS = append(a.s.NotTLS, p[:min(n, len(p))]...)
+	}
+}
+func (a *tlsApp) gap(dir int, n int64, at capture.Ref) {
+	if dir == 1 && a.server == 0 {
+		a.server = 1 // the server's first bytes are missing: nothing to judge
+	}
+	a.conn.Gap(tlswire.Dir(dir), n, at)
+}
 func (a *tlsApp) finish() {
 	a.conn.Finish()
 	if a.http != nil {
@@ -72,6 +109,9 @@ func (a *tlsApp) appData(dir tlswire.Dir, p []byte, at capture.Ref) {
 		return
 	}
 	a.http.data(int(dir), p, at)
+	if a.fed[dir] += len(p); a.fed[dir] >= a.d.lim.AppData {
+		a.http.gap(int(dir), -1, at)
+	}
 }
 
 // chooseHTTP picks the decoder of the decrypted data: HTTP/2 when the

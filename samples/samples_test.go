@@ -114,6 +114,18 @@ var scenarios = []scenario{
 	http2GoproxyGone,
 	h2GoAwayInadequateSecurity,
 	inputTruncated,
+	tlsNotTLSPortal,
+	tlsNotTLSHTTPSProxyURL,
+	tcpResetMidTransfer,
+	tcpPMTUBlackhole,
+	dnsAnswerMismatch,
+	dnsTruncatedNoTCP,
+	proxyClosedSilently,
+	dnsNAT64Unreachable,
+	socksLocalDNS,
+	captureOneSided,
+	proxyBypassed,
+	proxyPACRequired,
 }
 
 // output is what generating a scenario produced.

@@ -87,7 +87,8 @@ var http2GoproxyGone = scenario{
 		"repository); decrypted with the key log, and the synthetic public CA trusted.",
 	made: "Go 1.26 crypto/tls (TLS 1.3) and HTTP/2 over an in-memory pipe, the proxy's 410 with its `not found:` " +
 		"body; the expectation passes the key log and `--trust synthetic-public-ca.pem`; Ethernet",
-	must:        []analyze.ExpectedFinding{find("http-error-status", proxyHost, "error")},
+	must: []analyze.ExpectedFinding{find("http-error-status", proxyHost, "error"),
+		find("goproxy-private-path", proxyHost, "error")},
 	keylog:      true,
 	trustPublic: true,
 	gen: func(g *gen) error {

@@ -58,7 +58,7 @@ var tcpIPv6Broken = scenario{
 	made: "Happy Eyeballs as Go's dialer does it (IPv6 SYN, IPv4 300 ms later); Go 1.26 crypto/tls (TLS 1.3) over " +
 		"in-memory pipes; Ethernet",
 	must: []analyze.ExpectedFinding{
-		find("tcp-connect-timeout", proxyHost, "warning"), find("tcp-connect-timeout", sumHost, "warning"),
+		find("tcp-ipv6-broken", proxyHost, "warning"), find("tcp-ipv6-broken", sumHost, "warning"),
 		find("tls-cert-hidden", proxyHost, "info"), find("tls-cert-hidden", sumHost, "info"),
 	},
 	gen: func(g *gen) error {

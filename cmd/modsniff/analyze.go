@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"runtime/debug"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -26,12 +28,22 @@ type analyzeOptions struct {
 	systemRoots bool
 	allowAddr   []string
 	failOn      string
+	// interceptors are --interceptors files; userDefaults also reads the
+	// per-user interceptor file when it exists (not for replay, whose
+	// verdicts must not depend on the machine).
+	interceptors []string
+	userDefaults bool
+	// timeout and maxMemory bound the reading of the inputs (decode.Budget).
+	timeout   time.Duration
+	maxMemory int64
 }
 
 func analyzeFlags() (*pflag.FlagSet, *analyzeOptions) {
 	o := &analyzeOptions{}
 	fs := pflag.NewFlagSet("analyze", pflag.ContinueOnError)
 	addReportFlags(fs, o)
+	fs.DurationVar(&o.timeout, "timeout", 0, "stop reading the inputs after `D` (e.g. 10m) and report on what was read; 0 for no limit")
+	fs.Int64Var(&o.maxMemory, "max-memory", 1024, "stop reading the inputs when the heap passes `MiB` and report on what was read (0: no limit)")
 	return fs, o
 }
 
@@ -45,6 +57,7 @@ func addReportFlags(fs *pflag.FlagSet, o *analyzeOptions) {
 	fs.BoolVar(&o.systemRoots, "system-roots", false, "trust the operating system's certificate store instead of the embedded Mozilla bundle")
 	fs.StringArrayVar(&o.allowAddr, "allow-addr", nil, "`CIDR` whose addresses are legitimate DNS answers (a split-horizon mirror); repeatable")
 	fs.StringVar(&o.failOn, "fail-on", "error", "exit 1 when a finding of this severity or worse exists: error, warning, info or never")
+	addInterceptorsFlag(fs, o)
 }
 
 func runAnalyze(args []string, e *env) int {
@@ -90,6 +103,7 @@ func runAnalyze(args []string, e *env) int {
 // analysisOptions turns the flags into analysis options.
 func (o *analyzeOptions) analysisOptions() (analyze.Options, analyze.Severity, error) {
 	var opt analyze.Options
+	var err error
 	failOn := analyze.Error
 	switch o.failOn {
 	case "never":
@@ -112,6 +126,9 @@ func (o *analyzeOptions) analysisOptions() (analyze.Options, analyze.Severity, e
 		opt.Trust = append(opt.Trust, certs...)
 	}
 	opt.SystemRoots = o.systemRoots
+	if opt.Interceptors, err = o.userInterceptors(); err != nil {
+		return opt, 0, err
+	}
 	for _, s := range o.allowAddr {
 		p, err := netip.ParsePrefix(s)
 		if err != nil {
@@ -132,6 +149,18 @@ func (o *analyzeOptions) analysisOptions() (analyze.Options, analyze.Severity, e
 // an error.
 func (o *analyzeOptions) decodeOptions(e *env) (decode.Options, error) {
 	opt := decode.Options{Certs: tlswire.NewCertCache(4096)}
+	if o.maxMemory > 0 && os.Getenv("GOMEMLIMIT") == "" {
+		// The garbage collector works harder only as the heap nears the
+		// ceiling the user set, so that garbage does not trip the guard;
+		// below it, GOGC=100's headroom costs memory, not CPU.
+		debug.SetMemoryLimit(o.maxMemory << 20)
+	}
+	if o.timeout > 0 || o.maxMemory > 0 {
+		opt.Budget = &decode.Budget{MaxHeap: uint64(max(o.maxMemory, 0)) << 20}
+		if o.timeout > 0 {
+			opt.Budget.Deadline = time.Now().Add(o.timeout)
+		}
+	}
 	if len(o.keylog) == 0 {
 		return opt, nil
 	}
@@ -196,10 +225,11 @@ func (o *analyzeOptions) write(rep *analyze.Report, e *env) int {
 }
 
 // reportStatus is the exit status for a report: 1 when a finding reaches
-// failOn or an input is damaged.
+// failOn, an input is damaged, or reading stopped at a --timeout or
+// --max-memory limit (the report then covers part of an input).
 func reportStatus(rep *analyze.Report, failOn analyze.Severity) int {
 	for _, in := range rep.Inputs {
-		if len(in.Errors) > 0 {
+		if len(in.Errors) > 0 || in.Stopped {
 			return exitFindings
 		}
 	}

@@ -13,8 +13,14 @@ import (
 func runChecks(args []string, e *env) int {
 	fs := pflag.NewFlagSet("checks", pflag.ContinueOnError)
 	format := fs.String("format", "text", "output format: text or json")
-	if done, st := parseFlags(fs, args, e, "[--format text|json]"); done {
+	table := fs.Bool("interceptor-table", false, "list the effective table of interception products (yours first, then the built-in ones) instead of the checks")
+	io := &analyzeOptions{}
+	addInterceptorsFlag(fs, io)
+	if done, st := parseFlags(fs, args, e, "[--format text|json] [--interceptor-table [--interceptors FILE]]"); done {
 		return st
+	}
+	if *table {
+		return listInterceptors(io, *format, e)
 	}
 	checks := analyze.Checks()
 	switch *format {

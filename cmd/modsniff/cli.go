@@ -60,6 +60,7 @@ func commands() []command {
 		{"capture", "[flags] [-- CMD...]", "record live traffic (of a command) to pcapng, then analyze it", runCapture},
 		{"probe", "[flags] [MODULE...]", "fetch like the go command (same env, same TLS) while capturing with keys", runProbe},
 		{"replay", "[flags] PATH...", "re-analyze captures and compare with their *.expect.json", runReplay},
+		{"certs", "[flags] CAPTURE...", "write the certificates a capture shows as PEM (--issuers: the CAs to trust)", runCerts},
 		{"keys", "inject|strip [flags] IN", "write a copy of a capture with its sessions' TLS keys embedded (DSB), or without them", runKeys},
 		{"checks", "[--format text|json]", "list every check: ID, layer, severity, title, doc", runChecks},
 		{"explain", "\"TEXT\"", "classify a go command error: layer, likely causes, what to capture", runExplain},

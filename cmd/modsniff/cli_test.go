@@ -49,6 +49,7 @@ func TestHelpTexts(t *testing.T) {
 		{"replay-help.txt", []string{"replay", "--help"}},
 		{"explain-help.txt", []string{"explain", "--help"}},
 		{"keys-inject-help.txt", []string{"keys", "inject", "--help"}},
+		{"certs-help.txt", []string{"certs", "--help"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.golden, func(t *testing.T) {

@@ -120,9 +120,7 @@ func injectKeys(in, out string, kl *capture.KeyLog) (*injectResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, s := range dec.Secrets {
-		kl.AddSecrets(s)
-	}
+	kl.AddKeyLog(dec.Keys)
 	sections, ifaces := dec.Sections, dec.Interfaces
 	res := &injectResult{}
 	for _, e := range dec.Info.Errors {

@@ -13,8 +13,9 @@ import (
 // limit (this command once set 48 MiB) does not bound memory: once the live
 // heap passes it, the collector runs back to back and the growth shows as
 // CPU instead (2.1 s instead of 3.7 s for the same 1 GB capture without it).
-// Memory is bounded by what the decoder and the analysis keep alive; GOGC
-// and GOMEMLIMIT still apply when set.
+// Memory is bounded by what the decoder and the analysis keep alive; analyze
+// sets the soft limit to its --max-memory ceiling (1 GiB by default), where
+// extra collection is worth its CPU. GOGC and GOMEMLIMIT apply when set.
 func main() {
 	st := startStats()
 	code := run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)

@@ -32,8 +32,12 @@ type Input struct {
 	// pcap.
 	Sections   []capture.Section
 	Interfaces []capture.Interface
-	// Secrets holds the Decryption Secrets Blocks found in the file.
-	Secrets []capture.Secrets
+	// Keys holds the TLS secrets of the file's own Decryption Secrets
+	// Blocks, parsed and bounded (capture.MaxKeyLogEntries); the blocks'
+	// raw bytes are not kept: a capture can carry a gigabyte of them.
+	Keys *capture.KeyLog
+	// SecretsBlocks counts the Decryption Secrets Blocks found in the file.
+	SecretsBlocks int
 }
 
 // Info describes one input as facts; the report formats them.
@@ -57,6 +61,9 @@ type Info struct {
 	// Dropped is the number of packets the capturing kernel dropped, from
 	// pcapng interface statistics (isb_ifdrop + isb_osdrop).
 	Dropped uint64
+	// Stopped is set when reading stopped early because the run's
+	// decode.Budget was spent; Notes says where and why.
+	Stopped bool
 }
 
 // maxKeyNotes caps the notes about unusable lines of an input's
@@ -112,9 +119,10 @@ func OpenAll(paths []string, stdin io.Reader, opt decode.Options) ([]*Input, []e
 func Decode(index int, path string, r *capture.Reader, opt decode.Options) *Input {
 	in := &Input{Index: index, Info: Info{Path: path, LinkTypes: []layers.LinkType{}, Errors: []capture.InputError{}}}
 	embedded := capture.NewKeyLog()
+	in.Keys = embedded
 	var keyNotes []string
 	r.OnSecrets = func(s capture.Secrets) {
-		in.Secrets = append(in.Secrets, s)
+		in.SecretsBlocks++
 		for _, e := range embedded.AddSecrets(s) {
 			if len(keyNotes) < maxKeyNotes {
 				keyNotes = append(keyNotes, "TLS key log: "+e.Error())
@@ -127,7 +135,12 @@ func Decode(index int, path string, r *capture.Reader, opt decode.Options) *Inpu
 		opt.Trimmed = true
 	}
 	d := decode.New(index, opt)
+	var stopped string
 	for {
+		if why, ok := opt.Budget.Exceeded(); ok {
+			stopped = why
+			break
+		}
 		p, err := r.Next()
 		if err != nil {
 			break
@@ -145,6 +158,10 @@ func Decode(index int, path string, r *capture.Reader, opt decode.Options) *Inpu
 		in.Info.Notes = append(in.Info.Notes, n.Msg)
 	}
 	in.Info.Notes = append(in.Info.Notes, keyNotes...)
+	if stopped != "" {
+		in.Info.Notes = append(in.Info.Notes, fmt.Sprintf("reading stopped after packet %d: %s; the findings cover the packets before it", in.Info.Packets, stopped))
+		in.Info.Stopped = true
+	}
 	if n := decode.KeySources([]tlswire.KeySource{given, embedded}).Len(); n > 0 {
 		in.Info.Notes = append(in.Info.Notes, decryptionSummary(in.Events, embedded.Len() > 0))
 	}

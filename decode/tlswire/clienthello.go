@@ -9,6 +9,10 @@ import (
 	"golang.org/x/crypto/cryptobyte"
 )
 
+// maxALPN caps the ALPN protocol names (RFC 7301 §3.1) kept from one
+// ClientHello: real clients offer two or three.
+const maxALPN = 32
+
 // ClientHello is a decoded ClientHello message (RFC 8446 §4.1.2, RFC 5246
 // §7.4.1.2), or the SSLv2-compatible CLIENT-HELLO of RFC 5246 Appendix E.2
 // (then SSLv2 is set). Lists keep the wire order and include GREASE values
@@ -30,6 +34,9 @@ type ClientHello struct {
 	// ALPN lists the protocol names of application_layer_protocol_negotiation
 	// (RFC 7301 §3.1), byte strings that need not be printable.
 	ALPN []string
+	// ALPNOmitted counts the protocol names beyond the first maxALPN, which
+	// are not kept (a hostile hello can list 20,000).
+	ALPNOmitted int
 	// SupportedVersions is supported_versions (RFC 8446 §4.2.1).
 	SupportedVersions []uint16
 	// SupportedGroups is supported_groups (RFC 8446 §4.2.7).
@@ -318,7 +325,14 @@ func (ch *ClientHello) parseExtension(typ uint16, data cryptobyte.String) error 
 				empty = true
 				ch.note("empty ALPN protocol name")
 			}
+			if len(ch.ALPN) == maxALPN {
+				ch.ALPNOmitted++
+				continue
+			}
 			ch.ALPN = append(ch.ALPN, string(p))
+		}
+		if ch.ALPNOmitted > 0 {
+			ch.note("application_layer_protocol_negotiation lists %d protocol names: the first %d are kept", maxALPN+ch.ALPNOmitted, maxALPN)
 		}
 	case ExtSupportedVersions:
 		if ch.SupportedVersions, err = readUint16List(&data, 1); err != nil {

@@ -16,15 +16,15 @@ import (
 // segments of application data (1400 bytes each, 16 KiB records).
 func bulkDownload(t *testing.T, n int) (handshake, bulk [][]byte) {
 	c := newConn(t, "10.0.0.2:40000", "142.250.1.1:443")
-	handshake = c.handshake()
+	handshake = c.Handshake()
 	handshake = append(handshake,
-		c.seg(true, "PA", clientHello(500)),
-		c.seg(false, "PA", cat(serverHello(0x0304), record(20, 1, 1), record(23, 1200, hsByte))),
-		c.seg(true, "PA", record(23, 53, hsByte)),
-		c.seg(true, "PA", record(23, 300, appByte)))
+		c.Seg(true, "PA", clientHello(500)),
+		c.Seg(false, "PA", cat(serverHello(0x0304), record(20, 1, 1), record(23, 1200, hsByte))),
+		c.Seg(true, "PA", record(23, 53, hsByte)),
+		c.Seg(true, "PA", record(23, 300, appByte)))
 	stream := bytes.Repeat(record(23, 16384, appByte), (n*1400)/16389+1)
 	for i := range n {
-		bulk = append(bulk, c.seg(false, "A", stream[i*1400:(i+1)*1400]))
+		bulk = append(bulk, c.Seg(false, "A", stream[i*1400:(i+1)*1400]))
 	}
 	return handshake, bulk
 }

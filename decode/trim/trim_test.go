@@ -1,11 +1,12 @@
 package trim
 
 import (
+	"github.com/modsniff/modsniff/samples/frames/tcpconv"
+
 	"bytes"
 	"encoding/binary"
 	"net"
 	"net/netip"
-	"strings"
 	"testing"
 	"time"
 
@@ -19,146 +20,22 @@ import (
 
 func cat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
 
-// Bytes that tests look for in what is kept: application data is filled
-// with appByte and must never be kept; handshake bodies are filled with
-// hsByte and must be kept whole.
+// The conversations come from samples/frames/tcpconv, shared with the
+// other side of the privacy tests.
 const (
-	appByte = 0xEE
-	hsByte  = 0x55
+	appByte = tcpconv.AppByte
+	hsByte  = tcpconv.HSByte
 )
 
-// tcpConn builds the packets of one TCP connection, numbering its bytes.
-type tcpConn struct {
-	t          *testing.T
-	client     netip.AddrPort
-	server     netip.AddrPort
-	cseq, sseq uint32 // next sequence number of each side
-	sll2       bool   // LINUX_SLL2 frames instead of Ethernet
-}
+type tcpConn = tcpconv.Conn
 
-func newConn(t *testing.T, client, server string) *tcpConn {
-	return &tcpConn{t: t, client: netip.MustParseAddrPort(client), server: netip.MustParseAddrPort(server),
-		cseq: 1000, sseq: 5000}
-}
+func newConn(t *testing.T, client, server string) *tcpConn { return tcpconv.New(t, client, server) }
 
-func (c *tcpConn) linkType() layers.LinkType {
-	if c.sll2 {
-		return layers.LinkTypeLinuxSLL2
-	}
-	return layers.LinkTypeEthernet
-}
-
-// seg builds a segment from the client (or the server) with the given
-// flags ("S", "SA", "A", "PA", "F", "R") at sequence number seq.
-func (c *tcpConn) segAt(fromClient bool, flags string, seq uint32, payload []byte) []byte {
-	c.t.Helper()
-	src, dst := c.client, c.server
-	ack := c.sseq
-	if !fromClient {
-		src, dst = c.server, c.client
-		ack = c.cseq
-	}
-	tcp := &layers.TCP{SrcPort: layers.TCPPort(src.Port()), DstPort: layers.TCPPort(dst.Port()), Seq: seq, Window: 65535}
-	for _, f := range flags {
-		switch f {
-		case 'S':
-			tcp.SYN = true
-		case 'A':
-			tcp.ACK = true
-			tcp.Ack = ack
-		case 'P':
-			tcp.PSH = true
-		case 'F':
-			tcp.FIN = true
-		case 'R':
-			tcp.RST = true
-		}
-	}
-	var ip gopacket.NetworkLayer
-	var ipl gopacket.SerializableLayer
-	etype := layers.EthernetTypeIPv4
-	if src.Addr().Is4() {
-		v4 := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolTCP,
-			SrcIP: net.IP(src.Addr().AsSlice()), DstIP: net.IP(dst.Addr().AsSlice())}
-		ip, ipl = v4, v4
-	} else {
-		v6 := &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: layers.IPProtocolTCP,
-			SrcIP: net.IP(src.Addr().AsSlice()), DstIP: net.IP(dst.Addr().AsSlice())}
-		ip, ipl = v6, v6
-		etype = layers.EthernetTypeIPv6
-	}
-	if err := tcp.SetNetworkLayerForChecksum(ip); err != nil {
-		c.t.Fatal(err)
-	}
-	buf := gopacket.NewSerializeBuffer()
-	opts := gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}
-	ls := []gopacket.SerializableLayer{ipl, tcp, gopacket.Payload(payload)}
-	if !c.sll2 {
-		eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, EthernetType: etype}
-		ls = append([]gopacket.SerializableLayer{eth}, ls...)
-	}
-	if err := gopacket.SerializeLayers(buf, opts, ls...); err != nil {
-		c.t.Fatal(err)
-	}
-	out := buf.Bytes()
-	if c.sll2 {
-		hdr := make([]byte, 20)
-		binary.BigEndian.PutUint16(hdr, uint16(etype))
-		binary.BigEndian.PutUint16(hdr[8:], 1) // ARPHRD_ETHER
-		hdr[11] = 6
-		out = append(hdr, out...)
-	}
-	return out
-}
-
-// seg builds the next segment of a side and advances its sequence number.
-func (c *tcpConn) seg(fromClient bool, flags string, payload []byte) []byte {
-	seq := &c.sseq
-	if fromClient {
-		seq = &c.cseq
-	}
-	p := c.segAt(fromClient, flags, *seq, payload)
-	*seq += uint32(len(payload))
-	if strings.ContainsAny(flags, "SF") {
-		*seq++
-	}
-	return p
-}
-
-// handshake returns the three packets of the TCP handshake.
-func (c *tcpConn) handshake() [][]byte {
-	syn := c.seg(true, "S", nil)
-	synack := c.seg(false, "SA", nil)
-	ack := c.seg(true, "A", nil)
-	return [][]byte{syn, synack, ack}
-}
-
-// record is a TLS record of type typ whose body is n bytes of fill.
-func record(typ byte, n int, fill byte) []byte {
-	r := []byte{typ, 3, 3, byte(n >> 8), byte(n)}
-	return append(r, bytes.Repeat([]byte{fill}, n)...)
-}
-
-// clientHello is a handshake record holding a ClientHello-shaped message.
-func clientHello(n int) []byte {
-	body := append([]byte{1, byte(n >> 16), byte(n >> 8), byte(n)}, bytes.Repeat([]byte{hsByte}, n)...)
-	return append([]byte{22, 3, 1, byte(len(body) >> 8), byte(len(body))}, body...)
-}
-
-// serverHello is a handshake record holding a ServerHello for version v
-// (0x0304 is written as supported_versions, RFC 8446 §4.2.1).
-func serverHello(v uint16) []byte {
-	msg := []byte{3, 3}
-	msg = append(msg, bytes.Repeat([]byte{hsByte}, 32)...) // random
-	msg = append(msg, 0, 0x13, 0x01, 0)                    // session ID, cipher, compression
-	if v == 0x0304 {
-		msg = append(msg, 0, 6, 0, 43, 0, 2, 3, 4)
-	} else {
-		msg = append(msg, 0, 0)
-	}
-	body := append([]byte{2, 0, byte(len(msg) >> 8), byte(len(msg))}, msg...)
-	return append([]byte{22, 3, 3, byte(len(body) >> 8), byte(len(body))}, body...)
-}
+var (
+	record      = tcpconv.Record
+	clientHello = tcpconv.ClientHello
+	serverHello = tcpconv.ServerHello
+)
 
 // kept runs packets through a trimmer and returns what it kept of each,
 // with masks applied.
@@ -235,8 +112,8 @@ func zeroBody(r []byte) []byte {
 func TestTrimTLS13KeepsHandshakeCutsApplicationData(t *testing.T) {
 	for _, sll2 := range []bool{false, true} {
 		c := newConn(t, "10.0.0.2:40000", "142.250.1.1:443")
-		c.sll2 = sll2
-		lt := c.linkType()
+		c.SLL2 = sll2
+		lt := c.LinkType()
 		tr := New()
 		ch := clientHello(1700)
 		sh := serverHello(0x0304)
@@ -249,17 +126,17 @@ func TestTrimTLS13KeepsHandshakeCutsApplicationData(t *testing.T) {
 		resp2 := record(23, 400, appByte)
 		closeNotify := record(23, 19, hsByte) // an encrypted alert
 
-		pkts := c.handshake()
+		pkts := c.Handshake()
 		pkts = append(pkts,
-			c.seg(true, "PA", ch[:1400]),                    // 3: ClientHello, first segment
-			c.seg(true, "PA", ch[1400:]),                    // 4: and the rest
-			c.seg(false, "PA", cat(sh, ccs, flight1[:800])), // 5
-			c.seg(false, "PA", cat(flight1[800:], flight2)), // 6
-			c.seg(true, "PA", cat(ccs, fin)),                // 7: the client's Finished
-			c.seg(true, "PA", req),                          // 8
-			c.seg(false, "PA", cat(resp1, resp2[:200])),     // 9
-			c.seg(false, "PA", resp2[200:]),                 // 10
-			c.seg(true, "PA", closeNotify),                  // 11
+			c.Seg(true, "PA", ch[:1400]),                    // 3: ClientHello, first segment
+			c.Seg(true, "PA", ch[1400:]),                    // 4: and the rest
+			c.Seg(false, "PA", cat(sh, ccs, flight1[:800])), // 5
+			c.Seg(false, "PA", cat(flight1[800:], flight2)), // 6
+			c.Seg(true, "PA", cat(ccs, fin)),                // 7: the client's Finished
+			c.Seg(true, "PA", req),                          // 8
+			c.Seg(false, "PA", cat(resp1, resp2[:200])),     // 9
+			c.Seg(false, "PA", resp2[200:]),                 // 10
+			c.Seg(true, "PA", closeNotify),                  // 11
 		)
 		got := kept(t, tr, lt, pkts...)
 		wantPayload(t, "ClientHello 1", lt, got[3], ch[:1400])
@@ -287,7 +164,7 @@ func TestTrimTLS13KeepsHandshakeCutsApplicationData(t *testing.T) {
 
 func TestTrimReorderingCannotKeepApplicationData(t *testing.T) {
 	c := newConn(t, "10.0.0.2:40001", "142.250.1.1:443")
-	lt := c.linkType()
+	lt := c.LinkType()
 	tr := New()
 	ch := clientHello(500)
 	sh := serverHello(0x0304)
@@ -295,23 +172,23 @@ func TestTrimReorderingCannotKeepApplicationData(t *testing.T) {
 	fin := record(23, 53, hsByte)
 	app := record(23, 3000, appByte)
 
-	pkts := c.handshake()
-	p3 := c.seg(true, "PA", ch)
+	pkts := c.Handshake()
+	p3 := c.Seg(true, "PA", ch)
 	// The server's flight in three segments, the last two swapped.
-	f1 := c.seg(false, "PA", cat(sh, flight[:1000]))
-	f2 := c.seg(false, "PA", flight[1000:2000])
-	f3 := c.seg(false, "PA", flight[2000:])
-	p7 := c.seg(true, "PA", fin)
+	f1 := c.Seg(false, "PA", cat(sh, flight[:1000]))
+	f2 := c.Seg(false, "PA", flight[1000:2000])
+	f3 := c.Seg(false, "PA", flight[2000:])
+	p7 := c.Seg(true, "PA", fin)
 	// The server's application data in three segments: 2 and 3 arrive
 	// before 1; then 1 is retransmitted.
-	a1 := c.seg(false, "PA", app[:1000])
-	a2 := c.seg(false, "PA", app[1000:2000])
-	a3 := c.seg(false, "PA", app[2000:])
+	a1 := c.Seg(false, "PA", app[:1000])
+	a2 := c.Seg(false, "PA", app[1000:2000])
+	a3 := c.Seg(false, "PA", app[2000:])
 	// The client retransmits its ClientHello (kept) and sends data twice.
 	req := record(23, 200, appByte)
-	r1 := c.seg(true, "PA", req)
-	r1again := c.segAt(true, "PA", c.cseq-uint32(len(req)), req)
-	chAgain := c.segAt(true, "PA", 1001, ch)
+	r1 := c.Seg(true, "PA", req)
+	r1again := c.SegAt(true, "PA", c.CSeq-uint32(len(req)), req)
+	chAgain := c.SegAt(true, "PA", 1001, ch)
 
 	pkts = append(pkts, p3, f1, f3, f2, p7, a2, a3, a1, a1, r1, r1again, chAgain)
 	got := kept(t, tr, lt, pkts...)
@@ -333,7 +210,7 @@ func TestTrimReorderingCannotKeepApplicationData(t *testing.T) {
 
 func TestTrimTLS12(t *testing.T) {
 	c := newConn(t, "10.0.0.2:40002", "10.20.8.20:443")
-	lt := c.linkType()
+	lt := c.LinkType()
 	tr := New()
 	ch := clientHello(300)
 	sh := serverHello(0x0303)
@@ -345,15 +222,15 @@ func TestTrimTLS12(t *testing.T) {
 	app := record(23, 600, appByte)
 	alert := record(21, 26, 0x77) // encrypted alert (close_notify)
 
-	pkts := c.handshake()
+	pkts := c.Handshake()
 	pkts = append(pkts,
-		c.seg(true, "PA", ch),
-		c.seg(false, "PA", cat(sh, cert[:1000])),
-		c.seg(false, "PA", cat(cert[1000:], shd)),
-		c.seg(true, "PA", cat(cke, ccs, fin)),
-		c.seg(false, "PA", cat(ccs, fin)),
-		c.seg(true, "PA", app),
-		c.seg(false, "PA", cat(app, app, alert)),
+		c.Seg(true, "PA", ch),
+		c.Seg(false, "PA", cat(sh, cert[:1000])),
+		c.Seg(false, "PA", cat(cert[1000:], shd)),
+		c.Seg(true, "PA", cat(cke, ccs, fin)),
+		c.Seg(false, "PA", cat(ccs, fin)),
+		c.Seg(true, "PA", app),
+		c.Seg(false, "PA", cat(app, app, alert)),
 	)
 	got := kept(t, tr, lt, pkts...)
 	wantPayload(t, "certificate", lt, got[5], cat(cert[1000:], shd))
@@ -365,13 +242,13 @@ func TestTrimTLS12(t *testing.T) {
 
 func TestTrimConnectionsBeforeTheCapture(t *testing.T) {
 	c := newConn(t, "10.0.0.2:40003", "10.0.0.9:443")
-	lt := c.linkType()
+	lt := c.LinkType()
 	tr := New()
 	app := record(23, 500, appByte)
 	alert := record(21, 26, 0x77)
 	got := kept(t, tr, lt,
-		c.seg(false, "PA", app),   // no SYN seen: cut
-		c.seg(false, "PA", alert), // only an alert: kept
+		c.Seg(false, "PA", app),   // no SYN seen: cut
+		c.Seg(false, "PA", alert), // only an alert: kept
 	)
 	wantPayload(t, "application data", lt, got[0], nil)
 	wantPayload(t, "alert", lt, got[1], alert)
@@ -379,14 +256,14 @@ func TestTrimConnectionsBeforeTheCapture(t *testing.T) {
 	// A connection whose SYN was missed is picked up at its ClientHello.
 	c = newConn(t, "10.0.0.2:40004", "10.0.0.9:443")
 	ch := clientHello(200)
-	got = kept(t, tr, lt, c.seg(true, "PA", ch), c.seg(false, "PA", cat(serverHello(0x0303), record(22, 900, hsByte))))
+	got = kept(t, tr, lt, c.Seg(true, "PA", ch), c.Seg(false, "PA", cat(serverHello(0x0303), record(22, 900, hsByte))))
 	wantPayload(t, "ClientHello", lt, got[0], ch)
 	wantPayload(t, "ServerHello", lt, got[1], cat(serverHello(0x0303), record(22, 900, hsByte)))
 }
 
 func TestTrimHTTPConnectTunnel(t *testing.T) {
 	c := newConn(t, "10.0.0.2:40005", "10.0.0.8:3128")
-	lt := c.linkType()
+	lt := c.LinkType()
 	tr := New()
 	connect := []byte("CONNECT proxy.golang.org:443 HTTP/1.1\r\nHost: proxy.golang.org:443\r\nProxy-Authorization: Basic dXNlcjpzZWNyZXQ=\r\n\r\n")
 	ok := []byte("HTTP/1.1 200 Connection established\r\n\r\n")
@@ -395,15 +272,15 @@ func TestTrimHTTPConnectTunnel(t *testing.T) {
 	flight := record(23, 2000, hsByte)
 	fin := record(23, 53, hsByte)
 	app := record(23, 700, appByte)
-	pkts := c.handshake()
+	pkts := c.Handshake()
 	pkts = append(pkts,
-		c.seg(true, "PA", connect),
-		c.seg(false, "PA", ok),
-		c.seg(true, "PA", ch),
-		c.seg(false, "PA", cat(sh, flight)),
-		c.seg(true, "PA", fin),
-		c.seg(true, "PA", app),
-		c.seg(false, "PA", app),
+		c.Seg(true, "PA", connect),
+		c.Seg(false, "PA", ok),
+		c.Seg(true, "PA", ch),
+		c.Seg(false, "PA", cat(sh, flight)),
+		c.Seg(true, "PA", fin),
+		c.Seg(true, "PA", app),
+		c.Seg(false, "PA", app),
 	)
 	got := kept(t, tr, lt, pkts...)
 	masked := bytes.Replace(connect, []byte("dXNlcjpzZWNyZXQ="), bytes.Repeat([]byte("*"), 16), 1)
@@ -421,18 +298,18 @@ func TestTrimHTTPConnectTunnel(t *testing.T) {
 
 func TestTrimPlainHTTP(t *testing.T) {
 	c := newConn(t, "10.0.0.2:40006", "10.20.8.20:80")
-	lt := c.linkType()
+	lt := c.LinkType()
 	tr := New()
 	get := []byte("GET /example.com/m/@v/list HTTP/1.1\r\nHost: goproxy\r\nAuthorization: Bearer tok3n\r\nCookie: a=b\r\n\r\n")
 	okHead := []byte("HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n")
 	body := []byte("v1.0.0\nv2")
 	nf := []byte("HTTP/1.1 404 Not Found\r\nContent-Length: 24\r\n\r\nnot found: no such thing")
-	pkts := c.handshake()
+	pkts := c.Handshake()
 	pkts = append(pkts,
-		c.seg(true, "PA", get),
-		c.seg(false, "PA", cat(okHead, body)),
-		c.seg(true, "PA", get),
-		c.seg(false, "PA", nf),
+		c.Seg(true, "PA", get),
+		c.Seg(false, "PA", cat(okHead, body)),
+		c.Seg(true, "PA", get),
+		c.Seg(false, "PA", nf),
 	)
 	got := kept(t, tr, lt, pkts...)
 	masked := bytes.Replace(get, []byte("tok3n"), []byte("*****"), 1)
@@ -444,25 +321,25 @@ func TestTrimPlainHTTP(t *testing.T) {
 
 func TestTrimSOCKS5Password(t *testing.T) {
 	c := newConn(t, "10.0.0.2:40007", "10.0.0.8:1080")
-	lt := c.linkType()
+	lt := c.LinkType()
 	tr := New()
 	auth := append([]byte{1, 4}, "user"...)
 	auth = append(auth, 6)
 	auth = append(auth, "s3cret"...)
 	ch := clientHello(300)
 	app := record(23, 300, appByte)
-	pkts := c.handshake()
+	pkts := c.Handshake()
 	pkts = append(pkts,
-		c.seg(true, "PA", []byte{5, 1, 2}),
-		c.seg(false, "PA", []byte{5, 2}),
-		c.seg(true, "PA", auth),
-		c.seg(false, "PA", []byte{1, 0}),
-		c.seg(true, "PA", []byte{5, 1, 0, 3, 16, 'p', 'r', 'o', 'x', 'y', '.', 'g', 'o', 'l', 'a', 'n', 'g', '.', 'o', 'r', 'g', 1, 187}),
-		c.seg(false, "PA", []byte{5, 0, 0, 1, 0, 0, 0, 0, 0, 0}),
-		c.seg(true, "PA", ch),
-		c.seg(false, "PA", serverHello(0x0304)),
-		c.seg(true, "PA", record(23, 53, hsByte)),
-		c.seg(true, "PA", app),
+		c.Seg(true, "PA", []byte{5, 1, 2}),
+		c.Seg(false, "PA", []byte{5, 2}),
+		c.Seg(true, "PA", auth),
+		c.Seg(false, "PA", []byte{1, 0}),
+		c.Seg(true, "PA", []byte{5, 1, 0, 3, 16, 'p', 'r', 'o', 'x', 'y', '.', 'g', 'o', 'l', 'a', 'n', 'g', '.', 'o', 'r', 'g', 1, 187}),
+		c.Seg(false, "PA", []byte{5, 0, 0, 1, 0, 0, 0, 0, 0, 0}),
+		c.Seg(true, "PA", ch),
+		c.Seg(false, "PA", serverHello(0x0304)),
+		c.Seg(true, "PA", record(23, 53, hsByte)),
+		c.Seg(true, "PA", app),
 	)
 	got := kept(t, tr, lt, pkts...)
 	wantPayload(t, "auth", lt, got[5], append(auth[:len(auth)-6:len(auth)-6], "******"...))
@@ -472,11 +349,11 @@ func TestTrimSOCKS5Password(t *testing.T) {
 
 func TestTrimUnknownProtocolOn443(t *testing.T) {
 	c := newConn(t, "10.0.0.2:40008", "10.0.0.9:443")
-	lt := c.linkType()
+	lt := c.LinkType()
 	tr := New()
 	banner := bytes.Repeat([]byte("x"), 300)
-	pkts := c.handshake()
-	pkts = append(pkts, c.seg(false, "PA", banner), c.seg(false, "PA", banner))
+	pkts := c.Handshake()
+	pkts = append(pkts, c.Seg(false, "PA", banner), c.Seg(false, "PA", banner))
 	got := kept(t, tr, lt, pkts...)
 	wantPayload(t, "first 256 bytes", lt, got[3], banner[:256])
 	wantPayload(t, "then nothing", lt, got[4], nil)
@@ -545,12 +422,12 @@ func TestTrimUDPAndICMP(t *testing.T) {
 
 func TestTrimIPv6(t *testing.T) {
 	c := newConn(t, "[2001:db8::2]:40010", "[2001:db8::9]:443")
-	lt := c.linkType()
+	lt := c.LinkType()
 	tr := New()
 	ch := clientHello(300)
 	app := record(23, 400, appByte)
-	pkts := c.handshake()
-	pkts = append(pkts, c.seg(true, "PA", ch), c.seg(false, "PA", serverHello(0x0303)), c.seg(true, "PA", app))
+	pkts := c.Handshake()
+	pkts = append(pkts, c.Seg(true, "PA", ch), c.Seg(false, "PA", serverHello(0x0303)), c.Seg(true, "PA", app))
 	got := kept(t, tr, lt, pkts...)
 	wantPayload(t, "ClientHello", lt, got[3], ch)
 	wantPayload(t, "application data", lt, got[5], hdrOnly(app))
@@ -560,10 +437,10 @@ func TestTrimIPv6(t *testing.T) {
 // the packet.
 func FuzzTrim(f *testing.F) {
 	c := newConn(&testing.T{}, "10.0.0.2:40011", "10.0.0.9:443")
-	for _, p := range c.handshake() {
+	for _, p := range c.Handshake() {
 		f.Add(p, uint16(layers.LinkTypeEthernet))
 	}
-	f.Add(c.seg(true, "PA", clientHello(100)), uint16(layers.LinkTypeEthernet))
+	f.Add(c.Seg(true, "PA", clientHello(100)), uint16(layers.LinkTypeEthernet))
 	f.Add([]byte{0x45, 0, 0, 20}, uint16(layers.LinkTypeRaw))
 	f.Fuzz(func(t *testing.T, data []byte, lt uint16) {
 		tr := New()
@@ -614,7 +491,7 @@ func FuzzTrimStream(f *testing.F) {
 			if fromClient {
 				base = 1000
 			}
-			p := c.segAt(fromClient, flags, base+uint32(off), payload)
+			p := c.SegAt(fromClient, flags, base+uint32(off), payload)
 			keep, masks := tr.trim(layers.LinkTypeEthernet, p, now)
 			if keep < 0 || keep > len(p) {
 				t.Fatalf("keep %d of %d", keep, len(p))
@@ -654,8 +531,8 @@ func TestTrimNFLOGInTheCapturingHostsByteOrder(t *testing.T) {
 	query := []byte{0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 5, 'p', 'r', 'o', 'x', 'y', 6, 'g', 'o', 'l', 'a', 'n', 'g', 3, 'o', 'r', 'g', 0, 0, 1, 0, 1}
 	c := newConn(t, "10.0.0.2:40012", "10.0.0.9:443")
 	app := record(23, 400, appByte)
-	pkts := c.handshake()
-	pkts = append(pkts, c.seg(true, "PA", clientHello(200)), c.seg(false, "PA", serverHello(0x0303)), c.seg(true, "PA", app))
+	pkts := c.Handshake()
+	pkts = append(pkts, c.Seg(true, "PA", clientHello(200)), c.Seg(false, "PA", serverHello(0x0303)), c.Seg(true, "PA", app))
 	var in [][]byte
 	for _, p := range pkts {
 		in = append(in, nflogFrame(native, p))

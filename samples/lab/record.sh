@@ -38,12 +38,12 @@ MODSNIFF=${MODSNIFF:-$repo/bin/modsniff}
 module=example.com/hello@v1.1.0
 
 all=(lab-healthy-direct lab-mitmproxy-tls13 lab-mitmproxy-tls12-no-h2 lab-mitmproxy-trusted
-	lab-resolver-down lab-dnsmasq-bogon)
+	lab-resolver-down lab-dnsmasq-bogon lab-plain-http-on-443 lab-proxy-closes)
 
 die() { echo "record.sh: $*" >&2; exit 2; }
 
 [ "$(id -u)" -eq 0 ] || die "needs root (network namespaces and packet capture)"
-for tool in ip dumpcap dnsmasq mitmdump ss timeout; do
+for tool in ip dumpcap dnsmasq mitmdump ss timeout python3; do
 	command -v "$tool" >/dev/null || die "missing $tool (apt-get install -y iproute2 tshark dnsmasq-base mitmproxy)"
 done
 [ -x "$GO" ] || die "no go command (set GO)"
@@ -221,13 +221,50 @@ go_said() {
 	echo "${e:-nothing (success)}" | cut -c1-200
 }
 
+# start_python LOGDIR NAME CODE runs a small python3 server (it prints
+# "ready" once listening) in the server namespace.
+start_python() {
+	local d=$1 name=$2 code=$3
+	bg "$d/$name.log" "$ns_s" "$py" -u -c "$code"
+	wait_until 20 "$name" grep -qx ready "$d/$name.log"
+}
+
+# A plain HTTP server on 10.77.0.1:443: what a transparent proxy or portal
+# answering HTTPS with HTTP looks like to the go command.
+plain_http_443='
+import http.server
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(302); self.send_header("Location", "http://portal.example/login"); self.end_headers()
+s = http.server.HTTPServer(("10.77.0.1", 443), H)
+print("ready")
+s.serve_forever()
+'
+
+# A "proxy" on 10.77.0.1:3128 that accepts, reads the CONNECT and closes
+# without a word.
+closing_proxy='
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("10.77.0.1", 3128)); s.listen(16)
+print("ready")
+while True:
+    c, _ = s.accept(); c.recv(4096); c.close()
+'
+
 # record NAME: one recording, from fresh namespaces to the files in samples/.
 record() {
 	local name=$1 d="$work/$1" cafile proxy="" keys=""
 	mkdir -p "$d"
 	setup_net
-	start_labd "$d"
+	case $name in
+	lab-plain-http-on-443) start_python "$d" plain-http "$plain_http_443" ;;
+	*) start_labd "$d" ;;
+	esac
 	cafile="$work/ca.pem"
+	case $name in
+	lab-proxy-closes) start_python "$d" closing-proxy "$closing_proxy" ;;
+	esac
 	case $name in
 	lab-resolver-down) ;; # nothing on 10.77.0.1:53
 	# --local: golang.org is answered from this configuration only, so an
@@ -240,6 +277,7 @@ record() {
 	lab-mitmproxy-tls12-no-h2) start_mitmdump "$d" --set tls_version_client_max=TLS1_2 --set http2=false ;;
 	esac
 	case $name in
+	lab-proxy-closes) proxy=http://10.77.0.1:3128 ;;
 	lab-mitmproxy-*) proxy=http://10.77.2.1:8080 keys="$d/mitm.keys" ;;
 	lab-healthy-direct) keys="$d/server.keys" ;;
 	esac
@@ -258,6 +296,7 @@ record() {
 		"$(stat -c %s "$samples/$name.pcapng")" "$(go_said "$d")"
 }
 
+py=$(python3 -c 'import sys; print(sys.executable)')
 echo "record.sh: building labd"
 (cd "$repo" && "$GO" build -o "$work/labd" ./samples/lab/labd)
 for n in "${names[@]}"; do record "$n"; done

@@ -13,6 +13,7 @@ import (
 const (
 	h2Data         = 0x0
 	h2Headers      = 0x1
+	h2RSTStream    = 0x3
 	h2SettingsType = 0x4
 	h2Ping         = 0x6
 	h2GoAway       = 0x7
@@ -156,6 +157,9 @@ func h2Client(c net.Conn, host string, exchanges []Exchange) error {
 				}
 			case typ == h2GoAway:
 				return goAwayError(c, stream, payload)
+			case typ == h2RSTStream && sid == stream && len(payload) == 4:
+				// Go's transport: the request fails with the stream error.
+				return fmt.Errorf("stream error: stream ID %d; %s; received from peer", sid, h2ErrorName(binary.BigEndian.Uint32(payload)))
 			case (typ == h2Data || typ == h2Headers) && sid == stream && flags&h2EndStream != 0:
 				done = true
 			}
@@ -193,6 +197,19 @@ func h2Server(raw, c net.Conn, exchanges []Exchange) error {
 			next++
 			Think(raw, r.Delay)
 			out := h2Frame(h2Headers, h2EndHeaders, sid, responseBlock(r))
+			if r.ResetCode != 0 || r.Cut {
+				out = append(out, h2Frame(h2Data, 0, sid, r.Body[:min(r.Partial, len(r.Body))])...)
+				if r.ResetCode != 0 {
+					out = append(out, h2Frame(h2RSTStream, 0, sid, binary.BigEndian.AppendUint32(nil, r.ResetCode))...)
+				}
+				if _, err := c.Write(out); err != nil {
+					return err
+				}
+				if r.Cut {
+					return ErrCut
+				}
+				continue
+			}
 			out = append(out, h2Frame(h2Data, h2EndStream, sid, r.Body)...)
 			if _, err := c.Write(out); err != nil {
 				return err

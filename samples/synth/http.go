@@ -20,7 +20,18 @@ type Response struct {
 	// Header lists header fields in order (lower-case names for HTTP/2).
 	Header [][2]string
 	Body   []byte
+	// ResetCode, when set, makes an HTTP/2 server send only the first
+	// Partial bytes of the body and then RST_STREAM with this error code
+	// (RFC 9113 §6.4). Cut, when set, makes it send only the first
+	// Partial bytes and end the conversation without END_STREAM (the
+	// caller closes the connection from the server's side).
+	ResetCode uint32
+	Cut       bool
+	Partial   int
 }
+
+// ErrCut is what a server returns after cutting a response short.
+var ErrCut = errors.New("synth: response cut short")
 
 // Exchange is what a client asks and what the server answers.
 type Exchange struct {

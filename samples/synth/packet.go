@@ -143,3 +143,19 @@ func (c *Capture) Fragmented(t time.Time, gap time.Duration, src *Host, sport ui
 		c.emit(t.Add(time.Duration(i)*gap), src, dst, buf.Bytes())
 	}
 }
+
+// ICMPFragNeeded sends an ICMP "fragmentation needed and DF set" (type 3
+// code 4) from a router to the sender of quoted, with the next-hop MTU in
+// the header's second word (RFC 1191 §4).
+func (c *Capture) ICMPFragNeeded(t time.Time, from, to *Host, mtu uint16, quoted []byte) {
+	if len(quoted) > 576-20-8 {
+		quoted = quoted[:576-20-8]
+	}
+	ic := &layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(layers.ICMPv4TypeDestinationUnreachable, 4), Seq: mtu}
+	ip, err := serialize(ipHeader{src: from, dst: to, id: c.socketID(from).id()}, layers.IPProtocolICMPv4, ic, gopacket.Payload(quoted))
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	c.emit(t, from, to, ip)
+}
