@@ -19,7 +19,7 @@ help:
 	@echo "make build-nocgo  build without cgo: analyze works, live capture says it is unavailable"
 	@echo "make demo         analyze a bundled sample capture ($(DEMO))"
 	@echo "make test         vet and test everything (replays every sample; root runs the netns tests)"
-	@echo "make bench        generate a $(BENCHSIZE) MB capture and measure MB/s, packets/s, peak RSS (and tshark)"
+	@echo "make bench        measure the default and handshake-heavy mixes at $(BENCHSIZE) MiB and 4x: one table of MB/s, packets/s, peak RSS, GC CPU, analysis time, tshark ratio"
 	@echo "make fuzz         run every fuzz target for FUZZTIME=$(FUZZTIME)"
 	@echo "make torture      analyze generated hostile captures within RSS, time and note budgets"
 	@echo "make lint         gofmt and go vet"

@@ -13,6 +13,12 @@ type Options struct {
 	// SystemRoots trusts the operating system's store instead of the
 	// embedded Mozilla bundle.
 	SystemRoots bool
+	// StreamEvents leaves Report.Events empty: rendering the report as JSON
+	// then converts and writes the decoded events one by one (the JSON form
+	// of 80,000 sessions is a third of the memory otherwise); the other
+	// formats convert them all when they render. For a caller that renders
+	// the report and does not read Events itself.
+	StreamEvents bool
 	// AllowAddrs declares address ranges that are legitimate answers (a
 	// split-horizon mirror).
 	AllowAddrs []netip.Prefix
@@ -31,7 +37,11 @@ func Build(inputs []*Input, opt Options) *Report {
 	}
 	rep.Findings = run(ctx)
 	rep.Hosts = hosts(ctx, rep.Findings)
-	rep.Events = eventsJSON(ev)
+	if opt.StreamEvents {
+		rep.lazy = ev
+	} else {
+		rep.Events = eventsJSON(ev)
+	}
 	if m := ctx.Meta(); m != nil {
 		rep.Context = &CaptureContext{Command: m.Command, ExitStatus: m.ExitStatus, GoVersion: m.GoVersion,
 			GoEnv: m.GoEnv, Probe: m.Probe, Keys: m.Keys, KeysNotCovered: m.KeysNotCovered}

@@ -1,7 +1,6 @@
 package analyze
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -27,12 +26,12 @@ type RenderOptions struct {
 
 // Render writes the report in the given format.
 func Render(w io.Writer, rep *Report, format string, opt RenderOptions) error {
+	if rep.lazy != nil && format != "json" {
+		rep.Events, rep.lazy = eventsJSON(rep.lazy), nil
+	}
 	switch format {
 	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false)
-		return enc.Encode(rep)
+		return renderJSON(w, rep)
 	case "text", "":
 		return renderText(w, rep, opt)
 	case "markdown", "md":

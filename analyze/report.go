@@ -26,6 +26,11 @@ type Report struct {
 	// Context is what modsniff capture or probe recorded with the capture:
 	// the command, how it ended and what it said.
 	Context *CaptureContext `json:"context,omitempty"`
+
+	// lazy holds the decoded events while Events is left empty
+	// (Options.StreamEvents): the JSON renderer converts them one by one,
+	// the other formats convert them all first.
+	lazy *decode.Events
 }
 
 // CaptureContext is the recorded context of a capture made by modsniff.
@@ -272,7 +277,18 @@ func addrPort(a netip.AddrPort) string {
 
 // eventsJSON converts decoded events to their JSON form.
 func eventsJSON(ev *decode.Events) EventsJSON {
-	out := EventsJSON{DNS: []DNSJSON{}, TLS: []TLSJSON{}}
+	// Sized once: appending tens of thousands of large structs would copy
+	// them again at every growth.
+	out := EventsJSON{DNS: make([]DNSJSON, 0, len(ev.DNS)), TLS: make([]TLSJSON, 0, len(ev.TLS))}
+	if len(ev.TCP) > 0 {
+		out.TCP = make([]TCPJSON, 0, len(ev.TCP))
+	}
+	if len(ev.Proxy) > 0 {
+		out.Proxy = make([]TunnelJSON, 0, len(ev.Proxy))
+	}
+	if len(ev.HTTP) > 0 {
+		out.HTTP = make([]HTTPJSON, 0, len(ev.HTTP))
+	}
 	for _, x := range ev.DNS {
 		out.DNS = append(out.DNS, dnsJSON(x))
 	}
@@ -283,28 +299,49 @@ func eventsJSON(ev *decode.Events) EventsJSON {
 		out.TCP = append(out.TCP, tcpJSON(c))
 	}
 	for _, t := range ev.Proxy {
-		out.Proxy = append(out.Proxy, TunnelJSON{
-			Input: t.Request.Input, Packet: t.Request.Packet, Kind: t.Kind,
-			Client: addrPort(t.Client), Proxy: addrPort(t.Proxy), Target: t.Target,
-			Status: t.Status, StatusLine: t.StatusLine, AuthRealm: t.AuthRealm, Established: t.Established,
-		})
+		out.Proxy = append(out.Proxy, tunnelJSON(t))
 	}
 	for _, h := range ev.HTTP {
-		j := HTTPJSON{
-			Input: h.Request.Input, Packet: h.Request.Packet, Time: Timestamp(h.Request.Time),
-			ResponsePacket: h.Response.Packet, ResponseTime: Timestamp(h.Response.Time), Host: h.Host, Method: h.Method,
-			Path: h.Path, Proto: h.Proto, Status: h.Status, GoAway: h.GoAway,
-			StreamID: h.StreamID, Reset: h.Reset, ResetFromClient: h.ResetFromClient, ResetPacket: h.ResetAt.Packet,
-			ContentType: h.ContentType, BodyBytes: h.BodyBytes, BodyComplete: h.BodyDone, Truncated: h.Truncated,
-			Title: h.Title, FirstLine: h.FirstLine, RetryAfter: h.RetryAfter, Location: h.Location,
-			Date: Timestamp(h.Date), Malformed: h.Malformed,
-		}
-		if h.ContentLength >= 0 && h.Status != 0 {
-			j.ContentLength = &h.ContentLength
-		}
-		out.HTTP = append(out.HTTP, j)
+		out.HTTP = append(out.HTTP, httpJSON(h))
 	}
 	return out
+}
+
+func tunnelJSON(t *decode.Tunnel) TunnelJSON {
+	return TunnelJSON{
+		Input: t.Request.Input, Packet: t.Request.Packet, Kind: t.Kind,
+		Client: addrPort(t.Client), Proxy: addrPort(t.Proxy), Target: t.Target,
+		Status: t.Status, StatusLine: t.StatusLine, AuthRealm: t.AuthRealm, Established: t.Established,
+	}
+}
+
+func httpJSON(h *decode.HTTPExchange) HTTPJSON {
+	j := HTTPJSON{
+		Input: h.Request.Input, Packet: h.Request.Packet, Time: Timestamp(h.Request.Time),
+		ResponsePacket: h.Response.Packet, ResponseTime: Timestamp(h.Response.Time), Host: h.Host, Method: h.Method,
+		Path: h.Path, Proto: h.Proto, Status: h.Status, GoAway: h.GoAway,
+		StreamID: h.StreamID, Reset: h.Reset, ResetFromClient: h.ResetFromClient, ResetPacket: h.ResetAt.Packet,
+		ContentType: h.ContentType, BodyBytes: h.BodyBytes, BodyComplete: h.BodyDone, Truncated: h.Truncated,
+		Title: h.Title, FirstLine: h.FirstLine, RetryAfter: h.RetryAfter, Location: h.Location,
+		Date: Timestamp(h.Date), Malformed: h.Malformed,
+	}
+	if h.ContentLength >= 0 && h.Status != 0 {
+		j.ContentLength = &h.ContentLength
+	}
+	return j
+}
+
+// eventStreams says, for each field of EventsJSON, how many elements ev
+// has and how to convert the i-th: what renderJSON writes one by one when
+// the report's events were left to it (Options.StreamEvents).
+func eventStreams(ev *decode.Events) map[string]func() (int, func(int) any) {
+	return map[string]func() (int, func(int) any){
+		"DNS":   func() (int, func(int) any) { return len(ev.DNS), func(i int) any { return dnsJSON(ev.DNS[i]) } },
+		"TLS":   func() (int, func(int) any) { return len(ev.TLS), func(i int) any { return tlsJSON(ev.TLS[i]) } },
+		"TCP":   func() (int, func(int) any) { return len(ev.TCP), func(i int) any { return tcpJSON(ev.TCP[i]) } },
+		"Proxy": func() (int, func(int) any) { return len(ev.Proxy), func(i int) any { return tunnelJSON(ev.Proxy[i]) } },
+		"HTTP":  func() (int, func(int) any) { return len(ev.HTTP), func(i int) any { return httpJSON(ev.HTTP[i]) } },
+	}
 }
 
 func firstRef(x *decode.DNSExchange) capture.Ref {

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"fmt"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -18,7 +19,7 @@ import (
 // mozillaRoots is the embedded Mozilla (NSS) root set, parsed once, so that
 // a verdict never depends on the analyst's machine.
 var mozillaRoots = sync.OnceValue(func() *rootSet {
-	rs := &rootSet{pool: x509.NewCertPool()}
+	rs := &rootSet{pool: x509.NewCertPool(), subjects: make(map[string]bool)}
 	for r := range bundle.Roots() {
 		c, err := x509.ParseCertificate(r.Certificate)
 		if err != nil {
@@ -30,6 +31,7 @@ var mozillaRoots = sync.OnceValue(func() *rootSet {
 			rs.pool.AddCert(c)
 		}
 		rs.certs = append(rs.certs, c)
+		rs.subjects[string(c.RawSubject)] = true
 	}
 	return rs
 })
@@ -39,6 +41,26 @@ var mozillaRoots = sync.OnceValue(func() *rootSet {
 type rootSet struct {
 	pool  *x509.CertPool
 	certs []*x509.Certificate
+	// subjects holds the raw subjects of certs when they are exactly the
+	// pool's certificates (the embedded bundle), nil otherwise.
+	subjects map[string]bool
+}
+
+// unreachable reports whether no certificate of chain is, or names as its
+// issuer, a root of the set: then no path can end at a root, because
+// crypto/x509 looks parents up by the raw issuer name (RFC 5280 §6.1), and
+// verification fails without checking a signature. Only answered for a
+// set that knows its subjects.
+func (rs *rootSet) unreachable(chain []*x509.Certificate) bool {
+	if rs.subjects == nil {
+		return false
+	}
+	for _, c := range chain {
+		if rs.subjects[string(c.RawIssuer)] || rs.subjects[string(c.RawSubject)] {
+			return false
+		}
+	}
+	return true
 }
 
 // chainVerdict is the judgement on one certificate chain.
@@ -71,6 +93,10 @@ type trustStore struct {
 	// products is the user's interceptor table, tried before the
 	// built-in one.
 	products []interceptor
+	// builtin caches the built-in table's answer per certificate (an
+	// intermediate is shared by many distinct chains): the index in
+	// interceptors, -1 for none.
+	builtin map[*x509.Certificate]int
 }
 
 func newTrustStore(opt Options) *trustStore {
@@ -167,7 +193,14 @@ func (ts *trustStore) judge(chain []*x509.Certificate) *chainVerdict {
 		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
 	}
 	v := &chainVerdict{TopIssuer: displayName(chain[len(chain)-1].Issuer)}
-	_, err := chain[0].Verify(opts)
+	var err error
+	if ts.roots.unreachable(chain) {
+		// What Verify would say, without its signature checks (a dense
+		// capture has thousands of distinct foreign chains).
+		err = x509.UnknownAuthorityError{Cert: chain[0]}
+	} else {
+		_, err = chain[0].Verify(opts)
+	}
 	if err == nil {
 		v.Trusted = true
 		return v
@@ -181,7 +214,7 @@ func (ts *trustStore) judge(chain []*x509.Certificate) *chainVerdict {
 	}
 	product := identifyIn(ts.products, chain)
 	if product == nil {
-		product = identifyInterceptor(chain)
+		product = ts.interceptorOf(chain)
 	}
 	switch {
 	case product != nil:
@@ -196,6 +229,78 @@ func (ts *trustStore) judge(chain []*x509.Certificate) *chainVerdict {
 		v.Class = "private"
 	}
 	return v
+}
+
+// interceptorOf is identifyInterceptor (the built-in table) with its answer
+// for each certificate cached: the product with the lowest index that matches any
+// certificate of the chain.
+func (ts *trustStore) interceptorOf(chain []*x509.Certificate) *interceptor {
+	if ts.builtin == nil {
+		ts.builtin = make(map[*x509.Certificate]int)
+	}
+	best := -1
+	for _, c := range chain {
+		i, ok := ts.builtin[c]
+		if !ok {
+			i = interceptorIndex(c)
+			ts.builtin[c] = i
+		}
+		if i >= 0 && (best < 0 || i < best) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return nil
+	}
+	return &interceptors[best]
+}
+
+// anyInterceptor matches what at least one pattern of interceptors
+// matches: one pass over a name instead of one per product, for the common
+// case of a certificate no product made.
+var anyInterceptor = sync.OnceValue(func() *regexp.Regexp {
+	var alts []string
+	for i := range interceptors {
+		if interceptors[i].Pattern != nil {
+			alts = append(alts, "(?:"+interceptors[i].Pattern.String()+")")
+		}
+	}
+	return regexp.MustCompile(strings.Join(alts, "|"))
+})
+
+// interceptorIndex is the index of the first product of interceptors whose
+// pattern matches the certificate's issuer or subject, -1 for none.
+func interceptorIndex(c *x509.Certificate) int {
+	names := certNames(c)
+	named := false // some pattern matches one of the names
+	for _, n := range names {
+		if anyInterceptor().MatchString(n) {
+			named = true
+			break
+		}
+	}
+	var sum [32]byte
+	summed := false
+	for i := range interceptors {
+		p := &interceptors[i]
+		if p.SHA256 != ([32]byte{}) {
+			if !summed {
+				sum, summed = sha256.Sum256(c.Raw), true
+			}
+			if sum == p.SHA256 {
+				return i
+			}
+		}
+		if !named || p.Pattern == nil {
+			continue
+		}
+		for _, n := range names {
+			if p.Pattern.MatchString(n) {
+				return i
+			}
+		}
+	}
+	return -1
 }
 
 // impersonated returns the public CA a chain names but is not signed by: a

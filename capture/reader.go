@@ -2,7 +2,6 @@ package capture
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -11,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/gopacket/gopacket/layers"
+	"github.com/klauspost/compress/gzip"
 )
 
 // ErrNotCapture is wrapped by the errors Open and NewReader return when the
@@ -84,6 +84,7 @@ type Reader struct {
 	src    io.Reader
 	closer io.Closer
 	gz     *gzip.Reader
+	ahead  []*readAhead // read-ahead goroutines, outermost last
 	format string
 
 	// buf[start:end] holds the bytes read from src and not consumed yet;
@@ -150,8 +151,25 @@ func Open(path string) (*Reader, error) {
 // NewReader returns a Reader for the capture read from src; name is used in
 // error messages. It reads the file header (for pcapng, the first Section
 // Header Block) before it returns.
-func NewReader(src io.Reader, name string) (*Reader, error) {
+//
+// A regular file is read (and a gzip stream decompressed, with
+// klauspost/compress, about twice as fast as compress/gzip) on goroutines of
+// their own, ahead of the decoder: see readAhead. Other sources (pipes,
+// standard input, in-memory readers) are read in line, so that Close never
+// waits on a read that may block.
+func NewReader(src io.Reader, name string) (_ *Reader, err error) {
 	r := &Reader{name: name, budget: metadataBudget}
+	ahead := isRegularFile(src)
+	defer func() {
+		if err != nil {
+			r.stopAhead()
+		}
+	}()
+	if ahead {
+		ra := newReadAhead(src)
+		r.ahead = append(r.ahead, ra)
+		src = ra
+	}
 	r.reset(src)
 	n := r.fill(4)
 	if n >= 2 && r.buf[r.start] == 0x1f && r.buf[r.start+1] == 0x8b {
@@ -162,7 +180,13 @@ func NewReader(src io.Reader, name string) (*Reader, error) {
 			return nil, &notCaptureError{fmt.Sprintf("%s: not a capture file: corrupt gzip header: %v", name, err)}
 		}
 		r.gz = gz
-		r.reset(gz)
+		var plain io.Reader = gz
+		if ahead {
+			ra := newReadAhead(gz)
+			r.ahead = append(r.ahead, ra)
+			plain = ra
+		}
+		r.reset(plain)
 		if err := r.sniff(" (inside gzip)"); err != nil {
 			return nil, err
 		}
@@ -173,6 +197,24 @@ func NewReader(src io.Reader, name string) (*Reader, error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+// isRegularFile reports whether src is an open regular file.
+func isRegularFile(src io.Reader) bool {
+	f, ok := src.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode().IsRegular()
+}
+
+// stopAhead stops the read-ahead goroutines, the outermost first.
+func (r *Reader) stopAhead() {
+	for i := len(r.ahead) - 1; i >= 0; i-- {
+		r.ahead[i].Close()
+	}
+	r.ahead = nil
 }
 
 // reset makes src the stream the reader reads, from offset 0.
@@ -261,6 +303,7 @@ func describeStart(b []byte) string {
 // Open (never standard input).
 func (r *Reader) Close() error {
 	var err error
+	r.stopAhead()
 	if r.gz != nil {
 		err = r.gz.Close()
 	}

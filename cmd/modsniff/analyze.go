@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -94,10 +95,15 @@ func runAnalyze(args []string, e *env) int {
 	if len(inputs) == 0 {
 		return exitUsage
 	}
+	stats.mark("read")
+	// The JSON report converts and writes the events one by one.
+	opt.StreamEvents = o.format == "json"
 	rep := analyze.Build(inputs, opt)
+	stats.mark("analyze")
 	if st := o.write(rep, e, inputs...); st != exitOK {
 		return st
 	}
+	stats.mark("output")
 	return max(status, reportStatus(rep, failOn))
 }
 
@@ -150,6 +156,12 @@ func (o *analyzeOptions) analysisOptions() (analyze.Options, analyze.Severity, e
 // an error.
 func (o *analyzeOptions) decodeOptions(e *env) (decode.Options, error) {
 	opt := decode.Options{Certs: tlswire.NewCertCache(4096)}
+	if o.maxMemory > 0 && os.Getenv("GOMEMLIMIT") == "" {
+		// The garbage collector works harder only as the heap nears the
+		// ceiling the user set, so that garbage does not trip the guard;
+		// below it, GOGC=100's headroom costs memory, not CPU.
+		debug.SetMemoryLimit(o.maxMemory << 20)
+	}
 	if o.timeout > 0 || o.maxMemory > 0 {
 		opt.Budget = &decode.Budget{MaxHeap: uint64(max(o.maxMemory, 0)) << 20}
 		if o.timeout > 0 {

@@ -6,18 +6,19 @@ package main
 
 import (
 	"os"
-	"runtime/debug"
 )
 
-// memoryLimit is the heap size the garbage collector aims to stay under
-// unless GOMEMLIMIT says otherwise: decoding keeps little alive (live flows
-// and events), so a soft limit keeps the peak flat however large the input.
-// It is a target, not a cap: an analysis that needs more still gets it.
-const memoryLimit = 48 << 20
-
+// The garbage collector runs with Go's defaults (GOGC=100: a cycle when the
+// heap has doubled since the last one) and no soft memory limit. A low soft
+// limit (this command once set 48 MiB) does not bound memory: once the live
+// heap passes it, the collector runs back to back and the growth shows as
+// CPU instead (2.1 s instead of 3.7 s for the same 1 GB capture without it).
+// Memory is bounded by what the decoder and the analysis keep alive; analyze
+// sets the soft limit to its --max-memory ceiling (1 GiB by default), where
+// extra collection is worth its CPU. GOGC and GOMEMLIMIT apply when set.
 func main() {
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(memoryLimit)
-	}
-	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	st := startStats()
+	code := run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	st.finish(os.Stderr)
+	os.Exit(code)
 }

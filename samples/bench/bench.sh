@@ -1,21 +1,33 @@
 #!/usr/bin/env bash
-# bench.sh [SIZE_MB] — measure modsniff on a generated, mostly-bulk capture.
+# bench.sh [SIZE_MB] — measure modsniff on generated captures and print one
+# table.
 #
-# Generates captures of SIZE/4 and SIZE MiB (samples/bench/gen: deterministic,
-# 3000 connections whatever the size) in a temporary directory, runs
-# `modsniff analyze --format json` on each (BENCH_RUNS times, default 3, the
-# fastest run counts) under GNU time, and prints MB/s, packets/s, wall time and
-# peak RSS for both sizes, so that memory flatness shows. When tshark is
-# installed it also runs tshark's equivalent field extraction on the SIZE file
-# and prints its time and the speed ratio measured in this same run.
+# For each mix (BENCH_MIXES, default "default handshake-heavy"; see
+# samples/bench/gen -h) and each scale (BENCH_SCALES, default "1 4": SIZE and
+# 4×SIZE MiB, the connections growing with the size), it generates a
+# deterministic capture in a temporary directory under TMPDIR, runs
+# `modsniff analyze --format json` on it BENCH_RUNS times (default 3; the
+# fastest run counts, the largest peak RSS is shown) with MODSNIFF_STATS=1,
+# which makes modsniff report its phase times and the garbage collector's
+# share of CPU (runtime/metrics) on standard error, then runs tshark's
+# equivalent field extraction once on the same file (same run, so the ratio
+# holds on a loaded machine) and deletes the capture. It ends with the
+# analysis time ratio between the scales (linear analysis keeps it near the
+# size ratio) and the wall time of a small sample (startup, root bundle,
+# report).
 #
 # Needs ./bin/modsniff (make build), go, GNU time (/usr/bin/time) and jq or
-# python3. Environment: BENCH_RUNS (default 3), BENCH_TSHARK=0 to skip tshark,
-# MODSNIFF (default ./bin/modsniff), TMPDIR (where the captures are written).
+# python3. Environment: BENCH_RUNS, BENCH_MIXES, BENCH_SCALES, BENCH_TSHARK=0
+# to skip tshark, BENCH_TSHARK_MAX_MB (skip tshark on larger captures: it
+# needs minutes per GiB of handshakes), BENCH_GZIP=0 to skip the row of the
+# first capture compressed with gzip -1, MODSNIFF (default ./bin/modsniff),
+# TMPDIR.
 set -euo pipefail
 
 size=${1:-1024}
 runs=${BENCH_RUNS:-3}
+mixes=${BENCH_MIXES:-default handshake-heavy}
+scales=${BENCH_SCALES:-1 4}
 case $size in
 '' | *[!0-9]*) echo "usage: $0 [SIZE_MB]" >&2; exit 2 ;;
 esac
@@ -38,16 +50,13 @@ fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/modsniff-bench.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT INT TERM
-
 go build -o "$tmp/gen" ./samples/bench/gen
 
-# now: seconds since the epoch, with nanoseconds.
 now() { date +%s.%N; }
-# calc EXPR: evaluate a floating-point expression.
 calc() { awk "BEGIN { printf \"%s\", $1 }"; }
-# rss_kb TIMEFILE: the peak RSS GNU time recorded, in KiB.
 rss_kb() { awk -F': ' '/Maximum resident set size/ { print $2 }' "$1"; }
-# packets JSON: inputs[0].packets of a modsniff JSON report.
+# field NAME FILE: a field of the modsniff-stats line (number only).
+field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" "$2" | tail -1; }
 packets() {
 	if command -v jq >/dev/null; then
 		jq '.inputs[0].packets' "$1"
@@ -56,27 +65,30 @@ packets() {
 	fi
 }
 
-# run_modsniff FILE: runs modsniff BENCH_RUNS times; sets best_wall (s),
-# peak_rss (KiB, the largest of the runs) and npackets.
+# run_modsniff FILE: BENCH_RUNS runs; sets best_wall, best_read, best_ana
+# (analysis + output), gc (of the fastest run), peak_rss (KiB, largest).
 run_modsniff() {
 	local file=$1 i rc start end wall rss
 	best_wall="" peak_rss=0
 	for ((i = 1; i <= runs; i++)); do
 		rc=0
 		start=$(now)
-		/usr/bin/time -v -o "$tmp/time.txt" "$bin" analyze --format json "$file" >"$tmp/report.json" || rc=$?
+		MODSNIFF_STATS=1 /usr/bin/time -v -o "$tmp/time.txt" "$bin" analyze --format json "$file" >"$tmp/report.json" 2>"$tmp/stats.txt" || rc=$?
 		end=$(now)
 		# Exit status 1 only means findings (the synthetic CAs are foreign).
 		if [ "$rc" -gt 1 ]; then
 			echo "bench: modsniff failed with status $rc" >&2
-			cat "$tmp/time.txt" >&2
+			cat "$tmp/stats.txt" "$tmp/time.txt" >&2
 			exit 1
 		fi
 		wall=$(calc "$end - $start")
 		rss=$(rss_kb "$tmp/time.txt")
-		printf '  modsniff run %d: %6.3f s  peak RSS %6.1f MiB\n' "$i" "$wall" "$(calc "$rss / 1024")"
+		printf '  modsniff run %d: %7.3f s  %s\n' "$i" "$wall" "$(grep modsniff-stats "$tmp/stats.txt" | cut -d' ' -f2-)"
 		if [ -z "$best_wall" ] || [ "$(calc "($wall < $best_wall) ? 1 : 0")" = 1 ]; then
 			best_wall=$wall
+			best_read=$(field read "$tmp/stats.txt")
+			best_ana=$(calc "$(field analyze "$tmp/stats.txt") + $(field output "$tmp/stats.txt")")
+			gc=$(field gc-cpu "$tmp/stats.txt")
 		fi
 		if [ "$rss" -gt "$peak_rss" ]; then
 			peak_rss=$rss
@@ -85,68 +97,91 @@ run_modsniff() {
 	npackets=$(packets "$tmp/report.json")
 }
 
-declare -A res_bytes res_wall res_rss res_packets
-quarter=$((size / 4))
-for mb in "$quarter" "$size"; do
-	file="$tmp/bulk-$mb.pcapng"
-	echo "== $mb MiB capture"
-	"$tmp/gen" -size "$mb" -o "$file"
-	bytes=$(stat -c %s "$file")
-	run_modsniff "$file"
-	res_bytes[$mb]=$bytes res_wall[$mb]=$best_wall res_rss[$mb]=$peak_rss res_packets[$mb]=$npackets
-	if [ "$mb" != "$size" ]; then
-		rm -f "$file"
-	fi
-done
-
-# tshark's equivalent of what modsniff extracts: DNS questions and answers,
-# TLS handshake types, SNI, ALPN, versions, cipher and certificate names.
 tshark_fields=(-e frame.number -e dns.qry.name -e dns.qry.type -e dns.a -e dns.aaaa -e dns.cname
 	-e tls.handshake.type -e tls.handshake.extensions_server_name -e tls.handshake.extensions_alpn_str
 	-e tls.handshake.extensions.supported_version -e tls.handshake.ciphersuite
 	-e x509sat.printableString -e x509sat.uTF8String)
-tshark_wall=""
+use_tshark=1
 if [ "${BENCH_TSHARK:-1}" = 0 ]; then
-	echo "== tshark skipped (BENCH_TSHARK=0)"
+	use_tshark=0
 elif ! command -v tshark >/dev/null; then
 	echo "== tshark is not installed: no comparison (apt-get install -y tshark)"
-else
-	echo "== tshark on the $size MiB capture: tshark -r FILE -T fields ${tshark_fields[*]} -Y 'dns or tls.handshake'"
-	rc=0
-	start=$(now)
-	/usr/bin/time -v -o "$tmp/time.txt" tshark -r "$tmp/bulk-$size.pcapng" -T fields "${tshark_fields[@]}" \
-		-Y 'dns or tls.handshake' >"$tmp/tshark.txt" 2>"$tmp/tshark.err" || rc=$?
-	end=$(now)
-	if [ "$rc" -ne 0 ]; then
-		echo "bench: tshark failed with status $rc:" >&2
-		cat "$tmp/tshark.err" >&2
-		exit 1
-	fi
-	tshark_wall=$(calc "$end - $start")
-	tshark_rss=$(rss_kb "$tmp/time.txt")
-	printf '  tshark: %.3f s, peak RSS %.1f MiB, %d lines of fields\n' "$tshark_wall" "$(calc "$tshark_rss / 1024")" "$(wc -l <"$tmp/tshark.txt")"
-	# modsniff once more right after tshark, so a change in the machine's
-	# load shows.
-	run_modsniff "$tmp/bulk-$size.pcapng"
-	if [ "$(calc "($best_wall < ${res_wall[$size]}) ? 1 : 0")" = 1 ]; then
-		res_wall[$size]=$best_wall
-	fi
-	if [ "$peak_rss" -gt "${res_rss[$size]}" ]; then
-		res_rss[$size]=$peak_rss
-	fi
+	use_tshark=0
 fi
 
-echo
-echo "== summary: $("$bin" version 2>/dev/null | head -1), $(nproc) CPUs, fastest of the runs, largest peak RSS (MB = 10^6 bytes)"
-printf '%-10s %12s %10s %10s %10s %14s %13s\n' capture bytes packets wall MB/s packets/s "peak RSS"
-for mb in "$quarter" "$size"; do
-	printf '%-10s %12d %10d %8.3f s %10.0f %14.0f %9.1f MiB\n' "$mb MiB" "${res_bytes[$mb]}" "${res_packets[$mb]}" "${res_wall[$mb]}" \
-		"$(calc "${res_bytes[$mb]} / 1e6 / ${res_wall[$mb]}")" "$(calc "${res_packets[$mb]} / ${res_wall[$mb]}")" \
-		"$(calc "${res_rss[$mb]} / 1024")"
+rows=()
+declare -A ana
+for mix in $mixes; do
+	for scale in $scales; do
+		mb=$((size * scale))
+		file="$tmp/$mix-$mb.pcapng"
+		echo "== $mix mix, $mb MiB"
+		"$tmp/gen" -mix "$mix" -size "$mb" -o "$file"
+		bytes=$(stat -c %s "$file" 2>/dev/null || wc -c <"$file")
+		run_modsniff "$file"
+		ana[$mix.$scale]=$best_ana
+		tw=- ratio=-
+		if [ "$use_tshark" = 1 ] && [ "$mb" -le "${BENCH_TSHARK_MAX_MB:-$mb}" ]; then
+			rc=0
+			start=$(now)
+			tshark -r "$file" -T fields "${tshark_fields[@]}" -Y 'dns or tls.handshake' >"$tmp/tshark.txt" 2>"$tmp/tshark.err" || rc=$?
+			end=$(now)
+			if [ "$rc" -ne 0 ]; then
+				echo "bench: tshark failed with status $rc:" >&2
+				cat "$tmp/tshark.err" >&2
+				exit 1
+			fi
+			tw=$(calc "$end - $start")
+			echo "  tshark: $tw s, $(wc -l <"$tmp/tshark.txt") lines of fields"
+			# modsniff once more right after tshark, so a change in the
+			# machine's load shows in the ratio.
+			w0=$best_wall r0=$best_read a0=$best_ana g0=$gc p0=$peak_rss
+			run_modsniff "$file"
+			if [ "$(calc "($w0 < $best_wall) ? 1 : 0")" = 1 ]; then
+				best_wall=$w0 best_read=$r0 best_ana=$a0 gc=$g0
+			fi
+			peak_rss=$((p0 > peak_rss ? p0 : peak_rss))
+			ana[$mix.$scale]=$best_ana
+			tw=$(printf '%.2f' "$tw")
+			ratio=$(printf '%.1f×' "$(calc "$tw / $best_wall")")
+		fi
+		rows+=("$(printf '%-8s %-15s %11d %9d %8.3f %7.0f %10.0f %8.1f %6.1f %8.3f %9.3f %8s %7s' \
+			"$mb MiB" "$mix" "$bytes" "$npackets" "$best_wall" "$(calc "$bytes / 1e6 / $best_wall")" \
+			"$(calc "$npackets / $best_wall")" "$(calc "$peak_rss / 1024")" "$gc" "$best_read" "$best_ana" "$tw" "$ratio")")
+		if [ "${BENCH_GZIP:-1}" = 1 ] && [ -z "${gz_done:-}" ]; then
+			gz_done=1
+			echo "== $mix mix, $mb MiB, gzip -1"
+			gzip -1 -c "$file" >"$file.gz"
+			run_modsniff "$file.gz"
+			rows+=("$(printf '%-8s %-15s %11d %9d %8.3f %7.0f %10.0f %8.1f %6.1f %8.3f %9.3f %8s %7s' \
+				"$mb MiB" "$mix .gz" "$bytes" "$npackets" "$best_wall" "$(calc "$bytes / 1e6 / $best_wall")" \
+				"$(calc "$npackets / $best_wall")" "$(calc "$peak_rss / 1024")" "$gc" "$best_read" "$best_ana" - -)")
+			rm -f "$file.gz"
+		fi
+		rm -f "$file"
+	done
 done
-printf 'peak RSS, %d MiB -> %d MiB capture: %+.1f MiB\n' "$quarter" "$size" "$(calc "(${res_rss[$size]} - ${res_rss[$quarter]}) / 1024")"
-if [ -n "$tshark_wall" ]; then
-	printf '%-10s %12d %10s %8.3f s %10.0f %14s %9.1f MiB\n' tshark "${res_bytes[$size]}" - "$tshark_wall" \
-		"$(calc "${res_bytes[$size]} / 1e6 / $tshark_wall")" - "$(calc "$tshark_rss / 1024")"
-	printf 'modsniff is %.1fx as fast as tshark on the %d MiB capture (same run)\n' "$(calc "$tshark_wall / ${res_wall[$size]}")" "$size"
+
+# A small sample: startup, the root bundle, the report.
+small=samples/healthy-direct-tls13.pcapng
+small_best=""
+for ((i = 1; i <= 5; i++)); do
+	start=$(now)
+	"$bin" analyze --format json "$small" >/dev/null || true
+	w=$(calc "$(now) - $start")
+	if [ -z "$small_best" ] || [ "$(calc "($w < $small_best) ? 1 : 0")" = 1 ]; then small_best=$w; fi
+done
+
+load=$(cut -d' ' -f1-3 /proc/loadavg)
+echo
+echo "== $("$bin" version 2>/dev/null | head -1), $(nproc) CPUs, load average $load; fastest of $runs runs, largest peak RSS; MB = 10^6 bytes"
+printf '%-8s %-15s %11s %9s %8s %7s %10s %8s %6s %8s %9s %8s %7s\n' size mix bytes packets "wall s" MB/s packets/s "RSS MiB" "GC %" "read s" "analysis" "tshark s" ratio
+for r in "${rows[@]}"; do echo "$r"; done
+set -- $scales
+if [ $# -ge 2 ]; then
+	for mix in $mixes; do
+		a1=${ana[$mix.$1]} a2=${ana[$mix.${!#}]}
+		printf 'analysis+output time, %s mix, %s× / %s×: %.3f s / %.3f s = %.2f\n' "$mix" "${!#}" "$1" "$a2" "$a1" "$(calc "$a2 / ($a1 > 0 ? $a1 : 0.001)")"
+	done
 fi
+printf 'small sample (%s, %s packets): %.0f ms wall\n' "$small" "$("$bin" analyze --format json "$small" 2>/dev/null | { jq '.inputs[0].packets' 2>/dev/null || echo '?'; })" "$(calc "$small_best * 1000")"

@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
+	"github.com/miekg/dns"
 
 	"github.com/modsniff/modsniff/capture"
 )
@@ -46,6 +47,8 @@ type Options struct {
 	Seed uint64
 	// Start is the time of the first packet (default 2025-06-02 09:00 UTC).
 	Start time.Time
+	// Mix is the kind of traffic (default MixDefault).
+	Mix Mix
 }
 
 // Stats says what a generated capture holds.
@@ -59,7 +62,13 @@ type Stats struct {
 	DNSQueries  int
 	OutOfOrder  int // segments sent ahead of their predecessor
 	Retransmits int
-	Noise       int // packets of other protocols
+	Noise       int   // packets of other protocols
+	TLS12       int   // TLS connections whose client offered TLS 1.2 at most
+	Sites       int   // distinct sites with a certificate chain in clear
+	DNSTCP      int   // DNS queries over TCP
+	NXDomain    int   // DNS queries answered NXDOMAIN
+	Forged      int   // DNS responses forged ahead of the real one
+	BulkBytes   int64 // TCP payload bytes of downloads
 }
 
 const (
@@ -163,8 +172,15 @@ func Generate(w io.Writer, opt Options) (Stats, error) {
 	if opt.Size <= 0 {
 		return Stats{}, errors.New("benchgen: size must be positive")
 	}
+	p, err := paramsFor(opt.Mix)
+	if err != nil {
+		return Stats{}, fmt.Errorf("benchgen: %w", err)
+	}
 	if opt.Conns <= 0 {
 		opt.Conns = defaultConns
+		if p.connsPerGiB > 0 {
+			opt.Conns = max(int(opt.Size*int64(p.connsPerGiB)>>30), 2*livePool)
+		}
 	}
 	if opt.Handshakes <= 0 {
 		opt.Handshakes = defaultHandshakes
@@ -183,7 +199,7 @@ func Generate(w io.Writer, opt Options) (Stats, error) {
 	cw := &countingWriter{w: bw}
 	pw, err := capture.NewWriter(cw, capture.Section{
 		UserAppl: "modsniff benchgen",
-		Comments: []string{fmt.Sprintf("benchgen seed %d, %d connections, %d distinct TLS handshakes", opt.Seed, opt.Conns, opt.Handshakes)},
+		Comments: []string{fmt.Sprintf("benchgen seed %d, mix %s, %d connections, %d distinct TLS handshakes", opt.Seed, mixName(opt.Mix), opt.Conns, opt.Handshakes)},
 	})
 	if err != nil {
 		return Stats{}, err
@@ -192,6 +208,14 @@ func Generate(w io.Writer, opt Options) (Stats, error) {
 		return Stats{}, err
 	}
 	g := newGen(opt, m, pw, cw)
+	g.p = p
+	if p.connsPerGiB > 0 {
+		g.setupSites()
+		if g.err != nil {
+			return Stats{}, fmt.Errorf("benchgen: %w", g.err)
+		}
+	}
+	g.sizeBulk()
 	g.run()
 	if g.err == nil {
 		g.err = bw.Flush()
@@ -204,7 +228,12 @@ func Generate(w io.Writer, opt Options) (Stats, error) {
 // gen is the state of one generation.
 type gen struct {
 	opt   Options
+	p     mixParams
 	m     *material
+	sites []site
+	hs12  []*handshake // TLS 1.2 handshakes (the sites' chains are spliced in)
+	hs13  []*handshake
+	site  int // next site of a TLS 1.2 connection
 	r     *rand.Rand
 	w     *capture.Writer
 	cw    *countingWriter
@@ -250,10 +279,44 @@ func newGen(opt Options, m *material, w *capture.Writer, cw *countingWriter) *ge
 		c.port = uint16(32768 + g.r.IntN(20000))
 		g.clients = append(g.clients, c)
 	}
-	bulk := max(float64(opt.Size)-float64(opt.Conns)*connOverhead, float64(opt.Size)/5)
-	g.meanBulk = bulk * bulkShare / float64(opt.Conns)
 	g.noiseIn = 50
 	return g
+}
+
+// sizeBulk sizes the downloads so that every connection starts before the
+// file reaches its size.
+func (g *gen) sizeBulk() {
+	floor := float64(g.opt.Size) / 5
+	if g.p.connsPerGiB > 0 {
+		floor = float64(g.opt.Size) / 10
+	}
+	bulk := max(float64(g.opt.Size)-float64(g.opt.Conns)*g.p.overhead, floor)
+	g.meanBulk = bulk * bulkShare / float64(g.opt.Conns)
+}
+
+// setupSites makes the sites of a dense mix: one per TLS 1.2 connection.
+func (g *gen) setupSites() {
+	for _, h := range g.m.hs {
+		if h.version == 0x0303 {
+			g.hs12 = append(g.hs12, h)
+		} else {
+			g.hs13 = append(g.hs13, h)
+		}
+	}
+	if len(g.hs12) == 0 || len(g.hs13) == 0 {
+		g.err = errors.New("the handshakes need both TLS 1.2 and TLS 1.3")
+		return
+	}
+	n := max(g.opt.Conns*g.p.tls12Share/100, 1)
+	g.sites, g.err = makeSites(g.opt.Seed, n)
+	g.stats.Sites = n
+}
+
+func mixName(m Mix) Mix {
+	if m == "" {
+		return MixDefault
+	}
+	return m
 }
 
 // run writes packets until the file reaches its size.
@@ -335,6 +398,10 @@ type conn struct {
 	rst      bool  // ends with a RST from the client
 	proxied  bool  // the first flight is a CONNECT request
 	hello    int   // index of the ClientHello's flight; -1 for none
+	dns      [2]dnsPair
+	dnsOnly  bool // a lookup and nothing else
+	nx       bool // the lookup gets NXDOMAIN
+	dnsTCP   bool // a DNS exchange over TCP
 }
 
 // cflight is one flight of a connection: fixed bytes, or a bulk transfer.
@@ -396,15 +463,42 @@ func (g *gen) record(typ uint8, n int) []byte {
 	return b
 }
 
-// newConn plans the next connection.
+// newConn plans the next connection (and, in the dense mixes, the DNS
+// lookups that come with it, which join the live pool on their own).
 func (g *gen) newConn() *conn {
 	g.next++
 	r := g.r
 	c := &conn{client: g.clients[r.IntN(len(g.clients))], hello: -1}
-	hs := g.m.hs[r.IntN(len(g.m.hs))]
+	var hs *handshake
+	var st *site // a site of the dense mixes, nil for a Go host
+	var dh *dnsHost
+	tls12 := false
+	if g.p.connsPerGiB == 0 {
+		hs = g.m.hs[r.IntN(len(g.m.hs))]
+	} else {
+		tls12 = r.IntN(100) < g.p.tls12Share
+		switch {
+		case tls12:
+			hs = g.hs12[r.IntN(len(g.hs12))]
+			st = &g.sites[g.site%len(g.sites)]
+			g.site++
+			g.stats.TLS12++
+		case r.IntN(100) < g.p.sitesShare:
+			hs = g.hs13[r.IntN(len(g.hs13))]
+			st = &g.sites[r.IntN(len(g.sites))]
+		default:
+			hs = g.hs13[r.IntN(len(g.hs13))]
+		}
+		g.extraLookups()
+	}
 	c.name = hs.host
-	dh := findDNSHost(hs.host)
-	proxied := r.IntN(100) < 10
+	if st != nil {
+		c.name = st.name
+		dh = &dnsHost{name: st.name, v4: []netip.Addr{st.v4}}
+	} else {
+		dh = findDNSHost(hs.host)
+	}
+	proxied := r.IntN(1000) < g.p.proxyPerMil
 	useV6 := !proxied && c.client.v6.IsValid() && len(dh.v6) > 0 && r.IntN(100) < 40
 	var src, dst netip.Addr
 	switch {
@@ -418,14 +512,91 @@ func (g *gen) newConn() *conn {
 		c.server = host{mac: g.router.mac, v4: dh.v4[r.IntN(len(dh.v4))]}
 		src, dst = c.client.v4, c.server.v4
 	}
+	dport := uint16(443)
+	if proxied {
+		dport = 3128
+	}
+	g.setupTCP(c, src, dst, dport, proxied, useV6)
+
+	if !proxied && r.IntN(100) < 75 {
+		c.phase = phDNSQuery
+		c.dnsAAAA = c.client.v6.IsValid() || r.IntN(2) == 0
+		c.resolver = g.router
+		if r.IntN(10) == 0 {
+			c.resolver = host{mac: g.router.mac, v4: netip.MustParseAddr("8.8.8.8")}
+		}
+		if st != nil {
+			c.dns[0], g.err = sitePair(st.name, dns.TypeA, st.v4, false)
+			if g.err == nil {
+				c.dns[1], g.err = sitePair(st.name, dns.TypeAAAA, netip.Addr{}, false)
+			}
+		} else {
+			t := g.m.dns[hs.host]
+			c.dns = [2]dnsPair{t.a, t.aaaa}
+		}
+	}
+
+	// The flights: the proxy's CONNECT exchange, the handshake, the
+	// request, the download, the client's close_notify.
+	if proxied {
+		c.proxied = true
+		req := fmt.Sprintf("CONNECT %s:443 HTTP/1.1\r\nHost: %s:443\r\nUser-Agent: Go-http-client/1.1\r\n\r\n", c.name, c.name)
+		c.flights = append(c.flights, cflight{dir: 0, data: []byte(req)})
+		if r.IntN(100) < 3 {
+			body := "<html><body><h1>407 Proxy Authentication Required</h1></body></html>\n"
+			resp := fmt.Sprintf("HTTP/1.1 407 Proxy Authentication Required\r\nServer: squid/5.7\r\nProxy-Authenticate: Basic realm=\"corp proxy\"\r\nContent-Type: text/html\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(body), body)
+			c.flights = append(c.flights, cflight{dir: 1, data: []byte(resp)})
+			return c
+		}
+		c.flights = append(c.flights, cflight{dir: 1, data: []byte("HTTP/1.1 200 Connection established\r\n\r\n")})
+	}
+	c.hello = len(c.flights)
+	for i, f := range hs.flights {
+		data := f.data
+		switch {
+		case st != nil && i == 0:
+			data, g.err = withSNI(data, st.name)
+		case tls12 && i == 1:
+			data, g.err = withChain(data, st.chain)
+		}
+		if g.err != nil {
+			g.err = fmt.Errorf("connection to %s: %w", c.name, g.err)
+			return c
+		}
+		c.flights = append(c.flights, cflight{dir: f.dir, data: data})
+	}
+	req := 90 + r.IntN(300)
+	if hs.alpn == "h2" {
+		req += 60
+	}
+	c.flights = append(c.flights, cflight{dir: 0, data: g.record(23, req)})
+	if hs.alpn == "h2" {
+		c.flights = append(c.flights, cflight{dir: 1, data: g.record(23, 40+r.IntN(60))})
+	}
+	// Interactive exchanges: small requests and responses.
+	if g.p.exchanges > 0 {
+		for range r.IntN(2*g.p.exchanges + 1) {
+			c.flights = append(c.flights, cflight{dir: 0, data: g.record(23, 60+r.IntN(300))})
+			c.flights = append(c.flights, cflight{dir: 1, data: g.record(23, 200+r.IntN(1200))})
+		}
+	}
+	bulk := int64(g.meanBulk * min(r.ExpFloat64(), 6))
+	if g.next > g.opt.Conns-livePool {
+		bulk = 1 << 50 // still downloading when the capture ends
+	}
+	c.flights = append(c.flights, cflight{dir: 1, bulk: g.bulk(hs.recBody, bulk)})
+	c.flights = append(c.flights, cflight{dir: 0, data: g.record(hs.alertType, hs.alertBody)})
+	c.rst = r.IntN(100) < 5
+	return c
+}
+
+// setupTCP sets the addresses and the TCP parameters of a connection.
+func (g *gen) setupTCP(c *conn, src, dst netip.Addr, dport uint16, proxied, useV6 bool) {
+	r := g.r
 	sport := c.client.port
 	c.client.port += uint16(1 + r.IntN(3))
 	if c.client.port > 60999 || c.client.port < 32768 {
 		c.client.port = 32768 + uint16(r.IntN(64))
-	}
-	dport := uint16(443)
-	if proxied {
-		dport = 3128
 	}
 	c.cAddr = netip.AddrPortFrom(src, sport)
 	c.sAddr = netip.AddrPortFrom(dst, dport)
@@ -447,57 +618,56 @@ func (g *gen) newConn() *conn {
 	}
 	c.nxt = c.isn
 	serverTTL := uint8(57)
-	if proxied {
+	if proxied || dport == 53 {
 		serverTTL = 64
 	}
 	flow := r.Uint32() & 0xfffff
 	c.half[0] = newTCPHalf(&c.client.host, &c.server, c.cAddr, c.sAddr, 64, uint16(r.Uint32()), flow, c.ts, r.Uint32(), 502)
 	c.half[1] = newTCPHalf(&c.server, &c.client.host, c.sAddr, c.cAddr, serverTTL, uint16(r.Uint32()), flow^0x5a5a5, c.ts, r.Uint32(), 1050)
-
 	c.phase = phSYN
-	if !proxied && r.IntN(100) < 75 {
-		c.phase = phDNSQuery
-		c.dnsAAAA = c.client.v6.IsValid() || r.IntN(2) == 0
-		c.resolver = g.router
-		if r.IntN(10) == 0 {
-			c.resolver = host{mac: g.router.mac, v4: netip.MustParseAddr("8.8.8.8")}
-		}
-	}
+}
 
-	// The flights: the proxy's CONNECT exchange, the handshake, the
-	// request, the download, the client's close_notify.
-	if proxied {
-		c.proxied = true
-		req := fmt.Sprintf("CONNECT %s:443 HTTP/1.1\r\nHost: %s:443\r\nUser-Agent: Go-http-client/1.1\r\n\r\n", hs.host, hs.host)
-		c.flights = append(c.flights, cflight{dir: 0, data: []byte(req)})
-		if r.IntN(100) < 3 {
-			body := "<html><body><h1>407 Proxy Authentication Required</h1></body></html>\n"
-			resp := fmt.Sprintf("HTTP/1.1 407 Proxy Authentication Required\r\nServer: squid/5.7\r\nProxy-Authenticate: Basic realm=\"corp proxy\"\r\nContent-Type: text/html\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(body), body)
-			c.flights = append(c.flights, cflight{dir: 1, data: []byte(resp)})
-			return c
+// extraLookups adds the DNS traffic of the dense mixes that leads to no
+// TLS connection: lookups of other names (some NXDOMAIN) over UDP, and
+// lookups over TCP (RFC 7766).
+func (g *gen) extraLookups() {
+	r := g.r
+	if r.IntN(100) < g.p.lookups {
+		c := &conn{client: g.clients[r.IntN(len(g.clients))], hello: -1, dnsOnly: true, phase: phDNSQuery}
+		c.resolver = g.router
+		c.dnsAAAA = r.IntN(2) == 0
+		i := r.IntN(1 << 20)
+		nx := r.IntN(100) < g.p.nxPerCent
+		c.name = siteName(i)
+		v4 := netip.AddrFrom4([4]byte{151, byte(101 + i>>16), byte(i >> 8), byte(i)})
+		if nx {
+			c.name = fmt.Sprintf("wpad%05d.corp.benchsite.com", r.IntN(100000))
+			v4 = netip.Addr{}
+			c.nx = true
 		}
-		c.flights = append(c.flights, cflight{dir: 1, data: []byte("HTTP/1.1 200 Connection established\r\n\r\n")})
+		c.dns[0], g.err = sitePair(c.name, dns.TypeA, v4, nx)
+		if g.err == nil {
+			c.dns[1], g.err = sitePair(c.name, dns.TypeAAAA, netip.Addr{}, nx)
+		}
+		g.live = append(g.live, c)
 	}
-	c.hello = len(c.flights)
-	for _, f := range hs.flights {
-		c.flights = append(c.flights, cflight{dir: f.dir, data: f.data})
+	if r.IntN(1000) < g.p.dnsTCPPerMil {
+		c := &conn{client: g.clients[r.IntN(len(g.clients))], hello: -1, dnsTCP: true}
+		c.server = g.router
+		i := r.IntN(len(g.sites))
+		c.name = g.sites[i].name
+		var p dnsPair
+		p, g.err = sitePair(c.name, dns.TypeA, g.sites[i].v4, false)
+		if g.err != nil {
+			return
+		}
+		binary.BigEndian.PutUint16(p.query, uint16(r.Uint32()))
+		copy(p.response, p.query[:2])
+		lp := func(b []byte) []byte { return append(binary.BigEndian.AppendUint16(nil, uint16(len(b))), b...) }
+		g.setupTCP(c, c.client.v4, g.router.v4, 53, false, false)
+		c.flights = []cflight{{dir: 0, data: lp(p.query)}, {dir: 1, data: lp(p.response)}}
+		g.live = append(g.live, c)
 	}
-	req := 90 + r.IntN(300)
-	if hs.alpn == "h2" {
-		req += 60
-	}
-	c.flights = append(c.flights, cflight{dir: 0, data: g.record(23, req)})
-	if hs.alpn == "h2" {
-		c.flights = append(c.flights, cflight{dir: 1, data: g.record(23, 40+r.IntN(60))})
-	}
-	bulk := int64(g.meanBulk * min(r.ExpFloat64(), 6))
-	if g.next > g.opt.Conns-livePool {
-		bulk = 1 << 50 // still downloading when the capture ends
-	}
-	c.flights = append(c.flights, cflight{dir: 1, bulk: g.bulk(hs.recBody, bulk)})
-	c.flights = append(c.flights, cflight{dir: 0, data: g.record(hs.alertType, hs.alertBody)})
-	c.rst = r.IntN(100) < 5
-	return c
 }
 
 // bulk returns a download of about n bytes of records of body length body.
@@ -521,6 +691,9 @@ func (c *conn) step(g *gen) bool {
 		c.phase = phDNSResponse
 	case phDNSResponse:
 		c.dnsResponses(g)
+		if c.dnsOnly {
+			return true
+		}
 		c.phase = phSYN
 	case phSYN:
 		c.syn(g)
@@ -540,8 +713,7 @@ func (c *conn) step(g *gen) bool {
 }
 
 func (c *conn) dnsQueries(g *gen) {
-	t := g.m.dns[c.name]
-	pairs := []*dnsPair{&t.a, &t.aaaa}
+	pairs := []*dnsPair{&c.dns[0], &c.dns[1]}
 	for i := range 1 + boolInt(c.dnsAAAA) {
 		c.dnsID[i] = uint16(g.r.Uint32())
 		c.dnsPort[i] = uint16(32768 + g.r.IntN(28000))
@@ -551,13 +723,15 @@ func (c *conn) dnsQueries(g *gen) {
 		f := udpFrame(g.buf[0][:], &c.client.host, &c.resolver, c.client.v4, c.resolver.v4, c.dnsPort[i], 53, 64, uint16(g.r.Uint32()), q)
 		g.emit(f)
 		g.stats.DNSQueries++
+		if c.nx {
+			g.stats.NXDomain++
+		}
 	}
 	g.pause(2 * time.Millisecond)
 }
 
 func (c *conn) dnsResponses(g *gen) {
-	t := g.m.dns[c.name]
-	pairs := []*dnsPair{&t.a, &t.aaaa}
+	pairs := []*dnsPair{&c.dns[0], &c.dns[1]}
 	ttl := uint8(64)
 	if c.resolver.v4 != g.router.v4 {
 		ttl = 117
@@ -566,6 +740,16 @@ func (c *conn) dnsResponses(g *gen) {
 	first := g.r.IntN(n) // the answers come in either order
 	for k := range n {
 		i := (first + k) % n
+		if i == 0 && !c.nx && g.r.IntN(1000) < g.p.forgedPerMil {
+			// An on-path injector answers first (the real answer follows).
+			if forged, err := forgedResponse(pairs[0].response); err == nil {
+				binary.BigEndian.PutUint16(forged, c.dnsID[0])
+				f := udpFrame(g.buf[0][:], &c.resolver, &c.client.host, c.resolver.v4, c.client.v4, 53, c.dnsPort[0], 52, 0x1234, forged)
+				g.emit(f)
+				g.stats.Forged++
+				g.pause(300 * time.Microsecond)
+			}
+		}
 		p := g.buf[1][:len(pairs[i].response)]
 		copy(p, pairs[i].response)
 		binary.BigEndian.PutUint16(p, c.dnsID[i])
@@ -582,6 +766,9 @@ func (c *conn) send(g *gen, b []byte, dir int, flags uint8, seq uint32, f *cflig
 	frame, payload := c.half[dir].segment(b, flags, seq, c.nxt[1-dir], ts, c.lastTS[1-dir], nil, n)
 	if n > 0 {
 		f.fill(payload, off)
+		if f.bulk != nil && g.cw.n < g.opt.Size {
+			g.stats.BulkBytes += int64(n)
+		}
 	}
 	c.lastTS[dir] = ts
 	return frame
@@ -625,6 +812,9 @@ func (c *conn) data(g *gen) bool {
 			g.stats.Proxied++
 		case c.fi == c.hello:
 			g.stats.TLS++
+		case c.fi == 0 && c.dnsTCP:
+			g.stats.DNSQueries++
+			g.stats.DNSTCP++
 		}
 	}
 	burst := int(size) // a handshake flight goes in one step

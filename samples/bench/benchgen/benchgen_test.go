@@ -69,7 +69,17 @@ func TestGenerateIsDeterministic(t *testing.T) {
 // TestCaptureDecodes checks that modsniff sees in a generated capture what
 // the generator put there.
 func TestCaptureDecodes(t *testing.T) {
-	data, st := generate(t, Options{Size: 8 << 20, Conns: 120, Handshakes: 40})
+	for _, mix := range Mixes {
+		t.Run(string(mix), func(t *testing.T) { testCaptureDecodes(t, mix) })
+	}
+}
+
+func testCaptureDecodes(t *testing.T, mix Mix) {
+	opt := Options{Size: 8 << 20, Handshakes: 40, Mix: mix}
+	if mix == MixLight {
+		opt.Conns = 120
+	}
+	data, st := generate(t, opt)
 	path := filepath.Join(t.TempDir(), "bulk.pcapng")
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		t.Fatal(err)
@@ -113,10 +123,21 @@ func TestCaptureDecodes(t *testing.T) {
 	if certs == 0 || certs > versions[0x0303] {
 		t.Errorf("%d sessions with certificates, %d in TLS 1.2", certs, versions[0x0303])
 	}
-	answered, cname := 0, 0
+	answered, cname, overTCP, nx, twice := 0, 0, 0, 0, 0
 	for _, x := range ev.DNS {
-		for _, r := range x.Responses {
+		if x.Transport == "tcp" {
+			overTCP++
+		}
+		if len(x.Responses) > 0 {
 			answered++
+			if x.Responses[0].RCode == dns.RcodeNameError {
+				nx++
+			}
+		}
+		if len(x.Responses) > 1 {
+			twice++
+		}
+		for _, r := range x.Responses {
 			for _, a := range r.Answers {
 				if a.Type == dns.TypeCNAME {
 					cname++
@@ -125,7 +146,24 @@ func TestCaptureDecodes(t *testing.T) {
 		}
 	}
 	// The capture may end between a query and its answer.
-	if len(ev.DNS) != st.DNSQueries || answered < st.DNSQueries-2 || cname == 0 {
+	if len(ev.DNS) != st.DNSQueries || answered < st.DNSQueries-livePool || cname == 0 {
 		t.Errorf("%d DNS queries generated; %d decoded, %d answered, %d CNAME answers", st.DNSQueries, len(ev.DNS), answered, cname)
+	}
+	if mix == MixLight {
+		return
+	}
+	// The dense mixes: TLS 1.2 chains distinct per site, DNS over TCP,
+	// NXDOMAIN and forged answers.
+	leaves := map[string]bool{}
+	for _, s := range ev.TLS {
+		if s.Certificates != nil && len(s.Certificates.Certificates) > 0 {
+			leaves[string(s.Certificates.Certificates[0].Raw)] = true
+		}
+	}
+	if st.TLS12 == 0 || len(leaves) < certs*9/10 {
+		t.Errorf("%d TLS 1.2 connections generated, %d sessions with certificates, %d distinct leaves", st.TLS12, certs, len(leaves))
+	}
+	if overTCP != st.DNSTCP || nx < st.NXDomain/2-livePool || twice < st.Forged {
+		t.Errorf("DNS over TCP %d of %d, NXDOMAIN %d of %d, answered twice %d (forged %d)", overTCP, st.DNSTCP, nx, st.NXDomain, twice, st.Forged)
 	}
 }

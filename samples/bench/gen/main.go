@@ -24,7 +24,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	size := fs.Int64("size", 1024, "size of the capture in `MB` (MiB)")
 	out := fs.String("o", "", "write the capture to `FILE` ('-' is standard output)")
-	conns := fs.Int("conns", 0, "TCP connections (default 3000, whatever the size)")
+	mix := fs.String("mix", "default", "traffic `MIX`: default (5,000 TLS connections per GiB, 85 % bulk), handshake-heavy (4× the connections, 30 % bulk) or light (3,000 long downloads whatever the size)")
+	conns := fs.Int("conns", 0, "TLS connections (default: 5,000 per GiB in the default mix, 20,000 in handshake-heavy, 3,000 in light)")
 	handshakes := fs.Int("handshakes", 0, "distinct TLS handshakes (default 240)")
 	seed := fs.Uint64("seed", 1, "seed: the same flags give the same bytes")
 	quiet := fs.Bool("q", false, "print nothing on success")
@@ -49,7 +50,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		w = f
 	}
 	start := time.Now()
-	st, err := benchgen.Generate(w, benchgen.Options{Size: *size << 20, Conns: *conns, Handshakes: *handshakes, Seed: *seed})
+	st, err := benchgen.Generate(w, benchgen.Options{Size: *size << 20, Conns: *conns, Handshakes: *handshakes, Seed: *seed, Mix: benchgen.Mix(*mix)})
 	if f != nil {
 		if cerr := f.Close(); err == nil {
 			err = cerr
@@ -61,8 +62,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if !*quiet {
 		el := time.Since(start)
-		fmt.Fprintf(stderr, "gen: %d bytes, %d packets, %d connections (%d TLS, %d through a proxy), %d distinct handshakes, %d DNS queries, %d out of order, %d retransmitted, %d noise packets; %.2fs, %.0f MB/s\n",
-			st.Bytes, st.Packets, st.Conns, st.TLS, st.Proxied, st.Handshakes, st.DNSQueries, st.OutOfOrder, st.Retransmits, st.Noise,
+		fmt.Fprintf(stderr, "gen: mix %s: %d bytes (%.0f %% bulk), %d packets, %d TCP connections (%d TLS of which %d TLS 1.2, %d through a proxy), %d distinct handshakes, %d sites with chains in clear, %d DNS queries (%d over TCP, %d NXDOMAIN, %d forged answers), %d out of order, %d retransmitted, %d noise packets; %.2fs, %.0f MB/s\n",
+			*mix, st.Bytes, 100*float64(st.BulkBytes)/float64(max(st.Bytes, 1)), st.Packets, st.Conns, st.TLS, st.TLS12, st.Proxied, st.Handshakes, st.Sites,
+			st.DNSQueries, st.DNSTCP, st.NXDomain, st.Forged, st.OutOfOrder, st.Retransmits, st.Noise,
 			el.Seconds(), float64(st.Bytes)/1e6/el.Seconds())
 	}
 	return 0

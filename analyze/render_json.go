@@ -1,0 +1,209 @@
+package analyze
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"github.com/modsniff/modsniff/decode"
+)
+
+// renderJSON writes the report as indented JSON (RFC 8259), the same bytes
+// as encoding/json's Encoder with SetIndent("", "  ") and SetEscapeHTML(false)
+// would, but as a stream: the report and its events object are walked field
+// by field, and every element of their arrays is encoded on its own and
+// written out before the next, so no whole-document buffer and no re-indent
+// pass of the whole document exist (a 1 GB capture's report is tens of MB).
+func renderJSON(w io.Writer, rep *Report) error {
+	jw := &jsonStream{w: bufio.NewWriterSize(w, 64<<10), lazy: rep.lazy}
+	jw.enc = json.NewEncoder(&jw.buf)
+	jw.enc.SetEscapeHTML(false)
+	jw.object(reflect.ValueOf(rep).Elem(), "")
+	jw.w.WriteString("\n")
+	if jw.err != nil {
+		return jw.err
+	}
+	return jw.w.Flush()
+}
+
+// jsonStream is the state of renderJSON.
+type jsonStream struct {
+	w   *bufio.Writer
+	buf bytes.Buffer
+	enc *json.Encoder
+	err error
+	// lazy are the decoded events written in place of Report.Events.
+	lazy *decode.Events
+}
+
+// streamed are the struct types written field by field; any other value is
+// encoded whole (at its indentation) by encoding/json.
+var streamed = map[reflect.Type]bool{
+	reflect.TypeFor[Report]():     true,
+	reflect.TypeFor[EventsJSON](): true,
+}
+
+var marshaler = reflect.TypeFor[json.Marshaler]()
+
+// value writes v, whose first line starts where the cursor is and whose
+// other lines start with prefix.
+func (jw *jsonStream) value(v reflect.Value, prefix string) {
+	if jw.err != nil {
+		return
+	}
+	switch {
+	case v.Kind() == reflect.Struct && streamed[v.Type()] && !v.Type().Implements(marshaler):
+		jw.object(v, prefix)
+	case v.Kind() == reflect.Slice && !v.IsNil() && v.Len() > 0 && v.Type().Elem().Kind() != reflect.Uint8:
+		in := prefix + "  "
+		jw.w.WriteString("[\n")
+		for i := range v.Len() {
+			jw.w.WriteString(in)
+			jw.encode(v.Index(i), in)
+			if i < v.Len()-1 {
+				jw.w.WriteString(",\n")
+			} else {
+				jw.w.WriteString("\n")
+			}
+		}
+		jw.w.WriteString(prefix)
+		jw.w.WriteString("]")
+	default:
+		jw.encode(v, prefix)
+	}
+}
+
+// encode writes v with encoding/json, indented under prefix.
+func (jw *jsonStream) encode(v reflect.Value, prefix string) {
+	if jw.err != nil {
+		return
+	}
+	jw.buf.Reset()
+	jw.enc.SetIndent(prefix, "  ")
+	if err := jw.enc.Encode(v.Interface()); err != nil {
+		jw.err = err
+		return
+	}
+	jw.w.Write(bytes.TrimSuffix(jw.buf.Bytes(), []byte("\n")))
+}
+
+// object writes a struct's exported fields by their json tags, honouring
+// omitempty and "-" as encoding/json does for the field kinds reports use.
+func (jw *jsonStream) object(v reflect.Value, prefix string) {
+	t := v.Type()
+	in := prefix + "  "
+	first := true
+	jw.w.WriteString("{")
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, opts, _ := strings.Cut(tag, ",")
+		if name == "" {
+			name = f.Name
+		}
+		fv := v.Field(i)
+		if strings.Contains(","+opts+",", ",omitempty,") && emptyValue(fv) {
+			continue
+		}
+		if !first {
+			jw.w.WriteString(",")
+		}
+		first = false
+		jw.w.WriteString("\n")
+		jw.w.WriteString(in)
+		jw.buf.Reset()
+		jw.enc.SetIndent("", "")
+		jw.enc.Encode(name)
+		jw.w.Write(bytes.TrimSuffix(jw.buf.Bytes(), []byte("\n")))
+		jw.w.WriteString(": ")
+		if t == reportType && f.Name == "Events" && jw.lazy != nil {
+			jw.streamEvents(in)
+			continue
+		}
+		jw.value(fv, in)
+	}
+	if !first {
+		jw.w.WriteString("\n")
+		jw.w.WriteString(prefix)
+	}
+	jw.w.WriteString("}")
+}
+
+var reportType = reflect.TypeFor[Report]()
+
+// streamEvents writes jw.lazy as EventsJSON would be written, converting
+// one event at a time.
+func (jw *jsonStream) streamEvents(prefix string) {
+	streams := eventStreams(jw.lazy)
+	t := reflect.TypeFor[EventsJSON]()
+	in := prefix + "  "
+	first := true
+	jw.w.WriteString("{")
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+		stream := streams[f.Name]
+		if stream == nil {
+			jw.err = fmt.Errorf("the events field %s cannot be streamed", f.Name)
+			return
+		}
+		n, elem := stream()
+		if n == 0 && strings.Contains(","+opts+",", ",omitempty,") {
+			continue
+		}
+		if !first {
+			jw.w.WriteString(",")
+		}
+		first = false
+		jw.w.WriteString("\n" + in + strconv.Quote(name) + ": ")
+		if n == 0 {
+			jw.w.WriteString("[]")
+			continue
+		}
+		jw.w.WriteString("[\n")
+		for k := range n {
+			jw.w.WriteString(in + "  ")
+			jw.encode(reflect.ValueOf(elem(k)), in+"  ")
+			if k < n-1 {
+				jw.w.WriteString(",\n")
+			} else {
+				jw.w.WriteString("\n")
+			}
+		}
+		jw.w.WriteString(in + "]")
+	}
+	if !first {
+		jw.w.WriteString("\n" + prefix)
+	}
+	jw.w.WriteString("}")
+}
+
+// emptyValue is encoding/json's notion of empty for omitempty.
+func emptyValue(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.Array, reflect.Map, reflect.Slice, reflect.String:
+		return v.Len() == 0
+	case reflect.Bool:
+		return !v.Bool()
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return v.Int() == 0
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return v.Uint() == 0
+	case reflect.Float32, reflect.Float64:
+		return v.Float() == 0
+	case reflect.Interface, reflect.Pointer:
+		return v.IsNil()
+	}
+	return false
+}
