@@ -32,9 +32,13 @@ type Shape struct {
 	// Notes are substrings the report's input notes or errors must hold
 	// at scale 1 and above: the limits the shape reaches, said aloud.
 	Notes []string
-	gen   func(s *sink, scale int)
-	gzip  bool
-	raw   func(w io.Writer, scale int) error // writes the file itself
+	// MaxRSSMiB, when set, replaces the runner's peak-RSS budget for this
+	// shape, with the reason in Why.
+	MaxRSSMiB int64
+	Why       string
+	gen       func(s *sink, scale int)
+	gzip      bool
+	raw       func(w io.Writer, scale int) error // writes the file itself
 }
 
 // Shapes lists every shape, in the order the runner reports them.
@@ -42,7 +46,8 @@ var Shapes = []Shape{
 	{Name: "dns-unanswered", What: "20,000 DNS queries with distinct IDs and names, no responses", gen: dnsUnanswered},
 	{Name: "tls-hellos-open", What: "5,000 TCP connections each completing a handshake and sending a ClientHello, never closed", gen: tlsHellosOpen},
 	{Name: "syn-flood", What: "70,000 SYN-only connections, past the 65,536-flow table", gen: synFlood,
-		Notes: []string{"TCP connections were live at once"}},
+		Notes: []string{"TCP connections were live at once"}, MaxRSSMiB: 384,
+		Why: "the flow table's bound is 65,536 live connections (about 2.5 KiB each while live, 1 KiB kept as an event) plus the collector's headroom"},
 	{Name: "alpn-huge", What: "200 ClientHellos offering ~10,000 ALPN protocol names each", gen: alpnHuge},
 	{Name: "dns-huge-responses", What: "500 DNS responses of ~60 KB (4,000 records) each", gen: dnsHugeResponses},
 	{Name: "dns-runts", What: "200,000 DNS messages shorter than their header", gen: dnsRunts,
