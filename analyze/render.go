@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -171,6 +172,49 @@ func evidenceRef(e Evidence, inputs int) string {
 
 // findingsFor returns the findings about one host ("" for those about no
 // host), in report order.
+// maxQuietHosts is how many hosts without a finding and outside the
+// module protocol (role "other") the text and Markdown reports list; the
+// rest are counted in one line. A capture of a whole office network names
+// tens of thousands of hosts; the JSON report keeps them all.
+const maxQuietHosts = 12
+
+// hostsToShow returns the hosts the text and Markdown reports list, in
+// report order: every host with a finding or a module-protocol role, and
+// the first maxQuietHosts of the others; and how many others were left out.
+func hostsToShow(rep *Report) (shown []Host, folded int) {
+	noisy := make(map[string]bool, len(rep.Findings))
+	for _, f := range rep.Findings {
+		noisy[f.Host] = true
+	}
+	quiet := 0
+	for _, h := range rep.Hosts {
+		if noisy[h.Name] || h.Role != "other" {
+			shown = append(shown, h)
+			continue
+		}
+		if quiet++; quiet <= maxQuietHosts {
+			shown = append(shown, h)
+		} else {
+			folded++
+		}
+	}
+	return shown, folded
+}
+
+// foldedHostsLine says how many quiet hosts a report left out.
+func foldedHostsLine(n int) string {
+	return fmt.Sprintf("… and %s more hosts with no finding and no role in the module protocol (all of them are in --format json).", groupThousands(n))
+}
+
+// groupThousands writes n with commas between groups of three digits.
+func groupThousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
 func findingsFor(rep *Report, host string) []Finding {
 	var out []Finding
 	for _, f := range rep.Findings {

@@ -31,7 +31,8 @@ func renderMarkdown(out io.Writer, rep *Report, opt RenderOptions) error {
 	}
 	if len(rep.Hosts) > 0 {
 		fmt.Fprintf(w, "| host | role | DNS | TLS | interception |\n|---|---|---|---|---|\n")
-		for _, h := range rep.Hosts {
+		shown, folded := hostsToShow(rep)
+		for _, h := range shown {
 			interception := h.InterceptionText()
 			if interception == "" {
 				interception = "none seen"
@@ -39,6 +40,9 @@ func renderMarkdown(out io.Writer, rep *Report, opt RenderOptions) error {
 			fmt.Fprintf(w, "| `%s` | %s | %s | %s | %s |\n", h.Name, h.Role, mdEscape(h.DNS.Text()), mdEscape(h.TLS.Text()), mdEscape(interception))
 		}
 		fmt.Fprintln(w)
+		if folded > 0 {
+			fmt.Fprintf(w, "%s\n\n", mdEscape(foldedHostsLine(folded)))
+		}
 	}
 	if len(rep.Findings) > 0 {
 		fmt.Fprintf(w, "### Findings\n\n")

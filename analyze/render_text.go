@@ -52,7 +52,12 @@ func renderText(out io.Writer, rep *Report, opt RenderOptions) error {
 		fmt.Fprintf(w, "TLS keys not covered (not Go): %s\n", strings.Join(x.KeysNotCovered, ", "))
 	}
 
-	for _, h := range rep.Hosts {
+	shown, folded := hostsToShow(rep)
+	byHost := make(map[string][]Finding)
+	for _, f := range rep.Findings {
+		byHost[f.Host] = append(byHost[f.Host], f)
+	}
+	for _, h := range shown {
 		fmt.Fprintf(w, "\n%s%s%s (%s)\n", c.bold, h.Name, c.reset, h.Role)
 		layers := []struct {
 			state State
@@ -72,9 +77,12 @@ func renderText(out io.Writer, rep *Report, opt RenderOptions) error {
 			}
 			fmt.Fprintf(w, "  %s %s\n", mark, l.text)
 		}
-		for _, f := range findingsFor(rep, h.Name) {
+		for _, f := range byHost[h.Name] {
 			writeFindingText(w, c, f, len(rep.Inputs))
 		}
+	}
+	if folded > 0 {
+		fmt.Fprintf(w, "\n%s%s%s\n", c.dim, foldedHostsLine(folded), c.reset)
 	}
 	if orphans := orphanFindings(rep); len(orphans) > 0 {
 		fmt.Fprintf(w, "\n%sOther findings%s\n", c.bold, c.reset)
