@@ -10,7 +10,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 DIST      ?= dist
 PLATFORMS ?= linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64
 
-.PHONY: all build build-nocgo test test-race demo bench fuzz lint samples lab torture clean help dist cross screenshots
+.PHONY: all build build-nocgo test test-race demo bench fuzz lint samples lab torture fuzz-long clean help dist cross screenshots
 
 all: build
 
@@ -21,6 +21,7 @@ help:
 	@echo "make test         vet and test everything (replays every sample; root runs the netns tests)"
 	@echo "make bench        measure the default and handshake-heavy mixes at $(BENCHSIZE) MiB and 4x: one table of MB/s, packets/s, peak RSS, GC CPU, analysis time, tshark ratio"
 	@echo "make fuzz         run every fuzz target for FUZZTIME=$(FUZZTIME)"
+	@echo "make fuzz-long    every fuzz target for an hour each (a spare machine, not CI)"
 	@echo "make torture      analyze generated hostile captures within RSS, time and note budgets"
 	@echo "make lint         gofmt and go vet"
 	@echo "make samples      regenerate the synthesized sample captures"
@@ -89,6 +90,13 @@ fuzz:
 	    $(GO) test $$pkg -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 100x; \
 	  done; \
 	done
+
+# fuzz-long runs every fuzz target for an hour (about a day in all): for a
+# spare machine, not CI. A crasher is written to the package's
+# testdata/fuzz/FuzzX/ and replays as a seed in every later go test: commit
+# it with the fix.
+fuzz-long:
+	$(MAKE) --no-print-directory fuzz FUZZTIME=1h
 
 torture: build
 	$(GO) run ./samples/torture/run -modsniff $(BIN)
