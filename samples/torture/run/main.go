@@ -109,6 +109,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	failed := 0
 	fmt.Fprintf(stdout, "%-22s %9s %5s %8s %9s %9s  %s\n", "capture", "size MB", "exit", "time s", "peak MiB", "report KB", "verdict")
+	var ratios []string
 	linear := []string{"dns-unanswered", "tls-hellos-open", "syn-flood", "frag-flood", "dns-runts", "connect-flood"}
 	for _, sh := range torture.Shapes {
 		if *only != "" && !strings.Contains(sh.Name, *only) {
@@ -133,7 +134,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 				if q > *maxRatio && r2.wall > 500*time.Millisecond {
 					problems = append(problems, fmt.Sprintf("2× scale took %.1f× the time (%.2fs vs %.2fs): not linear", q, r2.wall.Seconds(), r.wall.Seconds()))
 				}
-				defer fmt.Fprintf(stdout, "  %s at 2× scale: %.1f MB in %.2fs, %.2f× the time of 1×\n", sh.Name, float64(r2.size)/1e6, r2.wall.Seconds(), q)
+				ratios = append(ratios, fmt.Sprintf("  %s at 2× scale: %.1f MB in %.2fs, %.2f× the time of 1×", sh.Name, float64(r2.size)/1e6, r2.wall.Seconds(), q))
 			}
 		}
 		verdict := "ok"
@@ -144,6 +145,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "%-22s %9.1f %5d %8.2f %9.1f %9d  %s\n", sh.Name, float64(r.size)/1e6, r.exit, r.wall.Seconds(),
 			float64(r.rssKiB)/1024, r.report/1024, verdict)
 	}
+	for _, l := range ratios {
+		fmt.Fprintln(stdout, l)
+	}
+	// The summary comes last: CI reads the closing line.
 	fmt.Fprintf(stdout, "torture: %d passed, %d failed\n", countShapes(*only)-failed, failed)
 	if failed > 0 {
 		return 1
