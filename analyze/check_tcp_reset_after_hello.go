@@ -10,7 +10,8 @@ var checkTCPResetAfterHello = &Check{ID: "tcp-reset-after-hello", Layer: "tcp", 
 	Title: "the connection was reset right after the ClientHello",
 	Doc: "A reset arrived from the server's side after the ClientHello and before any ServerHello: the mark of " +
 		"SNI-based filtering. An IP TTL or IP ID unlike the server's SYN-ACK shows the reset was injected. " +
-		"Resets the client sends (the go command closes the losers of its parallel dials) are never reported.",
+		"Resets the client sends (the go command closes the losers of its parallel dials), and resets that answer the " +
+		"client's own close after it gave up waiting, are never reported.",
 	Role: RoleCause,
 	GoErrors: []string{
 		"read tcp 10.0.0.2:51234->142.250.74.113:443: read: connection reset by peer",
@@ -33,6 +34,9 @@ func runTCPResetAfterHello(ctx *Context) []Finding {
 			}
 			if s.ServerHello != nil && s.ServerHelloAt.Packet < r.At.Packet {
 				continue
+			}
+			if fin := c.FIN[0]; !fin.IsZero() && fin.Packet < r.At.Packet {
+				continue // the client closed first (it gave up waiting): the reset answers its FIN
 			}
 			rst = r
 			break

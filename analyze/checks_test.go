@@ -292,6 +292,8 @@ func TestSessionChecks(t *testing.T) {
 		{name: "a reset from the server side right after the hello", check: "tcp-reset-after-hello",
 			spec: sessionSpec{sni: modHost, synackTTL: 118, resets: []decode.TCPReset{{At: at(5), IP: decode.IPInfo{TTL: 60}}}},
 			want: []want{{modHost, "error", "injected"}}},
+		{name: "a reset answering the client's own close after a handshake timeout is not filtering", check: "tcp-reset-after-hello",
+			spec: sessionSpec{sni: modHost, synackTTL: 60, clientFIN: true, resets: []decode.TCPReset{{At: at(31), IP: decode.IPInfo{TTL: 60}}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
