@@ -336,3 +336,16 @@ func TestEveryCheckIsDocumented(t *testing.T) {
 		ids[c.ID] = true
 	}
 }
+
+func TestRolesLearntFromGitsTransports(t *testing.T) {
+	ssh := &decode.TCPConn{Client: addrPortOf("10.0.0.2:40000"), Server: addrPortOf("192.0.2.22:22"), SYN: []capture.Ref{at(3)}}
+	dns := &decode.DNSExchange{Name: "git.corp.example", QType: 1, Query: at(1), Client: addrPortOf("10.0.0.2:5353"), Server: addrPortOf("10.0.0.53:53"),
+		Responses: []*decode.DNSResponse{{At: at(2), Answers: []decode.DNSRecord{{Name: "git.corp.example", Type: 1, Addr: netip.MustParseAddr("192.0.2.22")}}}}}
+	refs := &decode.HTTPExchange{Host: "code.corp.example", Method: "GET", Path: "/team/lib.git/info/refs", Request: at(5), Status: 401, Response: at(6)}
+	ctx := ctxFor(&decode.Events{DNS: []*decode.DNSExchange{dns}, TCP: []*decode.TCPConn{ssh}, HTTP: []*decode.HTTPExchange{refs}}, 100, Options{})
+	for host, want := range map[string]string{"git.corp.example": RoleVCS, "code.corp.example": RoleVCS, "other.example": RoleOther} {
+		if got := ctx.roleOf(host); got != want {
+			t.Errorf("role of %s = %q, want %q", host, got, want)
+		}
+	}
+}

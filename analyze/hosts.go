@@ -71,6 +71,25 @@ func (ctx *Context) roles() map[string]string {
 			}
 		}
 	}
+	// git's own transports: smart-HTTP discovery, and SSH to port 22 of a
+	// name the capture resolved (direct mode, RFC 4253 for SSH).
+	for _, h := range ctx.Events.HTTP {
+		if strings.HasSuffix(h.Path, "/info/refs") || strings.HasSuffix(h.Path, "/git-upload-pack") {
+			if host := hostOnly(h.Host); ctx.learnt[host] == "" {
+				ctx.learnt[host] = RoleVCS
+			}
+		}
+	}
+	for _, c := range ctx.Events.TCP {
+		if c.Server.Port() != 22 {
+			continue
+		}
+		for _, name := range ctx.namesFor(c.Server.Addr()) {
+			if ctx.learnt[name] == "" {
+				ctx.learnt[name] = RoleVCS
+			}
+		}
+	}
 	for host, role := range ctx.metaRoles() {
 		ctx.learnt[host] = role
 	}
