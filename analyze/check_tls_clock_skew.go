@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/modsniff/modsniff/capture"
 	"github.com/modsniff/modsniff/decode"
 	"github.com/modsniff/modsniff/decode/tlswire"
 )
@@ -17,8 +18,9 @@ var checkTLSClockSkew = &Check{ID: "tls-clock-skew", Layer: "tls", Severity: War
 		"with keys) more than 5 minutes away from the packets' times, or a certificate from a CA the analysis trusts " +
 		"served before its notBefore (public CAs do not hand out certificates from the future), show the machine's " +
 		"clock is wrong — and then valid certificates look expired or not yet valid to the go command " +
-		"(`x509: certificate has expired or is not yet valid: current time …`). Unanswered NTP is not judged: the " +
-		"decoder does not follow UDP port 123.",
+		"(`x509: certificate has expired or is not yet valid: current time …`). An NTP reply's transmit timestamp " +
+		"(RFC 5905) measures the clock the same way; NTP requests left unanswered are named as the reason the clock " +
+		"could not set itself.",
 	Role: RoleCause,
 	GoErrors: []string{
 		"x509: certificate has expired or is not yet valid: current time 2026-01-01T00:00:00Z is after 2025-12-31T00:00:00Z",
@@ -46,6 +48,16 @@ func (ctx *Context) clockSamples() []skewSample {
 		d := h.Date.Sub(h.Response.Time)
 		samples = append(samples, skewSample{d, evidence(h.Response, "Date: %s (the packet's time is %s)",
 			h.Date.UTC().Format(time.RFC1123), h.Response.Time.UTC().Format(time.RFC3339)), httpHost(ctx, h)})
+	}
+	// An NTP reply: the server's clock when it sent the reply, against
+	// the packet's time (the path's delay is far below maxClockSkew).
+	for _, x := range ctx.Events.NTP {
+		if x.Response.IsZero() || x.Transmit.IsZero() || x.Stratum == 0 || x.Stratum > 15 {
+			continue
+		}
+		samples = append(samples, skewSample{x.Transmit.Sub(x.Response.Time), evidence(x.Response,
+			"NTP reply from %s (stratum %d): the server's time is %s, the packet's %s", x.Server, x.Stratum,
+			x.Transmit.UTC().Format(time.RFC3339), x.Response.Time.UTC().Format(time.RFC3339)), x.Server.Addr().String()})
 	}
 	// A certificate served before its notBefore by a server whose chain
 	// the analysis trusts: the packet's clock is behind by at least that.
@@ -111,6 +123,10 @@ func runTLSClockSkew(ctx *Context) []Finding {
 	for _, sm := range samples {
 		f.Evidence = append(f.Evidence, sm.ev)
 	}
+	if n, first := unansweredNTP(ctx); n > 0 {
+		f.Observed += fmt.Sprintf("; %d NTP request(s) went unanswered, so the clock could not set itself", n)
+		f.Evidence = append(f.Evidence, evidence(first, "NTP request, never answered"))
+	}
 	// Does the skew explain a certificate the client rejected?
 	for _, s := range ctx.Events.TLS {
 		a := clientFatalAlert(s)
@@ -134,6 +150,20 @@ func runTLSClockSkew(ctx *Context) []Finding {
 		"board without a battery-backed clock NTP must be reachable (UDP 123). The go command's " +
 		"`certificate has expired or is not yet valid: current time …` names the time it used."
 	return []Finding{f}
+}
+
+// unansweredNTP counts the NTP requests that got no reply (or a
+// kiss-o'-death) and returns the first.
+func unansweredNTP(ctx *Context) (n int, first capture.Ref) {
+	for _, x := range ctx.Events.NTP {
+		if x.Response.IsZero() || x.Stratum == 0 {
+			if n == 0 {
+				first = x.Query
+			}
+			n++
+		}
+	}
+	return n, first
 }
 
 // clientFatalAlert returns the client's first fatal alert, or nil.

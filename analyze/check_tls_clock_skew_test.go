@@ -66,3 +66,40 @@ func TestClockSkew(t *testing.T) {
 		t.Errorf("tls-expired should name the wrong clock: %+v", got)
 	}
 }
+
+func TestClockSkewFromNTP(t *testing.T) {
+	ntp := func(q int, stratum uint8, skew time.Duration, answered bool) *decode.NTPExchange {
+		x := &decode.NTPExchange{Client: addrPortOf("10.0.0.2:123"), Server: addrPortOf("192.0.2.123:123"), Query: at(q)}
+		if answered {
+			x.Response, x.Stratum, x.Transmit = at(q+1), stratum, at(q+1).Time.Add(skew)
+		}
+		return x
+	}
+	tests := []struct {
+		name string
+		ntp  []*decode.NTPExchange
+		want []want
+		say  string
+	}{
+		{name: "an NTP reply six hours ahead of the packet",
+			ntp: []*decode.NTPExchange{ntp(3, 2, 6*time.Hour, true)}, want: []want{{"192.0.2.123", "warning", "6h behind the servers'"}}},
+		{name: "unanswered requests are named beside the measure",
+			ntp:  []*decode.NTPExchange{ntp(1, 0, 0, false), ntp(3, 2, 6*time.Hour, true)},
+			want: []want{{"192.0.2.123", "warning", "behind"}}, say: "1 NTP request(s) went unanswered"},
+		{name: "an NTP reply within seconds agrees",
+			ntp: []*decode.NTPExchange{ntp(3, 2, 2*time.Second, true)}},
+		{name: "a kiss-o'-death measures nothing",
+			ntp: []*decode.NTPExchange{ntp(3, 0, 6*time.Hour, true)}},
+		{name: "unanswered requests alone prove no skew",
+			ntp: []*decode.NTPExchange{ntp(3, 0, 0, false)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := runCheck(t, "tls-clock-skew", ctxFor(&decode.Events{NTP: tt.ntp}, 100, Options{}))
+			expectFindings(t, got, tt.want...)
+			if tt.say != "" && (len(got) == 0 || !strings.Contains(got[0].Observed, tt.say)) {
+				t.Errorf("observed %q lacks %q", got, tt.say)
+			}
+		})
+	}
+}

@@ -164,6 +164,8 @@ type Decoder struct {
 	// when unknown), to tell how much of a TCP segment a snap length cut.
 	ipPayload  int
 	limitNoted map[string]bool
+	// ntp holds the NTP requests awaiting their reply.
+	ntp map[ntpKey]*NTPExchange
 	// noteCounts counts the per-packet notes of each capped kind.
 	noteCounts [numNoteKinds]noteCount
 }

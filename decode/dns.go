@@ -43,6 +43,10 @@ func dnsPort(p layers.UDPPort) bool { return p == 53 || p == 5353 || p == 5355 }
 
 // udpPacket decodes one UDP datagram (RFC 768).
 func (d *Decoder) udpPacket(srcIP, dstIP netip.Addr, ip IPInfo, u *layers.UDP, at capture.Ref) {
+	if ntpPortOf(u) {
+		d.ntpPacket(netip.AddrPortFrom(srcIP, uint16(u.SrcPort)), netip.AddrPortFrom(dstIP, uint16(u.DstPort)), u.Payload, at)
+		return
+	}
 	if !dnsPort(u.SrcPort) && !dnsPort(u.DstPort) {
 		return
 	}

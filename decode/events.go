@@ -20,6 +20,8 @@ type Events struct {
 	HTTP  []*HTTPExchange
 	// ICMP holds every ICMP or ICMPv6 error, matched or not.
 	ICMP []*ICMPError
+	// NTP holds the capturing machine's NTP requests and their replies.
+	NTP []*NTPExchange
 	// Notes are decoding remarks that belong to no single item: a link type
 	// that cannot be decoded, a limit that was hit, packets cut by the snap
 	// length.

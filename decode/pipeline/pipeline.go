@@ -244,6 +244,7 @@ func Merge(inputs []*Input) *decode.Events {
 		ev.Proxy = append(ev.Proxy, e.Proxy...)
 		ev.HTTP = append(ev.HTTP, e.HTTP...)
 		ev.ICMP = append(ev.ICMP, e.ICMP...)
+		ev.NTP = append(ev.NTP, e.NTP...)
 		ev.Notes = append(ev.Notes, e.Notes...)
 		ev.Stats = append(ev.Stats, e.Stats...)
 	}
