@@ -7,6 +7,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/modsniff/modsniff/capture"
 )
@@ -88,11 +89,12 @@ func timeline(rep *Report) []timelineItem {
 	return items
 }
 
-var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
-	"short": shortTime,
-	"clock": clock,
-	"ref":   func(e Evidence, n int) string { return evidenceRef(e, n) },
-}).Parse(`<!doctype html>
+var htmlTemplate = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("report").Funcs(template.FuncMap{
+		"short": shortTime,
+		"clock": clock,
+		"ref":   func(e Evidence, n int) string { return evidenceRef(e, n) },
+	}).Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>modsniff report</title>
 <style>
 body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:70em;color:#222}
@@ -121,11 +123,12 @@ tr.error td{background:#fde7ea}tr.warning td{background:#fff4e0}tr.info td{backg
 <p><small>modsniff {{.Version}}</small></p>
 </body></html>
 `))
+})
 
 // renderHTML writes a self-contained page: hosts, findings and a timeline
 // of every decoded event, the rows cited by findings highlighted.
 func renderHTML(w io.Writer, rep *Report, opt RenderOptions) error {
-	return htmlTemplate.Execute(w, map[string]any{
+	return htmlTemplate().Execute(w, map[string]any{
 		"Report":   rep,
 		"Headline": headline(rep),
 		"Timeline": timeline(rep),

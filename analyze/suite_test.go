@@ -117,7 +117,7 @@ func TestGoErrorsAreRecognised(t *testing.T) {
 			explained[c.ID] = true
 		}
 	}
-	for i, p := range errorPatterns {
+	for i, p := range errorPatterns() {
 		if p.mean != "" && len(familyChecks()[errorFamily{pattern: i}]) == 0 {
 			t.Errorf("error family %q: no check names a go error of it", p.re)
 		}
