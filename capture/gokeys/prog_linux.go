@@ -127,12 +127,19 @@ func keyProgram(regs registerMap, events, tracked, lost *ebpf.Map) asm.Instructi
 			asm.StoreMem(asm.R7, 4, asm.R1, asm.Word),
 		)
 	}
-	insns = append(insns,
+	return append(insns, submitTail(lost)...)
+}
+
+// submitTail ends a program: submit the ring-buffer record reserved in R7
+// (label "submit"), return 0 (label "out"), and the "lost" path that
+// counts a record that could not be reserved.
+func submitTail(lost *ebpf.Map) asm.Instructions {
+	insns := asm.Instructions{
 		asm.Mov.Reg(asm.R1, asm.R7).WithSymbol("submit"),
 		asm.Mov.Imm(asm.R2, 0),
 		asm.FnRingbufSubmit.Call(),
 		asm.Ja.Label("out"),
-	)
+	}
 	insns = append(insns, countLost(lost, "lost")...)
 	return append(insns,
 		asm.Mov.Imm(asm.R0, 0).WithSymbol("out"),
@@ -230,14 +237,6 @@ func execProgram(events, tracked, lost *ebpf.Map, realParentOff, tgidOff int32) 
 		asm.FnSendSignal.Call(),
 		asm.JEq.Imm(asm.R0, 0, "submit"),
 		asm.StoreImm(asm.R7, 4, 1, asm.Word), // not stopped
-		asm.Mov.Reg(asm.R1, asm.R7).WithSymbol("submit"),
-		asm.Mov.Imm(asm.R2, 0),
-		asm.FnRingbufSubmit.Call(),
-		asm.Ja.Label("out"),
 	)
-	insns = append(insns, countLost(lost, "lost")...)
-	return append(insns,
-		asm.Mov.Imm(asm.R0, 0).WithSymbol("out"),
-		asm.Return(),
-	)
+	return append(insns, submitTail(lost)...)
 }

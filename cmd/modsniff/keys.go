@@ -134,17 +134,26 @@ func injectKeys(in, out string, kl *capture.KeyLog) (*injectResult, error) {
 	}
 
 	// Pass 2: the copy.
+	if res.packets, err = writeCopy(in, out, sections, ifaces, lines); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// writeCopy copies the capture at in to a pcapng file at out (mode 0600)
+// with copyWithKeys, and removes out when anything fails.
+func writeCopy(in, out string, sections []capture.Section, ifaces []capture.Interface, keylog []byte) (int, error) {
 	r, err := capture.Open(in)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
 	defer r.Close()
 	f, err := os.OpenFile(out, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
 	bw := bufio.NewWriterSize(f, 1<<20)
-	res.packets, err = copyWithKeys(r, bw, sections, ifaces, lines)
+	n, err := copyWithKeys(r, bw, sections, ifaces, keylog)
 	if err == nil {
 		err = bw.Flush()
 	}
@@ -153,9 +162,9 @@ func injectKeys(in, out string, kl *capture.KeyLog) (*injectResult, error) {
 	}
 	if err != nil {
 		os.Remove(out)
-		return nil, err
+		return 0, err
 	}
-	return res, nil
+	return n, nil
 }
 
 // copyWithKeys writes the packets of r to w as one pcapng section: the
@@ -320,26 +329,7 @@ func stripKeys(in, out string) (*stripResult, error) {
 		res.damage = append(res.damage, e.Error())
 	}
 	r.Close()
-
-	r, err = capture.Open(in)
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	f, err := os.OpenFile(out, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	bw := bufio.NewWriterSize(f, 1<<20)
-	res.packets, err = copyWithKeys(r, bw, sections, ifaces, nil)
-	if err == nil {
-		err = bw.Flush()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(out)
+	if res.packets, err = writeCopy(in, out, sections, ifaces, nil); err != nil {
 		return nil, err
 	}
 	return res, nil
