@@ -8,6 +8,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 
 	"github.com/modsniff/modsniff/capture"
+	"github.com/modsniff/modsniff/samples/frames"
 )
 
 // sink is where a shape writes its capture: frames on one Ethernet
@@ -45,75 +46,44 @@ var (
 	macB = []byte{0x02, 0, 0, 0, 0, 0xb}
 )
 
-// ether starts an Ethernet II frame of the given type in s.buf.
-func (s *sink) ether(typ uint16) []byte {
-	b := append(s.buf[:0], macB...)
-	b = append(b, macA...)
-	return binary.BigEndian.AppendUint16(b, typ)
+// ethernet wraps the IP packet ip (built by samples/frames) in an
+// Ethernet II frame and writes it.
+func (s *sink) ethernet(ip []byte) {
+	s.buf = frames.AppendEthernet(s.buf[:0], macB, macA, ip)
+	s.frame(s.buf)
 }
 
-// ipv4 appends an IPv4 header (RFC 791) for a payload of n bytes.
-func (s *sink) ipv4(b []byte, src, dst netip.Addr, proto uint8, n int, fragOff int, more bool, id uint16) []byte {
-	h := len(b)
-	flags := uint16(fragOff / 8)
+// udp writes an Ethernet/IP/UDP frame (RFC 768).
+func (s *sink) udp(src, dst netip.AddrPort, payload []byte) {
+	s.ipid++
+	s.ethernet(frames.AppendUDPPacket(nil, src, dst, 64, s.ipid, payload))
+}
+
+// fragment writes an IPv4 fragment (RFC 791 §3.2) of a UDP datagram:
+// payload at byte offset off, with more fragments to come when more is set.
+func (s *sink) fragment(src, dst netip.Addr, id uint16, off int, more bool, payload []byte) {
+	ip := frames.AppendIPPacket(nil, src, dst, frames.ProtoUDP, 64, id, payload)
+	flags := uint16(off / 8)
 	if more {
 		flags |= 0x2000
 	}
-	b = append(b, 0x45, 0)
-	b = binary.BigEndian.AppendUint16(b, uint16(20+n))
-	b = binary.BigEndian.AppendUint16(b, id)
-	b = binary.BigEndian.AppendUint16(b, flags)
-	b = append(b, 64, proto, 0, 0)
-	s4, d4 := src.As4(), dst.As4()
-	b = append(b, s4[:]...)
-	b = append(b, d4[:]...)
-	var sum uint32
-	for i := h; i < h+20; i += 2 {
-		sum += uint32(binary.BigEndian.Uint16(b[i:]))
-	}
-	for sum > 0xffff {
-		sum = sum>>16 + sum&0xffff
-	}
-	binary.BigEndian.PutUint16(b[h+10:], ^uint16(sum))
-	return b
-}
-
-// udp writes an Ethernet/IPv4/UDP frame (RFC 768; checksum 0: none).
-func (s *sink) udp(src, dst netip.AddrPort, payload []byte) {
-	s.ipid++
-	b := s.ether(0x0800)
-	b = s.ipv4(b, src.Addr(), dst.Addr(), 17, 8+len(payload), 0, false, s.ipid)
-	b = binary.BigEndian.AppendUint16(b, src.Port())
-	b = binary.BigEndian.AppendUint16(b, dst.Port())
-	b = binary.BigEndian.AppendUint16(b, uint16(8+len(payload)))
-	b = append(b, 0, 0)
-	s.buf = append(b, payload...)
-	s.frame(s.buf)
+	binary.BigEndian.PutUint16(ip[6:8], flags)
+	binary.BigEndian.PutUint16(ip[10:12], 0)
+	binary.BigEndian.PutUint16(ip[10:12], frames.Checksum(ip[:frames.IPv4Len]))
+	s.ethernet(ip)
 }
 
 // TCP flags (RFC 9293 §3.1).
 const (
-	fin = 0x01
-	syn = 0x02
-	rst = 0x04
-	psh = 0x08
-	ack = 0x10
+	syn = frames.SYN
+	psh = frames.PSH
+	ack = frames.ACK
 )
 
-// tcp writes an Ethernet/IPv4/TCP segment (RFC 9293; checksum left 0).
+// tcp writes an Ethernet/IP/TCP segment (RFC 9293).
 func (s *sink) tcp(src, dst netip.AddrPort, seq, acknum uint32, flags uint8, payload []byte) {
 	s.ipid++
-	b := s.ether(0x0800)
-	b = s.ipv4(b, src.Addr(), dst.Addr(), 6, 20+len(payload), 0, false, s.ipid)
-	b = binary.BigEndian.AppendUint16(b, src.Port())
-	b = binary.BigEndian.AppendUint16(b, dst.Port())
-	b = binary.BigEndian.AppendUint32(b, seq)
-	b = binary.BigEndian.AppendUint32(b, acknum)
-	b = append(b, 5<<4, flags)
-	b = binary.BigEndian.AppendUint16(b, 65535)
-	b = append(b, 0, 0, 0, 0)
-	s.buf = append(b, payload...)
-	s.frame(s.buf)
+	s.ethernet(frames.AppendTCPPacket(nil, frames.TCP{Src: src, Dst: dst, Seq: seq, Ack: acknum, Flags: flags, Window: 65535}, 64, s.ipid, payload))
 }
 
 // conn is a TCP connection the shapes drive segment by segment.

@@ -19,6 +19,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/modsniff/modsniff/capture"
+	"github.com/modsniff/modsniff/samples/frames"
 )
 
 // Shape is one kind of hostile capture.
@@ -272,11 +273,7 @@ func fragFlood(s *sink, scale int) {
 		if i%3 == 1 {
 			off = 512 // overlaps the first fragment of the same ID
 		}
-		s.ipid++
-		b := s.ether(0x0800)
-		b = s.ipv4(b, src, server.Addr(), 17, len(payload), off, true, uint16(i/3))
-		s.buf = append(b, payload...)
-		s.frame(s.buf)
+		s.fragment(src, server.Addr(), uint16(i/3), off, true, payload)
 	}
 }
 
@@ -385,15 +382,9 @@ func absurdLengths(w io.Writer, scale int) error {
 	bw.Write(block(1, []byte{1, 0, 0, 0, 0xff, 0xff, 0, 0}))
 	s := &sink{buf: make([]byte, 0, 2048)}
 	frame := func(i int) []byte {
-		s.ipid++
-		b := s.ether(0x0800)
 		p := dnsQuery(uint16(i), fmt.Sprintf("a%d.absurd.example.com", i), dns.TypeA)
-		b = s.ipv4(b, clientAddr(i).Addr(), resolver.Addr(), 17, 8+len(p), 0, false, s.ipid)
-		b = binary.BigEndian.AppendUint16(b, clientAddr(i).Port())
-		b = binary.BigEndian.AppendUint16(b, 53)
-		b = binary.BigEndian.AppendUint16(b, uint16(8+len(p)))
-		b = append(b, 0, 0)
-		return append(b, p...)
+		ip := frames.AppendUDPPacket(nil, clientAddr(i), resolver, 64, uint16(i), p)
+		return frames.AppendEthernet(s.buf[:0], macB, macA, ip)
 	}
 	for i := range 2000 * scale {
 		f := frame(i)
