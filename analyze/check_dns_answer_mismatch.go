@@ -169,7 +169,7 @@ func truncatedWithoutTCP(ctx *Context, x *decode.DNSExchange) (Finding, bool) {
 	var retry *decode.DNSExchange
 	for _, y := range ctx.Events.DNS {
 		if y.Transport == "tcp" && y.Server.Addr() == x.Server.Addr() && y.Client.Addr() == x.Client.Addr() &&
-			strings.EqualFold(y.Name, x.Name) && y.QType == x.QType && !y.Query.IsZero() && !y.Query.Time.Before(tc.At.Time) {
+			strings.EqualFold(y.Name, x.Name) && y.QType == x.QType && !y.Query.IsZero() && !y.Query.Time().Before(tc.At.Time()) {
 			retry = y
 			if len(y.Responses) > 0 {
 				return Finding{}, false // the retry over TCP was answered
@@ -187,7 +187,7 @@ func truncatedWithoutTCP(ctx *Context, x *decode.DNSExchange) (Finding, bool) {
 		failed := false
 		for _, c := range ctx.Events.TCP {
 			if c.Server.Addr() == x.Server.Addr() && c.Server.Port() == 53 && c.Client.Addr() == x.Client.Addr() &&
-				!c.First.Time.Before(tc.At.Time) {
+				!c.First.Time().Before(tc.At.Time()) {
 				if o, oev := ctx.outcome(c); o == connRefused || o == connTimeout {
 					ev = append(ev, oev...)
 					observed = "the TCP connection for the retry was refused"
@@ -200,7 +200,7 @@ func truncatedWithoutTCP(ctx *Context, x *decode.DNSExchange) (Finding, bool) {
 			}
 		}
 		if !failed {
-			if ctx.inputEnd(tc.At.Input).Sub(tc.At.Time) < time.Second {
+			if ctx.inputEnd(int(tc.At.Input)).Sub(tc.At.Time()) < time.Second {
 				return Finding{}, false // the capture ended before a retry could show
 			}
 			observed = "no retry over TCP followed"

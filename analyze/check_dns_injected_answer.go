@@ -72,7 +72,7 @@ func injectedFinding(ctx *Context, x *decode.DNSExchange, sets []string) Finding
 	for i, r := range x.Responses {
 		delay := ""
 		if !x.Query.IsZero() {
-			delay = fmt.Sprintf(", %s after the query", duration(r.At.Time.Sub(x.Query.Time)))
+			delay = fmt.Sprintf(", %s after the query", duration(r.At.Time().Sub(x.Query.Time())))
 		}
 		ipid := ""
 		if !r.IP.V6 {
@@ -100,7 +100,7 @@ func injectedFinding(ctx *Context, x *decode.DNSExchange, sets []string) Finding
 	if !first.IP.V6 && first.IP.ID != second.IP.ID && (first.IP.ID == 0 || second.IP.ID == 0) {
 		why = append(why, "one response has IP ID 0, typical of an injector building packets by hand")
 	}
-	gap := duration(second.At.Time.Sub(first.At.Time))
+	gap := duration(second.At.Time().Sub(first.At.Time()))
 	observed := strings.Join(lines, "\n")
 	if len(why) > 0 {
 		observed += "\n" + strings.Join(why, "; ")

@@ -58,10 +58,10 @@ func runDNSTimeout(ctx *Context) []Finding {
 		if len(x.Responses) == 0 {
 			// Judge only when the capture went on long enough to show the
 			// silence: a second, or a retry.
-			return ctx.inputEnd(x.Query.Input).Sub(x.Query.Time) >= time.Second || len(x.Retries) > 0, nil
+			return ctx.inputEnd(int(x.Query.Input)).Sub(x.Query.Time()) >= time.Second || len(x.Retries) > 0, nil
 		}
 		first := x.Responses[0]
-		if first.At.Time.Sub(last.Time) > timeout {
+		if first.At.Time().Sub(last.Time()) > timeout {
 			return true, first
 		}
 		return false, nil
@@ -91,7 +91,7 @@ func runDNSTimeout(ctx *Context) []Finding {
 			if _, r := timedOut(x); r != nil {
 				late++
 				ev = append(ev, evidence(r.At, "response %s, %s after the query: the client had given up",
-					decode.RcodeName(r.RCode), duration(r.At.Time.Sub(x.Query.Time))))
+					decode.RcodeName(r.RCode), duration(r.At.Time().Sub(x.Query.Time()))))
 			}
 		}
 		what := describeResolver(g.server)

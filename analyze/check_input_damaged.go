@@ -3,6 +3,7 @@ package analyze
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/modsniff/modsniff/capture"
 )
@@ -33,7 +34,7 @@ func runInputDamaged(ctx *Context) []Finding {
 			Summary:  fmt.Sprintf("%s is damaged; %d packets before the damage were analysed", in.Info.Path, in.Info.Packets),
 			Expected: "a capture that can be read to its end",
 			Observed: strings.Join(what, "; "),
-			Evidence: []Evidence{{At: capture.Ref{Input: i, Packet: max(first.Packet-1, 0)},
+			Evidence: []Evidence{{At: capture.NewRef(i, max(first.Packet-1, 0), time.Time{}),
 				Detail: fmt.Sprintf("last packet before the damage at byte %d", first.Offset)}},
 			Hint: "Ask for the capture again: copy it whole (check its size or sha256sum on both ends), " +
 				"and stop the capture cleanly (Ctrl-C, not kill -9) so its last block is written. " +

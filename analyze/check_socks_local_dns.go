@@ -96,7 +96,7 @@ func (ctx *Context) lookupBefore(addr netip.Addr, t *decode.Tunnel) (string, *de
 	name := ""
 	for _, x := range ctx.Events.DNS {
 		for _, r := range x.Responses {
-			if r.At.Input != t.Request.Input || r.At.Packet > t.Request.Packet || t.Request.Time.Sub(r.At.Time) > localLookupWindow {
+			if r.At.Input != t.Request.Input || r.At.Packet > t.Request.Packet || t.Request.Time().Sub(r.At.Time()) > localLookupWindow {
 				continue
 			}
 			for _, a := range r.Answers {

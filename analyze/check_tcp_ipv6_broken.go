@@ -133,27 +133,27 @@ func (ctx *Context) ipv6Failure(c *decode.TCPConn) (ipv6Attempt, bool) {
 	o, ev := ctx.outcome(c)
 	switch o {
 	case connTimeout:
-		return ipv6Attempt{c: c, how: "unanswered", ev: ev, start: c.SYN[0].Time}, true
+		return ipv6Attempt{c: c, how: "unanswered", ev: ev, start: c.SYN[0].Time()}, true
 	case connRefused:
-		return ipv6Attempt{c: c, how: "refused", ev: ev, start: c.SYN[0].Time}, true
+		return ipv6Attempt{c: c, how: "refused", ev: ev, start: c.SYN[0].Time()}, true
 	case connOK:
 		// The handshake completed, the client spoke, the server never did.
 		if c.SYNACK.IsZero() || c.Payload[0] == 0 || c.Payload[1] > 0 {
 			return ipv6Attempt{}, false
 		}
 		first := c.FirstPayload[0]
-		end := c.Last.Time
-		if ctx.inputEnd(first.Input).After(end) {
-			end = ctx.inputEnd(first.Input)
+		end := c.Last.Time()
+		if ctx.inputEnd(int(first.Input)).After(end) {
+			end = ctx.inputEnd(int(first.Input))
 		}
-		if end.Sub(first.Time) < 3*time.Second && c.FIN[0].IsZero() {
+		if end.Sub(first.Time()) < 3*time.Second && c.FIN[0].IsZero() {
 			return ipv6Attempt{}, false // too soon to call it a stall
 		}
 		ev := []Evidence{
 			evidence(c.SYNACK, "SYN-ACK from %s: the IPv6 handshake worked", c.Server),
 			evidence(first, "the client's first data (%d bytes in all), never answered", c.Payload[0]),
 		}
-		return ipv6Attempt{c: c, how: "stalled", ev: ev, start: c.SYN[0].Time}, true
+		return ipv6Attempt{c: c, how: "stalled", ev: ev, start: c.SYN[0].Time()}, true
 	}
 	return ipv6Attempt{}, false
 }
@@ -180,7 +180,7 @@ func ipv6Finding(ctx *Context, host string, attempts []ipv6Attempt, v4 *decode.T
 	}
 	if v4 != nil {
 		f.Severity = Warning
-		cost := v4.SYN[0].Time.Sub(attempts[0].start)
+		cost := v4.SYN[0].Time().Sub(attempts[0].start)
 		f.Summary += "; IPv4 works"
 		observed += fmt.Sprintf("; IPv4 to %s works, reached %s after the first IPv6 attempt", v4.Server, duration(cost))
 		f.Evidence = append(f.Evidence, evidence(v4.SYNACK, "SYN-ACK from %s: IPv4 works", v4.Server))

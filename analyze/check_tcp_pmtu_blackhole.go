@@ -54,13 +54,13 @@ func pmtuBlackhole(ctx *Context, c *decode.TCPConn, dir int) (Finding, bool) {
 	if !st.Closed.IsZero() {
 		end = st.Closed
 	}
-	if end.Time.Sub(st.Since.Time) < time.Second {
+	if end.Time().Sub(st.Since.Time()) < time.Second {
 		return Finding{}, false // too short to tell from loss a retransmission will repair
 	}
 	// Seen from the sender: the same full-size segment again and again,
 	// never acknowledged, and nothing that big ever got through.
 	senderView := st.Retrans >= 2 && st.RetransSize >= minBlackholeSegment && st.RetransSize >= p.MaxSegment &&
-		p.MaxAcked < st.RetransSize && st.LastRetrans.Time.Sub(st.FirstRetrans.Time) >= 500*time.Millisecond
+		p.MaxAcked < st.RetransSize && st.LastRetrans.Time().Sub(st.FirstRetrans.Time()) >= 500*time.Millisecond
 	// Seen from the receiver: bytes at the stall point never arrived, a
 	// smaller segment after them did, and the receiver gave up.
 	receiverView := st.Hole >= minBlackholeSegment && st.HoleNext < int(st.Hole) && !st.Closed.IsZero() && st.Retrans == 0
@@ -96,7 +96,7 @@ func pmtuBlackhole(ctx *Context, c *decode.TCPConn, dir int) (Finding, bool) {
 	if senderView {
 		ev = append(ev, evidence(st.FirstRetrans, "%d-byte segment retransmitted", st.RetransSize),
 			evidence(st.LastRetrans, "%d-byte segment retransmitted again (%d times in %s), still unacknowledged", st.RetransSize,
-				st.Retrans, duration(st.LastRetrans.Time.Sub(st.FirstRetrans.Time))))
+				st.Retrans, duration(st.LastRetrans.Time().Sub(st.FirstRetrans.Time()))))
 		observed = fmt.Sprintf("%s retransmitted a %d-byte segment %d times without an ACK while smaller ones got through "+
 			"(largest acknowledged: %d bytes; %s)", sender, st.RetransSize, st.Retrans, p.MaxAcked, mss)
 	} else {
@@ -109,8 +109,8 @@ func pmtuBlackhole(ctx *Context, c *decode.TCPConn, dir int) (Finding, bool) {
 	}
 	if !st.Closed.IsZero() {
 		ev = append(ev, evidence(st.Closed, "%s gave up on the connection, %s after the stall began", receiver,
-			duration(st.Closed.Time.Sub(st.Since.Time))))
-		observed += fmt.Sprintf("; %s gave up after %s", receiver, duration(st.Closed.Time.Sub(st.Since.Time)))
+			duration(st.Closed.Time().Sub(st.Since.Time()))))
+		observed += fmt.Sprintf("; %s gave up after %s", receiver, duration(st.Closed.Time().Sub(st.Since.Time())))
 	}
 	mtu := 0
 	for _, e := range c.ICMP {

@@ -48,9 +48,9 @@ func runTCPResetAfterHello(ctx *Context) []Finding {
 		ev := []Evidence{
 			evidence(s.ClientHelloAt, "ClientHello for %q", s.ClientHello.ServerName),
 			evidence(rst.At, "RST from %s, %s after the ClientHello (IP TTL %d, IP ID 0x%04x)", c.Server,
-				duration(rst.At.Time.Sub(s.ClientHelloAt.Time)), rst.IP.TTL, rst.IP.ID),
+				duration(rst.At.Time().Sub(s.ClientHelloAt.Time())), rst.IP.TTL, rst.IP.ID),
 		}
-		observed := fmt.Sprintf("a reset from %s's side %s after the ClientHello", c.Server.Addr(), duration(rst.At.Time.Sub(s.ClientHelloAt.Time)))
+		observed := fmt.Sprintf("a reset from %s's side %s after the ClientHello", c.Server.Addr(), duration(rst.At.Time().Sub(s.ClientHelloAt.Time())))
 		if !c.SYNACK.IsZero() {
 			ev = append(ev, evidence(c.SYNACK, "SYN-ACK from %s (IP TTL %d, IP ID 0x%04x)", c.Server, c.SYNACKIP.TTL, c.SYNACKIP.ID))
 			if c.SYNACKIP.TTL != rst.IP.TTL {

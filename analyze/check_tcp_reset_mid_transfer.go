@@ -116,7 +116,7 @@ func resetMidTransfer(ctx *Context, c *decode.TCPConn) (Finding, bool) {
 	if s != nil && c.Path[0].LastSegment < 64 && !serverLast.IsZero() {
 		waiting = false // a PING ACK or WINDOW_UPDATE, not a request
 	}
-	midFlow := rst != nil && !serverLast.IsZero() && closeAt.Time.Sub(serverLast.Time) < midFlowGap && c.Payload[1] > 0
+	midFlow := rst != nil && !serverLast.IsZero() && closeAt.Time().Sub(serverLast.Time()) < midFlowGap && c.Payload[1] > 0
 	switch {
 	case exchanges > 0 && open == nil && !(midFlow && rst != nil):
 		return Finding{}, false // every request was answered
@@ -145,7 +145,7 @@ func resetMidTransfer(ctx *Context, c *decode.TCPConn) (Finding, bool) {
 	if open != nil {
 		observed += fmt.Sprintf(", with %s %s unanswered", open.Method, open.Path)
 	} else if waiting {
-		observed += fmt.Sprintf(", %s after the client's last request", duration(closeAt.Time.Sub(c.LastPayload[0].Time)))
+		observed += fmt.Sprintf(", %s after the client's last request", duration(closeAt.Time().Sub(c.LastPayload[0].Time())))
 	} else {
 		observed += ", in the middle of the server's data"
 	}

@@ -56,7 +56,7 @@ func (ctx *Context) trustedChain(s *decode.TLSSession, chain []*x509.Certificate
 	if !v.Trusted && !v.TrustedByUser {
 		return "", false, false
 	}
-	at := s.CertificatesAt.Time
+	at := s.CertificatesAt.Time()
 	if !at.IsZero() && !ctx.trust().validAtAny(chain, at) {
 		return "", false, false // tls-expired (or tls-clock-skew) speaks
 	}

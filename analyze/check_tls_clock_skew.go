@@ -45,9 +45,9 @@ func (ctx *Context) clockSamples() []skewSample {
 		if h.Date.IsZero() || h.Response.IsZero() {
 			continue
 		}
-		d := h.Date.Sub(h.Response.Time)
+		d := h.Date.Sub(h.Response.Time())
 		samples = append(samples, skewSample{d, evidence(h.Response, "Date: %s (the packet's time is %s)",
-			h.Date.UTC().Format(time.RFC1123), h.Response.Time.UTC().Format(time.RFC3339)), httpHost(ctx, h)})
+			h.Date.UTC().Format(time.RFC1123), h.Response.Time().UTC().Format(time.RFC3339)), httpHost(ctx, h)})
 	}
 	// An NTP reply: the server's clock when it sent the reply, against
 	// the packet's time (the path's delay is far below maxClockSkew).
@@ -55,15 +55,15 @@ func (ctx *Context) clockSamples() []skewSample {
 		if x.Response.IsZero() || x.Transmit.IsZero() || x.Stratum == 0 || x.Stratum > 15 {
 			continue
 		}
-		samples = append(samples, skewSample{x.Transmit.Sub(x.Response.Time), evidence(x.Response,
+		samples = append(samples, skewSample{x.Transmit.Sub(x.Response.Time()), evidence(x.Response,
 			"NTP reply from %s (stratum %d): the server's time is %s, the packet's %s", x.Server, x.Stratum,
-			x.Transmit.UTC().Format(time.RFC3339), x.Response.Time.UTC().Format(time.RFC3339)), x.Server.Addr().String()})
+			x.Transmit.UTC().Format(time.RFC3339), x.Response.Time().UTC().Format(time.RFC3339)), x.Server.Addr().String()})
 	}
 	// A certificate served before its notBefore by a server whose chain
 	// the analysis trusts: the packet's clock is behind by at least that.
 	for _, s := range ctx.Events.TLS {
 		chain := parsedChain(s.Certificates)
-		at := s.CertificatesAt.Time
+		at := s.CertificatesAt.Time()
 		if len(chain) == 0 || at.IsZero() || !at.Before(chain[0].NotBefore.Add(-maxClockSkew)) {
 			continue
 		}
@@ -134,7 +134,7 @@ func runTLSClockSkew(ctx *Context) []Finding {
 		if a == nil || len(chain) == 0 {
 			continue
 		}
-		at := s.CertificatesAt.Time
+		at := s.CertificatesAt.Time()
 		if ctx.trust().validAtAny(chain, at) || !ctx.trust().validAtAny(chain, at.Add(skew)) {
 			continue
 		}

@@ -14,7 +14,7 @@ import (
 func TestClockSkew(t *testing.T) {
 	dated := func(req int, skew time.Duration) *decode.HTTPExchange {
 		return hx(req, modHost, "/m/@v/list", 200, func(h *decode.HTTPExchange) {
-			h.Date = at(req + 1).Time.Add(skew).Truncate(time.Second)
+			h.Date = at(req + 1).Time().Add(skew).Truncate(time.Second)
 		})
 	}
 	corp := makeCA(t, pkix.Name{CommonName: "Corp Root CA", Organization: []string{"Example Corp"}})
@@ -71,7 +71,7 @@ func TestClockSkewFromNTP(t *testing.T) {
 	ntp := func(q int, stratum uint8, skew time.Duration, answered bool) *decode.NTPExchange {
 		x := &decode.NTPExchange{Client: addrPortOf("10.0.0.2:123"), Server: addrPortOf("192.0.2.123:123"), Query: at(q)}
 		if answered {
-			x.Response, x.Stratum, x.Transmit = at(q+1), stratum, at(q+1).Time.Add(skew)
+			x.Response, x.Stratum, x.Transmit = at(q+1), stratum, at(q+1).Time().Add(skew)
 		}
 		return x
 	}

@@ -25,7 +25,7 @@ func runTLSExpired(ctx *Context) []Finding {
 		if len(chain) == 0 {
 			continue
 		}
-		at := s.CertificatesAt.Time
+		at := s.CertificatesAt.Time()
 		// A chain that verifies at the packet's time has every certificate
 		// on its path valid; an expired cross-signed extra is harmless.
 		v := ctx.trust().verify(chain)

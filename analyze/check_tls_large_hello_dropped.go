@@ -46,7 +46,7 @@ func largeHelloDropped(ctx *Context, s *decode.TLSSession) (Finding, bool) {
 			return Finding{}, false // a server reset is tcp-reset-after-hello's
 		}
 	}
-	if c.Stream[0].Retransmitted == 0 && ctx.inputEnd(s.ClientHelloAt.Input).Sub(s.ClientHelloAt.Time) < 3*time.Second {
+	if c.Stream[0].Retransmitted == 0 && ctx.inputEnd(int(s.ClientHelloAt.Input)).Sub(s.ClientHelloAt.Time()) < 3*time.Second {
 		return Finding{}, false // neither retransmissions nor a long silence: too soon to say
 	}
 	host := ctx.connHost(c)

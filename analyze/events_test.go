@@ -23,7 +23,7 @@ var t0 = time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
 
 // at refers to packet n, n milliseconds after t0.
 func at(n int) capture.Ref {
-	return capture.Ref{Packet: n, Time: t0.Add(time.Duration(n) * time.Millisecond)}
+	return capture.NewRef(0, n, t0.Add(time.Duration(n)*time.Millisecond))
 }
 
 func addrPortOf(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
@@ -61,7 +61,7 @@ func exchange(q int, client, server, name, typ string, responses ...*decode.DNSR
 // ctxFor builds a check context over events; the capture's last packet is
 // at packet `end`.
 func ctxFor(ev *decode.Events, end int, opt Options) *Context {
-	ev.Stats = append(ev.Stats, decode.Stats{Input: 0, First: t0, Last: at(end).Time, Packets: end})
+	ev.Stats = append(ev.Stats, decode.Stats{Input: 0, First: t0, Last: at(end).Time(), Packets: end})
 	return &Context{Events: ev, Opt: opt}
 }
 

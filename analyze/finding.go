@@ -96,7 +96,7 @@ type evidenceJSON struct {
 
 // MarshalJSON writes the evidence with its time in RFC 3339 (Timestamp).
 func (e Evidence) MarshalJSON() ([]byte, error) {
-	return json.Marshal(evidenceJSON{Input: e.At.Input, Packet: e.At.Packet, Time: Timestamp(e.At.Time), Detail: e.Detail})
+	return json.Marshal(evidenceJSON{Input: int(e.At.Input), Packet: int(e.At.Packet), Time: Timestamp(e.At.Time()), Detail: e.Detail})
 }
 
 // evidence builds an Evidence item for a packet.
@@ -135,10 +135,10 @@ func wiresharkFilter(ev []Evidence) string {
 			continue
 		}
 		if input < 0 {
-			input = e.At.Input
+			input = int(e.At.Input)
 		}
-		if e.At.Input == input {
-			nums = append(nums, e.At.Packet)
+		if int(e.At.Input) == input {
+			nums = append(nums, int(e.At.Packet))
 		}
 	}
 	slices.Sort(nums)
@@ -161,7 +161,7 @@ func (f *Finding) firstEvidence() (int, int) {
 	if len(f.Evidence) == 0 {
 		return 1 << 30, 1 << 30
 	}
-	return f.Evidence[0].At.Input, f.Evidence[0].At.Packet
+	return int(f.Evidence[0].At.Input), int(f.Evidence[0].At.Packet)
 }
 
 // sortFindings orders findings deterministically: most severe first, then

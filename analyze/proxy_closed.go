@@ -49,7 +49,7 @@ func proxyClosedSilently(ctx *Context, t *decode.Tunnel) (Finding, bool) {
 		Severity: Error, Host: host,
 		Summary:  fmt.Sprintf("the proxy %s %s %s", t.Proxy, how, stage),
 		Expected: "200 Connection established",
-		Observed: fmt.Sprintf("%s %s %s, %s after the request", t.Proxy, how, stage, duration(closeAt.Time.Sub(t.Request.Time))),
+		Observed: fmt.Sprintf("%s %s %s, %s after the request", t.Proxy, how, stage, duration(closeAt.Time().Sub(t.Request.Time()))),
 		Evidence: []Evidence{evidence(t.Request, "%s request for %s to %s", t.Kind, target, t.Proxy),
 			evidence(closeAt, "%s %s, %s after the previous packet", t.Proxy, how, duration(idle))},
 		Hint: "The proxy accepted the TCP connection and hung up without answering (go 1.26: `unexpected EOF`; older " +

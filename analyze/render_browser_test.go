@@ -145,7 +145,7 @@ func TestHTMLReportInChromium(t *testing.T) {
 			cited := map[int]bool{}
 			for _, fd := range rep.Findings {
 				for _, e := range fd.Evidence {
-					cited[e.At.Packet] = true
+					cited[int(e.At.Packet)] = true
 				}
 			}
 			hit := map[int]bool{}

@@ -115,7 +115,7 @@ func newFlowFlags(rep *Report) flowFlags {
 	fl := flowFlags{}
 	for _, f := range rep.Findings {
 		for _, e := range f.Evidence {
-			k := [2]int{e.At.Input, e.At.Packet}
+			k := [2]int{int(e.At.Input), int(e.At.Packet)}
 			x := fl[k]
 			if x == nil {
 				x = &flowFlag{sev: f.Severity}
@@ -148,7 +148,7 @@ var middleboxChecks = map[string]bool{
 // the differing responses an injected-answer finding cites, only the racing
 // first one is forged.
 func (fl flowFlags) middlebox(m *flowMsg) bool {
-	x := fl[[2]int{m.ref.Input, m.ref.Packet}]
+	x := fl[[2]int{int(m.ref.Input), int(m.ref.Packet)}]
 	if x == nil {
 		return false
 	}
@@ -302,7 +302,7 @@ func flowModel(rep *Report, ev *decode.Events) []*flowHost {
 // mark flags a message cited by a finding and moves answers a finding
 // attributes to a middlebox into its lane.
 func (h *flowHost) mark(m *flowMsg, fl flowFlags) {
-	x := fl[[2]int{m.ref.Input, m.ref.Packet}]
+	x := fl[[2]int{int(m.ref.Input), int(m.ref.Packet)}]
 	if x == nil {
 		return
 	}
@@ -796,20 +796,20 @@ func writeFlowSVG(b *strings.Builder, rep *Report, h *flowHost, msgs []flowMsg, 
 	width := flowLeftW + n*flowLaneW + flowRightW
 	// Rows with gaps.
 	var rows []flowRow
-	t0 := msgs[0].ref.Time
+	t0 := msgs[0].ref.Time()
 	for i := range msgs {
 		m := &msgs[i]
 		if i > 0 {
 			prev := &msgs[i-1]
-			if d := m.ref.Time.Sub(prev.ref.Time); d >= flowGap && prev.ref.Input == m.ref.Input {
+			if d := m.ref.Time().Sub(prev.ref.Time()); d >= flowGap && prev.ref.Input == m.ref.Input {
 				rows = append(rows, flowRow{gap: gapLabel(d, msgs[:i], m)})
 			}
 		}
 		rows = append(rows, flowRow{msg: m})
 	}
-	if end := captureEnd(rep, msgs[len(msgs)-1].ref.Input); !end.IsZero() {
+	if end := captureEnd(rep, int(msgs[len(msgs)-1].ref.Input)); !end.IsZero() {
 		last := msgs[len(msgs)-1]
-		if d := end.Sub(last.ref.Time); d >= flowGap && unanswered(msgs) {
+		if d := end.Sub(last.ref.Time()); d >= flowGap && unanswered(msgs) {
 			rows = append(rows, flowRow{gap: fmt.Sprintf("%s — no answer until the capture ended", gapDur(d))})
 		}
 	}
@@ -866,7 +866,7 @@ func writeFlowSVG(b *strings.Builder, rep *Report, h *flowHost, msgs []flowMsg, 
 		}
 		ly := y + flowRowH - 7
 		fmt.Fprintf(b, `<text class="fl-ref" x="6" y="%d">%s</text><text class="fl-time" x="%d" y="%d">+%s</text>`,
-			ly, esc(evidenceRef(Evidence{At: m.ref}, len(rep.Inputs))), flowLeftW-8, ly, esc(relTime(m.ref.Time.Sub(t0))))
+			ly, esc(evidenceRef(Evidence{At: m.ref}, len(rep.Inputs))), flowLeftW-8, ly, esc(relTime(m.ref.Time().Sub(t0))))
 		x1, x2 := x[m.from], x[m.to]
 		ay := y + flowRowH - 4
 		label := m.label

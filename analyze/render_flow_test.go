@@ -107,7 +107,7 @@ func hostilePage(t *testing.T) string {
 	// check that reads HTML answers would quote).
 	rep.Findings = append(rep.Findings, Finding{ID: "http-not-module-content", Severity: Error, Layer: "http",
 		Host: "<script>sni</script>.example", Summary: "page titled " + hostileText, Observed: hostileText,
-		Evidence: []Evidence{{At: capture.Ref{Packet: rep.Events.TLS[0].Packet}, Detail: "title " + hostileText}}})
+		Evidence: []Evidence{{At: capture.Ref{Packet: int32(rep.Events.TLS[0].Packet)}, Detail: "title " + hostileText}}})
 	var out bytes.Buffer
 	if err := Render(&out, rep, "html", RenderOptions{Events: Merge([]*Input{in})}); err != nil {
 		t.Fatal(err)
@@ -223,7 +223,7 @@ func TestFlowGraphScalesToManyConnections(t *testing.T) {
 	pkt := 0
 	ref := func() capture.Ref {
 		pkt++
-		return capture.Ref{Packet: pkt, Time: start.Add(time.Duration(pkt) * time.Millisecond)}
+		return capture.NewRef(0, pkt, start.Add(time.Duration(pkt)*time.Millisecond))
 	}
 	client := netip.MustParseAddr("10.0.0.2")
 	for i := range 10_000 {

@@ -41,7 +41,7 @@ func renderGitHub(out io.Writer, rep *Report, opt RenderOptions) error {
 			fmt.Fprintf(w, "%s\n", ghLine("Observed: "+f.Observed))
 		}
 		for _, e := range f.Evidence {
-			fmt.Fprintf(w, "%s\n", ghLine(evidenceRef(e, len(rep.Inputs))+" "+clock(e.At.Time)+" "+e.Detail))
+			fmt.Fprintf(w, "%s\n", ghLine(evidenceRef(e, len(rep.Inputs))+" "+clock(e.At.Time())+" "+e.Detail))
 		}
 		if f.WiresharkFilter != "" {
 			fmt.Fprintf(w, "%s\n", ghLine("Wireshark: "+f.WiresharkFilter))

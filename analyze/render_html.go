@@ -25,7 +25,7 @@ func timeline(rep *Report) []timelineItem {
 	var items []timelineItem
 	add := func(input, packet int, ts, kind, text string) {
 		items = append(items, timelineItem{Time: ts, Input: input, Packet: packet, Kind: kind, Text: text,
-			Ref: evidenceRef(Evidence{At: capture.Ref{Input: input, Packet: packet}}, len(rep.Inputs))})
+			Ref: evidenceRef(Evidence{At: capture.Ref{Input: int32(input), Packet: int32(packet)}}, len(rep.Inputs))})
 	}
 	for _, d := range rep.Events.DNS {
 		if d.Packet > 0 {
@@ -69,7 +69,7 @@ func timeline(rep *Report) []timelineItem {
 	flags := make(map[[2]int]Severity)
 	for _, f := range rep.Findings {
 		for _, e := range f.Evidence {
-			k := [2]int{e.At.Input, e.At.Packet}
+			k := [2]int{int(e.At.Input), int(e.At.Packet)}
 			if s, ok := flags[k]; !ok || f.Severity > s {
 				flags[k] = f.Severity
 			}

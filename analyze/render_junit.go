@@ -115,7 +115,7 @@ func junitText(f Finding, inputs int) string {
 		fmt.Fprintf(&b, "Observed: %s\n", f.Observed)
 	}
 	for _, e := range f.Evidence {
-		fmt.Fprintf(&b, "%s %s %s\n", evidenceRef(e, inputs), clock(e.At.Time), e.Detail)
+		fmt.Fprintf(&b, "%s %s %s\n", evidenceRef(e, inputs), clock(e.At.Time()), e.Detail)
 	}
 	if f.WiresharkFilter != "" {
 		fmt.Fprintf(&b, "Wireshark: %s\n", f.WiresharkFilter)

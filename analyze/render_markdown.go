@@ -68,7 +68,7 @@ func renderMarkdown(out io.Writer, rep *Report, opt RenderOptions) error {
 		if len(f.Evidence) > 0 {
 			fmt.Fprintf(w, "\n<details><summary>Evidence (%s)</summary>\n\n| packet | time | detail |\n|---|---|---|\n", plural(len(f.Evidence), "packet"))
 			for _, e := range f.Evidence {
-				fmt.Fprintf(w, "| %s | %s | %s |\n", evidenceRef(e, len(rep.Inputs)), clock(e.At.Time), mdEscape(e.Detail))
+				fmt.Fprintf(w, "| %s | %s | %s |\n", evidenceRef(e, len(rep.Inputs)), clock(e.At.Time()), mdEscape(e.Detail))
 			}
 			fmt.Fprintf(w, "\n</details>\n")
 		}

@@ -122,7 +122,7 @@ func writeFindingText(w io.Writer, c ansi, f Finding, inputs int) {
 		if e.At.Packet == 0 {
 			ref = "—"
 		}
-		fmt.Fprintf(w, "    %s%-9s%s %s %s %s\n", c.dim, name, c.reset, ref, clock(e.At.Time), e.Detail)
+		fmt.Fprintf(w, "    %s%-9s%s %s %s %s\n", c.dim, name, c.reset, ref, clock(e.At.Time()), e.Detail)
 	}
 	filter := f.WiresharkFilter
 	if inputs > 1 && filter != "" && len(f.Evidence) > 0 {

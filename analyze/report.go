@@ -309,7 +309,7 @@ func eventsJSON(ev *decode.Events) EventsJSON {
 
 func tunnelJSON(t *decode.Tunnel) TunnelJSON {
 	return TunnelJSON{
-		Input: t.Request.Input, Packet: t.Request.Packet, Kind: t.Kind,
+		Input: int(t.Request.Input), Packet: int(t.Request.Packet), Kind: t.Kind,
 		Client: addrPort(t.Client), Proxy: addrPort(t.Proxy), Target: t.Target,
 		Status: t.Status, StatusLine: t.StatusLine, AuthRealm: t.AuthRealm, Established: t.Established,
 	}
@@ -317,10 +317,10 @@ func tunnelJSON(t *decode.Tunnel) TunnelJSON {
 
 func httpJSON(h *decode.HTTPExchange) HTTPJSON {
 	j := HTTPJSON{
-		Input: h.Request.Input, Packet: h.Request.Packet, Time: Timestamp(h.Request.Time),
-		ResponsePacket: h.Response.Packet, ResponseTime: Timestamp(h.Response.Time), Host: h.Host, Method: h.Method,
+		Input: int(h.Request.Input), Packet: int(h.Request.Packet), Time: Timestamp(h.Request.Time()),
+		ResponsePacket: int(h.Response.Packet), ResponseTime: Timestamp(h.Response.Time()), Host: h.Host, Method: h.Method,
 		Path: h.Path, Proto: h.Proto, Status: h.Status, GoAway: h.GoAway,
-		StreamID: h.StreamID, Reset: h.Reset, ResetFromClient: h.ResetFromClient, ResetPacket: h.ResetAt.Packet,
+		StreamID: h.StreamID, Reset: h.Reset, ResetFromClient: h.ResetFromClient, ResetPacket: int(h.ResetAt.Packet),
 		ContentType: h.ContentType, BodyBytes: h.BodyBytes, BodyComplete: h.BodyDone, Truncated: h.Truncated,
 		Title: h.Title, FirstLine: h.FirstLine, RetryAfter: h.RetryAfter, Location: h.Location,
 		Date: Timestamp(h.Date), Malformed: h.Malformed,
@@ -354,15 +354,15 @@ func firstRef(x *decode.DNSExchange) capture.Ref {
 func dnsJSON(x *decode.DNSExchange) DNSJSON {
 	at := firstRef(x)
 	j := DNSJSON{
-		Input: at.Input, Packet: at.Packet, Time: Timestamp(at.Time),
+		Input: int(at.Input), Packet: int(at.Packet), Time: Timestamp(at.Time()),
 		Client: addrPort(x.Client), Server: addrPort(x.Server), Transport: x.Transport,
 		ID: x.ID, Name: x.Name, Type: x.QuestionType(), Responses: []DNSRespJSON{}, Malformed: x.Malformed,
 	}
 	for _, r := range x.Retries {
-		j.Retries = append(j.Retries, r.Packet)
+		j.Retries = append(j.Retries, int(r.Packet))
 	}
 	for _, r := range x.Responses {
-		rj := DNSRespJSON{Packet: r.At.Packet, Time: Timestamp(r.At.Time), RCode: decode.RcodeName(r.RCode),
+		rj := DNSRespJSON{Packet: int(r.At.Packet), Time: Timestamp(r.At.Time()), RCode: decode.RcodeName(r.RCode),
 			Truncated: r.Truncated, Answers: []RecordJSON{}, AnswersOmitted: r.AnswersOmitted, IPTTL: r.IP.TTL, IPID: r.IP.ID, Malformed: r.Malformed}
 		for _, a := range r.Answers {
 			rj.Answers = append(rj.Answers, RecordJSON{Name: a.Name, Type: decode.TypeName(a.Type), TTL: a.TTL, Data: a.Data()})
@@ -379,7 +379,7 @@ func dnsJSON(x *decode.DNSExchange) DNSJSON {
 }
 
 func icmpJSON(e *decode.ICMPError) ICMPJSON {
-	return ICMPJSON{Packet: e.At.Packet, Kind: e.Kind, From: e.From.String(),
+	return ICMPJSON{Packet: int(e.At.Packet), Kind: e.Kind, From: e.From.String(),
 		Quotes: e.Proto + " " + addrPort(e.Src) + " > " + addrPort(e.Dst)}
 }
 
@@ -400,7 +400,7 @@ func helloRef(s *decode.TLSSession) capture.Ref {
 func tlsJSON(s *decode.TLSSession) TLSJSON {
 	at := helloRef(s)
 	j := TLSJSON{
-		Input: at.Input, Packet: at.Packet, Time: Timestamp(at.Time),
+		Input: int(at.Input), Packet: int(at.Packet), Time: Timestamp(at.Time()),
 		Client: addrPort(s.Client), Server: addrPort(s.Server),
 		ClientVersions: []string{}, ClientALPN: []string{},
 		Certificates: []CertJSON{}, Alerts: []AlertJSON{},
@@ -485,14 +485,14 @@ func alertJSON(a tlswire.Alert) AlertJSON {
 	case a.Known():
 		level = "warning"
 	}
-	return AlertJSON{Packet: a.At.Packet, From: from, Level: level, Description: a.Name(), Encrypted: a.Encrypted}
+	return AlertJSON{Packet: int(a.At.Packet), From: from, Level: level, Description: a.Name(), Encrypted: a.Encrypted}
 }
 
 func tcpJSON(c *decode.TCPConn) TCPJSON {
 	j := TCPJSON{
-		Input: c.First.Input, Packet: c.First.Packet, Time: Timestamp(c.First.Time),
+		Input: int(c.First.Input), Packet: int(c.First.Packet), Time: Timestamp(c.First.Time()),
 		Client: addrPort(c.Client), Server: addrPort(c.Server), App: c.App,
-		SYNs: len(c.SYN), SYNACK: c.SYNACK.Packet, ClientBytes: c.Payload[0], ServerBytes: c.Payload[1],
+		SYNs: len(c.SYN), SYNACK: int(c.SYNACK.Packet), ClientBytes: c.Payload[0], ServerBytes: c.Payload[1],
 	}
 	for _, r := range c.Resets {
 		who := "server"

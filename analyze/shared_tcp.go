@@ -30,7 +30,7 @@ func (ctx *Context) outcome(c *decode.TCPConn) (connOutcome, []Evidence) {
 		if i == 0 {
 			ev = append(ev, evidence(s, "SYN from %s to %s (IP TTL %d)", c.Client, c.Server, c.SYNIP.TTL))
 		} else {
-			ev = append(ev, evidence(s, "SYN retransmitted, %s after the first", duration(s.Time.Sub(c.SYN[0].Time))))
+			ev = append(ev, evidence(s, "SYN retransmitted, %s after the first", duration(s.Time().Sub(c.SYN[0].Time()))))
 		}
 	}
 	for _, r := range c.Resets {
@@ -49,7 +49,7 @@ func (ctx *Context) outcome(c *decode.TCPConn) (connOutcome, []Evidence) {
 		}
 	}
 	first := c.SYN[0]
-	if len(c.SYN) > 1 || ctx.inputEnd(first.Input).Sub(first.Time) >= time.Second {
+	if len(c.SYN) > 1 || ctx.inputEnd(int(first.Input)).Sub(first.Time()) >= time.Second {
 		return connTimeout, ev
 	}
 	return connUnknown, ev

@@ -51,6 +51,9 @@ type Packet struct {
 // kept for callers that name it here; new code names wire.Ref.
 type Ref = wire.Ref
 
+// NewRef is [wire.NewRef].
+func NewRef(input, packet int, t time.Time) Ref { return wire.NewRef(input, packet, t) }
+
 // linkTypeNames holds the LINKTYPE_ names of the tcpdump.org link-layer
 // header types registry for the link types modsniff decodes or meets often.
 var linkTypeNames = map[layers.LinkType]string{

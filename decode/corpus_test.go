@@ -200,14 +200,14 @@ func compareDNS(ev *decode.Events, facts corpusFacts, count func(string, bool), 
 	respEx := map[int]*decode.DNSExchange{}
 	for _, x := range ev.DNS {
 		if !x.Query.IsZero() {
-			byQuery[x.Query.Packet] = x
+			byQuery[int(x.Query.Packet)] = x
 		}
 		for _, r := range x.Retries {
-			byQuery[r.Packet] = x
+			byQuery[int(r.Packet)] = x
 		}
 		for _, r := range x.Responses {
-			byResponse[r.At.Packet] = r
-			respEx[r.At.Packet] = x
+			byResponse[int(r.At.Packet)] = r
+			respEx[int(r.At.Packet)] = x
 		}
 	}
 	for _, q := range facts.DNS.Queries {
@@ -275,22 +275,22 @@ func compareTLS(ev *decode.Events, facts tlsFacts, count func(string, bool), dis
 	certs := map[int]*tlswire.CertificateMsg{}
 	for _, s := range ev.TLS {
 		if s.ClientHello != nil {
-			hellos[s.ClientHelloAt.Packet] = s.ClientHello
+			hellos[int(s.ClientHelloAt.Packet)] = s.ClientHello
 		}
 		if s.SecondClientHello != nil {
-			hellos[s.SecondClientHelloAt.Packet] = s.SecondClientHello
+			hellos[int(s.SecondClientHelloAt.Packet)] = s.SecondClientHello
 		}
 		if s.ServerHello != nil {
-			servers[s.ServerHelloAt.Packet] = s.ServerHello
+			servers[int(s.ServerHelloAt.Packet)] = s.ServerHello
 		}
 		if s.HelloRetry != nil {
-			servers[s.HelloRetryAt.Packet] = s.HelloRetry
+			servers[int(s.HelloRetryAt.Packet)] = s.HelloRetry
 		}
 		if s.Certificates != nil {
-			certs[s.CertificatesAt.Packet] = s.Certificates
+			certs[int(s.CertificatesAt.Packet)] = s.Certificates
 		}
 		if s.ClientCertificates != nil { // tshark lists client certificates too
-			certs[s.ClientCertificatesAt.Packet] = s.ClientCertificates
+			certs[int(s.ClientCertificatesAt.Packet)] = s.ClientCertificates
 		}
 	}
 	for _, h := range facts.ClientHellos {
@@ -398,15 +398,15 @@ func compareDecrypted(ev *decode.Events, facts tlsFacts, count func(string, bool
 			if a.From == tlswire.ServerToClient {
 				from = s.Server.String()
 			}
-			k := alertKey{a.At.Packet, from}
+			k := alertKey{int(a.At.Packet), from}
 			alerts[k] = append(alerts[k], a)
 		}
 		if s.EncryptedExtensions != nil {
-			ee[s.EncryptedExtensionsAt.Packet] = s
+			ee[int(s.EncryptedExtensionsAt.Packet)] = s
 		}
 		for _, h := range s.Messages {
 			if h.Type == tlswire.TypeEncryptedExtensions && h.From == tlswire.ClientToServer {
-				clientEE[h.At.Packet] = true
+				clientEE[int(h.At.Packet)] = true
 			}
 		}
 	}

@@ -129,11 +129,12 @@ type Options struct {
 // Decoder decodes the packets of one input. Feed it every packet with
 // Packet, in capture order, then call Finish.
 type Decoder struct {
-	input int
-	lim   Limits
-	certs *tlswire.CertCache
-	ev    *Events
-	stats Stats
+	input  int
+	lim    Limits
+	certs  *tlswire.CertCache
+	intern *tlswire.Interner // shares the lists of the hellos of all connections
+	ev     *Events
+	stats  Stats
 
 	// ll decodes each frame's layers in place: decoding a packet allocates
 	// nothing.
@@ -181,6 +182,7 @@ func New(input int, opt Options) *Decoder {
 		input:       input,
 		lim:         lim,
 		certs:       certs,
+		intern:      tlswire.NewInterner(4096),
 		keys:        opt.Keys,
 		trimmed:     opt.Trimmed,
 		recBufs:     tlswire.NewRecordBuffers(lim.DecryptBuffer),
@@ -205,7 +207,7 @@ func (d *Decoder) Packet(p *capture.Packet) {
 		d.stats.First = p.Time
 	}
 	d.stats.Last = p.Time
-	at := capture.Ref{Input: d.input, Packet: p.Number, Time: p.Time}
+	at := capture.NewRef(d.input, p.Number, p.Time)
 	if p.Length > len(p.Data) {
 		d.stats.SnapCut++
 		if d.firstSnapCut.IsZero() {
@@ -403,7 +405,7 @@ func (d *Decoder) noteFragments() {
 	if st.Overlaps > 0 {
 		parts = append(parts, groupThousands(st.Overlaps)+" overlapping fragments discarded")
 	}
-	d.note(capture.Ref{Input: d.input, Time: d.stats.Last}, fmt.Sprintf("IP fragments: %d seen, %d datagrams reassembled; %s",
+	d.note(capture.NewRef(d.input, 0, d.stats.Last), fmt.Sprintf("IP fragments: %d seen, %d datagrams reassembled; %s",
 		d.stats.Fragments, d.stats.Reassembled, strings.Join(parts, ", ")))
 }
 

@@ -67,14 +67,14 @@ func TestDNSOverUDPKeepsEveryResponse(t *testing.T) {
 				t.Fatalf("got %d transactions, want 1", len(ev.DNS))
 			}
 			x := ev.DNS[0]
-			if x.Query.Packet != q || x.Name != "proxy.golang.org" || x.QType != dns.TypeA || x.Transport != "udp" || x.Client != client || x.Server != resolver {
+			if int(x.Query.Packet) != q || x.Name != "proxy.golang.org" || x.QType != dns.TypeA || x.Transport != "udp" || x.Client != client || x.Server != resolver {
 				t.Errorf("transaction = %+v", x)
 			}
 			if len(x.Responses) != tt.want {
 				t.Fatalf("got %d responses, want %d", len(x.Responses), tt.want)
 			}
 			for i, r := range x.Responses {
-				if r.IP.TTL != tt.ttls[i] || r.IP.ID == 0 || r.At.Packet != q+1+i {
+				if r.IP.TTL != tt.ttls[i] || r.IP.ID == 0 || int(r.At.Packet) != q+1+i {
 					t.Errorf("response %d: %+v", i, r)
 				}
 			}
@@ -97,7 +97,7 @@ func TestICMPErrorsAttachToTheTransactionTheyQuote(t *testing.T) {
 		t.Fatalf("DNS = %+v", ev.DNS)
 	}
 	e := ev.DNS[0].ICMP[0]
-	if e.Kind != "port-unreachable" || e.At.Packet != icmp || e.Src != client || e.Dst != resolver || !e.HasDNS || e.DNSID != 0x1234 || !e.Matched {
+	if e.Kind != "port-unreachable" || int(e.At.Packet) != icmp || e.Src != client || e.Dst != resolver || !e.HasDNS || e.DNSID != 0x1234 || !e.Matched {
 		t.Errorf("ICMP = %+v", e)
 	}
 }
@@ -171,7 +171,7 @@ func TestTLSHandshakeIsFoundAfterReordering(t *testing.T) {
 		t.Fatalf("got %d TLS sessions", len(ev.TLS))
 	}
 	s := ev.TLS[0]
-	if s.ClientHello.ServerName != "proxy.golang.org" || s.ClientHelloAt.Packet != last || s.Conn != ev.TCP[0] {
+	if s.ClientHello.ServerName != "proxy.golang.org" || int(s.ClientHelloAt.Packet) != last || s.Conn != ev.TCP[0] {
 		t.Errorf("session: SNI %q at %v", s.ClientHello.ServerName, s.ClientHelloAt)
 	}
 	if got := ev.TCP[0].Stream[0].OutOfOrder; got != 1 {
@@ -192,7 +192,7 @@ func TestProxyTunnels(t *testing.T) {
 		}
 		tu := ev.Proxy[0]
 		if tu.Target != "proxy.golang.org:443" || tu.Status != 407 || tu.AuthRealm != "corp proxy" || tu.AuthScheme != "Basic" ||
-			!tu.ProxyAuthorization || tu.Established || tu.Response.Packet != resp {
+			!tu.ProxyAuthorization || tu.Established || int(tu.Response.Packet) != resp {
 			t.Errorf("tunnel = %+v", tu)
 		}
 		if strings.Contains(strings.ToLower(tu.StatusLine+tu.AuthRealm), "dxnlcjpzzwnyzxq") {

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+	"unique"
 
 	"github.com/gopacket/gopacket/layers"
 	"github.com/miekg/dns"
@@ -105,9 +106,9 @@ func (d *Decoder) dnsMessage(src, dst netip.AddrPort, tcp bool, payload []byte, 
 		if ex == nil {
 			return
 		}
-		st = d.trackDNS(key, ex, at.Time)
+		st = d.trackDNS(key, ex, at.Time())
 	}
-	st.last = at.Time
+	st.last = at.Time()
 	r := &DNSResponse{
 		At:                 at,
 		IP:                 ip,
@@ -130,8 +131,8 @@ func (d *Decoder) dnsMessage(src, dst netip.AddrPort, tcp bool, payload []byte, 
 // dnsQuery files a query: a new transaction, or a retry of a live one.
 func (d *Decoder) dnsQuery(src, dst netip.AddrPort, tcp bool, m *dns.Msg, name string, qtype uint16, ip IPInfo, malformed string, at capture.Ref) {
 	key := dnsKey{src, dst, tcp, m.Id, strings.ToLower(name), qtype}
-	if st := d.dns[key]; st != nil && !st.ex.Query.IsZero() && at.Time.Sub(st.last) < 30*time.Second {
-		st.last = at.Time
+	if st := d.dns[key]; st != nil && !st.ex.Query.IsZero() && at.Time().Sub(st.last) < 30*time.Second {
+		st.last = at.Time()
 		if len(st.ex.Retries) < 32 {
 			st.ex.Retries = append(st.ex.Retries, at)
 		}
@@ -148,7 +149,7 @@ func (d *Decoder) dnsQuery(src, dst netip.AddrPort, tcp bool, m *dns.Msg, name s
 	if opt := m.IsEdns0(); opt != nil {
 		ex.EDNS = opt.UDPSize()
 	}
-	d.trackDNS(key, ex, at.Time)
+	d.trackDNS(key, ex, at.Time())
 }
 
 // newDNSExchange records a transaction event, or returns nil once the event
@@ -164,7 +165,7 @@ func (d *Decoder) newDNSExchange(client, server netip.AddrPort, tcp bool, id uin
 	}
 	ex := &DNSExchange{
 		Client: client, Server: server, Transport: transport, ID: id,
-		Name: name, QType: qtype,
+		Name: intern(name), QType: qtype,
 	}
 	d.ev.DNS = append(d.ev.DNS, ex)
 	return ex
@@ -220,6 +221,11 @@ const maxRecordsPerSection = 32
 // (a TXT record can hold 64 KB).
 const maxRecordText = 256
 
+// intern returns the canonical copy of s: the names and records of DNS
+// answers repeat across thousands of transactions, and every transaction
+// is kept until the analysis ends.
+func intern(s string) string { return unique.Make(s).Value() }
+
 // records converts resource records to their typed form: the first
 // maxRecordsPerSection, and how many more the section held.
 func records(rrs []dns.RR) (out []DNSRecord, omitted int) {
@@ -233,7 +239,7 @@ func records(rrs []dns.RR) (out []DNSRecord, omitted int) {
 	out = make([]DNSRecord, 0, len(rrs))
 	for _, rr := range rrs {
 		h := rr.Header()
-		r := DNSRecord{Name: strings.TrimSuffix(h.Name, "."), Type: h.Rrtype, TTL: h.Ttl}
+		r := DNSRecord{Name: intern(strings.TrimSuffix(h.Name, ".")), Type: h.Rrtype, TTL: h.Ttl}
 		switch v := rr.(type) {
 		case *dns.A:
 			if a, ok := netip.AddrFromSlice(v.A); ok {
@@ -248,16 +254,17 @@ func records(rrs []dns.RR) (out []DNSRecord, omitted int) {
 				r.Text = v.AAAA.String()
 			}
 		case *dns.CNAME:
-			r.Target = strings.TrimSuffix(v.Target, ".")
+			r.Target = intern(strings.TrimSuffix(v.Target, "."))
 		case *dns.NS:
-			r.Target = strings.TrimSuffix(v.Ns, ".")
+			r.Target = intern(strings.TrimSuffix(v.Ns, "."))
 		case *dns.PTR:
-			r.Target = strings.TrimSuffix(v.Ptr, ".")
+			r.Target = intern(strings.TrimSuffix(v.Ptr, "."))
 		default:
 			r.Text = strings.TrimPrefix(rr.String(), h.String())
 			if len(r.Text) > maxRecordText {
 				r.Text = strings.ToValidUTF8(r.Text[:maxRecordText], "") + "…"
 			}
+			r.Text = intern(r.Text)
 		}
 		out = append(out, r)
 	}

@@ -175,7 +175,7 @@ func (d *Decoder) tcpPacket(srcIP, dstIP netip.Addr, ip IPInfo, t *layers.TCP, a
 	}
 	d.lastFlow = f
 	prev := f.last // for the idle gap before a RST or FIN
-	d.touch(f, at.Time)
+	d.touch(f, at.Time())
 	c := f.conn
 	c.Last = at
 	dir := 0
@@ -272,7 +272,7 @@ func (d *Decoder) newFlow(k flowKey, src, dst netip.AddrPort, t *layers.TCP, at 
 		c.Client, c.Server = guessClient(src, dst)
 		c.RoleGuessed = true
 	}
-	f := &flow{key: k, conn: c, last: at.Time, seq: d.nflows}
+	f := &flow{key: k, conn: c, last: at.Time(), seq: d.nflows}
 	d.nflows++
 	f.app = &sniffer{choose: func(dir int, p []byte, force bool, at capture.Ref) (streamApp, bool) {
 		return d.sniff(c, dir, p, force, at)
@@ -448,7 +448,7 @@ func (d *Decoder) maybeSweep(now time.Time) {
 	over := len(d.flows) - len(victims) - d.lim.MaxFlows
 	if over > 0 {
 		d.stats.FlowsEvicted += over
-		d.noteLimit(capture.Ref{Input: d.input, Time: now}, "flows",
+		d.noteLimit(capture.NewRef(d.input, 0, now), "flows",
 			fmt.Sprintf("more than %d TCP connections were live at once: the longest-idle ones were finished early", d.lim.MaxFlows))
 		chosen := make(map[*flow]bool, len(victims))
 		for _, f := range victims {
@@ -474,7 +474,7 @@ func (d *Decoder) maybeSweep(now time.Time) {
 		return
 	}
 	slices.SortFunc(victims, func(a, b *flow) int { return cmp.Compare(a.seq, b.seq) })
-	at := capture.Ref{Input: d.input, Time: now}
+	at := capture.NewRef(d.input, 0, now)
 	for _, f := range victims {
 		d.finishFlow(f.key, f, at)
 	}
@@ -491,7 +491,7 @@ func (d *Decoder) finishFlows() {
 		all = append(all, entry{k, f})
 	}
 	slices.SortFunc(all, func(a, b entry) int { return cmp.Compare(a.f.seq, b.f.seq) })
-	at := capture.Ref{Input: d.input, Time: d.stats.Last}
+	at := capture.NewRef(d.input, 0, d.stats.Last)
 	for _, e := range all {
 		d.finishFlow(e.k, e.f, at)
 	}

@@ -72,7 +72,7 @@ func h2Run(client, server []byte, step int) (*Events, *TLSSession) {
 	for dir, p := range [][]byte{client, server} {
 		for len(p) > 0 {
 			k := min(step, len(p))
-			a.data(dir, p[:k], capture.Ref{Packet: n})
+			a.data(dir, p[:k], capture.Ref{Packet: int32(n)})
 			p = p[k:]
 			n++
 		}

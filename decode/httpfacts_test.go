@@ -27,13 +27,13 @@ func factsRun(h2 bool, client, server []byte, step int, closed bool) []*HTTPExch
 	for dir, p := range [][]byte{client, server} {
 		for len(p) > 0 {
 			k := min(step, len(p))
-			a.data(dir, p[:k], capture.Ref{Packet: n})
+			a.data(dir, p[:k], capture.Ref{Packet: int32(n)})
 			p = p[k:]
 			n++
 		}
 	}
 	if closed {
-		c.FIN[1] = capture.Ref{Packet: n}
+		c.FIN[1] = capture.Ref{Packet: int32(n)}
 	}
 	a.finish()
 	return d.ev.HTTP

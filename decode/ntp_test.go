@@ -38,7 +38,7 @@ func TestNTPRequestsAndRepliesAreMatched(t *testing.T) {
 		t.Fatalf("%d NTP exchanges, want 2: %+v", len(ev.NTP), ev.NTP)
 	}
 	x := ev.NTP[0]
-	if x.Response.Packet != reply || x.Stratum != 2 || x.Transmit.Sub(serverTime).Abs() > time.Microsecond {
+	if int(x.Response.Packet) != reply || x.Stratum != 2 || x.Transmit.Sub(serverTime).Abs() > time.Microsecond {
 		t.Errorf("answered exchange %+v, want reply at packet %d, stratum 2, transmit %v", x, reply, serverTime)
 	}
 	if y := ev.NTP[1]; y.Server != silent || !y.Response.IsZero() {

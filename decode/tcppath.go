@@ -203,5 +203,5 @@ func idleBefore(prev time.Time, at capture.Ref) time.Duration {
 	if prev.IsZero() {
 		return 0
 	}
-	return at.Time.Sub(prev)
+	return at.Time().Sub(prev)
 }

@@ -28,7 +28,7 @@ func FuzzTCPPath(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var p pathState
 		c := &TCPConn{}
-		at := capture.Ref{Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+		at := capture.NewRef(0, 0, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 		var tcp layers.TCP
 		for i := 0; len(data) >= 12 && i < 512; i++ {
 			dir := int(data[0] & 1)
@@ -38,7 +38,7 @@ func FuzzTCPPath(f *testing.F) {
 				Window: binary.BigEndian.Uint16(data[10:])}
 			n := int(binary.BigEndian.Uint16(data[8:])) % 9000
 			at.Packet++
-			at.Time = at.Time.Add(time.Duration(data[11]) * time.Millisecond)
+			at = at.WithTime(at.Time().Add(time.Duration(data[11]) * time.Millisecond))
 			p.track(c, dir, &tcp, n, IPInfo{TTL: data[2]}, at)
 			data = data[12:]
 		}

@@ -80,7 +80,7 @@ func (d *Decoder) newTLSApp(c *TCPConn, t *Tunnel, at capture.Ref) streamApp {
 	if t != nil {
 		a.host, _, _ = strings.Cut(t.Target, ":")
 	}
-	opt := tlswire.ConnOptions{Certs: d.certs}
+	opt := tlswire.ConnOptions{Certs: d.certs, Intern: d.intern}
 	if d.keys != nil {
 		opt.Keys = d.keys
 		opt.AppData = a.appData

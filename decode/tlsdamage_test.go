@@ -68,7 +68,7 @@ func TestDamagedHelloIsKept(t *testing.T) {
 		t.Fatalf("%d TLS sessions, notes %v", len(ev.TLS), ev.Notes)
 	}
 	for i, s := range ev.TLS {
-		if s.ClientHello == nil || s.ClientHello.ServerName != "proxy.golang.org" || s.ClientHelloAt.Packet != hellos[i] {
+		if s.ClientHello == nil || s.ClientHello.ServerName != "proxy.golang.org" || int(s.ClientHelloAt.Packet) != hellos[i] {
 			t.Fatalf("hello %d: %+v at %v", i, s.ClientHello, s.ClientHelloAt)
 		}
 		m := s.Message(0, 1)
@@ -80,7 +80,7 @@ func TestDamagedHelloIsKept(t *testing.T) {
 	for _, n := range ev.Notes {
 		if strings.Contains(n.Msg, "GTP-U") {
 			gtpNote = n.Msg
-			if n.At.Packet != gtp {
+			if int(n.At.Packet) != gtp {
 				t.Errorf("GTP-U note at packet %d, want %d", n.At.Packet, gtp)
 			}
 		}

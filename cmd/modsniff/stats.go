@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"runtime/metrics"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -31,6 +32,9 @@ var stats *runStats
 func startStats() *runStats {
 	st := &runStats{on: os.Getenv("MODSNIFF_STATS") == "1", start: time.Now()}
 	st.last = st.start
+	if r, err := strconv.Atoi(os.Getenv("MODSNIFF_MEMPROFILE_RATE")); err == nil && r > 0 {
+		runtime.MemProfileRate = r // finer heap profiles than every 512 KiB
+	}
 	if path := os.Getenv("MODSNIFF_CPUPROFILE"); path != "" {
 		if f, err := os.Create(path); err == nil && pprof.StartCPUProfile(f) == nil {
 			st.prof = f
@@ -42,7 +46,8 @@ func startStats() *runStats {
 
 // mark ends the phase called name. With MODSNIFF_MEMPROFILE=FILE, the heap
 // profile at the end of the phase MODSNIFF_MEMPROFILE_AT (default analyze,
-// when the events and the report are alive) is written to FILE.
+// when the events and the report are alive) is written to FILE, sampled
+// every MODSNIFF_MEMPROFILE_RATE bytes (default 512 KiB).
 func (st *runStats) mark(name string) {
 	at := os.Getenv("MODSNIFF_MEMPROFILE_AT")
 	if at == "" {

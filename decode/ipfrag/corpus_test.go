@@ -57,7 +57,7 @@ func TestCorpus(t *testing.T) {
 				if err != nil {
 					t.Fatalf("packet %d: %v", n, err)
 				}
-				at := capture.Ref{Packet: n, Time: ts}
+				at := capture.NewRef(0, n, ts)
 				k, off, more, payload, ok := fragment(gopacket.NewPacket(data, r.link, gopacket.Default))
 				if !ok {
 					continue
@@ -69,7 +69,7 @@ func TestCorpus(t *testing.T) {
 				if !done {
 					continue
 				}
-				if first.IsZero() || first.Packet > n {
+				if first.IsZero() || int(first.Packet) > n {
 					t.Errorf("packet %d: first fragment cited as %v", n, first)
 				}
 				if k.Proto != uint8(layers.IPProtocolUDP) || len(dg) < 8 {

@@ -172,7 +172,7 @@ func (d *Defragmenter) Stats() Stats { return d.stats }
 // wrapping one of the Err values. For IPv4, overlapping bytes received first
 // win; for IPv6, an overlap discards the datagram (RFC 5722).
 func (d *Defragmenter) Add(k Key, offset int, more bool, payload []byte, at wire.Ref) (datagram []byte, first wire.Ref, complete bool, err error) {
-	d.expire(at.Time)
+	d.expire(at.Time())
 	n := len(payload)
 	switch {
 	case offset < 0 || offset%8 != 0:
@@ -266,7 +266,7 @@ func (d *Defragmenter) create(k Key, at wire.Ref) *datagram {
 	if len(d.m) >= d.lim.MaxDatagrams && d.oldest != nil {
 		d.evict(d.oldest)
 	}
-	g := &datagram{key: k, total: -1, since: at.Time, older: d.newest}
+	g := &datagram{key: k, total: -1, since: at.Time(), older: d.newest}
 	if d.newest != nil {
 		d.newest.newer = g
 	} else {

@@ -18,7 +18,7 @@ var (
 )
 
 func ref(n int, after time.Duration) capture.Ref {
-	return capture.Ref{Packet: n, Time: t0.Add(after)}
+	return capture.NewRef(0, n, t0.Add(after))
 }
 
 // pattern returns n bytes that differ from their neighbours.
@@ -90,7 +90,7 @@ func TestReassemblesInAnyOrder(t *testing.T) {
 						t.Fatalf("reassembled %d bytes, want the %d sent", len(got), len(whole))
 					}
 					for i, f := range order {
-						if f.off == 0 && first.Packet != i+1 {
+						if f.off == 0 && int(first.Packet) != i+1 {
 							t.Errorf("first = %v, want packet %d (offset 0)", first, i+1)
 						}
 					}

@@ -68,7 +68,7 @@ func FuzzDefrag(f *testing.F) {
 			if off == 0 {
 				zero[n] = ki
 			}
-			dg, first, ok, err := d.Add(fuzzKeys[ki], off, more, p, capture.Ref{Packet: n, Time: now})
+			dg, first, ok, err := d.Add(fuzzKeys[ki], off, more, p, capture.NewRef(0, n, now))
 			if err != nil {
 				var fe *Error
 				if !errors.As(err, &fe) || fe.Key != fuzzKeys[ki] || fe.Offset != off || fe.Length != length {
@@ -79,7 +79,7 @@ func FuzzDefrag(f *testing.F) {
 				if err != nil || len(dg) > maxLength {
 					t.Fatalf("fragment %d: complete with %d bytes, err %v", n, len(dg), err)
 				}
-				if k, isZero := zero[first.Packet]; !isZero || k != ki || first.Packet > n {
+				if k, isZero := zero[int(first.Packet)]; !isZero || k != ki || int(first.Packet) > n {
 					t.Fatalf("fragment %d: first fragment cited as packet %d", n, first.Packet)
 				}
 				if !tainted[ki] {
@@ -96,7 +96,7 @@ func FuzzDefrag(f *testing.F) {
 			}
 		}
 		// Everything expires when capture time moves on.
-		d.Add(fuzzKeys[0], 0, false, nil, capture.Ref{Packet: 1 << 20, Time: now.Add(time.Hour)})
+		d.Add(fuzzKeys[0], 0, false, nil, capture.NewRef(0, 1<<20, now.Add(time.Hour)))
 		if d.held != 0 || len(d.m) != 0 || d.oldest != nil || d.newest != nil {
 			t.Fatalf("an hour later: %d bytes in %d datagrams", d.held, len(d.m))
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/modsniff/modsniff/capture"
 	"github.com/modsniff/modsniff/decode"
 	"github.com/modsniff/modsniff/decode/tlswire"
+	"github.com/modsniff/modsniff/decode/wire"
 )
 
 // Input is one capture after decoding: what it held and what was wrong
@@ -143,6 +144,11 @@ func Decode(index int, path string, r *capture.Reader, opt decode.Options) *Inpu
 		}
 		p, err := r.Next()
 		if err != nil {
+			break
+		}
+		if p.Number > wire.MaxPacket {
+			// Evidence names packets by 32-bit numbers.
+			stopped = fmt.Sprintf("packet numbers beyond %d are not supported", wire.MaxPacket)
 			break
 		}
 		d.Packet(p)

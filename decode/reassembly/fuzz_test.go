@@ -133,10 +133,10 @@ func FuzzStream(f *testing.F) {
 			}
 			if flags&16 != 0 {
 				before := cs[i].s.Stats().Gaps
-				cs[i].s.Flush(capture.Ref{Packet: k + 1})
+				cs[i].s.Flush(capture.Ref{Packet: int32(k + 1)})
 				flushGaps[i] += cs[i].s.Stats().Gaps - before
 			}
-			cs[i].s.Segment(seq, syn, fin, data, capture.Ref{Packet: k + 1})
+			cs[i].s.Segment(seq, syn, fin, data, capture.Ref{Packet: int32(k + 1)})
 			for j, c := range cs {
 				if err := c.consistent(); err != nil {
 					t.Fatalf("after segment %d: %v", k+1, err)

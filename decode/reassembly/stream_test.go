@@ -17,12 +17,12 @@ type recorder struct {
 
 func (r *recorder) Data(p []byte, at capture.Ref) {
 	r.b.Write(p)
-	r.refs = append(r.refs, at.Packet)
+	r.refs = append(r.refs, int(at.Packet))
 }
 
 func (r *recorder) Gap(n int64, at capture.Ref) {
 	fmt.Fprintf(&r.b, "[gap %d]", n)
-	r.refs = append(r.refs, at.Packet)
+	r.refs = append(r.refs, int(at.Packet))
 }
 
 // seg is one segment of a test: flags holds 'S' and/or 'F'.
@@ -33,7 +33,7 @@ type seg struct {
 }
 
 func ref(n int) capture.Ref {
-	return capture.Ref{Packet: n, Time: time.Unix(1700000000, int64(n))}
+	return capture.NewRef(0, n, time.Unix(1700000000, int64(n)))
 }
 
 // play offers segs to s as packets 1, 2, 3 … and flushes when asked.

@@ -118,6 +118,8 @@ type ConnOptions struct {
 	// them across Conns; nil gives each decrypted direction its own buffer
 	// of at most one record.
 	Buffers *RecordBuffers
+	// Intern, when set, makes the hellos of many Conns share their lists.
+	Intern *Interner
 }
 
 // Conn follows the TLS record layer (RFC 8446 §5.1, RFC 5246 §6.2) and the
@@ -362,9 +364,6 @@ func (c *Conn) protected(h *half) {
 	c.sess.EncryptedCount[h.dir]++
 	st.ProtectedBytes += int64(n)
 	if len(c.sess.Encrypted[h.dir]) < MaxEncryptedRecords {
-		if c.sess.Encrypted[h.dir] == nil {
-			c.sess.Encrypted[h.dir] = make([]RecordInfo, 0, MaxEncryptedRecords)
-		}
 		h.recIdx = len(c.sess.Encrypted[h.dir])
 		c.sess.Encrypted[h.dir] = append(c.sess.Encrypted[h.dir], RecordInfo{Type: h.typ, Length: n, Start: h.recStart})
 	}
@@ -818,12 +817,14 @@ func (c *Conn) parseMessage(typ uint8, body []byte) (any, error) {
 		if ch == nil {
 			return nil, err
 		}
+		c.opt.Intern.Hello(ch)
 		return ch, err
 	case TypeServerHello:
 		sh, err := ParseServerHello(body)
 		if sh == nil {
 			return nil, err
 		}
+		c.opt.Intern.ServerHello(sh)
 		return sh, err
 	case TypeEncryptedExtensions:
 		return ParseEncryptedExtensions(body)

@@ -10,7 +10,7 @@ import (
 	"github.com/modsniff/modsniff/capture"
 )
 
-func ref(n int) capture.Ref { return capture.Ref{Packet: n} }
+func ref(n int) capture.Ref { return capture.Ref{Packet: int32(n)} }
 
 // flight12 is a hand-built TLS 1.2 handshake: one packet per entry.
 type packet struct {

@@ -138,7 +138,7 @@ func TestCorpusFacts(t *testing.T) {
 			if fc.Transport == "quic" {
 				for _, h := range res.hellos {
 					if h.transport == 'q' && h.client.String() == fc.Src && h.server.String() == fc.Dst {
-						ch, at = h.ch, h.at.Packet
+						ch, at = h.ch, int(h.at.Packet)
 						break
 					}
 				}
@@ -146,9 +146,9 @@ func TestCorpusFacts(t *testing.T) {
 				k := [2]string{fc.Src, fc.Dst}
 				seenCH[k]++
 				if s, dir := sessFor(fc.Src, fc.Dst); s != nil && dir == ClientToServer {
-					ch, at = s.ClientHello, s.ClientHelloAt.Packet
+					ch, at = s.ClientHello, int(s.ClientHelloAt.Packet)
 					if seenCH[k] == 2 {
-						ch, at = s.SecondClientHello, s.SecondClientHelloAt.Packet
+						ch, at = s.SecondClientHello, int(s.SecondClientHelloAt.Packet)
 					}
 				}
 			}
@@ -202,9 +202,9 @@ func TestCorpusFacts(t *testing.T) {
 			var sh *ServerHello
 			var at int
 			if s != nil && dir == ServerToClient {
-				sh, at = s.ServerHello, s.ServerHelloAt.Packet
+				sh, at = s.ServerHello, int(s.ServerHelloAt.Packet)
 				if fs.HelloRetryRequest {
-					sh, at = s.HelloRetry, s.HelloRetryAt.Packet
+					sh, at = s.HelloRetry, int(s.HelloRetryAt.Packet)
 				}
 			}
 			if sh == nil {
@@ -243,9 +243,9 @@ func TestCorpusFacts(t *testing.T) {
 			var m *CertificateMsg
 			var at int
 			if s != nil {
-				m, at = s.Certificates, s.CertificatesAt.Packet
+				m, at = s.Certificates, int(s.CertificatesAt.Packet)
 				if dir == ClientToServer {
-					m, at = s.ClientCertificates, s.ClientCertificatesAt.Packet
+					m, at = s.ClientCertificates, int(s.ClientCertificatesAt.Packet)
 				}
 			}
 			if m == nil {

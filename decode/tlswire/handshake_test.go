@@ -184,7 +184,7 @@ func feedChunks(c *Conn, rec *recorder, pattern []int) {
 	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	k := 0
 	for i, ch := range rec.chunks {
-		at := capture.Ref{Packet: i + 1, Time: t0.Add(time.Duration(i) * time.Millisecond)}
+		at := capture.NewRef(0, i+1, t0.Add(time.Duration(i)*time.Millisecond))
 		data := ch.data
 		for len(data) > 0 {
 			n := len(data)

@@ -153,7 +153,7 @@ func decodeCapture(t testing.TB, path string, certs *CertCache) *captureResult {
 		default:
 			continue
 		}
-		at := capture.Ref{Packet: p.num, Time: p.time}
+		at := capture.NewRef(0, p.num, p.time)
 		if l := pkt.Layer(layers.LayerTypeUDP); l != nil {
 			udp := l.(*layers.UDP)
 			a := netip.AddrPortFrom(src, uint16(udp.SrcPort))

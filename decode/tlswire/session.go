@@ -187,7 +187,7 @@ type DirState struct {
 const (
 	// MaxEncryptedRecords is how many encrypted records per direction are
 	// kept in Session.Encrypted; the counts go on.
-	MaxEncryptedRecords = 8
+	MaxEncryptedRecords = 4
 	// maxMessages bounds the log; messages that fill one of the Session's
 	// views (ClientHello, ServerHello, Certificates …) are logged even past
 	// it, which adds at most a handful.

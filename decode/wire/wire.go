@@ -10,17 +10,68 @@ package wire
 
 import (
 	"fmt"
+	"math"
 	"time"
 )
 
 // Ref points at one packet of one input: the evidence a finding cites.
+//
+// A Ref is 16 bytes without pointers, because every connection, record and
+// DNS response keeps several of them: the input and packet numbers are 32
+// bits and the timestamp is nanoseconds since the Unix epoch, held in an
+// unexported field (Time returns it, NewRef and WithTime set it). A time
+// outside what nanoseconds since 1970 can hold (before 1678 or after 2262,
+// which only a corrupt capture carries) is clamped to the nearest end.
 type Ref struct {
 	// Input is the index of the input in the order given on the command line.
-	Input int
+	Input int32
 	// Packet is the 1-based frame number within that input.
-	Packet int
-	// Time is the packet's capture timestamp.
-	Time time.Time
+	Packet int32
+	// stamp is the capture timestamp as Unix nanoseconds with the sign bit
+	// flipped, so that the zero Ref has the zero time.
+	stamp uint64
+}
+
+// MaxPacket is the largest packet number a Ref holds.
+const MaxPacket = math.MaxInt32
+
+// NewRef returns the Ref of packet number packet (1-based; numbers beyond
+// MaxPacket are held as MaxPacket) of input number input, captured at t.
+func NewRef(input, packet int, t time.Time) Ref {
+	return Ref{Input: int32(min(max(input, 0), math.MaxInt32)), Packet: int32(min(max(packet, 0), MaxPacket))}.WithTime(t)
+}
+
+// minTime and maxTime bound the times a Ref holds.
+var (
+	minTime = time.Unix(0, math.MinInt64+1)
+	maxTime = time.Unix(0, math.MaxInt64)
+)
+
+// WithTime returns r with its timestamp set to t; the zero time clears it.
+func (r Ref) WithTime(t time.Time) Ref {
+	switch {
+	case t.IsZero():
+		r.stamp = 0
+	case t.Before(minTime):
+		r.stamp = stamp(minTime.UnixNano())
+	case t.After(maxTime):
+		r.stamp = stamp(maxTime.UnixNano())
+	default:
+		r.stamp = stamp(t.UnixNano())
+	}
+	return r
+}
+
+// stamp flips the sign bit of Unix nanoseconds: the result is never zero.
+func stamp(ns int64) uint64 { return uint64(ns) ^ 1<<63 }
+
+// Time returns the packet's capture timestamp in UTC, or the zero time when
+// r carries none.
+func (r Ref) Time() time.Time {
+	if r.stamp == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, int64(r.stamp^1<<63)).UTC()
 }
 
 // IsZero reports whether r points at no packet.

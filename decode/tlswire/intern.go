@@ -1,0 +1,130 @@
+package tlswire
+
+import "unsafe"
+
+// Interner makes the parsed hellos of many connections share their lists:
+// the clients of one capture send the same cipher suites, extensions,
+// groups, signature algorithms and ALPN names thousands of times, and a
+// session keeps its hello until the analysis ends. The shared slices are
+// read-only. An Interner holds at most a bounded number of distinct values,
+// after which new ones are kept as parsed; it is not safe for concurrent
+// use (each decoder has its own).
+type Interner struct {
+	lists   map[string][]uint16
+	strs    map[string]string
+	shares  map[string][]KeyShare
+	names   map[string][]string
+	maxKeys int
+}
+
+// NewInterner returns an Interner that holds at most max distinct values
+// of each kind.
+func NewInterner(max int) *Interner {
+	return &Interner{lists: make(map[string][]uint16), strs: make(map[string]string),
+		shares: make(map[string][]KeyShare), names: make(map[string][]string), maxKeys: max}
+}
+
+// list returns the shared copy of l.
+func (in *Interner) list(l []uint16) []uint16 {
+	if len(l) == 0 {
+		return l
+	}
+	b := unsafe.Slice((*byte)(unsafe.Pointer(&l[0])), 2*len(l))
+	if v, ok := in.lists[string(b)]; ok {
+		return v
+	}
+	if len(in.lists) < in.maxKeys {
+		in.lists[string(b)] = l
+	}
+	return l
+}
+
+// str returns the shared copy of s.
+func (in *Interner) str(s string) string {
+	if v, ok := in.strs[s]; ok {
+		return v
+	}
+	if len(in.strs) < in.maxKeys {
+		in.strs[s] = s
+	}
+	return s
+}
+
+// keyShares returns the shared copy of l.
+func (in *Interner) keyShares(l []KeyShare) []KeyShare {
+	if len(l) == 0 || len(l) > 16 {
+		return l
+	}
+	var k [16 * 4]byte
+	n := 0
+	for _, s := range l {
+		k[n], k[n+1], k[n+2], k[n+3] = byte(s.Group>>8), byte(s.Group), byte(s.Length>>8), byte(s.Length)
+		if s.Length > 0xffff {
+			return l
+		}
+		n += 4
+	}
+	if v, ok := in.shares[string(k[:n])]; ok {
+		return v
+	}
+	if len(in.shares) < in.maxKeys {
+		in.shares[string(k[:n])] = l
+	}
+	return l
+}
+
+// nameList returns the shared copy of the list of names l.
+func (in *Interner) nameList(l []string) []string {
+	if len(l) == 0 {
+		return l
+	}
+	var k []byte
+	for _, s := range l {
+		k = append(k, s...)
+		k = append(k, 0)
+	}
+	if v, ok := in.names[string(k)]; ok {
+		return v
+	}
+	for i, s := range l {
+		l[i] = in.str(s)
+	}
+	if len(in.names) < in.maxKeys {
+		in.names[string(k)] = l
+	}
+	return l
+}
+
+// nullCompression is the compression_methods vector of every hello since
+// TLS 1.2: one null method.
+var nullCompression = []uint8{0}
+
+// Hello replaces ch's lists and names by shared copies; nil in does nothing.
+func (in *Interner) Hello(ch *ClientHello) {
+	if in == nil || ch == nil {
+		return
+	}
+	ch.CipherSuites = in.list(ch.CipherSuites)
+	ch.Extensions = in.list(ch.Extensions)
+	ch.SupportedVersions = in.list(ch.SupportedVersions)
+	ch.SupportedGroups = in.list(ch.SupportedGroups)
+	ch.KeyShareGroups = in.list(ch.KeyShareGroups)
+	ch.SignatureAlgorithms = in.list(ch.SignatureAlgorithms)
+	ch.SignatureAlgorithmsCert = in.list(ch.SignatureAlgorithmsCert)
+	ch.CertCompression = in.list(ch.CertCompression)
+	ch.KeyShares = in.keyShares(ch.KeyShares)
+	ch.ServerName = in.str(ch.ServerName)
+	ch.ALPN = in.nameList(ch.ALPN)
+	if len(ch.CompressionMethods) == 1 && ch.CompressionMethods[0] == 0 {
+		ch.CompressionMethods = nullCompression
+	}
+}
+
+// ServerHello replaces sh's names by shared copies; nil in does nothing.
+func (in *Interner) ServerHello(sh *ServerHello) {
+	if in == nil || sh == nil {
+		return
+	}
+	sh.ALPN = in.str(sh.ALPN)
+	sh.Extensions = in.list(sh.Extensions)
+}
