@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -156,11 +155,10 @@ func (o *analyzeOptions) analysisOptions() (analyze.Options, analyze.Severity, e
 // an error.
 func (o *analyzeOptions) decodeOptions(e *env) (decode.Options, error) {
 	opt := decode.Options{Certs: tlswire.NewCertCache(4096)}
-	if o.maxMemory > 0 && os.Getenv("GOMEMLIMIT") == "" {
-		// The garbage collector works harder only as the heap nears the
-		// ceiling the user set, so that garbage does not trip the guard;
-		// below it, GOGC=100's headroom costs memory, not CPU.
-		debug.SetMemoryLimit(o.maxMemory << 20)
+	if os.Getenv("GOMEMLIMIT") == "" && os.Getenv("GOGC") == "" {
+		// Headroom proportional to the live heap, never above the
+		// ceiling the user set (see gcGovernor).
+		governGC(max(o.maxMemory, 0) << 20)
 	}
 	if o.timeout > 0 || o.maxMemory > 0 {
 		opt.Budget = &decode.Budget{MaxHeap: uint64(max(o.maxMemory, 0)) << 20}

@@ -32,8 +32,13 @@ var stats *runStats
 func startStats() *runStats {
 	st := &runStats{on: os.Getenv("MODSNIFF_STATS") == "1", start: time.Now()}
 	st.last = st.start
-	if r, err := strconv.Atoi(os.Getenv("MODSNIFF_MEMPROFILE_RATE")); err == nil && r > 0 {
+	switch r, err := strconv.Atoi(os.Getenv("MODSNIFF_MEMPROFILE_RATE")); {
+	case err == nil && r > 0:
 		runtime.MemProfileRate = r // finer heap profiles than every 512 KiB
+	case os.Getenv("MODSNIFF_MEMPROFILE") == "":
+		// Nobody reads the heap profile: do not sample allocations for it
+		// (its buckets alone take over a megabyte on a large capture).
+		runtime.MemProfileRate = 0
 	}
 	if path := os.Getenv("MODSNIFF_CPUPROFILE"); path != "" {
 		if f, err := os.Create(path); err == nil && pprof.StartCPUProfile(f) == nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/modsniff/modsniff/decode/wire"
 )
@@ -310,6 +311,7 @@ func (c *Conn) startRecord(h *half, hdr []byte, at wire.Ref) {
 	h.prot = false
 	h.hsFrom = len(c.sess.Messages)
 	if h.hs != nil && len(h.hs) == 0 && h.phase == PhaseProtected && h.open == nil {
+		putHandshakeBuffer(h.hs)
 		h.hs = nil // nothing more to reassemble in clear
 	}
 
@@ -364,6 +366,9 @@ func (c *Conn) protected(h *half) {
 	c.sess.EncryptedCount[h.dir]++
 	st.ProtectedBytes += int64(n)
 	if len(c.sess.Encrypted[h.dir]) < MaxEncryptedRecords {
+		if c.sess.Encrypted[h.dir] == nil {
+			c.sess.Encrypted[h.dir] = make([]RecordInfo, 0, MaxEncryptedRecords)
+		}
 		h.recIdx = len(c.sess.Encrypted[h.dir])
 		c.sess.Encrypted[h.dir] = append(c.sess.Encrypted[h.dir], RecordInfo{Type: h.typ, Length: n, Start: h.recStart})
 	}
@@ -770,6 +775,9 @@ func (c *Conn) handshakeBytes(h *half, data []byte, off int, at wire.Ref) {
 			h.hsFirstAt = first
 		}
 		// Copy into the reassembly buffer: first the header, then the body.
+		if h.hs == nil {
+			h.hs = getHandshakeBuffer()
+		}
 		if len(h.hs) < 4 {
 			k := min(4-len(h.hs), len(data))
 			h.hs = append(h.hs, data[:k]...)
@@ -790,9 +798,8 @@ func (c *Conn) handshakeBytes(h *half, data []byte, off int, at wire.Ref) {
 		off += k
 		if len(h.hs) == 4+n {
 			c.message(h, h.hs[0], h.hs[4:], h.hsFirstAt, at)
-			if h.hs != nil {
-				h.hs = h.hs[:0]
-			}
+			putHandshakeBuffer(h.hs)
+			h.hs = nil
 			if h.hsStopped || h.phase == PhaseLost {
 				return
 			}
@@ -804,7 +811,22 @@ func (c *Conn) tooLarge(h *half, typ uint8, n int, at wire.Ref) {
 	c.fail(h.dir, at, "%s message of %d bytes exceeds the %d-byte reassembly limit; handshake parsing stopped",
 		HandshakeTypeName(typ), n, MaxHandshakeBuffer)
 	h.hsStopped = true
+	putHandshakeBuffer(h.hs)
 	h.hs = nil
+}
+
+// handshakeBuffers lends the buffers handshake messages split across
+// records or segments are reassembled in: a message completes within a few
+// packets, so a handful of buffers serve every connection of a capture.
+var handshakeBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
+
+func getHandshakeBuffer() []byte { return (*handshakeBuffers.Get().(*[]byte))[:0] }
+
+func putHandshakeBuffer(b []byte) {
+	if b == nil || cap(b) > MaxHandshakeBuffer {
+		return
+	}
+	handshakeBuffers.Put(&b)
 }
 
 // parseMessage is the one dispatch of handshake message parsing (in the
@@ -1053,6 +1075,7 @@ func (c *Conn) markLost(h *half) {
 	c.appLost(h, h.recStart)
 	c.setPhase(h, PhaseLost)
 	c.releaseBuf(h)
+	putHandshakeBuffer(h.hs)
 	h.hs, h.recBuf = nil, nil
 	h.open, h.dec = nil, nil
 }

@@ -16,8 +16,13 @@
 # size ratio) and the wall time of a small sample (startup, root bundle,
 # report).
 #
+# With BENCH_BASE=BINARY (another build of modsniff, e.g. of an earlier
+# commit) every capture is also analysed by that binary, in turns with
+# ./bin/modsniff on the same file, and the table gets a row for each: a
+# before/after comparison measured back to back.
+#
 # Needs ./bin/modsniff (make build), go, GNU time (/usr/bin/time) and jq or
-# python3. Environment: BENCH_RUNS, BENCH_MIXES, BENCH_SCALES, BENCH_TSHARK=0
+# python3. Environment: BENCH_RUNS, BENCH_BASE, BENCH_MIXES, BENCH_SCALES, BENCH_TSHARK=0
 # to skip tshark, BENCH_TSHARK_MAX_MB (skip tshark on larger captures: it
 # needs minutes per GiB of handshakes), BENCH_GZIP=0 to skip the row of the
 # first capture compressed with gzip -1, MODSNIFF (default ./bin/modsniff),
@@ -48,6 +53,17 @@ if [ ! -x /usr/bin/time ]; then
 	exit 2
 fi
 
+bins=("$bin")
+labels=(new)
+if [ -n "${BENCH_BASE:-}" ]; then
+	if [ ! -x "$BENCH_BASE" ]; then
+		echo "bench: BENCH_BASE=$BENCH_BASE is not an executable" >&2
+		exit 2
+	fi
+	bins=("$BENCH_BASE" "$bin")
+	labels=(base new)
+fi
+
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/modsniff-bench.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT INT TERM
 go build -o "$tmp/gen" ./samples/bench/gen
@@ -65,15 +81,16 @@ packets() {
 	fi
 }
 
-# run_modsniff FILE: BENCH_RUNS runs; sets best_wall, best_read, best_ana
-# (analysis + output), gc (of the fastest run), peak_rss (KiB, largest).
+# run_modsniff FILE [BINARY]: BENCH_RUNS runs; sets best_wall, best_read,
+# best_ana (analysis + output), gc (of the fastest run), peak_rss (KiB,
+# largest).
 run_modsniff() {
-	local file=$1 i rc start end wall rss
+	local file=$1 b=${2:-$bin} i rc start end wall rss
 	best_wall="" peak_rss=0
 	for ((i = 1; i <= runs; i++)); do
 		rc=0
 		start=$(now)
-		MODSNIFF_STATS=1 /usr/bin/time -v -o "$tmp/time.txt" "$bin" analyze --format json "$file" >"$tmp/report.json" 2>"$tmp/stats.txt" || rc=$?
+		MODSNIFF_STATS=1 /usr/bin/time -v -o "$tmp/time.txt" "$b" analyze --format json "$file" >"$tmp/report.json" 2>"$tmp/stats.txt" || rc=$?
 		end=$(now)
 		# Exit status 1 only means findings (the synthetic CAs are foreign).
 		if [ "$rc" -gt 1 ]; then
@@ -118,9 +135,13 @@ for mix in $mixes; do
 		echo "== $mix mix, $mb MiB"
 		"$tmp/gen" -mix "$mix" -size "$mb" -o "$file"
 		bytes=$(stat -c %s "$file" 2>/dev/null || wc -c <"$file")
-		run_modsniff "$file"
-		ana[$mix.$scale]=$best_ana
-		tw=- ratio=-
+		declare -A bw br ba bg bp
+		for k in "${!bins[@]}"; do
+			echo "  ${labels[$k]}: ${bins[$k]}"
+			run_modsniff "$file" "${bins[$k]}"
+			bw[$k]=$best_wall br[$k]=$best_read ba[$k]=$best_ana bg[$k]=$gc bp[$k]=$peak_rss
+		done
+		tw=-
 		if [ "$use_tshark" = 1 ] && [ "$mb" -le "${BENCH_TSHARK_MAX_MB:-$mb}" ]; then
 			rc=0
 			start=$(now)
@@ -135,27 +156,35 @@ for mix in $mixes; do
 			echo "  tshark: $tw s, $(wc -l <"$tmp/tshark.txt") lines of fields"
 			# modsniff once more right after tshark, so a change in the
 			# machine's load shows in the ratio.
-			w0=$best_wall r0=$best_read a0=$best_ana g0=$gc p0=$peak_rss
-			run_modsniff "$file"
-			if [ "$(calc "($w0 < $best_wall) ? 1 : 0")" = 1 ]; then
-				best_wall=$w0 best_read=$r0 best_ana=$a0 gc=$g0
-			fi
-			peak_rss=$((p0 > peak_rss ? p0 : peak_rss))
-			ana[$mix.$scale]=$best_ana
+			for k in "${!bins[@]}"; do
+				run_modsniff "$file" "${bins[$k]}"
+				if [ "$(calc "($best_wall < ${bw[$k]}) ? 1 : 0")" = 1 ]; then
+					bw[$k]=$best_wall br[$k]=$best_read ba[$k]=$best_ana bg[$k]=$gc
+				fi
+				bp[$k]=$((peak_rss > ${bp[$k]} ? peak_rss : ${bp[$k]}))
+			done
 			tw=$(printf '%.2f' "$tw")
-			ratio=$(printf '%.1f×' "$(calc "$tw / $best_wall")")
 		fi
-		rows+=("$(printf '%-8s %-15s %11d %9d %8.3f %7.0f %10.0f %8.1f %6.1f %8.3f %9.3f %8s %7s' \
-			"$mb MiB" "$mix" "$bytes" "$npackets" "$best_wall" "$(calc "$bytes / 1e6 / $best_wall")" \
-			"$(calc "$npackets / $best_wall")" "$(calc "$peak_rss / 1024")" "$gc" "$best_read" "$best_ana" "$tw" "$ratio")")
+		for k in "${!bins[@]}"; do
+			ratio=-
+			if [ "$tw" != - ]; then
+				ratio=$(printf '%.1f×' "$(calc "$tw / ${bw[$k]}")")
+			fi
+			ana[${labels[$k]}.$mix.$scale]=${ba[$k]}
+			rows+=("$(printf '%-4s %-8s %-15s %11d %9d %8.3f %7.0f %10.0f %8.1f %6.1f %8.3f %9.3f %8s %7s' \
+				"${labels[$k]}" "$mb MiB" "$mix" "$bytes" "$npackets" "${bw[$k]}" "$(calc "$bytes / 1e6 / ${bw[$k]}")" \
+				"$(calc "$npackets / ${bw[$k]}")" "$(calc "${bp[$k]} / 1024")" "${bg[$k]}" "${br[$k]}" "${ba[$k]}" "$tw" "$ratio")")
+		done
 		if [ "${BENCH_GZIP:-1}" = 1 ] && [ -z "${gz_done:-}" ]; then
 			gz_done=1
 			echo "== $mix mix, $mb MiB, gzip -1"
 			gzip -1 -c "$file" >"$file.gz"
-			run_modsniff "$file.gz"
-			rows+=("$(printf '%-8s %-15s %11d %9d %8.3f %7.0f %10.0f %8.1f %6.1f %8.3f %9.3f %8s %7s' \
-				"$mb MiB" "$mix .gz" "$bytes" "$npackets" "$best_wall" "$(calc "$bytes / 1e6 / $best_wall")" \
-				"$(calc "$npackets / $best_wall")" "$(calc "$peak_rss / 1024")" "$gc" "$best_read" "$best_ana" - -)")
+			for k in "${!bins[@]}"; do
+				run_modsniff "$file.gz" "${bins[$k]}"
+				rows+=("$(printf '%-4s %-8s %-15s %11d %9d %8.3f %7.0f %10.0f %8.1f %6.1f %8.3f %9.3f %8s %7s' \
+					"${labels[$k]}" "$mb MiB" "$mix .gz" "$bytes" "$npackets" "$best_wall" "$(calc "$bytes / 1e6 / $best_wall")" \
+					"$(calc "$npackets / $best_wall")" "$(calc "$peak_rss / 1024")" "$gc" "$best_read" "$best_ana" - -)")
+			done
 			rm -f "$file.gz"
 		fi
 		rm -f "$file"
@@ -164,24 +193,30 @@ done
 
 # A small sample: startup, the root bundle, the report.
 small=samples/healthy-direct-tls13.pcapng
-small_best=""
+declare -A small_best
 for ((i = 1; i <= 5; i++)); do
-	start=$(now)
-	"$bin" analyze --format json "$small" >/dev/null || true
-	w=$(calc "$(now) - $start")
-	if [ -z "$small_best" ] || [ "$(calc "($w < $small_best) ? 1 : 0")" = 1 ]; then small_best=$w; fi
+	for k in "${!bins[@]}"; do
+		start=$(now)
+		"${bins[$k]}" analyze --format json "$small" >/dev/null || true
+		w=$(calc "$(now) - $start")
+		if [ -z "${small_best[$k]:-}" ] || [ "$(calc "($w < ${small_best[$k]}) ? 1 : 0")" = 1 ]; then small_best[$k]=$w; fi
+	done
 done
 
 load=$(cut -d' ' -f1-3 /proc/loadavg)
 echo
 echo "== $("$bin" version 2>/dev/null | head -1), $(nproc) CPUs, load average $load; fastest of $runs runs, largest peak RSS; MB = 10^6 bytes"
-printf '%-8s %-15s %11s %9s %8s %7s %10s %8s %6s %8s %9s %8s %7s\n' size mix bytes packets "wall s" MB/s packets/s "RSS MiB" "GC %" "read s" "analysis" "tshark s" ratio
+printf '%-4s %-8s %-15s %11s %9s %8s %7s %10s %8s %6s %8s %9s %8s %7s\n' bin size mix bytes packets "wall s" MB/s packets/s "RSS MiB" "GC %" "read s" "analysis" "tshark s" ratio
 for r in "${rows[@]}"; do echo "$r"; done
 set -- $scales
 if [ $# -ge 2 ]; then
-	for mix in $mixes; do
-		a1=${ana[$mix.$1]} a2=${ana[$mix.${!#}]}
-		printf 'analysis+output time, %s mix, %s× / %s×: %.3f s / %.3f s = %.2f\n' "$mix" "${!#}" "$1" "$a2" "$a1" "$(calc "$a2 / ($a1 > 0 ? $a1 : 0.001)")"
+	for k in "${!bins[@]}"; do
+		for mix in $mixes; do
+			a1=${ana[${labels[$k]}.$mix.$1]} a2=${ana[${labels[$k]}.$mix.${!#}]}
+			printf '%s: analysis+output time, %s mix, %s× / %s×: %.3f s / %.3f s = %.2f\n' "${labels[$k]}" "$mix" "${!#}" "$1" "$a2" "$a1" "$(calc "$a2 / ($a1 > 0 ? $a1 : 0.001)")"
+		done
 	done
 fi
-printf 'small sample (%s, %s packets): %.0f ms wall\n' "$small" "$("$bin" analyze --format json "$small" 2>/dev/null | { jq '.inputs[0].packets' 2>/dev/null || echo '?'; })" "$(calc "$small_best * 1000")"
+for k in "${!bins[@]}"; do
+	printf '%s: small sample (%s, %s packets): %.0f ms wall\n' "${labels[$k]}" "$small" "$("${bins[$k]}" analyze --format json "$small" 2>/dev/null | { jq '.inputs[0].packets' 2>/dev/null || echo '?'; })" "$(calc "${small_best[$k]} * 1000")"
+done

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+	"sync"
+	"sync/atomic"
+)
+
+// gcGovernor keeps the memory the Go runtime holds near what the analysis
+// keeps alive. With GOGC=100 the heap grows to twice the live data before a
+// collection, so a run whose events take 30 MB peaks at 60 MB of heap. The
+// governor sets a soft memory limit (runtime/debug.SetMemoryLimit) after
+// every collection: floor while the live heap is small, where GOGC=100's
+// doubling is cheap; then the live heap plus half of it, so that the
+// headroom stays proportional and the collector never runs back to back
+// the way a fixed limit below the live heap makes it; never above ceiling,
+// the user's --max-memory.
+type gcGovernor struct {
+	floor   int64
+	ceiling atomic.Int64
+	stopped atomic.Bool
+	sample  []metrics.Sample
+}
+
+// processGovernor is the one governor of the process: analyze starts it,
+// and a later analyze in the same process (the tests) only moves its
+// ceiling.
+var (
+	processGovernor     *gcGovernor
+	processGovernorOnce sync.Once
+)
+
+// governGC starts the process's governor, or sets its ceiling when it runs.
+func governGC(ceiling int64) {
+	processGovernorOnce.Do(func() { processGovernor = newGCGovernor(gcFloor, ceiling) })
+	processGovernor.ceiling.Store(ceiling)
+	debug.SetMemoryLimit(processGovernor.limit(0, 0))
+}
+
+// sentinel is garbage after every collection: its cleanup runs once per
+// cycle and arms the next one.
+type sentinel struct{ _ [16]byte }
+
+// newGCGovernor starts governing; stop ends it.
+func newGCGovernor(floor, ceiling int64) *gcGovernor {
+	g := &gcGovernor{floor: floor,
+		sample: []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/memory/classes/total:bytes"},
+			{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}}
+	g.ceiling.Store(ceiling)
+	debug.SetMemoryLimit(g.limit(0, 0))
+	g.arm()
+	return g
+}
+
+// stop ends the governing after the next collection.
+func (g *gcGovernor) stop() { g.stopped.Store(true) }
+
+func (g *gcGovernor) arm() {
+	s := &sentinel{}
+	runtime.AddCleanup(s, func(g *gcGovernor) {
+		if g.stopped.Load() {
+			return
+		}
+		metrics.Read(g.sample)
+		live := int64(g.sample[0].Value.Uint64())
+		// Beside the heap's objects the limit counts what the runtime
+		// holds and has not returned to the system: fragmentation,
+		// stacks, metadata.
+		other := int64(g.sample[1].Value.Uint64()) - int64(g.sample[2].Value.Uint64()) - int64(g.sample[3].Value.Uint64())
+		debug.SetMemoryLimit(g.limit(live, other))
+		g.arm()
+	}, g)
+}
+
+// limit returns the soft limit for a live heap of live bytes when the
+// runtime holds other bytes beside the heap's objects.
+func (g *gcGovernor) limit(live, other int64) int64 {
+	l := max(g.floor, live+live/2+max(other, 0))
+	if c := g.ceiling.Load(); c > 0 {
+		l = min(l, c)
+	}
+	return l
+}
+
+// gcFloor is the soft limit while the live heap is small: below it a
+// collection every time the heap doubles costs little CPU and little
+// memory.
+const gcFloor = 48 << 20

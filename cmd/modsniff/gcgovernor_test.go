@@ -1,0 +1,61 @@
+package main
+
+import (
+	"runtime"
+	"runtime/debug"
+	"testing"
+)
+
+func TestGCGovernorKeepsHeadroomProportionalToTheLiveHeap(t *testing.T) {
+	const mib = 1 << 20
+	g := &gcGovernor{floor: 48 * mib}
+	g.ceiling.Store(1024 * mib)
+	tests := []struct {
+		name        string
+		live, other int64
+		want        int64
+	}{
+		{"a small heap gets the floor", 4 * mib, 6 * mib, 48 * mib},
+		{"a large heap gets half of itself on top", 100 * mib, 10 * mib, 160 * mib},
+		{"never above the user's ceiling", 900 * mib, 10 * mib, 1024 * mib},
+		{"a negative estimate of the rest counts as none", 64 * mib, -mib, 96 * mib},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := g.limit(tt.live, tt.other); got != tt.want {
+				t.Errorf("limit(%d MiB, %d MiB) = %d MiB, want %d MiB", tt.live/mib, tt.other/mib, got/mib, tt.want/mib)
+			}
+		})
+	}
+	if got := (&gcGovernor{floor: 48 * mib}).limit(900*mib, 0); got != 1350*mib {
+		t.Errorf("without a ceiling: %d MiB, want 1350 MiB", got/mib)
+	}
+}
+
+func TestGCGovernorSetsTheLimitAfterEachCollection(t *testing.T) {
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+	g := newGCGovernor(48<<20, 1<<30)
+	defer g.stop()
+	if got := debug.SetMemoryLimit(-1); got != 48<<20 {
+		t.Fatalf("limit at start %d, want the floor", got)
+	}
+	// Keep 80 MiB alive: after a collection the limit must leave room
+	// for half of it again.
+	keep := make([][]byte, 80)
+	for i := range keep {
+		keep[i] = make([]byte, 1<<20)
+	}
+	for range 3 {
+		runtime.GC()
+		runtime.Gosched()
+	}
+	deadline := 200
+	for debug.SetMemoryLimit(-1) < 120<<20 && deadline > 0 {
+		runtime.GC()
+		deadline--
+	}
+	if got := debug.SetMemoryLimit(-1); got < 120<<20 || got > 1<<30 {
+		t.Errorf("limit %d MiB with 80 MiB live, want 1.5× the live heap and more", got>>20)
+	}
+	runtime.KeepAlive(keep)
+}
