@@ -155,9 +155,9 @@ for mix in $mixes; do
 			tw=$(calc "$end - $start")
 			echo "  tshark: $tw s, $(wc -l <"$tmp/tshark.txt") lines of fields"
 			# modsniff once more right after tshark, so a change in the
-			# machine's load shows in the ratio.
+			# machine's load shows in the ratio (one run per binary).
 			for k in "${!bins[@]}"; do
-				run_modsniff "$file" "${bins[$k]}"
+				runs=1 run_modsniff "$file" "${bins[$k]}"
 				if [ "$(calc "($best_wall < ${bw[$k]}) ? 1 : 0")" = 1 ]; then
 					bw[$k]=$best_wall br[$k]=$best_read ba[$k]=$best_ana bg[$k]=$gc
 				fi
