@@ -3,6 +3,7 @@ package tlswire
 import (
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/asn1"
 	"fmt"
 	"slices"
 	"sync"
@@ -138,11 +139,40 @@ func (cc *CertCache) Parse(der []byte) Certificate {
 	return c
 }
 
+// Object identifiers of the extensions crypto/x509's verification reads
+// from Certificate.Extensions (RFC 5280 §4.2.1.6, §4.2.1.10).
+var (
+	oidSubjectAltName   = asn1.ObjectIdentifier{2, 5, 29, 17}
+	oidNameConstraints  = asn1.ObjectIdentifier{2, 5, 29, 30}
+	keptExtensionsByOID = []asn1.ObjectIdentifier{oidSubjectAltName, oidNameConstraints}
+)
+
+// slimExtensions drops from c.Extensions the raw extensions crypto/x509
+// has already parsed into fields, keeping the two its verification reads
+// from the list (subjectAltName to compare chain candidates, and
+// nameConstraints), with shared identifiers. A parsed certificate is kept
+// for the whole analysis, and its list of raw extensions, each with its own
+// identifier, was a quarter of it.
+func slimExtensions(c *x509.Certificate) {
+	kept := c.Extensions[:0:0]
+	for _, e := range c.Extensions {
+		for _, id := range keptExtensionsByOID {
+			if e.Id.Equal(id) {
+				e.Id = id
+				kept = append(kept, e)
+			}
+		}
+	}
+	c.Extensions = kept
+}
+
 func parseDER(raw []byte, sum [32]byte) Certificate {
 	c := Certificate{Raw: raw, SHA256: sum}
 	c.Cert, c.Err = x509.ParseCertificate(raw)
 	if c.Err != nil {
 		c.Cert = nil
+	} else {
+		slimExtensions(c.Cert)
 	}
 	if iss, sub, ok := rawNames(raw); ok {
 		c.Issuer, _ = FormatName(iss)
