@@ -104,13 +104,19 @@ type batch struct {
 	buf  []byte
 }
 
+// maxShards bounds the default number of shards.
+const maxShards = 8
+
 // NewSharded returns a decoder for the input with the given index that
-// runs on opt.Shards goroutines (GOMAXPROCS when 0), or nil when that is
+// runs on opt.Shards goroutines (GOMAXPROCS, at most maxShards, when 0), or nil when that is
 // one, or when the limits are too small to share.
 func NewSharded(input int, opt Options) *Sharded {
 	n := opt.Shards
 	if n <= 0 {
-		n = runtime.GOMAXPROCS(0)
+		// Past a few shards the front end is the bottleneck, and the
+		// smaller shares of the limits only make the sequential
+		// fallback likelier.
+		n = min(runtime.GOMAXPROCS(0), maxShards)
 	}
 	lim := opt.Limits.withDefaults()
 	share := lim
