@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
@@ -50,6 +51,10 @@ type Sharded struct {
 	wg     sync.WaitGroup
 	cur    *capture.Packet
 	closed bool
+	// near is set by a shard that reached its share of a limit.
+	near atomic.Bool
+	// aborted tells the shards to drop what is queued.
+	aborted atomic.Bool
 }
 
 // shard is one back end: a Decoder, its goroutine's queue of batches, and
@@ -319,6 +324,10 @@ func (s *Sharded) run(sh *shard) {
 	defer s.wg.Done()
 	d := sh.d
 	for b := range sh.in {
+		if s.aborted.Load() {
+			s.free <- b // Abort: what is queued is not decoded
+			continue
+		}
 		for i := range b.msgs {
 			m := &b.msgs[i]
 			data := b.buf[m.off : m.off+m.n]
@@ -346,8 +355,13 @@ func (s *Sharded) run(sh *shard) {
 				d.seg.checkShare(s.share)
 			case msgSync:
 				sh.ack <- struct{}{}
+				continue
 			case msgFinish:
 				sh.pre = d.finishShard(m.t)
+				continue
+			}
+			if !s.near.Load() && !s.underShare(d) {
+				s.near.Store(true)
 			}
 		}
 		b.msgs, b.buf = b.msgs[:0], b.buf[:0]
@@ -407,13 +421,39 @@ func (s *Sharded) Finish() (ev *Events, exact bool) {
 // exact reports whether every shard stayed under its share of the limits.
 func (s *Sharded) exact() bool {
 	for _, sh := range s.shards {
-		d := sh.d
-		if d.seg.over || len(d.limitNoted) > 0 || d.stats.FlowsEvicted > 0 || d.budget.Hits() > 0 ||
-			d.recBufs.Refused() > 0 || len(d.ev.ICMP) >= s.share.MaxEvents || len(d.ev.HTTP) >= s.share.MaxEvents {
+		if !s.underShare(sh.d) {
 			return false
 		}
 	}
 	return true
+}
+
+// underShare reports whether shard decoder d stayed under its share of the
+// limits: then the shards together stayed under the limits, and nothing
+// was cut that the sequential decoder would have kept.
+func (s *Sharded) underShare(d *Decoder) bool {
+	return !d.seg.over && len(d.limitNoted) == 0 && d.stats.FlowsEvicted == 0 && d.budget.Hits() == 0 &&
+		d.recBufs.Refused() == 0 && len(d.ev.ICMP) < s.share.MaxEvents && len(d.ev.HTTP) < s.share.MaxEvents
+}
+
+// Near reports whether a shard has reached its share of a limit: Finish
+// will not be exact. A caller that can read the input again may Abort and
+// decode it with New.
+func (s *Sharded) Near() bool { return s.near.Load() }
+
+// Abort stops the shards without merging their events.
+func (s *Sharded) Abort() {
+	if s.closed {
+		return
+	}
+	s.aborted.Store(true)
+	s.closed = true
+	for i, sh := range s.shards {
+		s.send(i)
+		close(sh.in)
+	}
+	s.wg.Wait()
+	s.shards, s.fe = nil, nil // what they decoded is garbage now
 }
 
 // merge puts the shards' events in the order the sequential Decoder

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -95,21 +96,23 @@ func Open(index int, path string, stdin io.Reader, opt decode.Options) (*Input, 
 			opt.Shards = 1
 		}
 	}
-	in, exact := decodeInput(index, path, r, opt)
-	if exact || path == "-" || in.Info.Stopped {
+	in, exact := decodeInput(index, path, r, opt, path != "-")
+	if exact || path == "-" || in != nil && in.Info.Stopped {
 		return in, nil
 	}
 	// The input came near a limit of the decoder as a whole (a shard
 	// reached its share): decode it again on one goroutine, which is what
 	// the limits are defined on, so that the result does not depend on
 	// the number of CPUs.
+	in = nil
+	runtime.GC() // the shards' flows go before the second pass makes its own
 	again, err := capture.Open(path)
 	if err != nil {
-		return in, nil
+		return nil, err
 	}
 	defer again.Close()
 	opt.Shards = 1
-	in, _ = decodeInput(index, path, again, opt)
+	in, _ = decodeInput(index, path, again, opt, false)
 	return in, nil
 }
 
@@ -149,13 +152,15 @@ func OpenAll(paths []string, stdin io.Reader, opt decode.Options) ([]*Input, []e
 // decode.Sharded.Finish). Open, given a file, then decodes it again on one
 // goroutine.
 func Decode(index int, path string, r *capture.Reader, opt decode.Options) *Input {
-	in, _ := decodeInput(index, path, r, opt)
+	in, _ := decodeInput(index, path, r, opt, false)
 	return in
 }
 
 // decodeInput is Decode; exact reports that the events are those of the
-// sequential decoder.
-func decodeInput(index int, path string, r *capture.Reader, opt decode.Options) (*Input, bool) {
+// sequential decoder. With again, the caller can read the input again:
+// decoding stops, returning nil, as soon as a shard reaches its share of a
+// limit.
+func decodeInput(index int, path string, r *capture.Reader, opt decode.Options, again bool) (*Input, bool) {
 	in := &Input{Index: index, Info: Info{Path: path, LinkTypes: []layers.LinkType{}, Errors: []capture.InputError{}}}
 	embedded := capture.NewKeyLog()
 	in.Keys = embedded
@@ -195,6 +200,11 @@ func decodeInput(index int, path string, r *capture.Reader, opt decode.Options) 
 			break
 		}
 		if sh != nil {
+			if again && sh.Near() {
+				sh.Abort()
+				r.OnSecrets = nil
+				return nil, false
+			}
 			sh.Packet(p)
 		} else {
 			d.Packet(p)

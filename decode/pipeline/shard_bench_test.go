@@ -36,7 +36,7 @@ func BenchmarkDecode(b *testing.B) {
 					if err != nil {
 						b.Fatal(err)
 					}
-					decodeInput(0, p, r, decode.Options{Shards: shards})
+					decodeInput(0, p, r, decode.Options{Shards: shards}, false)
 					r.Close()
 				}
 			}

@@ -218,7 +218,7 @@ func TestShardedDecodingNearALimitIsDoneAgainSequentially(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, exact := decodeInput(0, path, r, opt)
+			_, exact := decodeInput(0, path, r, opt, false)
 			r.Close()
 			if exact {
 				t.Fatalf("sharded decoding near the limit reported exact results")

@@ -52,7 +52,7 @@ func openWith(t *testing.T, path string, shards int) (*Input, bool) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	return decodeInput(0, path, r, opt)
+	return decodeInput(0, path, r, opt, false)
 }
 
 func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
