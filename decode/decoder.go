@@ -124,6 +124,9 @@ type Options struct {
 	// Budget, when set, stops reading an input early — keeping everything
 	// decoded before — when the wall clock or the heap passes its limits.
 	Budget *Budget
+	// Shards is the number of goroutines NewSharded decodes on: 0 for
+	// one per CPU (GOMAXPROCS), 1 for the sequential Decoder.
+	Shards int
 }
 
 // Decoder decodes the packets of one input. Feed it every packet with
@@ -169,6 +172,12 @@ type Decoder struct {
 	ntp map[ntpKey]*NTPExchange
 	// noteCounts counts the per-packet notes of each capped kind.
 	noteCounts [numNoteKinds]noteCount
+
+	// seg, set on the decoders of a Sharded, records when each event was
+	// created so that the shards' events merge into capture order;
+	// front, set on its front end, routes the packets to the shards.
+	seg   *segLog
+	front *Sharded
 }
 
 // New returns a Decoder for the input with the given index.
@@ -201,13 +210,27 @@ func New(input int, opt Options) *Decoder {
 
 // Packet decodes one captured frame.
 func (d *Decoder) Packet(p *capture.Packet) {
+	if at, ok := d.linkLayer(p); ok {
+		d.network(at)
+	}
+}
+
+// ref returns the Ref of packet number n of this input, captured at t.
+func (d *Decoder) ref(n int, t time.Time) capture.Ref {
+	return capture.NewRef(d.input, n, t)
+}
+
+// linkLayer counts a frame, sweeps the flow table when it is time, and
+// decodes the frame's layers; it reports whether the network layer is to
+// be looked at.
+func (d *Decoder) linkLayer(p *capture.Packet) (capture.Ref, bool) {
 	d.stats.Packets++
 	d.stats.Bytes += int64(len(p.Data))
 	if d.stats.First.IsZero() {
 		d.stats.First = p.Time
 	}
 	d.stats.Last = p.Time
-	at := capture.NewRef(d.input, p.Number, p.Time)
+	at := d.ref(p.Number, p.Time)
 	if p.Length > len(p.Data) {
 		d.stats.SnapCut++
 		if d.firstSnapCut.IsZero() {
@@ -220,7 +243,7 @@ func (d *Decoder) Packet(p *capture.Packet) {
 	case nil:
 	case link.ErrNFLOG:
 		d.malformed(at)
-		return
+		return at, false
 	case link.ErrUnsupported:
 		d.stats.Unsupported++
 		if !d.unsupported[p.LinkType] {
@@ -228,11 +251,11 @@ func (d *Decoder) Packet(p *capture.Packet) {
 			d.note(at, fmt.Sprintf("link type %s is not decoded; its packets are skipped (first: packet %d)",
 				capture.LinkTypeName(p.LinkType), p.Number))
 		}
-		return
+		return at, false
 	default:
 		d.malformed(at)
 	}
-	d.network(at)
+	return at, true
 }
 
 // network handles whatever the parser found above the link layer.
@@ -271,18 +294,34 @@ func (d *Decoder) network(at capture.Ref) {
 			d.fragment6(src, dst, ip, at)
 			return
 		case layers.LayerTypeUDP:
+			if d.front != nil {
+				d.front.route(d.front.udpShard(src, dst, &d.ll.UDP), src, dst, ip, layers.IPProtocolUDP, &d.ll.UDP.BaseLayer)
+				return
+			}
 			d.stats.Decoded++
 			d.udpDatagram(src, dst, ip, &d.ll.UDP, at)
 			return
 		case layers.LayerTypeTCP:
+			if d.front != nil {
+				d.front.route(d.front.tcpShard(src, dst, &d.ll.TCP), src, dst, ip, layers.IPProtocolTCP, &d.ll.TCP.BaseLayer)
+				return
+			}
 			d.stats.Decoded++
 			d.tcpPacket(src, dst, ip, &d.ll.TCP, at)
 			return
 		case layers.LayerTypeICMPv4:
+			if d.front != nil {
+				d.front.route(d.front.icmpShard(d.ll.ICMPv4.Payload, false), src, dst, ip, layers.IPProtocolICMPv4, &d.ll.ICMPv4.BaseLayer)
+				return
+			}
 			d.stats.Decoded++
 			d.icmpPacket(src, ip, d.ll.ICMPv4.TypeCode.Type(), d.ll.ICMPv4.TypeCode.Code(), icmp4Rest(&d.ll.ICMPv4), d.ll.ICMPv4.Payload, false, at)
 			return
 		case layers.LayerTypeICMPv6:
+			if d.front != nil {
+				d.front.route(d.front.icmpShard(icmp6Body(&d.ll.ICMPv6), true), src, dst, ip, layers.IPProtocolICMPv6, &d.ll.ICMPv6.BaseLayer)
+				return
+			}
 			d.stats.Decoded++
 			d.icmpPacket(src, ip, d.ll.ICMPv6.TypeCode.Type(), d.ll.ICMPv6.TypeCode.Code(), icmp6Rest(&d.ll.ICMPv6), icmp6Body(&d.ll.ICMPv6), true, at)
 			return
@@ -338,7 +377,16 @@ func (d *Decoder) fragment6(src, dst netip.Addr, ip IPInfo, at capture.Ref) {
 // transport decodes the transport header of a reassembled datagram. The
 // evidence points at the packet that completed it, as Wireshark's does.
 func (d *Decoder) transport(src, dst netip.Addr, ip IPInfo, proto layers.IPProtocol, data []byte, at capture.Ref) {
+	if d.front != nil {
+		d.front.datagram(src, dst, ip, proto, data)
+		return
+	}
 	d.ipPayload = len(data) // a reassembled datagram is whole
+	d.decodeTransport(src, dst, ip, proto, data, at)
+}
+
+// decodeTransport decodes a transport header and what it carries.
+func (d *Decoder) decodeTransport(src, dst netip.Addr, ip IPInfo, proto layers.IPProtocol, data []byte, at capture.Ref) {
 	switch proto {
 	case layers.IPProtocolUDP:
 		if d.ll.UDP.DecodeFromBytes(data, gopacket.NilDecodeFeedback) == nil {
@@ -423,8 +471,14 @@ func (d *Decoder) noteKind(at capture.Ref, kind noteKindID, msg string) {
 	if c.n > maxNotesPerKind {
 		if c.n == maxNotesPerKind+1 {
 			c.first = at
+			if d.seg != nil {
+				d.seg.firstSuppressed[kind] = d.seg.cur
+			}
 		}
 		return
+	}
+	if d.seg != nil {
+		d.seg.kindNotes = append(d.seg.kindNotes, kindNote{len(d.ev.Notes), kind})
 	}
 	d.note(at, msg)
 }
@@ -489,6 +543,13 @@ func (d *Decoder) noteLimit(at capture.Ref, kind, msg string) {
 // order, and the events are returned.
 func (d *Decoder) Finish() *Events {
 	d.finishFlows()
+	d.stats.BufferedLimit = d.budget.Hits()
+	return d.finishInput()
+}
+
+// finishInput adds the notes that sum up the input, after its flows are
+// finished, and its Stats.
+func (d *Decoder) finishInput() *Events {
 	d.noteSuppressed()
 	switch {
 	case d.stats.SnapCut > 0 && d.trimmed:
@@ -507,7 +568,6 @@ func (d *Decoder) Finish() *Events {
 		d.note(d.firstMalformed, fmt.Sprintf("%d packets had a malformed or truncated header (first: packet %d)",
 			d.stats.Malformed, d.firstMalformed.Packet))
 	}
-	d.stats.BufferedLimit = d.budget.Hits()
 	d.ev.Stats = append(d.ev.Stats, d.stats)
 	return d.ev
 }

@@ -405,6 +405,7 @@ func (ignoreApp) finish()                       {}
 // finishFlow flushes both directions, finishes the application decoder and
 // forgets the flow.
 func (d *Decoder) finishFlow(k flowKey, f *flow, at capture.Ref) {
+	d.finishing(f)
 	for dir := range 2 {
 		f.streams[dir].Flush(at)
 	}

@@ -9,6 +9,8 @@ package pipeline
 import (
 	"fmt"
 	"io"
+	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -90,8 +92,34 @@ func Open(index int, path string, stdin io.Reader, opt decode.Options) (*Input, 
 		return nil, err
 	}
 	defer r.Close()
-	return Decode(index, path, r, opt), nil
+	if path != "-" && opt.Shards == 0 {
+		if st, err := os.Stat(path); err == nil && st.Size() < shardMinBytes {
+			opt.Shards = 1
+		}
+	}
+	in, exact := decodeInput(index, path, r, opt, path != "-")
+	if exact || path == "-" || in != nil && in.Info.Stopped {
+		return in, nil
+	}
+	// The input came near a limit of the decoder as a whole (a shard
+	// reached its share): decode it again on one goroutine, which is what
+	// the limits are defined on, so that the result does not depend on
+	// the number of CPUs.
+	in = nil
+	runtime.GC() // the shards' flows go before the second pass makes its own
+	again, err := capture.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer again.Close()
+	opt.Shards = 1
+	in, _ = decodeInput(index, path, again, opt, false)
+	return in, nil
 }
+
+// shardMinBytes is the size under which a capture file is decoded on one
+// goroutine: starting the shards would cost more than they save.
+const shardMinBytes = 4 << 20
 
 // OpenAll opens the captures at paths in turn; inputs are numbered in the
 // order they could be read. Each path that could not be read at all yields
@@ -117,12 +145,32 @@ func OpenAll(paths []string, stdin io.Reader, opt decode.Options) ([]*Input, []e
 // Decryption Secrets Blocks of type TLSK, which apply from where they are in
 // the file on; a note says how many sessions were decrypted. A capture
 // modsniff trimmed for privacy (its metadata says so) is decoded as such.
+//
+// With more than one CPU the input is decoded on several goroutines
+// (decode.Sharded); the events are the same except when the input comes
+// near the decoder's limits as a whole, where a stream that cannot be read
+// again may differ from the sequential result in what the limits cut (see
+// decode.Sharded.Finish). Open, given a file, then decodes it again on one
+// goroutine.
 func Decode(index int, path string, r *capture.Reader, opt decode.Options) *Input {
+	in, _ := decodeInput(index, path, r, opt, false)
+	return in
+}
+
+// decodeInput is Decode; exact reports that the events are those of the
+// sequential decoder. With again, the caller can read the input again:
+// decoding stops, returning nil, as soon as a shard reaches its share of a
+// limit.
+func decodeInput(index int, path string, r *capture.Reader, opt decode.Options, again bool) (*Input, bool) {
 	in := &Input{Index: index, Info: Info{Path: path, LinkTypes: []layers.LinkType{}, Errors: []capture.InputError{}}}
 	embedded := capture.NewKeyLog()
 	in.Keys = embedded
 	var keyNotes []string
+	var sh *decode.Sharded
 	r.OnSecrets = func(s capture.Secrets) {
+		if sh != nil {
+			sh.Sync() // the secrets apply from here on, as they would on one goroutine
+		}
 		in.SecretsBlocks++
 		for _, e := range embedded.AddSecrets(s) {
 			if len(keyNotes) < maxKeyNotes {
@@ -135,7 +183,13 @@ func Decode(index int, path string, r *capture.Reader, opt decode.Options) *Inpu
 	if m, ok := capture.ParseMetadata(r.Sections()); ok && !m.Full {
 		opt.Trimmed = true
 	}
-	d := decode.New(index, opt)
+	var d *decode.Decoder
+	if opt.Shards != 1 {
+		sh = decode.NewSharded(index, opt)
+	}
+	if sh == nil {
+		d = decode.New(index, opt)
+	}
 	var stopped string
 	for {
 		if why, ok := opt.Budget.Exceeded(); ok {
@@ -151,9 +205,23 @@ func Decode(index int, path string, r *capture.Reader, opt decode.Options) *Inpu
 			stopped = fmt.Sprintf("packet numbers beyond %d are not supported", wire.MaxPacket)
 			break
 		}
-		d.Packet(p)
+		if sh != nil {
+			if again && sh.Near() {
+				sh.Abort()
+				r.OnSecrets = nil
+				return nil, false
+			}
+			sh.Packet(p)
+		} else {
+			d.Packet(p)
+		}
 	}
-	in.Events = d.Finish()
+	exact := true
+	if sh != nil {
+		in.Events, exact = sh.Finish()
+	} else {
+		in.Events = d.Finish()
+	}
 	st := &in.Events.Stats[len(in.Events.Stats)-1]
 	in.Info.Format = r.Format()
 	in.Info.Packets = st.Packets
@@ -174,7 +242,7 @@ func Decode(index int, path string, r *capture.Reader, opt decode.Options) *Inpu
 	in.Interfaces = r.Interfaces()
 	in.Info.Dropped = endFromInterfaceStats(st, in.Interfaces)
 	in.Sections = slices.Clone(r.Sections())
-	return in
+	return in, exact
 }
 
 // endFromInterfaceStats sets st.End, the end of the capture, to the last
