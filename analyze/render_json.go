@@ -22,7 +22,7 @@ import (
 func renderJSON(w io.Writer, rep *Report) error {
 	jw := &jsonStream{w: bufio.NewWriterSize(w, 64<<10), lazy: rep.lazy}
 	jw.enc = json.NewEncoder(&jw.buf)
-	jw.enc.SetEscapeHTML(false)
+	jw.enc.SetEscapeHTML(false) // and no indent: appendIndent indents
 	jw.object(reflect.ValueOf(rep).Elem(), "")
 	jw.w.WriteString("\n")
 	if jw.err != nil {
@@ -34,7 +34,8 @@ func renderJSON(w io.Writer, rep *Report) error {
 // jsonStream is the state of renderJSON.
 type jsonStream struct {
 	w   *bufio.Writer
-	buf bytes.Buffer
+	buf bytes.Buffer // compact encoding of the value being written
+	out []byte       // buf indented, reused from value to value
 	enc *json.Encoder
 	err error
 	// lazy are the decoded events written in place of Report.Events.
@@ -78,18 +79,20 @@ func (jw *jsonStream) value(v reflect.Value, prefix string) {
 	}
 }
 
-// encode writes v with encoding/json, indented under prefix.
+// encode writes v with encoding/json, indented under prefix: the compact
+// encoding re-indented by appendIndent, the bytes an Encoder with
+// SetIndent(prefix, "  ") writes, without its final new line.
 func (jw *jsonStream) encode(v reflect.Value, prefix string) {
 	if jw.err != nil {
 		return
 	}
 	jw.buf.Reset()
-	jw.enc.SetIndent(prefix, "  ")
 	if err := jw.enc.Encode(v.Interface()); err != nil {
 		jw.err = err
 		return
 	}
-	jw.w.Write(bytes.TrimSuffix(jw.buf.Bytes(), []byte("\n")))
+	jw.out = appendIndent(jw.out[:0], bytes.TrimSuffix(jw.buf.Bytes(), []byte("\n")), prefix, "  ")
+	jw.w.Write(jw.out)
 }
 
 // object writes a struct's exported fields by their json tags, honouring
@@ -123,7 +126,6 @@ func (jw *jsonStream) object(v reflect.Value, prefix string) {
 		jw.w.WriteString("\n")
 		jw.w.WriteString(in)
 		jw.buf.Reset()
-		jw.enc.SetIndent("", "")
 		jw.enc.Encode(name)
 		jw.w.Write(bytes.TrimSuffix(jw.buf.Bytes(), []byte("\n")))
 		jw.w.WriteString(": ")
