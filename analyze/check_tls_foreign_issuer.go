@@ -57,7 +57,8 @@ func clientBehaviour(s *decode.TLSSession) (clientVerdict, string) {
 
 func runTLSForeignIssuer(ctx *Context) []Finding {
 	var out []Finding
-	seen := make(map[string]bool) // one finding per (host, chain class)
+	type hostClass struct{ host, class, issuer string }
+	seen := make(map[hostClass]bool) // one finding per (host, chain class)
 	for _, s := range ctx.Events.TLS {
 		chain := parsedChain(s.Certificates)
 		if len(chain) == 0 {
@@ -68,7 +69,7 @@ func runTLSForeignIssuer(ctx *Context) []Finding {
 			continue
 		}
 		host := sessionHost(ctx, s)
-		key := host + "|" + v.Class + "|" + v.TopIssuer
+		key := hostClass{host, v.Class, v.TopIssuer}
 		if seen[key] {
 			continue
 		}
