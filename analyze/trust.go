@@ -212,15 +212,22 @@ func (ts *trustStore) verifyDER(chain []*x509.Certificate) *chainVerdict {
 }
 
 func (ts *trustStore) judge(chain []*x509.Certificate) *chainVerdict {
-	inter := x509.NewCertPool()
-	for _, c := range chain[1:] {
-		inter.AddCert(c)
-	}
+	// The intermediates' pool is built only for a chain that gets to
+	// Verify: hashing every certificate into a pool was most of the cost
+	// of judging a foreign chain.
 	opts := x509.VerifyOptions{
-		Roots:         ts.roots.pool,
-		Intermediates: inter,
-		CurrentTime:   validityTime(chain),
-		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
+		Roots:       ts.roots.pool,
+		CurrentTime: validityTime(chain),
+		KeyUsages:   []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
+	}
+	intermediates := func() *x509.CertPool {
+		if opts.Intermediates == nil {
+			opts.Intermediates = x509.NewCertPool()
+			for _, c := range chain[1:] {
+				opts.Intermediates.AddCert(c)
+			}
+		}
+		return opts.Intermediates
 	}
 	v := &chainVerdict{TopIssuer: displayName(chain[len(chain)-1].Issuer)}
 	var err error
@@ -229,6 +236,7 @@ func (ts *trustStore) judge(chain []*x509.Certificate) *chainVerdict {
 		// capture has thousands of distinct foreign chains).
 		err = x509.UnknownAuthorityError{Cert: chain[0]}
 	} else {
+		intermediates()
 		_, err = chain[0].Verify(opts)
 	}
 	if err == nil {
@@ -237,6 +245,7 @@ func (ts *trustStore) judge(chain []*x509.Certificate) *chainVerdict {
 	}
 	v.VerifyErr = err
 	if ts.user != nil {
+		intermediates()
 		opts.Roots = ts.user
 		if _, err := chain[0].Verify(opts); err == nil {
 			v.TrustedByUser = true
