@@ -86,13 +86,33 @@ func (jw *jsonStream) encode(v reflect.Value, prefix string) {
 	if jw.err != nil {
 		return
 	}
-	jw.buf.Reset()
-	if err := jw.enc.Encode(v.Interface()); err != nil {
-		jw.err = err
-		return
+	var compact []byte
+	if selfMarshaled[v.Type()] {
+		// What the Encoder would do with the method's output (compact
+		// it, then indent) in one pass: appendIndent drops the same
+		// white space compacting would.
+		b, err := v.Interface().(json.Marshaler).MarshalJSON()
+		if err != nil {
+			jw.err = err
+			return
+		}
+		compact = bytes.TrimRight(b, " \t\r\n")
+	} else {
+		jw.buf.Reset()
+		if err := jw.enc.Encode(v.Interface()); err != nil {
+			jw.err = err
+			return
+		}
+		compact = bytes.TrimSuffix(jw.buf.Bytes(), []byte("\n"))
 	}
-	jw.out = appendIndent(jw.out[:0], bytes.TrimSuffix(jw.buf.Bytes(), []byte("\n")), prefix, "  ")
+	jw.out = appendIndent(jw.out[:0], compact, prefix, "  ")
 	jw.w.Write(jw.out)
+}
+
+// selfMarshaled are the types whose MarshalJSON returns encoding/json's
+// own output (valid JSON), written without the Encoder's compact pass.
+var selfMarshaled = map[reflect.Type]bool{
+	reflect.TypeFor[Host](): true,
 }
 
 // object writes a struct's exported fields by their json tags, honouring
