@@ -57,16 +57,20 @@ func (ctx *Context) resolve() {
 	ix.byAddr = make(map[netip.Addr][]string)
 	ix.byName = make(map[string][]netip.Addr)
 	ix.addrSet = make(map[addrName]bool)
+	// Names one response makes equivalent to the question: at most one
+	// per CNAME of its answers (the decoder keeps 32 records a section),
+	// so a reused list, not a map per response.
+	var alias []string
+	isAlias := func(n string) bool { return slices.Contains(alias, strings.ToLower(n)) }
 	for _, x := range ctx.Events.DNS {
 		qname := strings.ToLower(x.Name)
 		for _, r := range x.Responses {
-			// Names this response makes equivalent to the question.
-			alias := map[string]bool{qname: true}
+			alias = append(alias[:0], qname)
 			for range 8 {
 				grew := false
 				for _, a := range r.Answers {
-					if a.Type == dns.TypeCNAME && alias[strings.ToLower(a.Name)] && !alias[strings.ToLower(a.Target)] {
-						alias[strings.ToLower(a.Target)] = true
+					if a.Type == dns.TypeCNAME && isAlias(a.Name) && !isAlias(a.Target) {
+						alias = append(alias, strings.ToLower(a.Target))
 						grew = true
 					}
 				}
@@ -75,7 +79,7 @@ func (ctx *Context) resolve() {
 				}
 			}
 			for _, a := range r.Answers {
-				if (a.Type != dns.TypeA && a.Type != dns.TypeAAAA) || !a.Addr.IsValid() || !alias[strings.ToLower(a.Name)] {
+				if (a.Type != dns.TypeA && a.Type != dns.TypeAAAA) || !a.Addr.IsValid() || !isAlias(a.Name) {
 					continue
 				}
 				k := addrName{a.Addr.Unmap(), qname}
