@@ -54,7 +54,7 @@ func BenchmarkHosts(b *testing.B) {
 // foreignEvents builds n TLS 1.2 sessions to n/4 hosts whose chains (one
 // leaf per host, under a corporate CA or an interception product's CA)
 // are in clear, as on a network that inspects TLS.
-func foreignEvents(b *testing.B, n int) *decode.Events {
+func foreignEvents(b testing.TB, n int) *decode.Events {
 	corp := makeCA(b, pkix.Name{CommonName: "Example Corp Issuing CA", Organization: []string{"Example Corp"}})
 	zs := makeCA(b, pkix.Name{CommonName: "Zscaler Intermediate Root CA", Organization: []string{"Zscaler Inc."}})
 	ev := &decode.Events{}
@@ -96,3 +96,29 @@ func BenchmarkForeignIssuer(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRenderJSON writes the JSON report of 8,000 sessions (their
+// findings, hosts and streamed events); -cpu 1,2 compares the sequential
+// writer with the parallel batches.
+//
+//	go test ./analyze -run '^$' -bench RenderJSON -cpu 1,2
+func BenchmarkRenderJSON(b *testing.B) {
+	ev := foreignEvents(b, 4000)
+	more := hostsEvents(4000)
+	ev.DNS, ev.TCP, ev.TLS = append(ev.DNS, more.DNS...), append(ev.TCP, more.TCP...), append(ev.TLS, more.TLS...)
+	ctx := &Context{Events: ev}
+	findings := run(ctx)
+	rep := &Report{Schema: Schema, Inputs: []InputInfo{}, Findings: findings, Hosts: hosts(ctx, findings), lazy: ev}
+	var out countWriter
+	for b.Loop() {
+		out = 0
+		if err := renderJSON(&out, rep); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.SetBytes(int64(out))
+}
+
+type countWriter int
+
+func (c *countWriter) Write(p []byte) (int, error) { *c += countWriter(len(p)); return len(p), nil }
