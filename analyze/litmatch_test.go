@@ -81,3 +81,30 @@ func TestLiteralMatcherRefusesOtherSyntax(t *testing.T) {
 		}
 	}
 }
+
+// FuzzLiteralMatcher holds the literal matcher to the regexp for any
+// pattern it accepts (raw, and quoted as user entries are) on any name.
+func FuzzLiteralMatcher(f *testing.F) {
+	for _, p := range interceptors {
+		f.Add(strings.TrimPrefix(p.Pattern.String(), "(?i)"), "CN="+p.Product+" O=x")
+	}
+	f.Add(`\bfoo\b|ba(r|z)?`, "a foo_bar baz")
+	f.Add("Corp CA", "CN=corp ca OU=\u212a")
+	f.Fuzz(func(t *testing.T, pattern, name string) {
+		for _, src := range []string{`(?i)` + pattern, `(?i)` + regexp.QuoteMeta(pattern), pattern} {
+			re, err := regexp.Compile(src)
+			if err != nil {
+				continue
+			}
+			lit := compileLit(re)
+			if lit == nil {
+				continue
+			}
+			n := newCertName(name)
+			p := interceptor{Pattern: re, lit: lit}
+			if got, want := p.matches(&n), re.MatchString(name); got != want {
+				t.Fatalf("%s on %q: literal matcher says %v, regexp %v", src, name, got, want)
+			}
+		}
+	})
+}
