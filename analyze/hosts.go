@@ -3,6 +3,7 @@ package analyze
 import (
 	"cmp"
 	"net"
+	"net/netip"
 	"slices"
 	"strings"
 
@@ -80,10 +81,12 @@ func (ctx *Context) roles() map[string]string {
 			}
 		}
 	}
+	ssh := make(map[netip.Addr]bool) // addresses done: their names are set
 	for _, c := range ctx.Events.TCP {
-		if c.Server.Port() != 22 {
+		if c.Server.Port() != 22 || ssh[c.Server.Addr()] {
 			continue
 		}
+		ssh[c.Server.Addr()] = true
 		for _, name := range ctx.namesFor(c.Server.Addr()) {
 			if ctx.learnt[name] == "" {
 				ctx.learnt[name] = RoleVCS
