@@ -10,7 +10,7 @@ import (
 // as there are cores, and written in order: the bytes are those of one
 // encoder going element by element, while a dense capture's tens of
 // thousands of events take a fraction of the time.
-const (
+var (
 	// arrayBatch is the number of elements a batch holds: small, so
 	// that the batches in flight add little to the peak heap (128 added
 	// 14 MiB at 10,000 connections).

@@ -61,6 +61,17 @@ func TestStreamedJSONIsEncoderJSON(t *testing.T) {
 // the events converted up front and streamed from the decoded events
 // (Options.StreamEvents), and wants the same bytes in every format.
 func TestStreamedEventsAreTheBuiltEvents(t *testing.T) {
+	t.Run("sequential", func(t *testing.T) { testStreamedEvents(t) })
+	// Every array in batches of two on three goroutines: the events of
+	// every sample converted concurrently (run with -race).
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(3))
+	batch, least := arrayBatch, arrayParallelMin
+	arrayBatch, arrayParallelMin = 2, 2
+	defer func() { arrayBatch, arrayParallelMin = batch, least }()
+	t.Run("parallel", func(t *testing.T) { testStreamedEvents(t) })
+}
+
+func testStreamedEvents(t *testing.T) {
 	paths, _ := filepath.Glob("../samples/*.pcapng")
 	if len(paths) < 10 {
 		t.Fatalf("%d sample captures found", len(paths))
