@@ -168,7 +168,7 @@ func truncatedWithoutTCP(ctx *Context, x *decode.DNSExchange) (Finding, bool) {
 	}
 	var retry *decode.DNSExchange
 	for _, y := range ctx.tcpDNSBetween(x.Server.Addr(), x.Client.Addr()) {
-		if strings.EqualFold(y.Name, x.Name) && y.QType == x.QType && !y.Query.IsZero() && !y.Query.Time.Before(tc.At.Time) {
+		if strings.EqualFold(y.Name, x.Name) && y.QType == x.QType && !y.Query.IsZero() && !refTime(y.Query).Before(refTime(tc.At)) {
 			retry = y
 			if len(y.Responses) > 0 {
 				return Finding{}, false // the retry over TCP was answered
@@ -185,7 +185,7 @@ func truncatedWithoutTCP(ctx *Context, x *decode.DNSExchange) (Finding, bool) {
 	default:
 		failed := false
 		for _, c := range ctx.dnsConnsBetween(x.Server.Addr(), x.Client.Addr()) {
-			if !c.First.Time.Before(tc.At.Time) {
+			if !refTime(c.First).Before(refTime(tc.At)) {
 				if o, oev := ctx.outcome(c); o == connRefused || o == connTimeout {
 					ev = append(ev, oev...)
 					observed = "the TCP connection for the retry was refused"

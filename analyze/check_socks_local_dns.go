@@ -94,7 +94,7 @@ func (ctx *Context) lookupBefore(addr netip.Addr, t *decode.Tunnel) (string, *de
 	name := ""
 	for _, aa := range ctx.answersFor(addr.Unmap()) {
 		r := aa.r
-		if r.At.Input != t.Request.Input || r.At.Packet > t.Request.Packet || t.Request.Time.Sub(r.At.Time) > localLookupWindow {
+		if r.At.Input != t.Request.Input || r.At.Packet > t.Request.Packet || refTime(t.Request).Sub(refTime(r.At)) > localLookupWindow {
 			continue
 		}
 		if best == nil || r.At.Packet > best.At.Packet {
