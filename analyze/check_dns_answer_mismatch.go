@@ -167,9 +167,8 @@ func truncatedWithoutTCP(ctx *Context, x *decode.DNSExchange) (Finding, bool) {
 		return Finding{}, false
 	}
 	var retry *decode.DNSExchange
-	for _, y := range ctx.Events.DNS {
-		if y.Transport == "tcp" && y.Server.Addr() == x.Server.Addr() && y.Client.Addr() == x.Client.Addr() &&
-			strings.EqualFold(y.Name, x.Name) && y.QType == x.QType && !y.Query.IsZero() && !y.Query.Time().Before(tc.At.Time()) {
+	for _, y := range ctx.tcpDNSBetween(x.Server.Addr(), x.Client.Addr()) {
+		if strings.EqualFold(y.Name, x.Name) && y.QType == x.QType && !y.Query.IsZero() && !y.Query.Time().Before(tc.At.Time()) {
 			retry = y
 			if len(y.Responses) > 0 {
 				return Finding{}, false // the retry over TCP was answered
@@ -185,9 +184,8 @@ func truncatedWithoutTCP(ctx *Context, x *decode.DNSExchange) (Finding, bool) {
 		observed = "the retry over TCP got no response"
 	default:
 		failed := false
-		for _, c := range ctx.Events.TCP {
-			if c.Server.Addr() == x.Server.Addr() && c.Server.Port() == 53 && c.Client.Addr() == x.Client.Addr() &&
-				!c.First.Time().Before(tc.At.Time()) {
+		for _, c := range ctx.dnsConnsBetween(x.Server.Addr(), x.Client.Addr()) {
+			if !c.First.Time().Before(tc.At.Time()) {
 				if o, oev := ctx.outcome(c); o == connRefused || o == connTimeout {
 					ev = append(ev, oev...)
 					observed = "the TCP connection for the retry was refused"

@@ -111,13 +111,9 @@ func runDNSNAT64Unreachable(ctx *Context) []Finding {
 			}
 		}
 		var ev []Evidence
-		for _, x := range ctx.Events.DNS {
-			for _, r := range x.Responses {
-				for _, a := range r.Answers {
-					if a.Type == dns.TypeAAAA && a.Addr == addr && len(ev) < 2 {
-						ev = append(ev, evidence(r.At, "AAAA answer %s for %s, inside the NAT64 prefix %s", a.Data(), x.Name, prefix))
-					}
-				}
+		for _, aa := range ctx.answersFor(addr) {
+			if aa.a.Type == dns.TypeAAAA && len(ev) < 2 {
+				ev = append(ev, evidence(aa.r.At, "AAAA answer %s for %s, inside the NAT64 prefix %s", aa.a.Data(), aa.x.Name, prefix))
 			}
 		}
 		b := addr.As16()

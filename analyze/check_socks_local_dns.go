@@ -1,8 +1,6 @@
 package analyze
 
 import (
-	"github.com/miekg/dns"
-
 	"fmt"
 	"net"
 	"net/netip"
@@ -94,16 +92,13 @@ func runSOCKSLocalDNS(ctx *Context) []Finding {
 func (ctx *Context) lookupBefore(addr netip.Addr, t *decode.Tunnel) (string, *decode.DNSResponse) {
 	var best *decode.DNSResponse
 	name := ""
-	for _, x := range ctx.Events.DNS {
-		for _, r := range x.Responses {
-			if r.At.Input != t.Request.Input || r.At.Packet > t.Request.Packet || t.Request.Time().Sub(r.At.Time()) > localLookupWindow {
-				continue
-			}
-			for _, a := range r.Answers {
-				if (a.Type == dns.TypeA || a.Type == dns.TypeAAAA) && a.Addr == addr.Unmap() && (best == nil || r.At.Packet > best.At.Packet) {
-					best, name = r, strings.ToLower(x.Name)
-				}
-			}
+	for _, aa := range ctx.answersFor(addr.Unmap()) {
+		r := aa.r
+		if r.At.Input != t.Request.Input || r.At.Packet > t.Request.Packet || t.Request.Time().Sub(r.At.Time()) > localLookupWindow {
+			continue
+		}
+		if best == nil || r.At.Packet > best.At.Packet {
+			best, name = r, strings.ToLower(aa.x.Name)
 		}
 	}
 	return name, best

@@ -91,11 +91,16 @@ func runTCPIPv6Broken(ctx *Context) []Finding {
 	} else if m = ctx.Meta(); m == nil || !localV6Failure.MatchString(m.StderrTail) {
 		return nil
 	}
+	// Only the first working connection to an address can be a name's
+	// first: later ones to the same address find every name set (a CDN
+	// address with thousands of names and connections stays linear).
+	v4Seen := make(map[netip.Addr]bool)
 	for _, c := range ctx.Events.TCP {
 		a := c.Server.Addr()
-		if c.RoleGuessed || c.SYNACK.IsZero() || c.Payload[1] == 0 || !(a.Is4() || a.Is4In6()) {
+		if c.RoleGuessed || c.SYNACK.IsZero() || c.Payload[1] == 0 || !(a.Is4() || a.Is4In6()) || v4Seen[a] {
 			continue
 		}
+		v4Seen[a] = true
 		for _, n := range ctx.namesFor(a) {
 			if s := get(n); s.v4OK == nil {
 				s.v4OK = c

@@ -102,10 +102,7 @@ func resetMidTransfer(ctx *Context, c *decode.TCPConn) (Finding, bool) {
 	// being more than HTTP/2 housekeeping) says a request was open.
 	var open *decode.HTTPExchange
 	exchanges := 0
-	for _, h := range ctx.Events.HTTP {
-		if h.Conn != c {
-			continue
-		}
+	for _, h := range ctx.httpOn(c) {
 		exchanges++
 		if h.Request.Packet < closeAt.Packet && (h.Response.IsZero() || h.Response.Packet > closeAt.Packet) && open == nil {
 			open = h

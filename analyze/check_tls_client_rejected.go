@@ -28,8 +28,11 @@ func runTLSClientRejected(ctx *Context) []Finding {
 		}
 		// The client neither finished its handshake nor sent application
 		// data: its one protected record is too short for a Finished.
-		recs := appDataRecords(s, tlswire.ClientToServer)
-		if s.FinishedSeen(tlswire.ClientToServer) || s.ClientSentAppData() || len(recs) != 1 {
+		if s.FinishedSeen(tlswire.ClientToServer) || s.ClientSentAppData() {
+			continue
+		}
+		rec, ok := soleAppDataRecord(s, tlswire.ClientToServer)
+		if !ok {
 			continue
 		}
 		if s.Conn.FIN[0].IsZero() && !hasClientReset(s.Conn) {
@@ -38,7 +41,7 @@ func runTLSClientRejected(ctx *Context) []Finding {
 		host := sessionHost(ctx, s)
 		ev := []Evidence{evidence(s.ClientHelloAt, "ClientHello for %q", sniOf(s)),
 			evidence(s.ServerHelloAt, "ServerHello: TLS 1.3, the rest of the server's flight is encrypted"),
-			evidence(recs[0].At, "one %d-byte encrypted record from the client: the size of an alert", recs[0].Length)}
+			evidence(rec.At, "one %d-byte encrypted record from the client: the size of an alert", rec.Length)}
 		if !s.Conn.FIN[0].IsZero() {
 			ev = append(ev, evidence(s.Conn.FIN[0], "the client closes the connection"))
 		}
@@ -46,7 +49,7 @@ func runTLSClientRejected(ctx *Context) []Finding {
 			Severity: Error, Host: host,
 			Summary:  fmt.Sprintf("the client rejected %s's TLS 1.3 handshake (most likely its certificate)", host),
 			Expected: "the client's Finished (about 53 bytes) followed by application data",
-			Observed: fmt.Sprintf("one %d-byte encrypted record — an alert — then the client closed", recs[0].Length),
+			Observed: fmt.Sprintf("one %d-byte encrypted record — an alert — then the client closed", rec.Length),
 			Evidence: ev,
 			Hint: "TLS 1.3 hides the certificate and the alert. The go command's error names the reason (usually " +
 				"`x509: certificate signed by unknown authority`). Run `modsniff probe` on this machine to see the " +

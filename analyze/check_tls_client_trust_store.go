@@ -128,11 +128,11 @@ func rejectedShape(s *decode.TLSSession) (tlswire.RecordInfo, bool) {
 	if !s.TLS13() || s.EncryptedExtensions != nil || s.Certificates != nil || s.EncryptedCount[1] == 0 || s.Conn == nil {
 		return tlswire.RecordInfo{}, false
 	}
-	recs := appDataRecords(s, tlswire.ClientToServer)
-	if len(recs) != 1 || recs[0].Length > 40 || (s.Conn.FIN[0].IsZero() && !hasClientReset(s.Conn)) {
+	rec, ok := soleAppDataRecord(s, tlswire.ClientToServer)
+	if !ok || rec.Length > 40 || (s.Conn.FIN[0].IsZero() && !hasClientReset(s.Conn)) {
 		return tlswire.RecordInfo{}, false
 	}
-	return recs[0], true
+	return rec, true
 }
 
 // knownChain is a trusted chain one session of the capture showed for a

@@ -57,7 +57,8 @@ func clientBehaviour(s *decode.TLSSession) (clientVerdict, string) {
 
 func runTLSForeignIssuer(ctx *Context) []Finding {
 	var out []Finding
-	seen := make(map[string]bool) // one finding per (host, chain class)
+	type hostClass struct{ host, class, issuer string }
+	seen := make(map[hostClass]bool) // one finding per (host, chain class)
 	for _, s := range ctx.Events.TLS {
 		chain := parsedChain(s.Certificates)
 		if len(chain) == 0 {
@@ -68,7 +69,7 @@ func runTLSForeignIssuer(ctx *Context) []Finding {
 			continue
 		}
 		host := sessionHost(ctx, s)
-		key := host + "|" + v.Class + "|" + v.TopIssuer
+		key := hostClass{host, v.Class, v.TopIssuer}
 		if seen[key] {
 			continue
 		}
@@ -119,22 +120,25 @@ func foreignIssuerFinding(ctx *Context, s *decode.TLSSession, host string, chain
 	switch {
 	case internal:
 		f.Severity = Info
-		f.Summary = fmt.Sprintf("%s (an internal name) uses a private CA: %s", host, issuer)
+		f.Summary = host + " (an internal name) uses a private CA: " + issuer
 		hint = "Normal for an internal server. Make the go command trust the CA: install it with " +
 			"update-ca-certificates or point SSL_CERT_FILE at a bundle that contains it; pass it to modsniff " +
 			"with --trust to silence this note."
 	case behaviour == clientCarriedOn:
 		f.Severity = Warning
-		f.Summary = fmt.Sprintf("%s presented %s, and the client accepted it", host, what)
+		f.Summary = host + " presented " + what + ", and the client accepted it"
 		hint = "The client trusts this CA, so the fetch may work, but TLS to " + host + " is not end to end. " + hint
 	default:
 		f.Severity = Error
-		f.Summary = fmt.Sprintf("%s presented %s", host, what)
+		f.Summary = host + " presented " + what
 	}
-	f.Expected = fmt.Sprintf("a chain for %s leading to a public root (Mozilla's root store)", host)
-	f.Observed = fmt.Sprintf("%s; chain: %s", what, chainText(chain))
+	// One finding per host: its strings are built once, without
+	// intermediate copies.
+	f.Expected = "a chain for " + host + " leading to a public root (Mozilla's root store)"
 	if how != "" {
-		f.Observed += "; " + how
+		f.Observed = what + "; chain: " + chainText(chain) + "; " + how
+	} else {
+		f.Observed = what + "; chain: " + chainText(chain)
 	}
 	for _, a := range s.Alerts {
 		if a.From == tlswire.ClientToServer && a.Fatal() {

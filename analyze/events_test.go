@@ -88,7 +88,7 @@ type testCA struct {
 	key  *ecdsa.PrivateKey
 }
 
-func newKey(t *testing.T) *ecdsa.PrivateKey {
+func newKey(t testing.TB) *ecdsa.PrivateKey {
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -96,7 +96,7 @@ func newKey(t *testing.T) *ecdsa.PrivateKey {
 	return k
 }
 
-func makeCA(t *testing.T, subject pkix.Name) *testCA {
+func makeCA(t testing.TB, subject pkix.Name) *testCA {
 	key := newKey(t)
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: subject, NotBefore: t0.AddDate(-1, 0, 0), NotAfter: t0.AddDate(5, 0, 0),
 		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
@@ -109,7 +109,7 @@ func makeCA(t *testing.T, subject pkix.Name) *testCA {
 }
 
 // leaf issues a server certificate for names, valid from nb to na.
-func (ca *testCA) leaf(t *testing.T, cn string, names []string, nb, na time.Time) *x509.Certificate {
+func (ca *testCA) leaf(t testing.TB, cn string, names []string, nb, na time.Time) *x509.Certificate {
 	key := newKey(t)
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: cn}, DNSNames: names,
 		NotBefore: nb, NotAfter: na, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}

@@ -3,6 +3,7 @@ package analyze
 import (
 	"cmp"
 	"net"
+	"net/netip"
 	"slices"
 	"strings"
 
@@ -80,10 +81,12 @@ func (ctx *Context) roles() map[string]string {
 			}
 		}
 	}
+	ssh := make(map[netip.Addr]bool) // addresses done: their names are set
 	for _, c := range ctx.Events.TCP {
-		if c.Server.Port() != 22 {
+		if c.Server.Port() != 22 || ssh[c.Server.Addr()] {
 			continue
 		}
+		ssh[c.Server.Addr()] = true
 		for _, name := range ctx.namesFor(c.Server.Addr()) {
 			if ctx.learnt[name] == "" {
 				ctx.learnt[name] = RoleVCS
@@ -108,7 +111,14 @@ func hostOnly(hp string) string {
 // (and CNAME targets), SNI, tunnel targets and HTTP hosts, sorted.
 func (ctx *Context) hostNames() []string {
 	seen := make(map[string]bool)
+	// raw holds the names as written, so that a name every session
+	// repeats is lower-cased and parsed once.
+	raw := make(map[string]bool)
 	add := func(n string) {
+		if raw[n] {
+			return
+		}
+		raw[n] = true
 		n = strings.ToLower(strings.TrimSuffix(n, "."))
 		if n == "" || net.ParseIP(n) != nil {
 			return
@@ -131,16 +141,25 @@ func (ctx *Context) hostNames() []string {
 	for _, h := range ctx.Events.HTTP {
 		add(hostOnly(h.Host))
 	}
-	names := make([]string, 0, len(seen))
-	for n := range seen {
-		names = append(names, n)
+	// Each name's role is looked up once, not per comparison.
+	type ranked struct {
+		rank int
+		name string
 	}
-	slices.SortFunc(names, func(a, b string) int {
-		if c := cmp.Compare(roleRank(ctx.roleOf(a)), roleRank(ctx.roleOf(b))); c != 0 {
+	rs := make([]ranked, 0, len(seen))
+	for n := range seen {
+		rs = append(rs, ranked{roleRank(ctx.roleOf(n)), n})
+	}
+	slices.SortFunc(rs, func(a, b ranked) int {
+		if c := cmp.Compare(a.rank, b.rank); c != 0 {
 			return c
 		}
-		return cmp.Compare(a, b)
+		return cmp.Compare(a.name, b.name)
 	})
+	names := make([]string, len(rs))
+	for i, r := range rs {
+		names[i] = r.name
+	}
 	return names
 }
 

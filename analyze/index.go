@@ -29,6 +29,26 @@ type index struct {
 	connected   map[hostPort]bool // (host, port) pairs some connection reached
 	usualTTL    map[netip.AddrPort]ttlCount
 	proxies     map[netip.AddrPort]string
+
+	// tcpDNS are the DNS exchanges over TCP and dns53 the TCP connections
+	// to port 53, by (server, client) address; httpByConn the HTTP
+	// exchanges of each connection; answersOf the address answers by
+	// address. Each list is in capture order.
+	tcpDNS     map[addrPair][]*decode.DNSExchange
+	dns53      map[addrPair][]*decode.TCPConn
+	httpByConn map[*decode.TCPConn][]*decode.HTTPExchange
+	answersOf  map[netip.Addr][]addressAnswer
+}
+
+// addrPair is a server address and a client address.
+type addrPair struct{ server, client netip.Addr }
+
+// addressAnswer is an A or AAAA record, with the response and the
+// exchange it belongs to.
+type addressAnswer struct {
+	x *decode.DNSExchange
+	r *decode.DNSResponse
+	a *decode.DNSRecord
 }
 
 type addrName struct {
@@ -57,16 +77,20 @@ func (ctx *Context) resolve() {
 	ix.byAddr = make(map[netip.Addr][]string)
 	ix.byName = make(map[string][]netip.Addr)
 	ix.addrSet = make(map[addrName]bool)
+	// Names one response makes equivalent to the question: at most one
+	// per CNAME of its answers (the decoder keeps 32 records a section),
+	// so a reused list, not a map per response.
+	var alias []string
+	isAlias := func(n string) bool { return slices.Contains(alias, strings.ToLower(n)) }
 	for _, x := range ctx.Events.DNS {
 		qname := strings.ToLower(x.Name)
 		for _, r := range x.Responses {
-			// Names this response makes equivalent to the question.
-			alias := map[string]bool{qname: true}
+			alias = append(alias[:0], qname)
 			for range 8 {
 				grew := false
 				for _, a := range r.Answers {
-					if a.Type == dns.TypeCNAME && alias[strings.ToLower(a.Name)] && !alias[strings.ToLower(a.Target)] {
-						alias[strings.ToLower(a.Target)] = true
+					if a.Type == dns.TypeCNAME && isAlias(a.Name) && !isAlias(a.Target) {
+						alias = append(alias, strings.ToLower(a.Target))
 						grew = true
 					}
 				}
@@ -75,7 +99,7 @@ func (ctx *Context) resolve() {
 				}
 			}
 			for _, a := range r.Answers {
-				if (a.Type != dns.TypeA && a.Type != dns.TypeAAAA) || !a.Addr.IsValid() || !alias[strings.ToLower(a.Name)] {
+				if (a.Type != dns.TypeA && a.Type != dns.TypeAAAA) || !a.Addr.IsValid() || !isAlias(a.Name) {
 					continue
 				}
 				k := addrName{a.Addr.Unmap(), qname}
@@ -256,4 +280,66 @@ func (ctx *Context) usualTTL(server netip.AddrPort) (uint8, int) {
 	}
 	b := ctx.ix.usualTTL[server]
 	return b.ttl, b.n
+}
+
+// tcpDNSBetween returns the DNS exchanges over TCP between a server and a
+// client address, in capture order.
+func (ctx *Context) tcpDNSBetween(server, client netip.Addr) []*decode.DNSExchange {
+	if ctx.ix.tcpDNS == nil {
+		ctx.ix.tcpDNS = make(map[addrPair][]*decode.DNSExchange)
+		for _, y := range ctx.Events.DNS {
+			if y.Transport == "tcp" {
+				k := addrPair{y.Server.Addr(), y.Client.Addr()}
+				ctx.ix.tcpDNS[k] = append(ctx.ix.tcpDNS[k], y)
+			}
+		}
+	}
+	return ctx.ix.tcpDNS[addrPair{server, client}]
+}
+
+// dnsConnsBetween returns the TCP connections from a client address to
+// port 53 of a server address, in capture order.
+func (ctx *Context) dnsConnsBetween(server, client netip.Addr) []*decode.TCPConn {
+	if ctx.ix.dns53 == nil {
+		ctx.ix.dns53 = make(map[addrPair][]*decode.TCPConn)
+		for _, c := range ctx.Events.TCP {
+			if c.Server.Port() == 53 {
+				k := addrPair{c.Server.Addr(), c.Client.Addr()}
+				ctx.ix.dns53[k] = append(ctx.ix.dns53[k], c)
+			}
+		}
+	}
+	return ctx.ix.dns53[addrPair{server, client}]
+}
+
+// httpOn returns the HTTP exchanges carried by a connection, in capture
+// order.
+func (ctx *Context) httpOn(c *decode.TCPConn) []*decode.HTTPExchange {
+	if ctx.ix.httpByConn == nil {
+		ctx.ix.httpByConn = make(map[*decode.TCPConn][]*decode.HTTPExchange)
+		for _, h := range ctx.Events.HTTP {
+			if h.Conn != nil {
+				ctx.ix.httpByConn[h.Conn] = append(ctx.ix.httpByConn[h.Conn], h)
+			}
+		}
+	}
+	return ctx.ix.httpByConn[c]
+}
+
+// answersFor returns the A and AAAA records for addr (compared as
+// recorded) with their responses, in capture order.
+func (ctx *Context) answersFor(addr netip.Addr) []addressAnswer {
+	if ctx.ix.answersOf == nil {
+		ctx.ix.answersOf = make(map[netip.Addr][]addressAnswer)
+		for _, x := range ctx.Events.DNS {
+			for _, r := range x.Responses {
+				for i := range r.Answers {
+					if a := &r.Answers[i]; a.Type == dns.TypeA || a.Type == dns.TypeAAAA {
+						ctx.ix.answersOf[a.Addr] = append(ctx.ix.answersOf[a.Addr], addressAnswer{x, r, a})
+					}
+				}
+			}
+		}
+	}
+	return ctx.ix.answersOf[addr]
 }

@@ -22,10 +22,38 @@ type interceptor struct {
 	// SHA256, when not zero, is the fingerprint of the product's CA: a
 	// chain holding it is the product's (user entries only).
 	SHA256 [32]byte
+	// lit answers Pattern on ASCII names by substring search; nil when
+	// the pattern is not made of literals.
+	lit *litMatcher
 }
 
 func ic(product, kind, pattern, source, fix string) interceptor {
-	return interceptor{Product: product, Kind: kind, Pattern: regexp.MustCompile(`(?i)` + pattern), Source: source, Fix: fix}
+	re := regexp.MustCompile(`(?i)` + pattern)
+	return interceptor{Product: product, Kind: kind, Pattern: re, Source: source, Fix: fix, lit: compileLit(re)}
+}
+
+// certName is a name of certNames, with its lower-case form when it is
+// ASCII (then literal patterns answer without the regexp engine).
+type certName struct {
+	text  string
+	lower string
+	ascii bool
+}
+
+func newCertName(s string) certName {
+	n := certName{text: s, ascii: isASCII(s)}
+	if n.ascii {
+		n.lower = strings.ToLower(s)
+	}
+	return n
+}
+
+// matches reports whether the product's pattern matches the name.
+func (p *interceptor) matches(n *certName) bool {
+	if p.lit != nil && n.ascii {
+		return p.lit.matchLower(n.lower)
+	}
+	return p.Pattern.MatchString(n.text)
 }
 
 const (
@@ -124,7 +152,7 @@ func identifyIn(table []interceptor, chain []*x509.Certificate) *interceptor {
 				return p
 			}
 			for _, n := range certNames(c) {
-				if p.Pattern.MatchString(n) {
+				if cn := newCertName(n); p.matches(&cn) {
 					return p
 				}
 			}

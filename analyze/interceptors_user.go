@@ -139,7 +139,8 @@ func ParseInterceptors(name string, data []byte) ([]UserInterceptor, error) {
 func userTable(us []UserInterceptor) []interceptor {
 	out := make([]interceptor, 0, len(us))
 	for _, u := range us {
-		p := interceptor{Product: u.Product, Kind: u.Kind, Pattern: regexp.MustCompile(`(?i)` + regexp.QuoteMeta(u.Pattern)),
+		re := regexp.MustCompile(`(?i)` + regexp.QuoteMeta(u.Pattern))
+		p := interceptor{Product: u.Product, Kind: u.Kind, Pattern: re, lit: compileLit(re),
 			Source: "user table " + u.Source, Fix: interceptorKinds[u.Kind]}
 		if len(u.SHA256) == 32 {
 			p.SHA256 = [32]byte(u.SHA256)

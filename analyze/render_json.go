@@ -20,9 +20,7 @@ import (
 // written out before the next, so no whole-document buffer and no re-indent
 // pass of the whole document exist (a 1 GB capture's report is tens of MB).
 func renderJSON(w io.Writer, rep *Report) error {
-	jw := &jsonStream{w: bufio.NewWriterSize(w, 64<<10), lazy: rep.lazy}
-	jw.enc = json.NewEncoder(&jw.buf)
-	jw.enc.SetEscapeHTML(false)
+	jw := &jsonStream{w: bufio.NewWriterSize(w, 64<<10), lazy: rep.lazy, elem: newElemEncoder()}
 	jw.object(reflect.ValueOf(rep).Elem(), "")
 	jw.w.WriteString("\n")
 	if jw.err != nil {
@@ -33,12 +31,58 @@ func renderJSON(w io.Writer, rep *Report) error {
 
 // jsonStream is the state of renderJSON.
 type jsonStream struct {
-	w   *bufio.Writer
-	buf bytes.Buffer
-	enc *json.Encoder
-	err error
+	w    *bufio.Writer
+	elem *elemEncoder
+	err  error
 	// lazy are the decoded events written in place of Report.Events.
 	lazy *decode.Events
+}
+
+// elemEncoder encodes one value at a time with encoding/json, its buffers
+// reused from value to value.
+type elemEncoder struct {
+	buf bytes.Buffer // compact encoding of the value being written
+	out []byte       // buf indented
+	enc *json.Encoder
+}
+
+func newElemEncoder() *elemEncoder {
+	e := &elemEncoder{}
+	e.enc = json.NewEncoder(&e.buf)
+	e.enc.SetEscapeHTML(false) // and no indent: appendIndent indents
+	return e
+}
+
+// indented returns v encoded and indented under prefix: the compact
+// encoding re-indented by appendIndent, the bytes an Encoder with
+// SetIndent(prefix, "  ") writes, without its final new line. The result
+// is valid until the next call.
+func (e *elemEncoder) indented(v reflect.Value, prefix string) ([]byte, error) {
+	var compact []byte
+	if selfMarshaled[v.Type()] {
+		// What the Encoder would do with the method's output (compact
+		// it, then indent) in one pass: appendIndent drops the same
+		// white space compacting would.
+		b, err := v.Interface().(json.Marshaler).MarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		compact = bytes.TrimRight(b, " \t\r\n")
+	} else {
+		e.buf.Reset()
+		if err := e.enc.Encode(v.Interface()); err != nil {
+			return nil, err
+		}
+		compact = bytes.TrimSuffix(e.buf.Bytes(), []byte("\n"))
+	}
+	e.out = appendIndent(e.out[:0], compact, prefix, "  ")
+	return e.out, nil
+}
+
+// selfMarshaled are the types whose MarshalJSON returns encoding/json's
+// own output (valid JSON), written without the Encoder's compact pass.
+var selfMarshaled = map[reflect.Type]bool{
+	reflect.TypeFor[Host](): true,
 }
 
 // streamed are the struct types written field by field; any other value is
@@ -60,19 +104,7 @@ func (jw *jsonStream) value(v reflect.Value, prefix string) {
 	case v.Kind() == reflect.Struct && streamed[v.Type()] && !v.Type().Implements(marshaler):
 		jw.object(v, prefix)
 	case v.Kind() == reflect.Slice && !v.IsNil() && v.Len() > 0 && v.Type().Elem().Kind() != reflect.Uint8:
-		in := prefix + "  "
-		jw.w.WriteString("[\n")
-		for i := range v.Len() {
-			jw.w.WriteString(in)
-			jw.encode(v.Index(i), in)
-			if i < v.Len()-1 {
-				jw.w.WriteString(",\n")
-			} else {
-				jw.w.WriteString("\n")
-			}
-		}
-		jw.w.WriteString(prefix)
-		jw.w.WriteString("]")
+		jw.array(v.Len(), v.Index, prefix)
 	default:
 		jw.encode(v, prefix)
 	}
@@ -83,13 +115,12 @@ func (jw *jsonStream) encode(v reflect.Value, prefix string) {
 	if jw.err != nil {
 		return
 	}
-	jw.buf.Reset()
-	jw.enc.SetIndent(prefix, "  ")
-	if err := jw.enc.Encode(v.Interface()); err != nil {
+	b, err := jw.elem.indented(v, prefix)
+	if err != nil {
 		jw.err = err
 		return
 	}
-	jw.w.Write(bytes.TrimSuffix(jw.buf.Bytes(), []byte("\n")))
+	jw.w.Write(b)
 }
 
 // object writes a struct's exported fields by their json tags, honouring
@@ -122,10 +153,7 @@ func (jw *jsonStream) object(v reflect.Value, prefix string) {
 		first = false
 		jw.w.WriteString("\n")
 		jw.w.WriteString(in)
-		jw.buf.Reset()
-		jw.enc.SetIndent("", "")
-		jw.enc.Encode(name)
-		jw.w.Write(bytes.TrimSuffix(jw.buf.Bytes(), []byte("\n")))
+		jw.encode(reflect.ValueOf(name), "")
 		jw.w.WriteString(": ")
 		if t == reportType && f.Name == "Events" && jw.lazy != nil {
 			jw.streamEvents(in)
@@ -171,17 +199,7 @@ func (jw *jsonStream) streamEvents(prefix string) {
 			jw.w.WriteString("[]")
 			continue
 		}
-		jw.w.WriteString("[\n")
-		for k := range n {
-			jw.w.WriteString(in + "  ")
-			jw.encode(reflect.ValueOf(elem(k)), in+"  ")
-			if k < n-1 {
-				jw.w.WriteString(",\n")
-			} else {
-				jw.w.WriteString("\n")
-			}
-		}
-		jw.w.WriteString(in + "]")
+		jw.array(n, func(k int) reflect.Value { return reflect.ValueOf(elem(k)) }, in)
 	}
 	if !first {
 		jw.w.WriteString("\n" + prefix)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/netip"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/modsniff/modsniff/decode"
@@ -60,6 +61,17 @@ func TestStreamedJSONIsEncoderJSON(t *testing.T) {
 // the events converted up front and streamed from the decoded events
 // (Options.StreamEvents), and wants the same bytes in every format.
 func TestStreamedEventsAreTheBuiltEvents(t *testing.T) {
+	t.Run("sequential", func(t *testing.T) { testStreamedEvents(t) })
+	// Every array in batches of two on three goroutines: the events of
+	// every sample converted concurrently (run with -race).
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(3))
+	batch, least := arrayBatch, arrayParallelMin
+	arrayBatch, arrayParallelMin = 2, 2
+	defer func() { arrayBatch, arrayParallelMin = batch, least }()
+	t.Run("parallel", func(t *testing.T) { testStreamedEvents(t) })
+}
+
+func testStreamedEvents(t *testing.T) {
 	paths, _ := filepath.Glob("../samples/*.pcapng")
 	if len(paths) < 10 {
 		t.Fatalf("%d sample captures found", len(paths))
@@ -83,5 +95,46 @@ func TestStreamedEventsAreTheBuiltEvents(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestParallelArraysAreEncoderJSON renders a report whose arrays are long
+// enough to be encoded in parallel batches (findings, hosts and every
+// events stream) and wants encoding/json's bytes for the same report with
+// its events converted up front: order, separators and the last element
+// of each batch included.
+func TestParallelArraysAreEncoderJSON(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(3)) // parallel even on one core
+	ev := foreignEvents(t, 4*arrayParallelMin)
+	more := hostsEvents(3 * arrayParallelMin)
+	ev.DNS, ev.TCP, ev.TLS = append(ev.DNS, more.DNS...), append(ev.TCP, more.TCP...), append(ev.TLS, more.TLS...)
+	ctx := &Context{Events: ev}
+	findings := run(ctx)
+	if len(findings) < arrayParallelMin+arrayBatch/2 {
+		t.Fatalf("%d findings: too few for parallel batches", len(findings))
+	}
+	rep := &Report{Schema: Schema, Inputs: []InputInfo{}, Findings: findings, Hosts: hosts(ctx, findings), Events: eventsJSON(ev)}
+	var want bytes.Buffer
+	enc := json.NewEncoder(&want)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(rep); err != nil {
+		t.Fatal(err)
+	}
+	streamed := *rep
+	streamed.Events, streamed.lazy = EventsJSON{}, ev
+	for _, r := range []*Report{rep, &streamed} {
+		var got bytes.Buffer
+		if err := renderJSON(&got, r); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Bytes(), want.Bytes()) {
+			i := 0
+			for i < min(got.Len(), want.Len()) && got.Bytes()[i] == want.Bytes()[i] {
+				i++
+			}
+			t.Fatalf("parallel JSON differs from encoding/json at byte %d of %d: got %q, want %q", i, want.Len(),
+				got.Bytes()[max(i-40, 0):min(i+40, got.Len())], want.Bytes()[max(i-40, 0):min(i+40, want.Len())])
+		}
 	}
 }

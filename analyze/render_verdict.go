@@ -90,11 +90,16 @@ func (h Host) InterceptionText() string {
 
 // Verdict words the whole verdict on one line, the layers joined by " · ".
 func (h Host) Verdict() string {
-	parts := []string{h.DNS.Text(), h.TLS.Text()}
-	if i := h.InterceptionText(); i != "" {
-		parts = append(parts, i)
+	return verdictLine(h.DNS.Text(), h.TLS.Text(), h.InterceptionText())
+}
+
+// verdictLine joins the layers' words (interception only when there is
+// one) into the one-line verdict.
+func verdictLine(dns, tls, icpt string) string {
+	if icpt == "" {
+		return dns + " · " + tls
 	}
-	return strings.Join(parts, " · ")
+	return dns + " · " + tls + " · " + icpt
 }
 
 // hostJSON is a host as DESIGN §3 writes it.
@@ -114,10 +119,14 @@ type layersJSON struct {
 
 // MarshalJSON writes the host with its verdict worded.
 func (h Host) MarshalJSON() ([]byte, error) {
-	j := hostJSON{Name: h.Name, Role: h.Role, Verdict: h.Verdict(),
-		Layers: &layersJSON{DNS: h.DNS.Text(), TLS: h.TLS.Text(), Interception: h.InterceptionText()}}
-	for _, a := range h.Addrs {
-		j.Addrs = append(j.Addrs, a.String())
+	// Each layer is worded once, for both the verdict and the layers.
+	l := &layersJSON{DNS: h.DNS.Text(), TLS: h.TLS.Text(), Interception: h.InterceptionText()}
+	j := hostJSON{Name: h.Name, Role: h.Role, Verdict: verdictLine(l.DNS, l.TLS, l.Interception), Layers: l}
+	if len(h.Addrs) > 0 {
+		j.Addrs = make([]string, len(h.Addrs))
+		for i, a := range h.Addrs {
+			j.Addrs[i] = a.String()
+		}
 	}
 	return json.Marshal(j)
 }

@@ -11,17 +11,21 @@ import (
 	"github.com/modsniff/modsniff/decode/tlswire"
 )
 
-// appDataRecords returns a direction's encrypted records of outer type
-// application_data: in TLS 1.3 every encrypted record (Finished included),
-// in TLS 1.2 only application data proper (Finished travels as handshake).
-func appDataRecords(s *decode.TLSSession, dir tlswire.Dir) []tlswire.RecordInfo {
-	var out []tlswire.RecordInfo
+// soleAppDataRecord returns a direction's one encrypted record of outer
+// type application_data (in TLS 1.3 every encrypted record, Finished
+// included; in TLS 1.2 only application data proper, since Finished
+// travels as handshake); ok is false when there are none or several. It
+// stops at the second record: a bulk transfer has thousands.
+func soleAppDataRecord(s *decode.TLSSession, dir tlswire.Dir) (rec tlswire.RecordInfo, ok bool) {
 	for _, r := range s.Encrypted[dir] {
 		if r.Type == tlswire.ContentApplicationData {
-			out = append(out, r)
+			if ok {
+				return tlswire.RecordInfo{}, false
+			}
+			rec, ok = r, true
 		}
 	}
-	return out
+	return rec, ok
 }
 
 func hasClientReset(c *decode.TCPConn) bool {

@@ -7,6 +7,7 @@ import (
 	"crypto/x509/pkix"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -44,6 +45,9 @@ type rootSet struct {
 	// subjects holds the raw subjects of certs when they are exactly the
 	// pool's certificates (the embedded bundle), nil otherwise.
 	subjects map[string]bool
+
+	bySubjectOnce sync.Once
+	bySubjectMap  map[string][]*x509.Certificate
 }
 
 // unreachable reports whether no certificate of chain is, or names as its
@@ -89,6 +93,8 @@ type trustStore struct {
 	user  *x509.CertPool
 	err   error
 	cache map[[32]byte]*chainVerdict
+	// byLeaf finds a judged chain by its certificates' pointers.
+	byLeaf map[*x509.Certificate][]chainEntry
 
 	// products is the user's interceptor table, tried before the
 	// built-in one.
@@ -162,11 +168,35 @@ func validityTime(chain []*x509.Certificate) time.Time {
 	return lo.Add(time.Second)
 }
 
-// verify judges a chain (leaf first, as sent).
+// verify judges a chain (leaf first, as sent). The verdict does not depend
+// on time (validityTime), so one judgement serves every session that
+// sends the chain: found by the certificates' pointers when the decoder's
+// certificate cache shares them, else by the hash of their DER.
 func (ts *trustStore) verify(chain []*x509.Certificate) *chainVerdict {
 	if len(chain) == 0 {
 		return nil
 	}
+	for _, e := range ts.byLeaf[chain[0]] {
+		if slices.Equal(e.chain, chain) {
+			return e.v
+		}
+	}
+	v := ts.verifyDER(chain)
+	if ts.byLeaf == nil {
+		ts.byLeaf = make(map[*x509.Certificate][]chainEntry)
+	}
+	ts.byLeaf[chain[0]] = append(ts.byLeaf[chain[0]], chainEntry{slices.Clone(chain), v})
+	return v
+}
+
+// chainEntry is a judged chain, by its certificates' pointers.
+type chainEntry struct {
+	chain []*x509.Certificate
+	v     *chainVerdict
+}
+
+// verifyDER judges a chain, once per distinct DER.
+func (ts *trustStore) verifyDER(chain []*x509.Certificate) *chainVerdict {
 	h := sha256.New()
 	for _, c := range chain {
 		h.Write(c.Raw)
@@ -182,15 +212,22 @@ func (ts *trustStore) verify(chain []*x509.Certificate) *chainVerdict {
 }
 
 func (ts *trustStore) judge(chain []*x509.Certificate) *chainVerdict {
-	inter := x509.NewCertPool()
-	for _, c := range chain[1:] {
-		inter.AddCert(c)
-	}
+	// The intermediates' pool is built only for a chain that gets to
+	// Verify: hashing every certificate into a pool was most of the cost
+	// of judging a foreign chain.
 	opts := x509.VerifyOptions{
-		Roots:         ts.roots.pool,
-		Intermediates: inter,
-		CurrentTime:   validityTime(chain),
-		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
+		Roots:       ts.roots.pool,
+		CurrentTime: validityTime(chain),
+		KeyUsages:   []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
+	}
+	intermediates := func() *x509.CertPool {
+		if opts.Intermediates == nil {
+			opts.Intermediates = x509.NewCertPool()
+			for _, c := range chain[1:] {
+				opts.Intermediates.AddCert(c)
+			}
+		}
+		return opts.Intermediates
 	}
 	v := &chainVerdict{TopIssuer: displayName(chain[len(chain)-1].Issuer)}
 	var err error
@@ -199,6 +236,7 @@ func (ts *trustStore) judge(chain []*x509.Certificate) *chainVerdict {
 		// capture has thousands of distinct foreign chains).
 		err = x509.UnknownAuthorityError{Cert: chain[0]}
 	} else {
+		intermediates()
 		_, err = chain[0].Verify(opts)
 	}
 	if err == nil {
@@ -207,6 +245,7 @@ func (ts *trustStore) judge(chain []*x509.Certificate) *chainVerdict {
 	}
 	v.VerifyErr = err
 	if ts.user != nil {
+		intermediates()
 		opts.Roots = ts.user
 		if _, err := chain[0].Verify(opts); err == nil {
 			v.TrustedByUser = true
@@ -216,11 +255,15 @@ func (ts *trustStore) judge(chain []*x509.Certificate) *chainVerdict {
 	if product == nil {
 		product = ts.interceptorOf(chain)
 	}
-	switch {
-	case product != nil:
+	if product != nil {
 		v.Class, v.Product = "interception", product
-	case ts.impersonated(chain) != "":
-		v.Class, v.Claimed = "impersonation", ts.impersonated(chain)
+		return v
+	}
+	if claimed := ts.impersonated(chain); claimed != "" {
+		v.Class, v.Claimed = "impersonation", claimed
+		return v
+	}
+	switch {
 	case len(chain) == 1 && bytes.Equal(chain[0].RawIssuer, chain[0].RawSubject):
 		v.Class = "self-signed"
 	case publicIssuerName(chain[len(chain)-1]) != "":
@@ -271,11 +314,14 @@ var anyInterceptor = sync.OnceValue(func() *regexp.Regexp {
 // interceptorIndex is the index of the first product of interceptors whose
 // pattern matches the certificate's issuer or subject, -1 for none.
 func interceptorIndex(c *x509.Certificate) int {
-	names := certNames(c)
-	named := false // some pattern matches one of the names
-	for _, n := range names {
-		if anyInterceptor().MatchString(n) {
-			named = true
+	texts := certNames(c)
+	names := [2]certName{newCertName(texts[0]), newCertName(texts[1])}
+	// Some pattern matches one of the names: ASCII names are answered
+	// by substring search, others need the one-pass regexp first.
+	named := true
+	for i := range names {
+		if !names[i].ascii {
+			named = anyInterceptor().MatchString(texts[0]) || anyInterceptor().MatchString(texts[1])
 			break
 		}
 	}
@@ -294,8 +340,8 @@ func interceptorIndex(c *x509.Certificate) int {
 		if !named || p.Pattern == nil {
 			continue
 		}
-		for _, n := range names {
-			if p.Pattern.MatchString(n) {
+		for j := range names {
+			if p.matches(&names[j]) {
 				return i
 			}
 		}
@@ -307,23 +353,33 @@ func interceptorIndex(c *x509.Certificate) int {
 // certificate whose issuer is exactly the subject of a public root, yet
 // whose signature that root's key does not verify.
 func (ts *trustStore) impersonated(chain []*x509.Certificate) string {
+	bySubject := mozillaRoots().bySubject()
 	for _, c := range chain {
-		for _, r := range mozillaRoots().certs {
-			if !bytes.Equal(c.RawIssuer, r.RawSubject) {
-				continue
-			}
+		for _, r := range bySubject[string(c.RawIssuer)] {
 			if c.CheckSignatureFrom(r) != nil {
 				return displayName(r.Subject)
 			}
 		}
 		// A certificate that copies a public root's subject as its own.
-		for _, r := range mozillaRoots().certs {
-			if bytes.Equal(c.RawSubject, r.RawSubject) && !bytes.Equal(c.Raw, r.Raw) && c.CheckSignatureFrom(r) != nil {
+		for _, r := range bySubject[string(c.RawSubject)] {
+			if !bytes.Equal(c.Raw, r.Raw) && c.CheckSignatureFrom(r) != nil {
 				return displayName(r.Subject)
 			}
 		}
 	}
 	return ""
+}
+
+// bySubject returns the set's certificates by raw subject, each list in
+// the set's order, built on first use.
+func (rs *rootSet) bySubject() map[string][]*x509.Certificate {
+	rs.bySubjectOnce.Do(func() {
+		rs.bySubjectMap = make(map[string][]*x509.Certificate, len(rs.certs))
+		for _, r := range rs.certs {
+			rs.bySubjectMap[string(r.RawSubject)] = append(rs.bySubjectMap[string(r.RawSubject)], r)
+		}
+	})
+	return rs.bySubjectMap
 }
 
 // publicCAOrgs are organisations that run, or ran, public web CAs: a chain
@@ -340,12 +396,22 @@ var publicCAOrgs = []string{
 	"Hongkong Post", "NetLock", "Microsec", "Camerfirma", "WoSign", "Certinomis", "TrustCor", "Apple",
 }
 
+// publicCAOrgsLower is publicCAOrgs lower-cased.
+var publicCAOrgsLower = sync.OnceValue(func() []string {
+	out := make([]string, len(publicCAOrgs))
+	for i, p := range publicCAOrgs {
+		out[i] = strings.ToLower(p)
+	}
+	return out
+})
+
 // publicIssuerName names the issuer of c when its organisation runs or ran
 // a public CA.
 func publicIssuerName(c *x509.Certificate) string {
 	for _, o := range c.Issuer.Organization {
-		for _, p := range publicCAOrgs {
-			if strings.Contains(strings.ToLower(o), strings.ToLower(p)) {
+		lo := strings.ToLower(o)
+		for _, p := range publicCAOrgsLower() {
+			if strings.Contains(lo, p) {
 				return displayName(c.Issuer)
 			}
 		}

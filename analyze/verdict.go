@@ -102,8 +102,9 @@ func (hf hostFindings) worst(host string, keep func(*Finding) bool) *Finding {
 // and its verdict across DNS, TLS and interception.
 func hosts(ctx *Context, findings []Finding) []Host {
 	hf := indexFindings(findings)
-	out := []Host{}
-	for _, name := range ctx.hostNames() {
+	names := ctx.hostNames()
+	out := make([]Host, 0, len(names))
+	for _, name := range names {
 		h := Host{Name: name, Role: ctx.roleOf(name), Addrs: ctx.addrsOf(name)}
 		h.DNS = ctx.dnsVerdict(name, hf)
 		h.TLS = ctx.tlsVerdict(name, hf)

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"bytes"
+	"bufio"
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
@@ -227,12 +227,23 @@ func (o *analyzeOptions) write(rep *analyze.Report, e *env, inputs ...*analyze.I
 		}
 		return exitOK
 	}
-	var buf bytes.Buffer
-	if err := analyze.Render(&buf, rep, o.format, ropt); err != nil {
+	// The report goes to the file as it is rendered: a large capture's
+	// JSON report is tens of MB, and no copy of it is held in memory.
+	f, err := os.OpenFile(o.output, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
 		e.errorf("writing the report: %v", err)
 		return exitUsage
 	}
-	if err := os.WriteFile(o.output, buf.Bytes(), 0o600); err != nil {
+	w := bufio.NewWriterSize(f, 256<<10)
+	err = analyze.Render(w, rep, o.format, ropt)
+	if err == nil {
+		err = w.Flush()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(o.output) // a partial report would mislead
 		e.errorf("writing the report: %v", err)
 		return exitUsage
 	}

@@ -145,3 +145,34 @@ func TestDamagedInputReportsWhereAndKeepsWhatWasRead(t *testing.T) {
 		t.Error("no input-damaged finding")
 	}
 }
+
+// TestOutputFileIsStandardOutput checks that a report written with -o
+// (rendered straight into the file) has the bytes standard output gets,
+// that an existing longer file is replaced whole, and that a file that
+// cannot be created is an error naming the report.
+func TestOutputFileIsStandardOutput(t *testing.T) {
+	sample := demoSample
+	dir := t.TempDir()
+	for _, format := range []string{"json", "text", "markdown"} {
+		path := filepath.Join(dir, "report."+format)
+		if err := os.WriteFile(path, bytes.Repeat([]byte("stale "), 100000), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		st1, stdout, _ := runCLI(t, "", "analyze", "--format", format, sample)
+		st2, _, stderr := runCLI(t, "", "analyze", "--format", format, "-o", path, sample)
+		if st1 != st2 {
+			t.Errorf("%s: exit status %d with -o, %d without (%s)", format, st2, st1, stderr)
+		}
+		got, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != stdout {
+			t.Errorf("%s: -o wrote %d bytes, standard output got %d", format, len(got), len(stdout))
+		}
+	}
+	st, _, stderr := runCLI(t, "", "analyze", "--format", "json", "-o", filepath.Join(dir, "missing", "r.json"), sample)
+	if st != exitUsage || !strings.Contains(stderr, "writing the report") {
+		t.Errorf("an uncreatable -o file: status %d, %q", st, stderr)
+	}
+}
