@@ -124,10 +124,15 @@ type Options struct {
 	// Budget, when set, stops reading an input early — keeping everything
 	// decoded before — when the wall clock or the heap passes its limits.
 	Budget *Budget
-	// Shards is the number of goroutines NewSharded decodes on: 0 for
-	// one per CPU (GOMAXPROCS), 1 for the sequential Decoder.
+	// Shards is the number of flow decoders NewSharded feeds, each on a
+	// goroutine of its own: 0 for one per CPU (GOMAXPROCS; none on one
+	// CPU), Sequential for none (the caller's goroutine decodes
+	// everything).
 	Shards int
 }
+
+// Sequential is the Shards value that decodes on the caller's goroutine.
+const Sequential = -1
 
 // Decoder decodes the packets of one input. Feed it every packet with
 // Packet, in capture order, then call Finish.

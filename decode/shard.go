@@ -113,15 +113,23 @@ type batch struct {
 const maxShards = 8
 
 // NewSharded returns a decoder for the input with the given index that
-// runs on opt.Shards goroutines (GOMAXPROCS, at most maxShards, when 0), or nil when that is
-// one, or when the limits are too small to share.
+// feeds opt.Shards flow decoders (GOMAXPROCS, at most maxShards, when 0),
+// or nil for Sequential, for 0 on one CPU, or when the limits are too small
+// to share. One flow decoder is a pipeline of two stages (the front end and
+// the flows) whose results are exact whatever limit it meets.
 func NewSharded(input int, opt Options) *Sharded {
 	n := opt.Shards
-	if n <= 0 {
+	if n == 0 {
 		// Past a few shards the front end is the bottleneck, and the
-		// smaller shares of the limits only make the sequential
-		// fallback likelier.
+		// smaller shares of the limits only make the second pass
+		// likelier. One CPU decodes sequentially.
 		n = min(runtime.GOMAXPROCS(0), maxShards)
+		if n == 1 {
+			return nil
+		}
+	}
+	if n < 1 {
+		return nil
 	}
 	lim := opt.Limits.withDefaults()
 	share := lim
@@ -129,7 +137,7 @@ func NewSharded(input int, opt Options) *Sharded {
 	share.MaxEvents /= n
 	share.TotalBuffer /= int64(n)
 	share.DecryptBuffer /= n
-	if n < 2 || share.MaxFlows < 1 || share.MaxEvents < 1 || share.TotalBuffer < 1 ||
+	if share.MaxFlows < 1 || share.MaxEvents < 1 || share.TotalBuffer < 1 ||
 		share.DecryptBuffer < 2*tlswire.MaxRecordLength {
 		return nil
 	}
@@ -360,7 +368,7 @@ func (s *Sharded) run(sh *shard) {
 				sh.pre = d.finishShard(m.t)
 				continue
 			}
-			if !s.near.Load() && !s.underShare(d) {
+			if len(s.shards) > 1 && !s.near.Load() && !s.underShare(d) {
 				s.near.Store(true)
 			}
 		}
@@ -419,7 +427,12 @@ func (s *Sharded) Finish() (ev *Events, exact bool) {
 }
 
 // exact reports whether every shard stayed under its share of the limits.
+// One shard is exact whatever it met: it decodes every flow, with the whole
+// limits, in the order the sequential Decoder does.
 func (s *Sharded) exact() bool {
+	if len(s.shards) == 1 {
+		return true
+	}
 	for _, sh := range s.shards {
 		if !s.underShare(sh.d) {
 			return false

@@ -94,7 +94,7 @@ func Open(index int, path string, stdin io.Reader, opt decode.Options) (*Input, 
 	defer r.Close()
 	if path != "-" && opt.Shards == 0 {
 		if st, err := os.Stat(path); err == nil && st.Size() < shardMinBytes {
-			opt.Shards = 1
+			opt.Shards = decode.Sequential
 		}
 	}
 	in, exact := decodeInput(index, path, r, opt, path != "-")
@@ -102,9 +102,10 @@ func Open(index int, path string, stdin io.Reader, opt decode.Options) (*Input, 
 		return in, nil
 	}
 	// The input came near a limit of the decoder as a whole (a shard
-	// reached its share): decode it again on one goroutine, which is what
-	// the limits are defined on, so that the result does not depend on
-	// the number of CPUs.
+	// reached its share): decode it again with one flow decoder, which
+	// meets the limits as the sequential decoder does (they are defined on
+	// it), so that the result does not depend on the number of CPUs; the
+	// front end still runs beside it.
 	in = nil
 	runtime.GC() // the shards' flows go before the second pass makes its own
 	again, err := capture.Open(path)
@@ -184,7 +185,7 @@ func decodeInput(index int, path string, r *capture.Reader, opt decode.Options, 
 		opt.Trimmed = true
 	}
 	var d *decode.Decoder
-	if opt.Shards != 1 {
+	if opt.Shards != decode.Sequential {
 		sh = decode.NewSharded(index, opt)
 	}
 	if sh == nil {

@@ -10,7 +10,8 @@ import (
 	"github.com/modsniff/modsniff/decode"
 )
 
-// BenchmarkDecode decodes one capture on one goroutine and on shards. The
+// BenchmarkDecode decodes one capture on one goroutine (shards=0) and with
+// one, two and four flow decoders behind the front end. The
 // capture is MODSNIFF_BENCH_CAPTURE when set (make one with
 // `go run ./samples/bench/gen -size 128 -o FILE`), else every sample,
 // which is too small to show more than the overhead.
@@ -27,8 +28,8 @@ func BenchmarkDecode(b *testing.B) {
 		}
 		size += st.Size()
 	}
-	for _, shards := range []int{1, 2, 4} {
-		b.Run("shards="+strconv.Itoa(shards), func(b *testing.B) {
+	for _, shards := range []int{decode.Sequential, 1, 2, 4} {
+		b.Run("shards="+strconv.Itoa(max(shards, 0)), func(b *testing.B) {
 			b.SetBytes(size)
 			for b.Loop() {
 				for _, p := range paths {

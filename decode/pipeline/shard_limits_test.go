@@ -169,7 +169,7 @@ func fragments(src, dst netip.AddrPort, payload []byte, id uint16) [][]byte {
 // routed: the events are the sequential ones.
 func TestShardedDecodingOfManyFlowsEqualsSequential(t *testing.T) {
 	path := busyCapture(t)
-	seq, _ := openWith(t, path, 1)
+	seq, _ := openWith(t, path, decode.Sequential)
 	ev := seq.Events
 	if len(ev.TCP) < 700 || len(ev.HTTP) < 250 || len(ev.DNS) < 300 || len(ev.ICMP) < 200 || ev.Stats[0].Reassembled != 120 {
 		t.Fatalf("the capture does not hold what it should: %d TCP, %d HTTP, %d DNS, %d ICMP, %d reassembled",
@@ -182,7 +182,7 @@ func TestShardedDecodingOfManyFlowsEqualsSequential(t *testing.T) {
 	if !capped {
 		t.Fatalf("no capped notes: %v", ev.Notes)
 	}
-	for _, n := range []int{2, 3, 4, 7} {
+	for _, n := range []int{1, 2, 3, 4, 7} {
 		got, exact := openWith(t, path, n)
 		if !exact {
 			t.Errorf("%d shards: a shard reached its share of a limit", n)
@@ -208,7 +208,7 @@ func TestShardedDecodingNearALimitIsDoneAgainSequentially(t *testing.T) {
 		{"reassembly buffer", decode.Limits{TotalBuffer: 90}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			opt := decode.Options{Limits: tc.lim, Shards: 1}
+			opt := decode.Options{Limits: tc.lim, Shards: decode.Sequential}
 			want, err := Open(0, path, nil, opt)
 			if err != nil {
 				t.Fatal(err)
@@ -226,6 +226,41 @@ func TestShardedDecodingNearALimitIsDoneAgainSequentially(t *testing.T) {
 			got, err := Open(0, path, nil, opt)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if d := firstDifference(want, got); d != "" {
+				t.Errorf("%s differs from the sequential decoder", d)
+			}
+		})
+	}
+}
+
+// TestOneFlowDecoderNearALimitNeedsNoSecondPass shows the pipeline of two
+// CPUs: one flow decoder behind the front end has the whole limits and
+// sees every flow in order, so what a limit cuts is what the sequential
+// decoder cuts, and the file is not decoded again.
+func TestOneFlowDecoderNearALimitNeedsNoSecondPass(t *testing.T) {
+	path := busyCapture(t)
+	for _, tc := range []struct {
+		name string
+		lim  decode.Limits
+	}{
+		{"flow table", decode.Limits{MaxFlows: 8}},
+		{"events of a kind", decode.Limits{MaxEvents: 250}},
+		{"reassembly buffer", decode.Limits{TotalBuffer: 90}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			want, err := Open(0, path, nil, decode.Options{Limits: tc.lim, Shards: decode.Sequential})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := capture.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, exact := decodeInput(0, path, r, decode.Options{Limits: tc.lim, Shards: 1}, true)
+			r.Close()
+			if !exact || got == nil {
+				t.Fatalf("one flow decoder near the limit: exact %v, input %v", exact, got != nil)
 			}
 			if d := firstDifference(want, got); d != "" {
 				t.Errorf("%s differs from the sequential decoder", d)

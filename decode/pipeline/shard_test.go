@@ -62,11 +62,11 @@ func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 // event and note included, are the same, in the same order.
 func TestShardedDecodingEqualsSequential(t *testing.T) {
 	for _, path := range sampleCaptures(t) {
-		seq, exact := openWith(t, path, 1)
+		seq, exact := openWith(t, path, decode.Sequential)
 		if !exact {
 			t.Fatalf("%s: the sequential decoder reported an inexact result", path)
 		}
-		for _, n := range []int{2, 3} {
+		for _, n := range []int{1, 2, 3} {
 			got, exact := openWith(t, path, n)
 			if !exact {
 				t.Errorf("%s, %d shards: a shard reached its share of a limit", path, n)
