@@ -193,20 +193,23 @@ func TestShardedDecodingOfManyFlowsEqualsSequential(t *testing.T) {
 	}
 }
 
-// TestShardedDecodingNearALimitIsDoneAgainSequentially shows what happens
-// when an input comes near a limit as a whole: a shard reaches its share,
-// says so, and Open decodes the file again on one goroutine, so that what
-// the limit cuts is what the sequential decoder cuts.
-func TestShardedDecodingNearALimitIsDoneAgainSequentially(t *testing.T) {
+// nearLimitCases are limits that busyCapture reaches, one kind each.
+var nearLimitCases = []struct {
+	name string
+	lim  decode.Limits
+}{
+	{"flow table", decode.Limits{MaxFlows: 8}},
+	{"events of a kind", decode.Limits{MaxEvents: 250}},
+	{"reassembly buffer", decode.Limits{TotalBuffer: 90}},
+}
+
+// TestShardedDecodingNearALimitIsDoneAgain shows what happens when an
+// input comes near a limit as a whole: a shard reaches its share, says so,
+// and Open decodes the file again with one flow decoder, so that what the
+// limit cuts is what the sequential decoder cuts.
+func TestShardedDecodingNearALimitIsDoneAgain(t *testing.T) {
 	path := busyCapture(t)
-	for _, tc := range []struct {
-		name string
-		lim  decode.Limits
-	}{
-		{"flow table", decode.Limits{MaxFlows: 8}},
-		{"events of a kind", decode.Limits{MaxEvents: 250}},
-		{"reassembly buffer", decode.Limits{TotalBuffer: 90}},
-	} {
+	for _, tc := range nearLimitCases {
 		t.Run(tc.name, func(t *testing.T) {
 			opt := decode.Options{Limits: tc.lim, Shards: decode.Sequential}
 			want, err := Open(0, path, nil, opt)
@@ -240,14 +243,7 @@ func TestShardedDecodingNearALimitIsDoneAgainSequentially(t *testing.T) {
 // decoder cuts, and the file is not decoded again.
 func TestOneFlowDecoderNearALimitNeedsNoSecondPass(t *testing.T) {
 	path := busyCapture(t)
-	for _, tc := range []struct {
-		name string
-		lim  decode.Limits
-	}{
-		{"flow table", decode.Limits{MaxFlows: 8}},
-		{"events of a kind", decode.Limits{MaxEvents: 250}},
-		{"reassembly buffer", decode.Limits{TotalBuffer: 90}},
-	} {
+	for _, tc := range nearLimitCases {
 		t.Run(tc.name, func(t *testing.T) {
 			want, err := Open(0, path, nil, decode.Options{Limits: tc.lim, Shards: decode.Sequential})
 			if err != nil {
