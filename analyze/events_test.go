@@ -163,9 +163,9 @@ func tlsSession(spec sessionSpec) *decode.TLSSession {
 		c.FIN[0] = at(30)
 	}
 	s := &tlswire.Session{
-		ClientHello: &tlswire.ClientHello{ServerName: spec.sni, ALPN: alpn, LegacyVersion: tlswire.VersionTLS12,
-			SupportedVersions: []uint16{tlswire.VersionTLS13, tlswire.VersionTLS12},
-			KeyShareGroups:    []uint16{0x11ec, 0x001d}, Length: 1500},
+		ClientHello: &tlswire.ClientHello{ServerName: spec.sni, LegacyVersion: tlswire.VersionTLS12, Length: 1500,
+			HelloProfile: &tlswire.HelloProfile{ALPN: alpn, SupportedVersions: []uint16{tlswire.VersionTLS13, tlswire.VersionTLS12},
+				KeyShareGroups: []uint16{0x11ec, 0x001d}}},
 		ClientHelloAt: at(4), ClientHelloFirstAt: at(4), ClientHelloPackets: max(spec.helloPkts, 1),
 	}
 	if spec.version != 0 {

@@ -22,15 +22,31 @@ type ClientHello struct {
 	LegacyVersion uint16
 	Random        [32]byte
 	SessionID     []byte
-	CipherSuites  []uint16
+	// ServerName is the first host_name of server_name (RFC 6066 §3), "" if none.
+	ServerName string
+	// Length is the length of the message body.
+	Length int
+	// Notes records legal-but-odd and malformed-but-skippable details:
+	// duplicate extensions, trailing bytes, an SNI with several names, an
+	// empty ALPN entry, a key share of the wrong size …
+	Notes []string
+	// HelloProfile holds what the client offers. It is never nil; hellos
+	// that offer the same may share it (see [Interner]), so it is read-only
+	// once parsing returns.
+	*HelloProfile
+}
+
+// HelloProfile is what a ClientHello offers beside its random, session ID
+// and server name: the same for every connection a client makes with one
+// configuration, which is why the hellos of a capture can share it.
+type HelloProfile struct {
+	CipherSuites []uint16
 	// CompressionMethods are the legacy_compression_methods bytes.
 	CompressionMethods []uint8
 	// Extensions lists every extension type in wire order, duplicates
 	// included: the raw material of JA4.
 	Extensions []uint16
 
-	// ServerName is the first host_name of server_name (RFC 6066 §3), "" if none.
-	ServerName string
 	// ALPN lists the protocol names of application_layer_protocol_negotiation
 	// (RFC 7301 §3.1), byte strings that need not be printable.
 	ALPN []string
@@ -70,13 +86,6 @@ type ClientHello struct {
 	// byte non-zero), and Random holds the challenge, right-aligned.
 	SSLv2            bool
 	SSLv2CipherSpecs []uint32
-
-	// Length is the length of the message body.
-	Length int
-	// Notes records legal-but-odd and malformed-but-skippable details:
-	// duplicate extensions, trailing bytes, an SNI with several names, an
-	// empty ALPN entry, a key share of the wrong size …
-	Notes []string
 }
 
 // KeyShare is one KeyShareEntry of a ClientHello (RFC 8446 §4.2.8): its
@@ -144,7 +153,7 @@ func (ch *ClientHello) note(format string, args ...any) {
 // are still decoded (their framing is intact); the error is the first one.
 func ParseClientHello(body []byte) (*ClientHello, error) {
 	s := cryptobyte.String(body)
-	ch := &ClientHello{Length: len(body)}
+	ch := &ClientHello{Length: len(body), HelloProfile: &HelloProfile{}}
 	if !s.ReadUint16(&ch.LegacyVersion) {
 		return nil, perr(msgClientHello, "legacy_version", ErrTruncated)
 	}
@@ -453,7 +462,7 @@ func (ch *ClientHello) checkHostName(name string) {
 // the note "SSLv2-compatible ClientHello" is always recorded.
 func ParseSSLv2ClientHello(msg []byte) (*ClientHello, error) {
 	s := cryptobyte.String(msg)
-	ch := &ClientHello{SSLv2: true, Length: len(msg)}
+	ch := &ClientHello{Length: len(msg), HelloProfile: &HelloProfile{SSLv2: true}}
 	ch.note("SSLv2-compatible ClientHello (RFC 5246 Appendix E.2)")
 	var typ uint8
 	if !s.ReadUint8(&typ) {

@@ -1,6 +1,9 @@
 package tlswire
 
-import "unsafe"
+import (
+	"encoding/binary"
+	"unsafe"
+)
 
 // Interner makes the parsed hellos of many connections share their lists:
 // the clients of one capture send the same cipher suites, extensions,
@@ -10,18 +13,21 @@ import "unsafe"
 // after which new ones are kept as parsed; it is not safe for concurrent
 // use (each decoder has its own).
 type Interner struct {
-	lists   map[string][]uint16
-	strs    map[string]string
-	shares  map[string][]KeyShare
-	names   map[string][]string
-	maxKeys int
+	lists    map[string][]uint16
+	strs     map[string]string
+	shares   map[string][]KeyShare
+	names    map[string][]string
+	profiles map[string]*HelloProfile
+	key      []byte
+	maxKeys  int
 }
 
 // NewInterner returns an Interner that holds at most max distinct values
 // of each kind.
 func NewInterner(max int) *Interner {
 	return &Interner{lists: make(map[string][]uint16), strs: make(map[string]string),
-		shares: make(map[string][]KeyShare), names: make(map[string][]string), maxKeys: max}
+		shares: make(map[string][]KeyShare), names: make(map[string][]string),
+		profiles: make(map[string]*HelloProfile), maxKeys: max}
 }
 
 // list returns the shared copy of l.
@@ -99,11 +105,17 @@ func (in *Interner) nameList(l []string) []string {
 // TLS 1.2: one null method.
 var nullCompression = []uint8{0}
 
-// Hello replaces ch's lists and names by shared copies; nil in does nothing.
+// maxProfileKey bounds the encoded profile an Interner keeps as a key: a
+// real client's is a few hundred bytes, a hostile hello's up to 64 KiB.
+const maxProfileKey = 1 << 10
+
+// Hello replaces ch's lists and names by shared copies, and its whole
+// profile by an equal one another hello already has; nil in does nothing.
 func (in *Interner) Hello(ch *ClientHello) {
-	if in == nil || ch == nil {
+	if in == nil || ch == nil || ch.HelloProfile == nil {
 		return
 	}
+	defer in.profile(ch)
 	ch.CipherSuites = in.list(ch.CipherSuites)
 	ch.Extensions = in.list(ch.Extensions)
 	ch.SupportedVersions = in.list(ch.SupportedVersions)
@@ -117,6 +129,70 @@ func (in *Interner) Hello(ch *ClientHello) {
 	ch.ALPN = in.nameList(ch.ALPN)
 	if len(ch.CompressionMethods) == 1 && ch.CompressionMethods[0] == 0 {
 		ch.CompressionMethods = nullCompression
+	}
+}
+
+// profile replaces ch.HelloProfile by the shared equal one, if any.
+func (in *Interner) profile(ch *ClientHello) {
+	p := ch.HelloProfile
+	k := in.key[:0]
+	u16 := func(l []uint16) {
+		k = binary.BigEndian.AppendUint32(k, uint32(len(l)))
+		for _, v := range l {
+			k = binary.BigEndian.AppendUint16(k, v)
+		}
+	}
+	bytes := func(l []uint8) {
+		k = binary.BigEndian.AppendUint32(k, uint32(len(l)))
+		k = append(k, l...)
+	}
+	flag := func(b bool) {
+		if b {
+			k = append(k, 1)
+		} else {
+			k = append(k, 0)
+		}
+	}
+	u16(p.CipherSuites)
+	bytes(p.CompressionMethods)
+	u16(p.Extensions)
+	k = binary.BigEndian.AppendUint32(k, uint32(len(p.ALPN)))
+	for _, a := range p.ALPN {
+		k = binary.BigEndian.AppendUint32(k, uint32(len(a)))
+		k = append(k, a...)
+	}
+	k = binary.BigEndian.AppendUint64(k, uint64(p.ALPNOmitted))
+	u16(p.SupportedVersions)
+	u16(p.SupportedGroups)
+	k = binary.BigEndian.AppendUint32(k, uint32(len(p.KeyShares)))
+	for _, s := range p.KeyShares {
+		k = binary.BigEndian.AppendUint16(k, s.Group)
+		k = binary.BigEndian.AppendUint64(k, uint64(s.Length))
+	}
+	u16(p.KeyShareGroups)
+	u16(p.SignatureAlgorithms)
+	u16(p.SignatureAlgorithmsCert)
+	bytes(p.ECPointFormats)
+	bytes(p.PSKModes)
+	flag(p.EarlyData)
+	flag(p.PreSharedKey)
+	u16(p.CertCompression)
+	flag(p.HasECH)
+	flag(p.SSLv2)
+	k = binary.BigEndian.AppendUint32(k, uint32(len(p.SSLv2CipherSpecs)))
+	for _, v := range p.SSLv2CipherSpecs {
+		k = binary.BigEndian.AppendUint32(k, v)
+	}
+	in.key = k[:0]
+	if len(k) > maxProfileKey {
+		return
+	}
+	if shared, ok := in.profiles[string(k)]; ok {
+		ch.HelloProfile = shared
+		return
+	}
+	if len(in.profiles) < in.maxKeys {
+		in.profiles[string(k)] = p
 	}
 }
 

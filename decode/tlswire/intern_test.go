@@ -44,10 +44,42 @@ func TestInternerSharesTheListsOfIdenticalHellos(t *testing.T) {
 			t.Errorf("%s: not shared between identical hellos", name)
 		}
 	}
+	if a.HelloProfile != b.HelloProfile {
+		t.Error("identical hellos do not share their profile")
+	}
+	if a.Random == b.Random {
+		t.Error("the hellos share their random: the per-connection fields must stay apart")
+	}
 	for i := range hellos {
 		if !reflect.DeepEqual(hellos[i], plain[i]) {
 			t.Errorf("hello %d interned differs from the one parsed alone:\n%+v\n%+v", i, hellos[i], plain[i])
 		}
+	}
+}
+
+func TestInternerKeepsDifferentProfilesApart(t *testing.T) {
+	p := getPKI(t)
+	in := NewInterner(64)
+	var got []*ClientHello
+	for _, protos := range [][]string{{"h2", "http/1.1"}, {"http/1.1"}} {
+		cfg := goClientConfig(p)
+		cfg.NextProtos = protos
+		rec, ce, se := handshake(t, cfg, serverConfig(p), 100)
+		if ce != nil || se != nil {
+			t.Fatalf("handshake: %v / %v", ce, se)
+		}
+		c := NewConn(ConnOptions{Intern: in})
+		feedChunks(c, rec, nil)
+		got = append(got, c.Session().ClientHello)
+	}
+	if got[0].HelloProfile == got[1].HelloProfile {
+		t.Fatal("hellos offering different ALPN share a profile")
+	}
+	if len(got[0].ALPN) != 2 || len(got[1].ALPN) != 1 {
+		t.Errorf("ALPN %q / %q", got[0].ALPN, got[1].ALPN)
+	}
+	if &got[0].CipherSuites[0] != &got[1].CipherSuites[0] {
+		t.Error("the cipher suites both offer are not shared")
 	}
 }
 

@@ -521,14 +521,18 @@ func derLen(n int) []byte {
 func TestJA4(t *testing.T) {
 	// The example of the JA4 specification (FoxIO technical details).
 	spec := &ClientHello{
-		LegacyVersion:       VersionTLS12,
-		CipherSuites:        []uint16{0x1301, 0x1302, 0x1303, 0xc02b, 0xc02f, 0xc02c, 0xc030, 0xcca9, 0xcca8, 0xc013, 0xc014, 0x009c, 0x009d, 0x002f, 0x0035},
-		Extensions:          []uint16{0x001b, 0x0000, 0x0033, 0x0010, 0x4469, 0x0017, 0x002d, 0x000d, 0x0005, 0x0023, 0x0012, 0x002b, 0xff01, 0x000b, 0x000a, 0x0015},
-		SupportedVersions:   []uint16{0x0304, 0x0303},
-		ALPN:                []string{"h2", "http/1.1"},
-		SignatureAlgorithms: []uint16{0x0403, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601},
+		LegacyVersion: VersionTLS12,
+		HelloProfile: &HelloProfile{
+			CipherSuites:        []uint16{0x1301, 0x1302, 0x1303, 0xc02b, 0xc02f, 0xc02c, 0xc030, 0xcca9, 0xcca8, 0xc013, 0xc014, 0x009c, 0x009d, 0x002f, 0x0035},
+			Extensions:          []uint16{0x001b, 0x0000, 0x0033, 0x0010, 0x4469, 0x0017, 0x002d, 0x000d, 0x0005, 0x0023, 0x0012, 0x002b, 0xff01, 0x000b, 0x000a, 0x0015},
+			SupportedVersions:   []uint16{0x0304, 0x0303},
+			ALPN:                []string{"h2", "http/1.1"},
+			SignatureAlgorithms: []uint16{0x0403, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601},
+		},
 	}
+	greasedProfile := *spec.HelloProfile
 	greased := *spec
+	greased.HelloProfile = &greasedProfile
 	greased.CipherSuites = append([]uint16{0x0a0a}, spec.CipherSuites...)
 	greased.Extensions = append([]uint16{0x1a1a}, append(slices.Clone(spec.Extensions), 0x2a2a)...)
 	greased.SupportedVersions = append([]uint16{0x3a3a}, spec.SupportedVersions...)
@@ -560,10 +564,10 @@ func TestJA4(t *testing.T) {
 		}
 	}
 	// No ciphers, no extensions, more than 99 ciphers.
-	if got := JA4(&ClientHello{LegacyVersion: VersionTLS10}, 't'); got != "t10i000000_000000000000_000000000000" {
+	if got := JA4(&ClientHello{LegacyVersion: VersionTLS10, HelloProfile: &HelloProfile{}}, 't'); got != "t10i000000_000000000000_000000000000" {
 		t.Errorf("empty hello %s", got)
 	}
-	many := &ClientHello{LegacyVersion: 0x0303, CipherSuites: make([]uint16, 150)}
+	many := &ClientHello{LegacyVersion: 0x0303, HelloProfile: &HelloProfile{CipherSuites: make([]uint16, 150)}}
 	for i := range many.CipherSuites {
 		many.CipherSuites[i] = uint16(i + 1)
 	}
