@@ -3,6 +3,7 @@ package tlswire
 import (
 	"errors"
 	"path/filepath"
+	"reflect"
 	"testing"
 
 	"github.com/modsniff/modsniff/capture/capturetest"
@@ -64,6 +65,16 @@ func FuzzParseClientHello(f *testing.F) {
 				}
 			}
 			ch.MaxVersion()
+			// Interning changes nothing a reader sees, however odd the
+			// hello, and a second equal hello gets the first one's profile.
+			in := NewInterner(8)
+			first, _ := ParseClientHello(b)
+			in.Hello(first)
+			second, _ := ParseClientHello(b)
+			in.Hello(second)
+			if !reflect.DeepEqual(first, ch) || !reflect.DeepEqual(second, ch) {
+				t.Fatalf("interned hello differs:\n%+v\n%+v", first, ch)
+			}
 		}
 		ch, err = ParseSSLv2ClientHello(b)
 		checkParseError(t, err)
