@@ -109,13 +109,21 @@ var nullCompression = []uint8{0}
 // real client's is a few hundred bytes, a hostile hello's up to 64 KiB.
 const maxProfileKey = 1 << 10
 
-// Hello replaces ch's lists and names by shared copies, and its whole
-// profile by an equal one another hello already has; nil in does nothing.
+// Hello gives ch the profile an earlier hello that offered the same
+// already has, or else replaces the profile's lists and names by shared
+// copies and keeps it for the next hellos; nil in does nothing.
 func (in *Interner) Hello(ch *ClientHello) {
 	if in == nil || ch == nil || ch.HelloProfile == nil {
 		return
 	}
-	defer in.profile(ch)
+	ch.ServerName = in.str(ch.ServerName)
+	k, keyed := in.profileKey(ch.HelloProfile)
+	if keyed {
+		if shared, ok := in.profiles[string(k)]; ok {
+			ch.HelloProfile = shared
+			return
+		}
+	}
 	ch.CipherSuites = in.list(ch.CipherSuites)
 	ch.Extensions = in.list(ch.Extensions)
 	ch.SupportedVersions = in.list(ch.SupportedVersions)
@@ -125,16 +133,18 @@ func (in *Interner) Hello(ch *ClientHello) {
 	ch.SignatureAlgorithmsCert = in.list(ch.SignatureAlgorithmsCert)
 	ch.CertCompression = in.list(ch.CertCompression)
 	ch.KeyShares = in.keyShares(ch.KeyShares)
-	ch.ServerName = in.str(ch.ServerName)
 	ch.ALPN = in.nameList(ch.ALPN)
 	if len(ch.CompressionMethods) == 1 && ch.CompressionMethods[0] == 0 {
 		ch.CompressionMethods = nullCompression
 	}
+	if keyed && len(in.profiles) < in.maxKeys {
+		in.profiles[string(k)] = ch.HelloProfile
+	}
 }
 
-// profile replaces ch.HelloProfile by the shared equal one, if any.
-func (in *Interner) profile(ch *ClientHello) {
-	p := ch.HelloProfile
+// profileKey encodes p as a key of Interner.profiles, in a buffer reused
+// by the next call; keyed is false when it is longer than maxProfileKey.
+func (in *Interner) profileKey(p *HelloProfile) (key []byte, keyed bool) {
 	k := in.key[:0]
 	u16 := func(l []uint16) {
 		k = binary.BigEndian.AppendUint32(k, uint32(len(l)))
@@ -184,16 +194,7 @@ func (in *Interner) profile(ch *ClientHello) {
 		k = binary.BigEndian.AppendUint32(k, v)
 	}
 	in.key = k[:0]
-	if len(k) > maxProfileKey {
-		return
-	}
-	if shared, ok := in.profiles[string(k)]; ok {
-		ch.HelloProfile = shared
-		return
-	}
-	if len(in.profiles) < in.maxKeys {
-		in.profiles[string(k)] = p
-	}
+	return k, len(k) <= maxProfileKey
 }
 
 // ServerHello replaces sh's names by shared copies; nil in does nothing.
