@@ -169,6 +169,21 @@ func countLost(lost *ebpf.Map, label string) asm.Instructions {
 // (SIGSTOP, delivered before its first instruction) and reports its ID, so
 // that user space can attach to the new program before it runs and then
 // let it continue.
+// readKernelField copies size bytes of the kernel structure at base, from
+// offset off, to the stack slot at fpOff (bpf_probe_read_kernel), and
+// jumps to "out" when the read fails.
+func readKernelField(fpOff int16, size int32, base asm.Register, off int32) asm.Instructions {
+	return asm.Instructions{
+		asm.Mov.Reg(asm.R1, asm.RFP),
+		asm.Add.Imm(asm.R1, int32(fpOff)),
+		asm.Mov.Imm(asm.R2, size),
+		asm.Mov.Reg(asm.R3, base),
+		asm.Add.Imm(asm.R3, off),
+		asm.FnProbeReadKernel.Call(),
+		asm.JNE.Imm(asm.R0, 0, "out"),
+	}
+}
+
 func execProgram(events, tracked, lost *ebpf.Map, realParentOff, tgidOff int32) asm.Instructions {
 	insns := asm.Instructions{
 		asm.FnGetCurrentPidTgid.Call(),
@@ -186,23 +201,13 @@ func execProgram(events, tracked, lost *ebpf.Map, realParentOff, tgidOff int32) 
 		asm.Mov.Reg(asm.R6, asm.R0),
 	}
 	for range maxAncestors {
+		insns = append(insns, readKernelField(-24, 8, asm.R6, realParentOff)...)
 		insns = append(insns,
-			asm.Mov.Reg(asm.R1, asm.RFP),
-			asm.Add.Imm(asm.R1, -24),
-			asm.Mov.Imm(asm.R2, 8),
-			asm.Mov.Reg(asm.R3, asm.R6),
-			asm.Add.Imm(asm.R3, realParentOff),
-			asm.FnProbeReadKernel.Call(),
-			asm.JNE.Imm(asm.R0, 0, "out"),
 			asm.LoadMem(asm.R6, asm.RFP, -24, asm.DWord),
 			asm.JEq.Imm(asm.R6, 0, "out"),
-			asm.Mov.Reg(asm.R1, asm.RFP),
-			asm.Add.Imm(asm.R1, -32),
-			asm.Mov.Imm(asm.R2, 4),
-			asm.Mov.Reg(asm.R3, asm.R6),
-			asm.Add.Imm(asm.R3, tgidOff),
-			asm.FnProbeReadKernel.Call(),
-			asm.JNE.Imm(asm.R0, 0, "out"),
+		)
+		insns = append(insns, readKernelField(-32, 4, asm.R6, tgidOff)...)
+		insns = append(insns,
 			asm.LoadMem(asm.R1, asm.RFP, -32, asm.Word),
 			asm.JLE.Imm(asm.R1, 1, "out"), // init (or the idle task): no tracked ancestor
 			asm.LoadMapPtr(asm.R1, tracked.FD()),
