@@ -45,25 +45,40 @@ func startStats() *runStats {
 			st.prof = f
 		}
 	}
+	if d, err := time.ParseDuration(os.Getenv("MODSNIFF_MEMPROFILE_AT")); err == nil {
+		// A duration takes the heap profile that long after the start,
+		// in the middle of a phase: decoding's transient state.
+		path := os.Getenv("MODSNIFF_MEMPROFILE")
+		time.AfterFunc(d, func() { writeHeapProfile(path) })
+	}
 	stats = st
 	return st
+}
+
+// writeHeapProfile writes the heap profile, after a collection, to path.
+func writeHeapProfile(path string) {
+	if path == "" {
+		return
+	}
+	if f, err := os.Create(path); err == nil {
+		runtime.GC()
+		pprof.WriteHeapProfile(f)
+		f.Close()
+	}
 }
 
 // mark ends the phase called name. With MODSNIFF_MEMPROFILE=FILE, the heap
 // profile at the end of the phase MODSNIFF_MEMPROFILE_AT (default analyze,
 // when the events and the report are alive) is written to FILE, sampled
-// every MODSNIFF_MEMPROFILE_RATE bytes (default 512 KiB).
+// every MODSNIFF_MEMPROFILE_RATE bytes (default 512 KiB). A duration in
+// MODSNIFF_MEMPROFILE_AT (500ms) takes it that long after the start instead.
 func (st *runStats) mark(name string) {
 	at := os.Getenv("MODSNIFF_MEMPROFILE_AT")
 	if at == "" {
 		at = "analyze"
 	}
-	if path := os.Getenv("MODSNIFF_MEMPROFILE"); st != nil && name == at && path != "" {
-		if f, err := os.Create(path); err == nil {
-			runtime.GC()
-			pprof.WriteHeapProfile(f)
-			f.Close()
-		}
+	if st != nil && name == at {
+		writeHeapProfile(os.Getenv("MODSNIFF_MEMPROFILE"))
 	}
 	if st == nil || !st.on {
 		return
