@@ -229,6 +229,13 @@ func (d *Decoder) ref(n int, t time.Time) capture.Ref {
 // decodes the frame's layers; it reports whether the network layer is to
 // be looked at.
 func (d *Decoder) linkLayer(p *capture.Packet) (capture.Ref, bool) {
+	at := d.frame(p)
+	return at, d.decodeLink(p, at)
+}
+
+// frame counts a frame and sweeps the flow table when it is time; it
+// returns the frame's Ref.
+func (d *Decoder) frame(p *capture.Packet) capture.Ref {
 	d.stats.Packets++
 	d.stats.Bytes += int64(len(p.Data))
 	if d.stats.First.IsZero() {
@@ -243,12 +250,17 @@ func (d *Decoder) linkLayer(p *capture.Packet) (capture.Ref, bool) {
 		}
 	}
 	d.maybeSweep(p.Time)
+	return at
+}
 
+// decodeLink decodes the layers of frame p, counted as at; it reports
+// whether the network layer is to be looked at.
+func (d *Decoder) decodeLink(p *capture.Packet, at capture.Ref) bool {
 	switch err := d.ll.Decode(p.LinkType, p.Data, p.ByteOrder); err {
 	case nil:
 	case link.ErrNFLOG:
 		d.malformed(at)
-		return at, false
+		return false
 	case link.ErrUnsupported:
 		d.stats.Unsupported++
 		if !d.unsupported[p.LinkType] {
@@ -256,11 +268,11 @@ func (d *Decoder) linkLayer(p *capture.Packet) (capture.Ref, bool) {
 			d.note(at, fmt.Sprintf("link type %s is not decoded; its packets are skipped (first: packet %d)",
 				capture.LinkTypeName(p.LinkType), p.Number))
 		}
-		return at, false
+		return false
 	default:
 		d.malformed(at)
 	}
-	return at, true
+	return true
 }
 
 // network handles whatever the parser found above the link layer.
@@ -390,26 +402,32 @@ func (d *Decoder) transport(src, dst netip.Addr, ip IPInfo, proto layers.IPProto
 	d.decodeTransport(src, dst, ip, proto, data, at)
 }
 
-// decodeTransport decodes a transport header and what it carries.
-func (d *Decoder) decodeTransport(src, dst netip.Addr, ip IPInfo, proto layers.IPProtocol, data []byte, at capture.Ref) {
+// decodeTransport decodes a transport header and what it carries; it
+// reports false when the header could not be decoded.
+func (d *Decoder) decodeTransport(src, dst netip.Addr, ip IPInfo, proto layers.IPProtocol, data []byte, at capture.Ref) bool {
 	switch proto {
 	case layers.IPProtocolUDP:
-		if d.ll.UDP.DecodeFromBytes(data, gopacket.NilDecodeFeedback) == nil {
-			d.udpDatagram(src, dst, ip, &d.ll.UDP, at)
+		if d.ll.UDP.DecodeFromBytes(data, gopacket.NilDecodeFeedback) != nil {
+			return false
 		}
+		d.udpDatagram(src, dst, ip, &d.ll.UDP, at)
 	case layers.IPProtocolTCP:
-		if d.ll.TCP.DecodeFromBytes(data, gopacket.NilDecodeFeedback) == nil {
-			d.tcpPacket(src, dst, ip, &d.ll.TCP, at)
+		if d.ll.TCP.DecodeFromBytes(data, gopacket.NilDecodeFeedback) != nil {
+			return false
 		}
+		d.tcpPacket(src, dst, ip, &d.ll.TCP, at)
 	case layers.IPProtocolICMPv4:
-		if d.ll.ICMPv4.DecodeFromBytes(data, gopacket.NilDecodeFeedback) == nil {
-			d.icmpPacket(src, ip, d.ll.ICMPv4.TypeCode.Type(), d.ll.ICMPv4.TypeCode.Code(), icmp4Rest(&d.ll.ICMPv4), d.ll.ICMPv4.Payload, false, at)
+		if d.ll.ICMPv4.DecodeFromBytes(data, gopacket.NilDecodeFeedback) != nil {
+			return false
 		}
+		d.icmpPacket(src, ip, d.ll.ICMPv4.TypeCode.Type(), d.ll.ICMPv4.TypeCode.Code(), icmp4Rest(&d.ll.ICMPv4), d.ll.ICMPv4.Payload, false, at)
 	case layers.IPProtocolICMPv6:
-		if d.ll.ICMPv6.DecodeFromBytes(data, gopacket.NilDecodeFeedback) == nil {
-			d.icmpPacket(src, ip, d.ll.ICMPv6.TypeCode.Type(), d.ll.ICMPv6.TypeCode.Code(), icmp6Rest(&d.ll.ICMPv6), icmp6Body(&d.ll.ICMPv6), true, at)
+		if d.ll.ICMPv6.DecodeFromBytes(data, gopacket.NilDecodeFeedback) != nil {
+			return false
 		}
+		d.icmpPacket(src, ip, d.ll.ICMPv6.TypeCode.Type(), d.ll.ICMPv6.TypeCode.Code(), icmp6Rest(&d.ll.ICMPv6), icmp6Body(&d.ll.ICMPv6), true, at)
 	}
+	return true
 }
 
 // gtpuPort is the GTP-U port (3GPP TS 29.281 §4.4.2).

@@ -167,13 +167,24 @@ func (s *Sharded) Packet(p *capture.Packet) {
 	fe.seg.begin(moment{int64(p.Number), phasePacket, 0})
 	s.cur = p
 	sweep := fe.sweepAt
-	at, ok := fe.linkLayer(p) // the front end holds no flow: this only keeps the sweep clock
+	at := fe.frame(p) // the front end holds no flow: this only keeps the sweep clock
 	if !fe.sweepAt.Equal(sweep) {
 		for i := range s.shards {
 			s.put(i, msg{kind: msgSweep, num: p.Number, t: p.Time}, nil)
 		}
 	}
-	if ok {
+	switch g, ok := plainDatagram(p.LinkType, p.Data); {
+	case ok && len(g.segment) >= 4:
+		// The commonest frame: its flow decoder decodes the transport
+		// header, of which the front end needs only the ports.
+		sp, dp := binary.BigEndian.Uint16(g.segment), binary.BigEndian.Uint16(g.segment[2:])
+		i := 0
+		if g.proto == layers.IPProtocolTCP || sp != ntpPort && dp != ntpPort {
+			i = s.pick(netip.AddrPortFrom(g.src, sp), netip.AddrPortFrom(g.dst, dp))
+		}
+		s.put(i, msg{kind: msgTransport, proto: g.proto, num: p.Number, t: p.Time, src: g.src, dst: g.dst,
+			ip: g.ip, ipPayload: len(g.segment)}, g.segment)
+	case fe.decodeLink(p, at):
 		fe.network(at) // calls route or datagram
 	}
 	s.cur = nil
@@ -354,7 +365,9 @@ func (s *Sharded) run(sh *shard) {
 				d.maybeSweep(m.t)
 				d.stats.Decoded++
 				d.ipPayload = m.ipPayload
-				d.decodeTransport(m.src, m.dst, m.ip, m.proto, data, d.ref(m.num, m.t))
+				if at := d.ref(m.num, m.t); !d.decodeTransport(m.src, m.dst, m.ip, m.proto, data, at) {
+					d.malformed(at) // a header the front end left to the shard
+				}
 				d.seg.checkShare(s.share)
 			case msgDatagram:
 				d.seg.begin(moment{int64(m.num), phasePacket, 0})
@@ -574,6 +587,10 @@ func (s *Sharded) merge() *Events {
 	fe.noteCounts = sum
 	for _, d := range decs[1:] {
 		fe.stats.Decoded += d.stats.Decoded
+		if d.stats.Malformed > 0 && (fe.stats.Malformed == 0 || d.firstMalformed.Packet < fe.firstMalformed.Packet) {
+			fe.firstMalformed = d.firstMalformed
+		}
+		fe.stats.Malformed += d.stats.Malformed
 		fe.stats.FlowsEvicted += d.stats.FlowsEvicted
 		fe.stats.BufferedLimit += d.budget.Hits()
 		if d.gtpu > 0 && (fe.gtpu == 0 || d.firstGTPU.Packet < fe.firstGTPU.Packet) {
