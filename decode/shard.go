@@ -407,7 +407,19 @@ func (d *Decoder) finishShard(last time.Time) []*TLSSession {
 	d.seg.seal()
 	pre := d.tls
 	d.finishTLS()
+	d.releaseTables()
 	return pre
+}
+
+// releaseTables drops what a finished decoder kept only to decode: its flow
+// table, its tables of DNS and NTP messages awaiting a reply, its share of
+// the interned hello lists' index. The events keep what they point at; the
+// merge that follows the last shard's end is the largest the heap gets,
+// and these tables would be garbage alive through it.
+func (d *Decoder) releaseTables() {
+	d.flows, d.openFlows, d.endedFlows, d.lastFlow = nil, flowList{}, flowList{}, nil
+	d.dns, d.ntp = nil, nil
+	d.intern = nil
 }
 
 // finishing is called as a flow is about to be finished: what that
@@ -436,6 +448,9 @@ func (s *Sharded) Finish() (ev *Events, exact bool) {
 	}
 	s.closed = true
 	s.wg.Wait()
+	for len(s.free) > 0 {
+		<-s.free // the batches' buffers are garbage through the merge
+	}
 	return s.merge(), s.exact()
 }
 
