@@ -3,6 +3,8 @@ package capture
 import (
 	"bytes"
 	"io"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -95,4 +97,34 @@ func TestReaderDoesNotAllocatePerPacket(t *testing.T) {
 			t.Errorf("pcapng %v: %.2f allocations per packet, want 0", ng, allocs)
 		}
 	}
+}
+
+// BenchmarkOpenPcapng reads a capture file through Open: read ahead on a
+// goroutine of its own, the chunks read in place.
+func BenchmarkOpenPcapng(b *testing.B) {
+	file := benchFile(b, true)
+	path := filepath.Join(b.TempDir(), "bench.pcapng")
+	if err := os.WriteFile(path, file, 0o600); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(file)))
+	packets := 0
+	for b.Loop() {
+		r, err := Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for {
+			p, err := r.Next()
+			if err == io.EOF {
+				break
+			}
+			packets++
+			if len(p.Data) == 0 {
+				b.Fatal("empty packet")
+			}
+		}
+		r.Close()
+	}
+	b.ReportMetric(float64(packets)/b.Elapsed().Seconds(), "packets/s")
 }

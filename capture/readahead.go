@@ -26,7 +26,8 @@ const (
 	readAheadSize   = 256 << 10
 )
 
-func newReadAhead(src io.Reader) *readAhead {
+// newReadAhead reads src ahead in chunks of size bytes.
+func newReadAhead(src io.Reader, size int) *readAhead {
 	ra := &readAhead{
 		full: make(chan []byte, readAheadChunks),
 		free: make(chan []byte, readAheadChunks),
@@ -34,9 +35,9 @@ func newReadAhead(src io.Reader) *readAhead {
 		done: make(chan struct{}),
 	}
 	for range readAheadChunks - 1 {
-		ra.free <- make([]byte, readAheadSize)
+		ra.free <- make([]byte, size)
 	}
-	go ra.run(src, make([]byte, readAheadSize))
+	go ra.run(src, make([]byte, size))
 	return ra
 }
 
@@ -96,6 +97,22 @@ func (ra *readAhead) Read(p []byte) (int, error) {
 	n := copy(p, ra.cur)
 	ra.cur = ra.cur[n:]
 	return n, nil
+}
+
+// take returns the next chunk, which the caller reads in place and gives
+// back with give; false after the last one, ra.err then saying why.
+// Read and take must not both be used.
+func (ra *readAhead) take() ([]byte, bool) {
+	b, ok := <-ra.full
+	return b, ok
+}
+
+// give returns a chunk from take, to be filled again.
+func (ra *readAhead) give(b []byte) {
+	select {
+	case ra.free <- b[:cap(b)]:
+	default: // never: free holds every chunk
+	}
 }
 
 // Close stops the goroutine and waits for it, so that the source may be

@@ -39,7 +39,7 @@ func TestReadAheadDeliversTheSourceInOrderThenItsError(t *testing.T) {
 		err  error
 	}{{"end", io.EOF}, {"failure", broken}} {
 		t.Run(tc.name, func(t *testing.T) {
-			ra := newReadAhead(&chunkyReader{data: data, n: 7000, err: tc.err})
+			ra := newReadAhead(&chunkyReader{data: data, n: 7000, err: tc.err}, readAheadSize)
 			defer ra.Close()
 			var got bytes.Buffer
 			buf := make([]byte, 3000)
@@ -60,7 +60,7 @@ func TestReadAheadDeliversTheSourceInOrderThenItsError(t *testing.T) {
 }
 
 func TestReadAheadCloseBeforeTheEndStopsTheGoroutine(t *testing.T) {
-	ra := newReadAhead(&chunkyReader{data: make([]byte, 20*readAheadSize), n: 1 << 20, err: io.EOF})
+	ra := newReadAhead(&chunkyReader{data: make([]byte, 20*readAheadSize), n: 1 << 20, err: io.EOF}, readAheadSize)
 	buf := make([]byte, 10)
 	if _, err := ra.Read(buf); err != nil {
 		t.Fatal(err)

@@ -90,6 +90,14 @@ type Reader struct {
 	// buf[start:end] holds the bytes read from src and not consumed yet;
 	// buf[start] is at offset off of the stream.
 	buf        []byte
+	// When src is a readAhead, its chunks are read in place instead of
+	// being copied into buf (see fillChunks): ra is src; lent the chunk
+	// buf is, when it is one; pend what is left of a chunk taken but not
+	// yet in buf, and pendChunk that chunk; own the buffer that holds a
+	// block spanning two chunks.
+	ra              *readAhead
+	lent, pendChunk []byte
+	pend, own       []byte
 	start, end int
 	off        int64
 	total      int64 // bytes read from src so far
@@ -157,16 +165,25 @@ func Open(path string) (*Reader, error) {
 // their own, ahead of the decoder: see readAhead. Other sources (pipes,
 // standard input, in-memory readers) are read in line, so that Close never
 // waits on a read that may block.
-func NewReader(src io.Reader, name string) (_ *Reader, err error) {
+func NewReader(src io.Reader, name string) (*Reader, error) {
+	ahead := 0
+	if isRegularFile(src) {
+		ahead = readAheadSize
+	}
+	return newReader(src, name, ahead)
+}
+
+// newReader is NewReader, reading src ahead in chunks of ahead bytes, or
+// in line when ahead is 0.
+func newReader(src io.Reader, name string, ahead int) (_ *Reader, err error) {
 	r := &Reader{name: name, budget: metadataBudget}
-	ahead := isRegularFile(src)
 	defer func() {
 		if err != nil {
 			r.stopAhead()
 		}
 	}()
-	if ahead {
-		ra := newReadAhead(src)
+	if ahead > 0 {
+		ra := newReadAhead(src, ahead)
 		r.ahead = append(r.ahead, ra)
 		src = ra
 	}
@@ -181,8 +198,8 @@ func NewReader(src io.Reader, name string) (_ *Reader, err error) {
 		}
 		r.gz = gz
 		var plain io.Reader = gz
-		if ahead {
-			ra := newReadAhead(gz)
+		if ahead > 0 {
+			ra := newReadAhead(gz, ahead)
 			r.ahead = append(r.ahead, ra)
 			plain = ra
 		}
@@ -219,7 +236,12 @@ func (r *Reader) stopAhead() {
 
 // reset makes src the stream the reader reads, from offset 0.
 func (r *Reader) reset(src io.Reader) {
+	if r.lent != nil {
+		r.buf = nil // the chunk goes back to the previous source
+	}
+	r.giveBack()
 	r.src = src
+	r.ra, _ = src.(*readAhead)
 	if r.buf == nil {
 		r.buf = make([]byte, initialBufSize)
 	}
@@ -243,8 +265,8 @@ var (
 // sniff identifies the format from the first bytes of the stream and reads
 // the file header; where is added to error messages (" (inside gzip)").
 func (r *Reader) sniff(where string) error {
-	n := r.fill(4)
-	head := r.buf[r.start:r.end]
+	n := r.fill(8) // the magic, and what describeStart shows when it is none
+	head := r.buf[r.start : r.start+n]
 	if n == 0 {
 		return r.notCapture(where, "empty file")
 	}
@@ -425,6 +447,9 @@ func (r *Reader) fill(n int) int {
 }
 
 func (r *Reader) fillSlow(n int) int {
+	if r.ra != nil {
+		return r.fillChunks(n)
+	}
 	zeroReads := 0
 	for r.end-r.start < n && !r.srcDone {
 		if r.end == len(r.buf) {
@@ -457,6 +482,79 @@ func (r *Reader) fillSlow(n int) int {
 		r.readErr = nil
 	}
 	return min(n, r.end-r.start)
+}
+
+// fillChunks is fill for a readAhead source, whose chunks buf reads in
+// place: the bytes of a capture file are not copied on their way to the
+// decoder. Only a block that spans two chunks is copied, with just what
+// fill asks for of the second chunk, into own; once own is consumed, buf
+// reads the rest of that chunk in place. A chunk goes back to the
+// readAhead when buf has moved past it, which is during a later call to
+// Next: a Packet's Data stays valid until then.
+func (r *Reader) fillChunks(n int) int {
+	for r.end-r.start < n {
+		avail := r.end - r.start
+		if len(r.pend) == 0 {
+			if r.srcDone {
+				break
+			}
+			c, ok := r.ra.take()
+			if !ok {
+				r.srcDone = true
+				if err := r.ra.err; err != io.EOF {
+					r.readErr = err
+				}
+				break
+			}
+			r.total += int64(len(c))
+			r.pend, r.pendChunk = c, c
+		}
+		if avail == 0 {
+			// Nothing left to read in buf: read the chunk in place.
+			r.giveLent()
+			r.buf, r.lent = r.pendChunk, r.pendChunk
+			r.start, r.end = len(r.pendChunk)-len(r.pend), len(r.pendChunk)
+			r.pend, r.pendChunk = nil, nil
+			continue
+		}
+		// A block spans chunks: what is left of buf, then what n needs
+		// of the pending chunk, go to own.
+		if r.lent != nil || r.start > 0 {
+			r.own = append(r.own[:0], r.buf[r.start:r.end]...)
+			r.giveLent()
+			r.start, r.end = 0, avail
+		}
+		k := min(n-avail, len(r.pend))
+		r.own = append(r.own[:r.end], r.pend[:k]...)
+		r.buf = r.own
+		r.end += k
+		if r.pend = r.pend[k:]; len(r.pend) == 0 {
+			r.ra.give(r.pendChunk)
+			r.pendChunk = nil
+		}
+	}
+	if r.end-r.start < n && r.readErr != nil {
+		r.readFailed(r.readErr)
+		r.readErr = nil
+	}
+	return min(n, r.end-r.start)
+}
+
+// giveLent gives the chunk buf reads in place back to the readAhead.
+func (r *Reader) giveLent() {
+	if r.lent != nil {
+		r.ra.give(r.lent)
+		r.lent = nil
+	}
+}
+
+// giveBack gives every chunk the reader holds back to the readAhead.
+func (r *Reader) giveBack() {
+	r.giveLent()
+	if r.pendChunk != nil {
+		r.ra.give(r.pendChunk)
+		r.pend, r.pendChunk = nil, nil
+	}
 }
 
 // makeRoom frees space at the end of a full buffer: it moves the unread
