@@ -89,7 +89,14 @@ type Reader struct {
 
 	// buf[start:end] holds the bytes read from src and not consumed yet;
 	// buf[start] is at offset off of the stream.
-	buf []byte
+	buf        []byte
+	start, end int
+	off        int64
+	total      int64 // bytes read from src so far
+	srcDone    bool  // src returned EOF or an error
+	readErr    error // the error src returned, recorded once reading reaches it
+	done       bool  // no more packets will be delivered
+
 	// When src is a readAhead, its chunks are read in place instead of
 	// being copied into buf (see fillChunks): ra is src; lent the chunk
 	// buf is, when it is one; pend what is left of a chunk taken but not
@@ -98,12 +105,6 @@ type Reader struct {
 	ra              *readAhead
 	lent, pendChunk []byte
 	pend, own       []byte
-	start, end      int
-	off             int64
-	total           int64 // bytes read from src so far
-	srcDone         bool  // src returned EOF or an error
-	readErr         error // the error src returned, recorded once reading reaches it
-	done            bool  // no more packets will be delivered
 
 	pkt    Packet
 	number int // number of the last packet delivered
