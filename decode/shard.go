@@ -510,10 +510,14 @@ func (s *Sharded) merge() *Events {
 		key      moment
 		dec, idx int
 	}
-	var all []segRef
+	n := 0
+	for _, d := range decs {
+		n += d.seg.segs.len()
+	}
+	all := make([]segRef, 0, n)
 	for di, d := range decs {
-		for i, sg := range d.seg.segs {
-			all = append(all, segRef{sg.key, di, i})
+		for i := range d.seg.segs.len() {
+			all = append(all, segRef{d.seg.segs.at(i).key, di, i})
 		}
 	}
 	slices.SortFunc(all, func(a, b segRef) int {
@@ -526,9 +530,17 @@ func (s *Sharded) merge() *Events {
 		return cmp.Compare(a.idx, b.idx)
 	})
 
-	out := &Events{}
-	var tls []*TLSSession
-	kept := make(map[*TLSSession]bool)
+	// The merged lists, each its exact length: the events of a large
+	// capture would be copied again and again by doubling.
+	var nDNS, nTCP, nTLS, nProxy, nHTTP, nICMP, nNTP, nKept int
+	for di, d := range decs {
+		nDNS, nTCP, nTLS, nProxy = nDNS+len(d.ev.DNS), nTCP+len(d.ev.TCP), nTLS+len(pre[di]), nProxy+len(d.ev.Proxy)
+		nHTTP, nICMP, nNTP, nKept = nHTTP+len(d.ev.HTTP), nICMP+len(d.ev.ICMP), nNTP+len(d.ev.NTP), nKept+len(d.ev.TLS)
+	}
+	out := &Events{DNS: withCap[*DNSExchange](nDNS), TCP: withCap[*TCPConn](nTCP), Proxy: withCap[*Tunnel](nProxy),
+		HTTP: withCap[*HTTPExchange](nHTTP), ICMP: withCap[*ICMPError](nICMP), NTP: withCap[*NTPExchange](nNTP)}
+	tls := withCap[*TLSSession](nTLS)
+	kept := make(map[*TLSSession]bool, nKept)
 	for _, d := range decs {
 		for _, t := range d.ev.TLS {
 			kept[t] = true
@@ -546,7 +558,7 @@ func (s *Sharded) merge() *Events {
 	prev := make([][numEventKinds]int32, len(decs))
 	for _, r := range all {
 		d := decs[r.dec]
-		sg := d.seg.segs[r.idx]
+		sg := d.seg.segs.at(r.idx)
 		from := prev[r.dec]
 		prev[r.dec] = sg.lens
 		out.DNS = append(out.DNS, d.ev.DNS[from[evDNS]:sg.lens[evDNS]]...)
@@ -618,6 +630,15 @@ func (s *Sharded) merge() *Events {
 	return fe.finishInput()
 }
 
+// withCap returns an empty slice with room for n elements: nil for 0, as
+// the sequential Decoder leaves a list it never appends to.
+func withCap[T any](n int) []T {
+	if n == 0 {
+		return nil
+	}
+	return make([]T, 0, n)
+}
+
 // A moment is when the decoders create events: at a packet (phasePacket),
 // at the sweep of the flow table that comes before it (phaseSweep), or at
 // the end of the input; flow, when set, is the first packet of the flow
@@ -664,7 +685,7 @@ type segLog struct {
 	d    *Decoder
 	cur  moment
 	last [numEventKinds]int32
-	segs []segment
+	segs segList
 	// kindNotes locates, in Events.Notes, the notes of capped kinds;
 	// firstSuppressed is the moment of the first one left out per kind.
 	kindNotes       []kindNote
@@ -677,6 +698,29 @@ type segment struct {
 	key  moment
 	lens [numEventKinds]int32
 }
+
+// segList is a list of segments in blocks of segBlock: a shard records one
+// per moment that created events, and a slice growing by doubling spent
+// more time copying itself than recording them.
+type segList struct {
+	blocks [][]segment
+	n      int
+}
+
+const segBlock = 4096
+
+func (l *segList) add(s segment) {
+	if l.n%segBlock == 0 {
+		l.blocks = append(l.blocks, make([]segment, 0, segBlock))
+	}
+	b := &l.blocks[len(l.blocks)-1]
+	*b = append(*b, s)
+	l.n++
+}
+
+func (l *segList) len() int { return l.n }
+
+func (l *segList) at(i int) segment { return l.blocks[i/segBlock][i%segBlock] }
 
 type kindNote struct {
 	idx  int
@@ -698,7 +742,7 @@ func (l *segLog) seal() {
 		evNTP: int32(len(ev.NTP)), evNotes: int32(len(ev.Notes)),
 	}
 	if n != l.last {
-		l.segs = append(l.segs, segment{l.cur, n})
+		l.segs.add(segment{l.cur, n})
 		l.last = n
 	}
 }
