@@ -118,7 +118,10 @@ type layersJSON struct {
 }
 
 // MarshalJSON writes the host with its verdict worded.
-func (h Host) MarshalJSON() ([]byte, error) {
+func (h Host) MarshalJSON() ([]byte, error) { return json.Marshal(h.jsonForm()) }
+
+// jsonForm is the host as DESIGN §3 writes it, its verdict worded.
+func (h *Host) jsonForm() hostJSON {
 	// Each layer is worded once, for both the verdict and the layers.
 	l := &layersJSON{DNS: h.DNS.Text(), TLS: h.TLS.Text(), Interception: h.InterceptionText()}
 	j := hostJSON{Name: h.Name, Role: h.Role, Verdict: verdictLine(l.DNS, l.TLS, l.Interception), Layers: l}
@@ -128,5 +131,5 @@ func (h Host) MarshalJSON() ([]byte, error) {
 			j.Addrs[i] = a.String()
 		}
 	}
-	return json.Marshal(j)
+	return j
 }

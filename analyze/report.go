@@ -332,15 +332,25 @@ func httpJSON(h *decode.HTTPExchange) HTTPJSON {
 }
 
 // eventStreams says, for each field of EventsJSON, how many elements ev
-// has and how to convert the i-th: what renderJSON writes one by one when
-// the report's events were left to it (Options.StreamEvents).
-func eventStreams(ev *decode.Events) map[string]func() (int, func(int) any) {
-	return map[string]func() (int, func(int) any){
-		"DNS":   func() (int, func(int) any) { return len(ev.DNS), func(i int) any { return dnsJSON(ev.DNS[i]) } },
-		"TLS":   func() (int, func(int) any) { return len(ev.TLS), func(i int) any { return tlsJSON(ev.TLS[i]) } },
-		"TCP":   func() (int, func(int) any) { return len(ev.TCP), func(i int) any { return tcpJSON(ev.TCP[i]) } },
-		"Proxy": func() (int, func(int) any) { return len(ev.Proxy), func(i int) any { return tunnelJSON(ev.Proxy[i]) } },
-		"HTTP":  func() (int, func(int) any) { return len(ev.HTTP), func(i int) any { return httpJSON(ev.HTTP[i]) } },
+// has and how to convert and write the i-th: what renderJSON writes one by
+// one when the report's events were left to it (Options.StreamEvents).
+func eventStreams(ev *decode.Events) map[string]func() (int, arrayElem) {
+	return map[string]func() (int, arrayElem){
+		"DNS": func() (int, arrayElem) {
+			return len(ev.DNS), appendedElem(jsonFast.dns, appendDNSJSON, func(i int) DNSJSON { return dnsJSON(ev.DNS[i]) })
+		},
+		"TLS": func() (int, arrayElem) {
+			return len(ev.TLS), appendedElem(jsonFast.tls, appendTLSJSON, func(i int) TLSJSON { return tlsJSON(ev.TLS[i]) })
+		},
+		"TCP": func() (int, arrayElem) {
+			return len(ev.TCP), appendedElem(jsonFast.tcp, appendTCPJSON, func(i int) TCPJSON { return tcpJSON(ev.TCP[i]) })
+		},
+		"Proxy": func() (int, arrayElem) {
+			return len(ev.Proxy), appendedElem(jsonFast.tunnel, appendTunnelJSON, func(i int) TunnelJSON { return tunnelJSON(ev.Proxy[i]) })
+		},
+		"HTTP": func() (int, arrayElem) {
+			return len(ev.HTTP), appendedElem(jsonFast.http, appendHTTPJSON, func(i int) HTTPJSON { return httpJSON(ev.HTTP[i]) })
+		},
 	}
 }
 
