@@ -55,6 +55,17 @@ func appendJSONString(b []byte, s string, html bool) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		if i+8 <= len(s) {
+			x := jsonLoad8(s[i:])
+			bad := jsonBad8(x)
+			if html {
+				bad |= jsonHTML8(x)
+			}
+			if bad == 0 {
+				i += 8
+				continue
+			}
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if safe[c] {
@@ -100,6 +111,48 @@ func appendJSONString(b []byte, s string, html bool) []byte {
 	b = append(b, s[start:]...)
 	return append(b, '"')
 }
+
+// jsonOnes and jsonHighs are the bytes 0x01 and 0x80 in every byte of a word.
+const (
+	jsonOnes  = 0x0101010101010101
+	jsonHighs = 0x8080808080808080
+)
+
+// jsonPlain8 reports whether the 8 bytes of s are all ASCII that
+// appendJSONString copies as they are: none is a control character, '"',
+// '\\' or non-ASCII, nor with html '<', '>' or '&'.
+func jsonPlain8(s string, html bool) bool {
+	x := jsonLoad8(s)
+	bad := jsonBad8(x)
+	if html {
+		bad |= jsonHTML8(x)
+	}
+	return bad == 0
+}
+
+// jsonLoad8 reads the first 8 bytes of s as a little-endian word.
+func jsonLoad8(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// jsonBad8 is non-zero when a byte of x is non-ASCII, a control character,
+// '"' or '\\'. The tests are the classic exact ones on a word:
+// (x - n*ones) & ^x & highs is non-zero exactly when a byte of x (all below
+// 0x80) is below n, and a byte of x^(c*ones) is zero exactly when that byte
+// of x is c.
+func jsonBad8(x uint64) uint64 {
+	return x&jsonHighs | (x-0x20*jsonOnes)&^x&jsonHighs | jsonZero8(x^'"'*jsonOnes) | jsonZero8(x^'\\'*jsonOnes)
+}
+
+// jsonHTML8 is non-zero when a byte of x is '<', '>' or '&'.
+func jsonHTML8(x uint64) uint64 {
+	return jsonZero8(x^'<'*jsonOnes) | jsonZero8(x^'>'*jsonOnes) | jsonZero8(x^'&'*jsonOnes)
+}
+
+// jsonZero8 is non-zero when a byte of v is zero.
+func jsonZero8(v uint64) uint64 { return (v - jsonOnes) & ^v & jsonHighs }
 
 // jsonObject appends the members of one JSON object.
 type jsonObject struct {

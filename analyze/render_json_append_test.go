@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net/netip"
 	"path/filepath"
 	"reflect"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/modsniff/modsniff/capture"
 	"github.com/modsniff/modsniff/decode"
@@ -305,6 +307,11 @@ func TestJSONStringMatchesEncodingJSON(t *testing.T) {
 	for c := range 256 {
 		inputs = append(inputs, string([]byte{byte(c)}), "a"+string([]byte{byte(c)})+"b")
 	}
+	for c := range 256 {
+		for pos := range 17 {
+			inputs = append(inputs, strings.Repeat("x", pos)+string([]byte{byte(c)})+strings.Repeat("y", 16-pos))
+		}
+	}
 	for _, r := range []rune{0x80, 0x7ff, 0x800, 0x2027, 0x2028, 0x2029, 0x202a, 0xfffd, 0xffff, 0x10000, 0x10ffff} {
 		inputs = append(inputs, string(r), "x"+string(r)+"y")
 	}
@@ -320,6 +327,45 @@ func TestJSONStringMatchesEncodingJSON(t *testing.T) {
 		if got := appendJSONString(nil, s, true); !bytes.Equal(got, want) {
 			t.Errorf("appendJSONString(%q, html) = %s, want %s", s, got, want)
 		}
+	}
+}
+
+// TestJSONPlain8IsTheByteTable compares the word-at-a-time test with the
+// byte tables: every byte value at every position of a plain word, and
+// random words.
+func TestJSONPlain8IsTheByteTable(t *testing.T) {
+	table := func(w []byte, html bool) bool {
+		for _, c := range w {
+			if c >= utf8.RuneSelf || html && !jsonHTMLSafe[c] || !html && !jsonSafe[c] {
+				return false
+			}
+		}
+		return true
+	}
+	check := func(w []byte) {
+		for _, html := range []bool{false, true} {
+			if got, want := jsonPlain8(string(w), html), table(w, html); got != want {
+				t.Fatalf("jsonPlain8(%q, %v) = %v, want %v", w, html, got, want)
+			}
+		}
+	}
+	for pos := range 8 {
+		for c := range 256 {
+			w := []byte("abcdefgh")
+			w[pos] = byte(c)
+			check(w)
+		}
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	for range 200000 {
+		var w [8]byte
+		for i := range w {
+			w[i] = byte(r.IntN(256))
+			if r.IntN(2) == 0 {
+				w[i] = byte(0x20 + r.IntN(0x60)) // mostly plain ASCII
+			}
+		}
+		check(w[:])
 	}
 }
 

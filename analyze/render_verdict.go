@@ -3,6 +3,7 @@ package analyze
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/miekg/dns"
@@ -33,9 +34,11 @@ func (v DNSVerdict) Text() string {
 			}
 		}
 		if n > 1 {
-			list += fmt.Sprintf(" (+%d)", n-1)
+			list += " (+" + strconv.Itoa(n-1) + ")"
 		}
-		return fmt.Sprintf("DNS ok: %s %s from %s", typ, list, v.Answered.Server.Addr())
+		// Concatenated rather than formatted: every host of the JSON
+		// report is worded.
+		return "DNS ok: " + typ + " " + list + " from " + v.Answered.Server.Addr().String()
 	case v.Asked:
 		return "DNS: no address in the answers seen"
 	case v.Proxy != nil:
