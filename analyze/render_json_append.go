@@ -157,27 +157,35 @@ func jsonZero8(v uint64) uint64 { return (v - jsonOnes) & ^v & jsonHighs }
 // jsonObject appends the members of one JSON object.
 type jsonObject struct {
 	b     []byte
-	in    int  // indentation of the members
-	empty bool // no member written yet
-	html  bool // strings escaped as json.Marshal escapes them
+	nl    string // a new line and the members' indentation
+	in    int    // indentation of the members
+	empty bool   // no member written yet
+	html  bool   // strings escaped as json.Marshal escapes them
 }
 
 // openJSONObject starts an object whose first line starts where b ends and
 // whose closing brace is indented by ind spaces.
 func openJSONObject(b []byte, ind int, html bool) jsonObject {
-	return jsonObject{b: append(b, '{'), in: ind + 2, empty: true, html: html}
+	o := jsonObject{b: append(b, '{'), in: ind + 2, empty: true, html: html}
+	if o.in < len(jsonNewline) {
+		o.nl = jsonNewline[:1+o.in]
+	} else {
+		o.nl = "\n" + strings.Repeat(" ", o.in)
+	}
+	return o
 }
 
 // key starts the member name (a tag name: nothing to escape).
 func (o *jsonObject) key(name string) {
+	b := o.b
 	if !o.empty {
-		o.b = append(o.b, ',')
+		b = append(b, ',')
 	}
 	o.empty = false
-	o.b = appendJSONNewline(o.b, o.in)
-	o.b = append(o.b, '"')
-	o.b = append(o.b, name...)
-	o.b = append(o.b, '"', ':', ' ')
+	b = append(b, o.nl...)
+	b = append(b, '"')
+	b = append(b, name...)
+	o.b = append(b, '"', ':', ' ')
 }
 
 func (o *jsonObject) str(name, v string) {
