@@ -42,8 +42,8 @@ var jsonSafe, jsonHTMLSafe = func() (safe, html [utf8.RuneSelf]bool) {
 
 const jsonHex = "0123456789abcdef"
 
-// appendJSONString appends s as a JSON string escaped exactly as
-// encoding/json escapes it: '"' and '\\' with a backslash, \b \f \n \r \t,
+// appendJSONString appends s as a JSON string (RFC 8259 §7) escaped
+// exactly as encoding/json escapes it: '"' and '\\' with a backslash, \b \f \n \r \t,
 // other control characters and, when html is set, '<', '>' and '&' as
 // \u00XX, U+2028 and U+2029 as \u2028 and \u2029, and every byte that is
 // not part of valid UTF-8 as \ufffd.
@@ -117,18 +117,6 @@ const (
 	jsonOnes  = 0x0101010101010101
 	jsonHighs = 0x8080808080808080
 )
-
-// jsonPlain8 reports whether the 8 bytes of s are all ASCII that
-// appendJSONString copies as they are: none is a control character, '"',
-// '\\' or non-ASCII, nor with html '<', '>' or '&'.
-func jsonPlain8(s string, html bool) bool {
-	x := jsonLoad8(s)
-	bad := jsonBad8(x)
-	if html {
-		bad |= jsonHTML8(x)
-	}
-	return bad == 0
-}
 
 // jsonLoad8 reads the first 8 bytes of s as a little-endian word.
 func jsonLoad8(s string) uint64 {

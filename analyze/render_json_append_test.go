@@ -330,6 +330,17 @@ func TestJSONStringMatchesEncodingJSON(t *testing.T) {
 	}
 }
 
+// jsonPlain8 is appendJSONString's test of 8 bytes: whether it copies
+// them as they are.
+func jsonPlain8(s string, html bool) bool {
+	x := jsonLoad8(s)
+	bad := jsonBad8(x)
+	if html {
+		bad |= jsonHTML8(x)
+	}
+	return bad == 0
+}
+
 // TestJSONPlain8IsTheByteTable compares the word-at-a-time test with the
 // byte tables: every byte value at every position of a plain word, and
 // random words.

@@ -366,14 +366,14 @@ func dnsJSON(x *decode.DNSExchange) DNSJSON {
 	j := DNSJSON{
 		Input: int(at.Input), Packet: int(at.Packet), Time: Timestamp(at.Time()),
 		Client: addrPort(x.Client), Server: addrPort(x.Server), Transport: x.Transport,
-		ID: x.ID, Name: x.Name, Type: x.QuestionType(), Responses: []DNSRespJSON{}, Malformed: x.Malformed,
+		ID: x.ID, Name: x.Name, Type: x.QuestionType(), Responses: make([]DNSRespJSON, 0, len(x.Responses)), Malformed: x.Malformed,
 	}
 	for _, r := range x.Retries {
 		j.Retries = append(j.Retries, int(r.Packet))
 	}
 	for _, r := range x.Responses {
 		rj := DNSRespJSON{Packet: int(r.At.Packet), Time: Timestamp(r.At.Time()), RCode: decode.RcodeName(r.RCode),
-			Truncated: r.Truncated, Answers: []RecordJSON{}, AnswersOmitted: r.AnswersOmitted, IPTTL: r.IP.TTL, IPID: r.IP.ID, Malformed: r.Malformed}
+			Truncated: r.Truncated, Answers: make([]RecordJSON, 0, len(r.Answers)), AnswersOmitted: r.AnswersOmitted, IPTTL: r.IP.TTL, IPID: r.IP.ID, Malformed: r.Malformed}
 		for _, a := range r.Answers {
 			rj.Answers = append(rj.Answers, RecordJSON{Name: a.Name, Type: decode.TypeName(a.Type), TTL: a.TTL, Data: a.Data()})
 		}
@@ -413,7 +413,7 @@ func tlsJSON(s *decode.TLSSession) TLSJSON {
 		Input: int(at.Input), Packet: int(at.Packet), Time: Timestamp(at.Time()),
 		Client: addrPort(s.Client), Server: addrPort(s.Server),
 		ClientVersions: []string{}, ClientALPN: []string{},
-		Certificates: []CertJSON{}, Alerts: []AlertJSON{},
+		Certificates: []CertJSON{}, Alerts: make([]AlertJSON, 0, len(s.Alerts)),
 		Notes: s.Notes,
 	}
 	if s.Tunnel != nil {
@@ -455,6 +455,7 @@ func tlsJSON(s *decode.TLSSession) TLSJSON {
 	j.Decrypted = s.Decrypted
 	j.HelloRetry = s.HelloRetry != nil
 	if s.Certificates != nil {
+		j.Certificates = make([]CertJSON, 0, len(s.Certificates.Certificates))
 		for i := range s.Certificates.Certificates {
 			j.Certificates = append(j.Certificates, certJSON(&s.Certificates.Certificates[i]))
 		}
