@@ -99,7 +99,7 @@ func BenchmarkForeignIssuer(b *testing.B) {
 
 // BenchmarkRenderJSON writes the JSON report of 8,000 sessions (their
 // findings, hosts and events, streamed from the decoded events or built up
-// front), with the appenders and with encoding/json alone (as before the
+// front; and the built events alone), with the appenders and with encoding/json alone (as before the
 // appenders, and as for a type whose fields changed); -cpu 1,2 compares
 // the sequential writer with the parallel batches.
 //
@@ -113,10 +113,12 @@ func BenchmarkRenderJSON(b *testing.B) {
 	streamed := &Report{Schema: Schema, Inputs: []InputInfo{}, Findings: findings, Hosts: hosts(ctx, findings), lazy: ev}
 	built := *streamed
 	built.lazy, built.Events = nil, eventsJSON(ev)
+	// The events alone, converted: the encoding and nothing else.
+	events := &Report{Schema: Schema, Inputs: []InputInfo{}, Events: built.Events}
 	for _, events := range []struct {
 		name string
 		rep  *Report
-	}{{"streamed", streamed}, {"built", &built}} {
+	}{{"streamed", streamed}, {"built", &built}, {"events-only", events}} {
 		for _, enc := range []string{"appenders", "encoding-json"} {
 			b.Run(events.name+"/"+enc, func(b *testing.B) {
 				render := func() {
