@@ -14,11 +14,12 @@ import (
 // through the types' tags and MarshalJSON methods. A type whose fields no
 // longer match what its appender was written for (jsonAppended) is written
 // by encoding/json instead, so that a field added to a report struct is
-// never silently dropped; TestJSONAppendersMatchEncoder fails until the
-// appender and its signature are updated.
+// never silently dropped, and TestJSONAppendersCoverEveryField and
+// TestJSONAppendersMatchEncoder fail until the appender and its signature
+// are updated.
 
-// jsonNewline is a new line and the deepest indentation the report reaches;
-// a new line at depth n is jsonNewline[:1+n].
+// jsonNewline is a new line and 80 spaces, deeper than the report's
+// indentation goes: a new line indented by n spaces is jsonNewline[:1+n].
 const jsonNewline = "\n                                                                                "
 
 // appendJSONNewline appends a new line indented by n spaces.
@@ -604,11 +605,14 @@ func jsonAppendable(t reflect.Type) bool {
 	return true
 }
 
-// jsonFast holds, for each element type of the report's long arrays,
-// whether its appender may write it (jsonAppendable), judged once.
-var jsonFast = struct {
+// jsonFastTypes says, for each element type of the report's long arrays,
+// whether its appender may write it.
+type jsonFastTypes struct {
 	dns, tls, tcp, tunnel, http, finding, host bool
-}{
+}
+
+// jsonFast is jsonFastTypes judged once, by jsonAppendable.
+var jsonFast = jsonFastTypes{
 	dns:     jsonAppendable(reflect.TypeFor[DNSJSON]()),
 	tls:     jsonAppendable(reflect.TypeFor[TLSJSON]()),
 	tcp:     jsonAppendable(reflect.TypeFor[TCPJSON]()),

@@ -270,7 +270,7 @@ func TestJSONAppendersCoverEveryField(t *testing.T) {
 			t.Errorf("%s has an appender but no signature in jsonAppended", c.typ)
 		}
 	}
-	if want := (struct{ dns, tls, tcp, tunnel, http, finding, host bool }{true, true, true, true, true, true, true}); jsonFast != want {
+	if want := (jsonFastTypes{true, true, true, true, true, true, true}); jsonFast != want {
 		t.Errorf("some types fall back to encoding/json: %+v", jsonFast)
 	}
 }
@@ -420,7 +420,7 @@ func TestJSONHostsMatchEncoder(t *testing.T) {
 // type whose fields changed).
 func withoutAppenders(fn func()) {
 	saved := jsonFast
-	jsonFast = struct{ dns, tls, tcp, tunnel, http, finding, host bool }{}
+	jsonFast = jsonFastTypes{}
 	defer func() { jsonFast = saved }()
 	fn()
 }
