@@ -98,8 +98,10 @@ func BenchmarkForeignIssuer(b *testing.B) {
 }
 
 // BenchmarkRenderJSON writes the JSON report of 8,000 sessions (their
-// findings, hosts and streamed events); -cpu 1,2 compares the sequential
-// writer with the parallel batches.
+// findings, hosts and events, streamed from the decoded events or built up
+// front; and the built events alone), with the appenders and with encoding/json alone (as before the
+// appenders, and as for a type whose fields changed); -cpu 1,2 compares
+// the sequential writer with the parallel batches.
 //
 //	go test ./analyze -run '^$' -bench RenderJSON -cpu 1,2
 func BenchmarkRenderJSON(b *testing.B) {
@@ -108,15 +110,35 @@ func BenchmarkRenderJSON(b *testing.B) {
 	ev.DNS, ev.TCP, ev.TLS = append(ev.DNS, more.DNS...), append(ev.TCP, more.TCP...), append(ev.TLS, more.TLS...)
 	ctx := &Context{Events: ev}
 	findings := run(ctx)
-	rep := &Report{Schema: Schema, Inputs: []InputInfo{}, Findings: findings, Hosts: hosts(ctx, findings), lazy: ev}
-	var out countWriter
-	for b.Loop() {
-		out = 0
-		if err := renderJSON(&out, rep); err != nil {
-			b.Fatal(err)
+	streamed := &Report{Schema: Schema, Inputs: []InputInfo{}, Findings: findings, Hosts: hosts(ctx, findings), lazy: ev}
+	built := *streamed
+	built.lazy, built.Events = nil, eventsJSON(ev)
+	// The events alone, converted: the encoding and nothing else.
+	events := &Report{Schema: Schema, Inputs: []InputInfo{}, Events: built.Events}
+	for _, events := range []struct {
+		name string
+		rep  *Report
+	}{{"streamed", streamed}, {"built", &built}, {"events-only", events}} {
+		for _, enc := range []string{"appenders", "encoding-json"} {
+			b.Run(events.name+"/"+enc, func(b *testing.B) {
+				render := func() {
+					var out countWriter
+					for b.Loop() {
+						out = 0
+						if err := renderJSON(&out, events.rep); err != nil {
+							b.Fatal(err)
+						}
+					}
+					b.SetBytes(int64(out))
+				}
+				if enc == "encoding-json" {
+					withoutAppenders(render)
+				} else {
+					render()
+				}
+			})
 		}
 	}
-	b.SetBytes(int64(out))
 }
 
 type countWriter int

@@ -95,8 +95,11 @@ type evidenceJSON struct {
 }
 
 // MarshalJSON writes the evidence with its time in RFC 3339 (Timestamp).
-func (e Evidence) MarshalJSON() ([]byte, error) {
-	return json.Marshal(evidenceJSON{Input: int(e.At.Input), Packet: int(e.At.Packet), Time: Timestamp(e.At.Time()), Detail: e.Detail})
+func (e Evidence) MarshalJSON() ([]byte, error) { return json.Marshal(e.jsonForm()) }
+
+// jsonForm is the evidence as DESIGN §3 writes it.
+func (e *Evidence) jsonForm() evidenceJSON {
+	return evidenceJSON{Input: int(e.At.Input), Packet: int(e.At.Packet), Time: Timestamp(e.At.Time()), Detail: e.Detail}
 }
 
 // evidence builds an Evidence item for a packet.

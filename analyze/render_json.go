@@ -19,6 +19,9 @@ import (
 // by field, and every element of their arrays is encoded on its own and
 // written out before the next, so no whole-document buffer and no re-indent
 // pass of the whole document exist (a 1 GB capture's report is tens of MB).
+// The elements of the long arrays (events, findings, hosts) are appended,
+// already indented, by the appenders of render_json_append.go; any other
+// value is encoded by encoding/json.
 func renderJSON(w io.Writer, rep *Report) error {
 	jw := &jsonStream{w: bufio.NewWriterSize(w, 64<<10), lazy: rep.lazy, elem: newElemEncoder()}
 	jw.object(reflect.ValueOf(rep).Elem(), "")
@@ -33,6 +36,7 @@ func renderJSON(w io.Writer, rep *Report) error {
 type jsonStream struct {
 	w    *bufio.Writer
 	elem *elemEncoder
+	buf  []byte // the element being written, in sequential arrays
 	err  error
 	// lazy are the decoded events written in place of Report.Events.
 	lazy *decode.Events
@@ -104,7 +108,14 @@ func (jw *jsonStream) value(v reflect.Value, prefix string) {
 	case v.Kind() == reflect.Struct && streamed[v.Type()] && !v.Type().Implements(marshaler):
 		jw.object(v, prefix)
 	case v.Kind() == reflect.Slice && !v.IsNil() && v.Len() > 0 && v.Type().Elem().Kind() != reflect.Uint8:
-		jw.array(v.Len(), v.Index, prefix)
+		elem, ok := sliceElem(v)
+		if !ok {
+			elem = func(e *elemEncoder, b []byte, i int, in string) ([]byte, error) {
+				enc, err := e.indented(v.Index(i), in)
+				return append(b, enc...), err
+			}
+		}
+		jw.array(v.Len(), elem, prefix)
 	default:
 		jw.encode(v, prefix)
 	}
@@ -199,7 +210,7 @@ func (jw *jsonStream) streamEvents(prefix string) {
 			jw.w.WriteString("[]")
 			continue
 		}
-		jw.array(n, func(k int) reflect.Value { return reflect.ValueOf(elem(k)) }, in)
+		jw.array(n, elem, in)
 	}
 	if !first {
 		jw.w.WriteString("\n" + prefix)

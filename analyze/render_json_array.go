@@ -1,7 +1,6 @@
 package analyze
 
 import (
-	"reflect"
 	"runtime"
 	"sync"
 )
@@ -30,7 +29,7 @@ type arrayBatchJob struct {
 // array writes a non-empty array of n elements, element i given by elem,
 // whose first line starts where the cursor is and whose other lines
 // start with prefix.
-func (jw *jsonStream) array(n int, elem func(int) reflect.Value, prefix string) {
+func (jw *jsonStream) array(n int, elem arrayElem, prefix string) {
 	if jw.err != nil {
 		return
 	}
@@ -39,13 +38,18 @@ func (jw *jsonStream) array(n int, elem func(int) reflect.Value, prefix string) 
 	workers := min(runtime.GOMAXPROCS(0), 4)
 	if n < arrayParallelMin || workers < 2 {
 		for i := range n {
-			jw.w.WriteString(in)
-			jw.encode(elem(i), in)
-			if i < n-1 {
-				jw.w.WriteString(",\n")
-			} else {
-				jw.w.WriteString("\n")
+			b := append(jw.buf[:0], in...)
+			b, jw.err = elem(jw.elem, b, i, in)
+			if jw.err != nil {
+				return
 			}
+			if i < n-1 {
+				b = append(b, ",\n"...)
+			} else {
+				b = append(b, '\n')
+			}
+			jw.w.Write(b)
+			jw.buf = b
 		}
 	} else {
 		jw.arrayParallel(n, elem, in, workers)
@@ -57,7 +61,7 @@ func (jw *jsonStream) array(n int, elem func(int) reflect.Value, prefix string) 
 // arrayParallel encodes the elements in batches on workers goroutines and
 // writes the batches in order. At most about 3×workers batches exist at
 // once, so memory stays bounded whatever the array's length.
-func (jw *jsonStream) arrayParallel(n int, elem func(int) reflect.Value, in string, workers int) {
+func (jw *jsonStream) arrayParallel(n int, elem arrayElem, in string, workers int) {
 	jobs := make(chan *arrayBatchJob, workers)
 	order := make(chan *arrayBatchJob, workers)
 	free := make(chan []byte, 2*workers) // batch buffers to reuse
@@ -82,9 +86,7 @@ func (jw *jsonStream) arrayParallel(n int, elem func(int) reflect.Value, in stri
 				b.buf = b.buf[:0]
 				for i := b.lo; i < b.hi && b.err == nil; i++ {
 					b.buf = append(b.buf, in...)
-					var enc []byte
-					enc, b.err = e.indented(elem(i), in)
-					b.buf = append(b.buf, enc...)
+					b.buf, b.err = elem(e, b.buf, i, in)
 					if i < n-1 {
 						b.buf = append(b.buf, ",\n"...)
 					} else {

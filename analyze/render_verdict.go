@@ -3,6 +3,7 @@ package analyze
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/miekg/dns"
@@ -33,9 +34,11 @@ func (v DNSVerdict) Text() string {
 			}
 		}
 		if n > 1 {
-			list += fmt.Sprintf(" (+%d)", n-1)
+			list += " (+" + strconv.Itoa(n-1) + ")"
 		}
-		return fmt.Sprintf("DNS ok: %s %s from %s", typ, list, v.Answered.Server.Addr())
+		// Concatenated rather than formatted: every host of the JSON
+		// report is worded.
+		return "DNS ok: " + typ + " " + list + " from " + v.Answered.Server.Addr().String()
 	case v.Asked:
 		return "DNS: no address in the answers seen"
 	case v.Proxy != nil:
@@ -118,7 +121,10 @@ type layersJSON struct {
 }
 
 // MarshalJSON writes the host with its verdict worded.
-func (h Host) MarshalJSON() ([]byte, error) {
+func (h Host) MarshalJSON() ([]byte, error) { return json.Marshal(h.jsonForm()) }
+
+// jsonForm is the host as DESIGN §3 writes it, its verdict worded.
+func (h *Host) jsonForm() hostJSON {
 	// Each layer is worded once, for both the verdict and the layers.
 	l := &layersJSON{DNS: h.DNS.Text(), TLS: h.TLS.Text(), Interception: h.InterceptionText()}
 	j := hostJSON{Name: h.Name, Role: h.Role, Verdict: verdictLine(l.DNS, l.TLS, l.Interception), Layers: l}
@@ -128,5 +134,5 @@ func (h Host) MarshalJSON() ([]byte, error) {
 			j.Addrs[i] = a.String()
 		}
 	}
-	return json.Marshal(j)
+	return j
 }

@@ -332,15 +332,25 @@ func httpJSON(h *decode.HTTPExchange) HTTPJSON {
 }
 
 // eventStreams says, for each field of EventsJSON, how many elements ev
-// has and how to convert the i-th: what renderJSON writes one by one when
-// the report's events were left to it (Options.StreamEvents).
-func eventStreams(ev *decode.Events) map[string]func() (int, func(int) any) {
-	return map[string]func() (int, func(int) any){
-		"DNS":   func() (int, func(int) any) { return len(ev.DNS), func(i int) any { return dnsJSON(ev.DNS[i]) } },
-		"TLS":   func() (int, func(int) any) { return len(ev.TLS), func(i int) any { return tlsJSON(ev.TLS[i]) } },
-		"TCP":   func() (int, func(int) any) { return len(ev.TCP), func(i int) any { return tcpJSON(ev.TCP[i]) } },
-		"Proxy": func() (int, func(int) any) { return len(ev.Proxy), func(i int) any { return tunnelJSON(ev.Proxy[i]) } },
-		"HTTP":  func() (int, func(int) any) { return len(ev.HTTP), func(i int) any { return httpJSON(ev.HTTP[i]) } },
+// has and how to convert and write the i-th: what renderJSON writes one by
+// one when the report's events were left to it (Options.StreamEvents).
+func eventStreams(ev *decode.Events) map[string]func() (int, arrayElem) {
+	return map[string]func() (int, arrayElem){
+		"DNS": func() (int, arrayElem) {
+			return len(ev.DNS), appendedElem(jsonFast.dns, appendDNSJSON, func(i int) DNSJSON { return dnsJSON(ev.DNS[i]) })
+		},
+		"TLS": func() (int, arrayElem) {
+			return len(ev.TLS), appendedElem(jsonFast.tls, appendTLSJSON, func(i int) TLSJSON { return tlsJSON(ev.TLS[i]) })
+		},
+		"TCP": func() (int, arrayElem) {
+			return len(ev.TCP), appendedElem(jsonFast.tcp, appendTCPJSON, func(i int) TCPJSON { return tcpJSON(ev.TCP[i]) })
+		},
+		"Proxy": func() (int, arrayElem) {
+			return len(ev.Proxy), appendedElem(jsonFast.tunnel, appendTunnelJSON, func(i int) TunnelJSON { return tunnelJSON(ev.Proxy[i]) })
+		},
+		"HTTP": func() (int, arrayElem) {
+			return len(ev.HTTP), appendedElem(jsonFast.http, appendHTTPJSON, func(i int) HTTPJSON { return httpJSON(ev.HTTP[i]) })
+		},
 	}
 }
 
@@ -356,14 +366,14 @@ func dnsJSON(x *decode.DNSExchange) DNSJSON {
 	j := DNSJSON{
 		Input: int(at.Input), Packet: int(at.Packet), Time: Timestamp(at.Time()),
 		Client: addrPort(x.Client), Server: addrPort(x.Server), Transport: x.Transport,
-		ID: x.ID, Name: x.Name, Type: x.QuestionType(), Responses: []DNSRespJSON{}, Malformed: x.Malformed,
+		ID: x.ID, Name: x.Name, Type: x.QuestionType(), Responses: make([]DNSRespJSON, 0, len(x.Responses)), Malformed: x.Malformed,
 	}
 	for _, r := range x.Retries {
 		j.Retries = append(j.Retries, int(r.Packet))
 	}
 	for _, r := range x.Responses {
 		rj := DNSRespJSON{Packet: int(r.At.Packet), Time: Timestamp(r.At.Time()), RCode: decode.RcodeName(r.RCode),
-			Truncated: r.Truncated, Answers: []RecordJSON{}, AnswersOmitted: r.AnswersOmitted, IPTTL: r.IP.TTL, IPID: r.IP.ID, Malformed: r.Malformed}
+			Truncated: r.Truncated, Answers: make([]RecordJSON, 0, len(r.Answers)), AnswersOmitted: r.AnswersOmitted, IPTTL: r.IP.TTL, IPID: r.IP.ID, Malformed: r.Malformed}
 		for _, a := range r.Answers {
 			rj.Answers = append(rj.Answers, RecordJSON{Name: a.Name, Type: decode.TypeName(a.Type), TTL: a.TTL, Data: a.Data()})
 		}
@@ -403,7 +413,7 @@ func tlsJSON(s *decode.TLSSession) TLSJSON {
 		Input: int(at.Input), Packet: int(at.Packet), Time: Timestamp(at.Time()),
 		Client: addrPort(s.Client), Server: addrPort(s.Server),
 		ClientVersions: []string{}, ClientALPN: []string{},
-		Certificates: []CertJSON{}, Alerts: []AlertJSON{},
+		Certificates: []CertJSON{}, Alerts: make([]AlertJSON, 0, len(s.Alerts)),
 		Notes: s.Notes,
 	}
 	if s.Tunnel != nil {
@@ -445,6 +455,7 @@ func tlsJSON(s *decode.TLSSession) TLSJSON {
 	j.Decrypted = s.Decrypted
 	j.HelloRetry = s.HelloRetry != nil
 	if s.Certificates != nil {
+		j.Certificates = make([]CertJSON, 0, len(s.Certificates.Certificates))
 		for i := range s.Certificates.Certificates {
 			j.Certificates = append(j.Certificates, certJSON(&s.Certificates.Certificates[i]))
 		}
