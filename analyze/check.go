@@ -2,8 +2,10 @@ package analyze
 
 import (
 	"cmp"
+	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/modsniff/modsniff/decode"
 )
@@ -131,20 +133,41 @@ type Context struct {
 	learnt map[string]string // roles learnt from the capture
 	ix     index
 	ts     *trustStore
+	// learntOnce and tsOnce build learnt and ts once, for the checks
+	// running in parallel.
+	learntOnce, tsOnce sync.Once
 }
 
 // run executes every check and returns the findings, finalized and sorted.
+// The checks run on every core: they only read the events, and the
+// Context's indexes and trust store are built once and guarded. The
+// findings are gathered in the suite's order whatever order the checks
+// end in.
 func run(ctx *Context) []Finding {
-	var all []Finding
-	for _, c := range suite() {
-		for _, f := range c.run(ctx) {
-			f.ID = c.ID
-			if f.Layer == "" {
-				f.Layer = c.Layer
+	checks := suite()
+	found := make([][]Finding, len(checks))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(checks)) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(checks); i = int(next.Add(1) - 1) {
+				c := checks[i]
+				fs := c.run(ctx)
+				for j := range fs {
+					fs[j].ID = c.ID
+					if fs[j].Layer == "" {
+						fs[j].Layer = c.Layer
+					}
+					fs[j].finalize()
+				}
+				found[i] = fs
 			}
-			f.finalize()
-			all = append(all, f)
-		}
+		})
+	}
+	wg.Wait()
+	var all []Finding
+	for _, fs := range found {
+		all = append(all, fs...)
 	}
 	all = downgradeOneSided(ctx, all)
 	sortFindings(all)

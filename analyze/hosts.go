@@ -57,9 +57,12 @@ func (ctx *Context) roleOf(host string) string {
 // roles returns the roles learnt from the capture itself: hosts that
 // served /@v/ or sumdb paths. It is computed once.
 func (ctx *Context) roles() map[string]string {
-	if ctx.learnt != nil {
-		return ctx.learnt
-	}
+	ctx.learntOnce.Do(ctx.learnRoles)
+	return ctx.learnt
+}
+
+// learnRoles fills ctx.learnt for roles.
+func (ctx *Context) learnRoles() {
 	ctx.learnt = make(map[string]string)
 	for _, h := range ctx.Events.HTTP {
 		host := hostOnly(h.Host)
@@ -96,7 +99,6 @@ func (ctx *Context) roles() map[string]string {
 	for host, role := range ctx.metaRoles() {
 		ctx.learnt[host] = role
 	}
-	return ctx.learnt
 }
 
 // hostOnly strips a port from host:port.

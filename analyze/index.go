@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/miekg/dns"
 
@@ -38,6 +39,13 @@ type index struct {
 	dns53      map[addrPair][]*decode.TCPConn
 	httpByConn map[*decode.TCPConn][]*decode.HTTPExchange
 	answersOf  map[netip.Addr][]addressAnswer
+
+	// Each index is built once, by the first check that asks, while
+	// the checks run in parallel; loopbackMu guards loopback, filled
+	// address by address.
+	resolved, sessions, byDNSName, byProxyTarget, byServer, connectedOnce, ttlOnce,
+	tcpDNSOnce, dns53Once, httpOnce, answersOnce sync.Once
+	loopbackMu sync.Mutex
 }
 
 // addrPair is a server address and a client address.
@@ -69,10 +77,10 @@ type ttlCount struct {
 // resolve builds the name ↔ address indexes from every DNS answer in the
 // capture, following CNAME chains (RFC 1034 §3.6.2) so that a connection to
 // an address is attributed to the name the client asked for.
-func (ctx *Context) resolve() {
-	if ctx.ix.byAddr != nil {
-		return
-	}
+func (ctx *Context) resolve() { ctx.ix.resolved.Do(ctx.buildNames) }
+
+// buildNames builds the indexes of resolve.
+func (ctx *Context) buildNames() {
 	ix := &ctx.ix
 	ix.byAddr = make(map[netip.Addr][]string)
 	ix.byName = make(map[string][]netip.Addr)
@@ -125,6 +133,8 @@ func (ctx *Context) namesFor(addr netip.Addr) []string {
 	if !addr.IsLoopback() {
 		return names
 	}
+	ctx.ix.loopbackMu.Lock()
+	defer ctx.ix.loopbackMu.Unlock()
 	if n, ok := ctx.ix.loopback[addr]; ok {
 		return n
 	}
@@ -165,13 +175,13 @@ func (ctx *Context) hostFor(addr netip.Addr) string {
 // dnsFor returns the transactions whose question is name (any case), in
 // capture order.
 func (ctx *Context) dnsFor(name string) []*decode.DNSExchange {
-	if ctx.ix.dnsByName == nil {
+	ctx.ix.byDNSName.Do(func() {
 		ctx.ix.dnsByName = make(map[string][]*decode.DNSExchange)
 		for _, x := range ctx.Events.DNS {
 			k := strings.ToLower(x.Name)
 			ctx.ix.dnsByName[k] = append(ctx.ix.dnsByName[k], x)
 		}
-	}
+	})
 	return ctx.ix.dnsByName[strings.ToLower(name)]
 }
 
@@ -192,10 +202,10 @@ func sessionHost(ctx *Context, s *decode.TLSSession) string {
 	return findSessionHost(ctx, s) // a session that is not among the events
 }
 
-func (ctx *Context) indexSessions() {
-	if ctx.ix.sessionHost != nil {
-		return
-	}
+func (ctx *Context) indexSessions() { ctx.ix.sessions.Do(ctx.buildSessions) }
+
+// buildSessions builds the indexes of indexSessions.
+func (ctx *Context) buildSessions() {
 	ctx.ix.sessionHost = make(map[*decode.TLSSession]string, len(ctx.Events.TLS))
 	ctx.ix.tlsByHost = make(map[string][]*decode.TLSSession)
 	for _, s := range ctx.Events.TLS {
@@ -218,46 +228,46 @@ func findSessionHost(ctx *Context, s *decode.TLSSession) string {
 // tunnelsFor returns the proxy tunnels whose target is host (any case), in
 // capture order.
 func (ctx *Context) tunnelsFor(host string) []*decode.Tunnel {
-	if ctx.ix.proxyByHost == nil {
+	ctx.ix.byProxyTarget.Do(func() {
 		ctx.ix.proxyByHost = make(map[string][]*decode.Tunnel)
 		for _, t := range ctx.Events.Proxy {
 			k := strings.ToLower(hostOnly(t.Target))
 			ctx.ix.proxyByHost[k] = append(ctx.ix.proxyByHost[k], t)
 		}
-	}
+	})
 	return ctx.ix.proxyByHost[strings.ToLower(host)]
 }
 
 // connsTo returns the TCP connections to a server address and port, in
 // capture order.
 func (ctx *Context) connsTo(server netip.AddrPort) []*decode.TCPConn {
-	if ctx.ix.tcpByServer == nil {
+	ctx.ix.byServer.Do(func() {
 		ctx.ix.tcpByServer = make(map[netip.AddrPort][]*decode.TCPConn)
 		for _, c := range ctx.Events.TCP {
 			ctx.ix.tcpByServer[c.Server] = append(ctx.ix.tcpByServer[c.Server], c)
 		}
-	}
+	})
 	return ctx.ix.tcpByServer[server]
 }
 
 // hostConnected reports whether some connection to host completed its
 // handshake.
 func (ctx *Context) hostConnected(host string, port uint16) bool {
-	if ctx.ix.connected == nil {
+	ctx.ix.connectedOnce.Do(func() {
 		ctx.ix.connected = make(map[hostPort]bool)
 		for _, c := range ctx.Events.TCP {
 			if !c.SYNACK.IsZero() {
 				ctx.ix.connected[hostPort{ctx.connHost(c), c.Server.Port()}] = true
 			}
 		}
-	}
+	})
 	return ctx.ix.connected[hostPort{host, port}]
 }
 
 // usualTTL returns the most common IP TTL of responses from a resolver
 // across the capture, and how many responses had it.
 func (ctx *Context) usualTTL(server netip.AddrPort) (uint8, int) {
-	if ctx.ix.usualTTL == nil {
+	ctx.ix.ttlOnce.Do(func() {
 		counts := make(map[netip.AddrPort]map[uint8]int)
 		for _, x := range ctx.Events.DNS {
 			for _, r := range x.Responses {
@@ -277,7 +287,7 @@ func (ctx *Context) usualTTL(server netip.AddrPort) (uint8, int) {
 			}
 			ctx.ix.usualTTL[srv] = best
 		}
-	}
+	})
 	b := ctx.ix.usualTTL[server]
 	return b.ttl, b.n
 }
@@ -285,7 +295,7 @@ func (ctx *Context) usualTTL(server netip.AddrPort) (uint8, int) {
 // tcpDNSBetween returns the DNS exchanges over TCP between a server and a
 // client address, in capture order.
 func (ctx *Context) tcpDNSBetween(server, client netip.Addr) []*decode.DNSExchange {
-	if ctx.ix.tcpDNS == nil {
+	ctx.ix.tcpDNSOnce.Do(func() {
 		ctx.ix.tcpDNS = make(map[addrPair][]*decode.DNSExchange)
 		for _, y := range ctx.Events.DNS {
 			if y.Transport == "tcp" {
@@ -293,14 +303,14 @@ func (ctx *Context) tcpDNSBetween(server, client netip.Addr) []*decode.DNSExchan
 				ctx.ix.tcpDNS[k] = append(ctx.ix.tcpDNS[k], y)
 			}
 		}
-	}
+	})
 	return ctx.ix.tcpDNS[addrPair{server, client}]
 }
 
 // dnsConnsBetween returns the TCP connections from a client address to
 // port 53 of a server address, in capture order.
 func (ctx *Context) dnsConnsBetween(server, client netip.Addr) []*decode.TCPConn {
-	if ctx.ix.dns53 == nil {
+	ctx.ix.dns53Once.Do(func() {
 		ctx.ix.dns53 = make(map[addrPair][]*decode.TCPConn)
 		for _, c := range ctx.Events.TCP {
 			if c.Server.Port() == 53 {
@@ -308,28 +318,28 @@ func (ctx *Context) dnsConnsBetween(server, client netip.Addr) []*decode.TCPConn
 				ctx.ix.dns53[k] = append(ctx.ix.dns53[k], c)
 			}
 		}
-	}
+	})
 	return ctx.ix.dns53[addrPair{server, client}]
 }
 
 // httpOn returns the HTTP exchanges carried by a connection, in capture
 // order.
 func (ctx *Context) httpOn(c *decode.TCPConn) []*decode.HTTPExchange {
-	if ctx.ix.httpByConn == nil {
+	ctx.ix.httpOnce.Do(func() {
 		ctx.ix.httpByConn = make(map[*decode.TCPConn][]*decode.HTTPExchange)
 		for _, h := range ctx.Events.HTTP {
 			if h.Conn != nil {
 				ctx.ix.httpByConn[h.Conn] = append(ctx.ix.httpByConn[h.Conn], h)
 			}
 		}
-	}
+	})
 	return ctx.ix.httpByConn[c]
 }
 
 // answersFor returns the A and AAAA records for addr (compared as
 // recorded) with their responses, in capture order.
 func (ctx *Context) answersFor(addr netip.Addr) []addressAnswer {
-	if ctx.ix.answersOf == nil {
+	ctx.ix.answersOnce.Do(func() {
 		ctx.ix.answersOf = make(map[netip.Addr][]addressAnswer)
 		for _, x := range ctx.Events.DNS {
 			for _, r := range x.Responses {
@@ -340,6 +350,6 @@ func (ctx *Context) answersFor(addr netip.Addr) []addressAnswer {
 				}
 			}
 		}
-	}
+	})
 	return ctx.ix.answersOf[addr]
 }

@@ -89,6 +89,8 @@ type chainVerdict struct {
 // system store with --system-roots) and the user's --trust CAs, once per
 // distinct chain.
 type trustStore struct {
+	// mu guards the caches below: verify holds it.
+	mu    sync.Mutex
 	roots *rootSet
 	user  *x509.CertPool
 	err   error
@@ -126,9 +128,7 @@ func newTrustStore(opt Options) *trustStore {
 
 // trust returns the context's trust store, built on first use.
 func (ctx *Context) trust() *trustStore {
-	if ctx.ts == nil {
-		ctx.ts = newTrustStore(ctx.Opt)
-	}
+	ctx.tsOnce.Do(func() { ctx.ts = newTrustStore(ctx.Opt) })
 	return ctx.ts
 }
 
@@ -176,6 +176,8 @@ func (ts *trustStore) verify(chain []*x509.Certificate) *chainVerdict {
 	if len(chain) == 0 {
 		return nil
 	}
+	ts.mu.Lock() // the checks run in parallel
+	defer ts.mu.Unlock()
 	for _, e := range ts.byLeaf[chain[0]] {
 		if slices.Equal(e.chain, chain) {
 			return e.v
