@@ -4,12 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
-	"time"
 
 	"github.com/gopacket/gopacket/layers"
 
@@ -20,26 +18,13 @@ import (
 type readout struct {
 	Err        string
 	Format     string
-	Packets    []readPacket
+	Packets    []got
 	Errors     []InputError
 	Notes      []InputError
 	Sections   []Section
 	Interfaces []Interface
 	LinkTypes  []layers.LinkType
 	Secrets    []Secrets
-}
-
-// readPacket is a Packet copied out of the reader's buffer.
-type readPacket struct {
-	Number    int
-	Time      time.Time
-	LinkType  layers.LinkType
-	Data      []byte
-	Length    int
-	Interface int
-	Offset    int64
-	Comments  []string
-	ByteOrder string
 }
 
 // readOut reads data with a Reader that reads ahead in chunks of ahead
@@ -57,17 +42,7 @@ func readOut(t testing.TB, data []byte, ahead int) readout {
 	}
 	defer r.Close()
 	r.OnSecrets = func(s Secrets) { out.Secrets = append(out.Secrets, s) }
-	for {
-		p, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatalf("Next returned %v; only io.EOF is allowed", err)
-		}
-		out.Packets = append(out.Packets, readPacket{p.Number, p.Time, p.LinkType, bytes.Clone(p.Data),
-			p.Length, p.Interface, p.Offset, p.Comments, fmt.Sprint(p.ByteOrder)})
-	}
+	out.Packets = drain(t, r)
 	out.Format, out.Errors, out.Notes = r.Format(), r.Errors(), r.Notes()
 	out.Sections, out.Interfaces, out.LinkTypes = r.Sections(), r.Interfaces(), r.LinkTypes()
 	return out
