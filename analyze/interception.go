@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // interceptor is one TLS interception product, recognised by the names its
@@ -70,52 +71,56 @@ const (
 		"(or turn MITM off), or trust the client's CA via SSL_CERT_FILE."
 )
 
-// interceptors is the table of known interception products. Names are the
-// ones the products write into the CAs they generate, as documented by the
-// vendors and seen in the wild; each entry's Source says which.
-var interceptors = []interceptor{
-	ic("mitmproxy", "debugging proxy", `\bO=mitmproxy\b|\bCN=mitmproxy\b`,
-		"mitmproxy generates its CA as CN=mitmproxy, O=mitmproxy (mitmproxy docs, Certificates; seen with mitmdump 8.1 from Debian)", fixDebugProxy),
-	ic("Charles Proxy", "debugging proxy", `Charles Proxy|XK72`,
-		"Charles generates \"Charles Proxy CA (date, host)\", O=XK72 Ltd (charlesproxy.com, SSL Proxying)", fixDebugProxy),
-	ic("Fiddler", "debugging proxy", `DO_NOT_TRUST_Fiddler|fiddler2\.com|Fiddler Root`,
-		"Fiddler's root is CN=DO_NOT_TRUST_FiddlerRoot, O=DO_NOT_TRUST, OU=Created by http://www.fiddler2.com (Telerik docs)", fixDebugProxy),
-	ic("Burp Suite", "debugging proxy", `PortSwigger`,
-		"Burp's CA is CN=PortSwigger CA, O=PortSwigger (PortSwigger docs, Installing Burp's CA certificate)", fixDebugProxy),
-	ic("Proxyman", "debugging proxy", `Proxyman`, "Proxyman's CA is named \"Proxyman CA (…)\" (proxyman.io docs)", fixDebugProxy),
-	ic("HTTP Toolkit", "debugging proxy", `HTTP Toolkit`, "HTTP Toolkit's CA is CN=HTTP Toolkit CA (httptoolkit.com docs)", fixDebugProxy),
-	ic("Zscaler", "corporate gateway", `Zscaler`,
-		"Zscaler's chain is issued by \"Zscaler Root CA\" / \"Zscaler Intermediate Root CA\", O=Zscaler Inc. (Zscaler help, SSL inspection)", fixCorporate),
-	ic("Fortinet FortiGate", "corporate gateway", `Forti(Gate|net)|Fortinet_CA`,
-		"FortiGate deep inspection uses CN=FortiGate CA / Fortinet_CA_SSL, O=Fortinet (Fortinet docs, SSL/SSH inspection)", fixCorporate),
-	ic("Netskope", "corporate gateway", `Netskope|goskope\.com`,
-		"Netskope's CA is O=Netskope Inc., CN=ca.<tenant>.goskope.com (Netskope docs)", fixCorporate),
-	ic("Cisco Umbrella", "corporate gateway", `Cisco Umbrella|OpenDNS`,
-		"Umbrella's intelligent proxy uses \"Cisco Umbrella Root CA\" (Cisco Umbrella docs)", fixCorporate),
-	ic("Palo Alto Networks", "corporate gateway", `Palo Alto Networks|PAN-OS`,
-		"PAN-OS forward proxy decryption CAs carry O=Palo Alto Networks by default (PAN-OS docs)", fixCorporate),
-	ic("Sophos", "corporate gateway", `Sophos`,
-		"Sophos UTM/XG/Firewall and Sophos endpoint CAs carry Sophos in their names (Sophos docs)", fixCorporate),
-	ic("Check Point", "corporate gateway", `Check ?Point`, "Check Point HTTPS Inspection CAs carry O=Check Point (Check Point docs)", fixCorporate),
-	ic("Forcepoint", "corporate gateway", `Forcepoint|Websense`, "Forcepoint (formerly Websense) SSL inspection CAs (Forcepoint docs)", fixCorporate),
-	ic("Cloudflare Gateway", "corporate gateway", `Cloudflare for Teams|Gateway CA - Cloudflare|Cloudflare Managed`,
-		"Cloudflare Zero Trust's Gateway CA (\"Cloudflare for Teams ECC Certificate Authority\", \"Gateway CA - Cloudflare Managed\")", fixCorporate),
-	ic("Blue Coat / Symantec ProxySG", "corporate gateway", `Blue ?Coat|ProxySG`, "ProxySG SSL interception CAs (Broadcom docs)", fixCorporate),
-	ic("Barracuda", "corporate gateway", `Barracuda`, "Barracuda Web Security Gateway / CloudGen Firewall CAs", fixCorporate),
-	ic("Kaspersky", "antivirus", `Kaspersky`,
-		"\"Kaspersky Anti-Virus Personal Root Certificate\", O=AO Kaspersky Lab (Kaspersky support, encrypted connections scan)", fixAntivirus),
-	ic("Avast / AVG", "antivirus", `Avast|\bAVG\b`,
-		"\"Avast Web/Mail Shield Root\" / \"AVG Web/Mail Shield Root\" (Avast support, HTTPS scanning)", fixAntivirus),
-	ic("ESET", "antivirus", `ESET`, "\"ESET SSL Filter CA\", O=ESET, spol. s r. o. (ESET knowledge base, SSL/TLS protocol filtering)", fixAntivirus),
-	ic("Bitdefender", "antivirus", `Bitdefender`, "\"Bitdefender Personal CA.Net-Defender\", O=Bitdefender (Bitdefender support, encrypted web scan)", fixAntivirus),
-	ic("Norton", "antivirus", `Norton|NortonLifeLock`, "\"Norton Web/Mail Shield Root\" (Norton support)", fixAntivirus),
-	ic("AdGuard", "antivirus", `AdGuard`, "\"AdGuard Personal CA\" / \"AdGuard Personal Intermediate\" (AdGuard knowledge base, HTTPS filtering)", fixAntivirus),
-	ic("Surge", "proxy client", `Surge Generated CA`, "Surge's MITM CA is \"Surge Generated CA <hex>\" (Surge manual, MITM)", fixProxyClient),
-	ic("Stash", "proxy client", `Stash Generated CA|\bStash\b`, "Stash's MITM CA is \"Stash Generated CA …\" (Stash docs)", fixProxyClient),
-	ic("Loon", "proxy client", `\bLoon\b`, "Loon's MITM CA carries Loon in its name (Loon manual)", fixProxyClient),
-	ic("Quantumult X", "proxy client", `Quantumult`, "Quantumult X's MITM CA (\"QuantumultX CA …\")", fixProxyClient),
-	ic("Shadowrocket", "proxy client", `Shadowrocket`, "Shadowrocket's MITM CA", fixProxyClient),
-}
+// builtinInterceptors is the table of known interception products. Names
+// are the ones the products write into the CAs they generate, as documented
+// by the vendors and seen in the wild; each entry's Source says which. It
+// is built on first use: compiling its patterns was most of the start-up
+// time of a command that never judges a chain.
+var builtinInterceptors = sync.OnceValue(func() []interceptor {
+	return []interceptor{
+		ic("mitmproxy", "debugging proxy", `\bO=mitmproxy\b|\bCN=mitmproxy\b`,
+			"mitmproxy generates its CA as CN=mitmproxy, O=mitmproxy (mitmproxy docs, Certificates; seen with mitmdump 8.1 from Debian)", fixDebugProxy),
+		ic("Charles Proxy", "debugging proxy", `Charles Proxy|XK72`,
+			"Charles generates \"Charles Proxy CA (date, host)\", O=XK72 Ltd (charlesproxy.com, SSL Proxying)", fixDebugProxy),
+		ic("Fiddler", "debugging proxy", `DO_NOT_TRUST_Fiddler|fiddler2\.com|Fiddler Root`,
+			"Fiddler's root is CN=DO_NOT_TRUST_FiddlerRoot, O=DO_NOT_TRUST, OU=Created by http://www.fiddler2.com (Telerik docs)", fixDebugProxy),
+		ic("Burp Suite", "debugging proxy", `PortSwigger`,
+			"Burp's CA is CN=PortSwigger CA, O=PortSwigger (PortSwigger docs, Installing Burp's CA certificate)", fixDebugProxy),
+		ic("Proxyman", "debugging proxy", `Proxyman`, "Proxyman's CA is named \"Proxyman CA (…)\" (proxyman.io docs)", fixDebugProxy),
+		ic("HTTP Toolkit", "debugging proxy", `HTTP Toolkit`, "HTTP Toolkit's CA is CN=HTTP Toolkit CA (httptoolkit.com docs)", fixDebugProxy),
+		ic("Zscaler", "corporate gateway", `Zscaler`,
+			"Zscaler's chain is issued by \"Zscaler Root CA\" / \"Zscaler Intermediate Root CA\", O=Zscaler Inc. (Zscaler help, SSL inspection)", fixCorporate),
+		ic("Fortinet FortiGate", "corporate gateway", `Forti(Gate|net)|Fortinet_CA`,
+			"FortiGate deep inspection uses CN=FortiGate CA / Fortinet_CA_SSL, O=Fortinet (Fortinet docs, SSL/SSH inspection)", fixCorporate),
+		ic("Netskope", "corporate gateway", `Netskope|goskope\.com`,
+			"Netskope's CA is O=Netskope Inc., CN=ca.<tenant>.goskope.com (Netskope docs)", fixCorporate),
+		ic("Cisco Umbrella", "corporate gateway", `Cisco Umbrella|OpenDNS`,
+			"Umbrella's intelligent proxy uses \"Cisco Umbrella Root CA\" (Cisco Umbrella docs)", fixCorporate),
+		ic("Palo Alto Networks", "corporate gateway", `Palo Alto Networks|PAN-OS`,
+			"PAN-OS forward proxy decryption CAs carry O=Palo Alto Networks by default (PAN-OS docs)", fixCorporate),
+		ic("Sophos", "corporate gateway", `Sophos`,
+			"Sophos UTM/XG/Firewall and Sophos endpoint CAs carry Sophos in their names (Sophos docs)", fixCorporate),
+		ic("Check Point", "corporate gateway", `Check ?Point`, "Check Point HTTPS Inspection CAs carry O=Check Point (Check Point docs)", fixCorporate),
+		ic("Forcepoint", "corporate gateway", `Forcepoint|Websense`, "Forcepoint (formerly Websense) SSL inspection CAs (Forcepoint docs)", fixCorporate),
+		ic("Cloudflare Gateway", "corporate gateway", `Cloudflare for Teams|Gateway CA - Cloudflare|Cloudflare Managed`,
+			"Cloudflare Zero Trust's Gateway CA (\"Cloudflare for Teams ECC Certificate Authority\", \"Gateway CA - Cloudflare Managed\")", fixCorporate),
+		ic("Blue Coat / Symantec ProxySG", "corporate gateway", `Blue ?Coat|ProxySG`, "ProxySG SSL interception CAs (Broadcom docs)", fixCorporate),
+		ic("Barracuda", "corporate gateway", `Barracuda`, "Barracuda Web Security Gateway / CloudGen Firewall CAs", fixCorporate),
+		ic("Kaspersky", "antivirus", `Kaspersky`,
+			"\"Kaspersky Anti-Virus Personal Root Certificate\", O=AO Kaspersky Lab (Kaspersky support, encrypted connections scan)", fixAntivirus),
+		ic("Avast / AVG", "antivirus", `Avast|\bAVG\b`,
+			"\"Avast Web/Mail Shield Root\" / \"AVG Web/Mail Shield Root\" (Avast support, HTTPS scanning)", fixAntivirus),
+		ic("ESET", "antivirus", `ESET`, "\"ESET SSL Filter CA\", O=ESET, spol. s r. o. (ESET knowledge base, SSL/TLS protocol filtering)", fixAntivirus),
+		ic("Bitdefender", "antivirus", `Bitdefender`, "\"Bitdefender Personal CA.Net-Defender\", O=Bitdefender (Bitdefender support, encrypted web scan)", fixAntivirus),
+		ic("Norton", "antivirus", `Norton|NortonLifeLock`, "\"Norton Web/Mail Shield Root\" (Norton support)", fixAntivirus),
+		ic("AdGuard", "antivirus", `AdGuard`, "\"AdGuard Personal CA\" / \"AdGuard Personal Intermediate\" (AdGuard knowledge base, HTTPS filtering)", fixAntivirus),
+		ic("Surge", "proxy client", `Surge Generated CA`, "Surge's MITM CA is \"Surge Generated CA <hex>\" (Surge manual, MITM)", fixProxyClient),
+		ic("Stash", "proxy client", `Stash Generated CA|\bStash\b`, "Stash's MITM CA is \"Stash Generated CA …\" (Stash docs)", fixProxyClient),
+		ic("Loon", "proxy client", `\bLoon\b`, "Loon's MITM CA carries Loon in its name (Loon manual)", fixProxyClient),
+		ic("Quantumult X", "proxy client", `Quantumult`, "Quantumult X's MITM CA (\"QuantumultX CA …\")", fixProxyClient),
+		ic("Shadowrocket", "proxy client", `Shadowrocket`, "Shadowrocket's MITM CA", fixProxyClient),
+	}
+})
 
 // certNames writes a certificate's issuer and subject as "CN=… O=… OU=…"
 // strings for matching.
@@ -139,7 +144,7 @@ func certNames(c *x509.Certificate) []string {
 // identifyInterceptor returns the interception product whose CA issued or
 // appears in the chain, or nil.
 func identifyInterceptor(chain []*x509.Certificate) *interceptor {
-	return identifyIn(interceptors, chain)
+	return identifyIn(builtinInterceptors(), chain)
 }
 
 // identifyIn returns the product of table whose CA issued or appears in

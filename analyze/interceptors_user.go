@@ -163,7 +163,7 @@ type InterceptorRow struct {
 // first) then the built-in ones.
 func InterceptorTable(user []UserInterceptor) []InterceptorRow {
 	var rows []InterceptorRow
-	for _, p := range append(userTable(user), interceptors...) {
+	for _, p := range append(userTable(user), builtinInterceptors()...) {
 		r := InterceptorRow{Product: p.Product, Kind: p.Kind, Pattern: strings.TrimPrefix(p.Pattern.String(), "(?i)"), Source: p.Source}
 		if p.SHA256 != ([32]byte{}) {
 			r.SHA256 = hex.EncodeToString(p.SHA256[:])

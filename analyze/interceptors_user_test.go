@@ -76,7 +76,7 @@ func TestUserInterceptorsNameTheProduct(t *testing.T) {
 		})
 	}
 	rows := InterceptorTable([]UserInterceptor{{Product: "Acme", Kind: "antivirus", Pattern: "Acme CA", Source: "t.txt:1"}})
-	if len(rows) != len(interceptors)+1 || rows[0].Product != "Acme" || rows[0].Source != "user table t.txt:1" {
+	if len(rows) != len(builtinInterceptors())+1 || rows[0].Product != "Acme" || rows[0].Source != "user table t.txt:1" {
 		t.Errorf("the effective table should list the user's entry first: %+v", rows[0])
 	}
 }

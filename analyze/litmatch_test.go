@@ -8,7 +8,7 @@ import (
 )
 
 func TestBuiltinPatternsAnswerBySubstring(t *testing.T) {
-	for _, p := range interceptors {
+	for _, p := range builtinInterceptors() {
 		if p.lit == nil {
 			t.Errorf("%s: pattern %s falls back to the regexp engine", p.Product, p.Pattern)
 		}
@@ -20,7 +20,7 @@ func TestBuiltinPatternsAnswerBySubstring(t *testing.T) {
 // non-word neighbours, for the built-in table and user-style patterns.
 func TestLiteralMatcherAgreesWithRegexp(t *testing.T) {
 	res := []*regexp.Regexp{}
-	for _, p := range interceptors {
+	for _, p := range builtinInterceptors() {
 		res = append(res, p.Pattern)
 	}
 	for _, u := range []string{"a.b", "x|y", "Corp (Root) CA", "dev-proxy", `back\slash`, "ACME_ca"} {
@@ -62,10 +62,10 @@ func TestLiteralMatcherAgreesWithRegexp(t *testing.T) {
 		}
 	}
 	// Non-ASCII names go to the regexp: the Kelvin sign folds to k.
-	p := interceptors[0]
-	for i := range interceptors {
-		if interceptors[i].Product == "Kaspersky" {
-			p = interceptors[i]
+	p := builtinInterceptors()[0]
+	for i := range builtinInterceptors() {
+		if builtinInterceptors()[i].Product == "Kaspersky" {
+			p = builtinInterceptors()[i]
 		}
 	}
 	n := newCertName("CN=\u212aaspersky")
@@ -85,7 +85,7 @@ func TestLiteralMatcherRefusesOtherSyntax(t *testing.T) {
 // FuzzLiteralMatcher holds the literal matcher to the regexp for any
 // pattern it accepts (raw, and quoted as user entries are) on any name.
 func FuzzLiteralMatcher(f *testing.F) {
-	for _, p := range interceptors {
+	for _, p := range builtinInterceptors() {
 		f.Add(strings.TrimPrefix(p.Pattern.String(), "(?i)"), "CN="+p.Product+" O=x")
 	}
 	f.Add(`\bfoo\b|ba(r|z)?`, "a foo_bar baz")

@@ -297,7 +297,7 @@ func (ts *trustStore) interceptorOf(chain []*x509.Certificate) *interceptor {
 	if best < 0 {
 		return nil
 	}
-	return &interceptors[best]
+	return &builtinInterceptors()[best]
 }
 
 // anyInterceptor matches what at least one pattern of interceptors
@@ -305,9 +305,10 @@ func (ts *trustStore) interceptorOf(chain []*x509.Certificate) *interceptor {
 // case of a certificate no product made.
 var anyInterceptor = sync.OnceValue(func() *regexp.Regexp {
 	var alts []string
-	for i := range interceptors {
-		if interceptors[i].Pattern != nil {
-			alts = append(alts, "(?:"+interceptors[i].Pattern.String()+")")
+	table := builtinInterceptors()
+	for i := range table {
+		if table[i].Pattern != nil {
+			alts = append(alts, "(?:"+table[i].Pattern.String()+")")
 		}
 	}
 	return regexp.MustCompile(strings.Join(alts, "|"))
@@ -329,8 +330,9 @@ func interceptorIndex(c *x509.Certificate) int {
 	}
 	var sum [32]byte
 	summed := false
-	for i := range interceptors {
-		p := &interceptors[i]
+	table := builtinInterceptors()
+	for i := range table {
+		p := &table[i]
 		if p.SHA256 != ([32]byte{}) {
 			if !summed {
 				sum, summed = sha256.Sum256(c.Raw), true
