@@ -81,10 +81,10 @@ func Parse(r io.Reader, name string, bits int) ([]Entry, error) {
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
+			return nil, fmt.Errorf("%s: %w", name, err) // a csv.ParseError names the line
 		}
+		line, _ := cr.FieldPos(0)
 		if len(rec) <= max(valueCol, nameCol) {
 			return nil, fmt.Errorf("%s:%d: %d columns, the header has %d", name, line, len(rec), len(header))
 		}
