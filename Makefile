@@ -83,11 +83,22 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./capture/ ./decode/... ./samples/bench/
 	MODSNIFF=$(BIN) ./samples/bench/bench.sh $(BENCHSIZE)
 
+# A target that stops with "context deadline exceeded" and writes no failing
+# input met Go 1.26's fuzz coordinator race at the end of -fuzztime
+# (go.dev/issue/75804, fixed in Go 1.27), not a finding: the sweep goes on.
 fuzz:
-	@set -e; for pkg in $$($(GO) list ./...); do \
+	@set -e; log=$$(mktemp); trap 'rm -f $$log' EXIT; \
+	for pkg in $$($(GO) list ./...); do \
+	  dir=$$($(GO) list -f '{{.Dir}}' $$pkg); \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
 	    echo "== $$pkg $$f ($(FUZZTIME))"; \
-	    $(GO) test $$pkg -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 100x; \
+	    before=$$(ls $$dir/testdata/fuzz/$$f 2>/dev/null | wc -l); \
+	    if ! $(GO) test $$pkg -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 100x 2>&1 | tee $$log; then :; fi; \
+	    if grep -q '^FAIL' $$log; then \
+	      after=$$(ls $$dir/testdata/fuzz/$$f 2>/dev/null | wc -l); \
+	      if [ "$$after" -gt "$$before" ] || ! grep -q '^    context deadline exceeded$$' $$log; then exit 1; fi; \
+	      echo "fuzz: $$f: no failing input written; Go's coordinator race at the deadline (go.dev/issue/75804), going on"; \
+	    fi; \
 	  done; \
 	done
 
