@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // UserInterceptor is an interception product the user adds to the built-in
@@ -119,6 +120,10 @@ func ParseInterceptors(name string, data []byte) ([]UserInterceptor, error) {
 			return nil, fmt.Errorf("%s: kind %q is not one of %s", at, f[1], strings.Join(kinds, ", "))
 		case len(u.Pattern) < 3:
 			return nil, fmt.Errorf("%s: the pattern %q is shorter than 3 characters: it would match too much", at, u.Pattern)
+		case !utf8.ValidString(u.Product) || !utf8.ValidString(u.Pattern):
+			// Certificate names are text; a pattern that is not UTF-8
+			// could match none of them (and is not a regexp).
+			return nil, fmt.Errorf("%s: the product or pattern is not valid UTF-8 (is the file in another encoding?)", at)
 		}
 		if len(f) == 4 && f[3] != "" {
 			fp, err := hex.DecodeString(strings.ReplaceAll(f[3], ":", ""))

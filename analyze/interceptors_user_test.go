@@ -25,6 +25,7 @@ func TestParseInterceptors(t *testing.T) {
 		{"too few fields", "Acme | antivirus\n", 0, "t.txt:1: want PRODUCT | KIND | PATTERN"},
 		{"a pattern too short to mean anything", "Acme | antivirus | ab\n", 0, "shorter than 3"},
 		{"a fingerprint that is not SHA-256", "Acme | antivirus | Acme CA | abcd\n", 0, "not a SHA-256"},
+		{"a pattern in another encoding names its line", "#\nAcme | antivirus | Acme \xe9cole CA\n", 0, "t.txt:2: the product or pattern is not valid UTF-8"},
 		{"a line too long", "Acme | antivirus | " + strings.Repeat("x", 2000) + "\n", 0, "longer than 1024"},
 		{"too many products", strings.Repeat("Acme | antivirus | Acme CA\n", 257), 0, "t.txt:257: more than 256"},
 		{"a file too large", strings.Repeat("#\n", 40<<10), 0, "larger than 64 KiB"},
