@@ -67,8 +67,9 @@ func sameReadout(t testing.TB, what string, a, b readout) {
 }
 
 // chunkSizes are the read-ahead chunk sizes the tests read with: a few
-// bytes (every block spans chunks), a block or so, the default.
-var chunkSizes = []int{1, 7, 64, 1500, 4096, readAheadSize}
+// bytes (every block spans chunks; 3 leaves part of a chunk pending when
+// the format is sniffed), a block or so, the default.
+var chunkSizes = []int{1, 3, 7, 64, 1500, 4096, readAheadSize}
 
 // TestReadAheadChunksReadExactlyLikeInline reads every sample and corpus
 // capture, and damaged and odd files of every format, through read-ahead

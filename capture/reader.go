@@ -192,7 +192,10 @@ func newReader(src io.Reader, name string, ahead int) (_ *Reader, err error) {
 	n := r.fill(4)
 	if n >= 2 && r.buf[r.start] == 0x1f && r.buf[r.start+1] == 0x8b {
 		// RFC 1952 gzip member: decompress and sniff again.
-		rest := io.MultiReader(bytes.NewReader(bytes.Clone(r.buf[r.start:r.end])), src)
+		// What was read so far, with the rest of a read-ahead chunk not
+		// yet in buf, goes first.
+		head := append(bytes.Clone(r.buf[r.start:r.end]), r.pend...)
+		rest := io.MultiReader(bytes.NewReader(head), src)
 		gz, err := gzip.NewReader(rest)
 		if err != nil {
 			return nil, &notCaptureError{fmt.Sprintf("%s: not a capture file: corrupt gzip header: %v", name, err)}
