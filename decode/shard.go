@@ -177,13 +177,8 @@ func (s *Sharded) Packet(p *capture.Packet) {
 	case ok && len(g.segment) >= 4:
 		// The commonest frame: its flow decoder decodes the transport
 		// header, of which the front end needs only the ports.
-		sp, dp := binary.BigEndian.Uint16(g.segment), binary.BigEndian.Uint16(g.segment[2:])
-		i := 0
-		if g.proto == layers.IPProtocolTCP || sp != ntpPort && dp != ntpPort {
-			i = s.pick(netip.AddrPortFrom(g.src, sp), netip.AddrPortFrom(g.dst, dp))
-		}
-		s.put(i, msg{kind: msgTransport, proto: g.proto, num: p.Number, t: p.Time, src: g.src, dst: g.dst,
-			ip: g.ip, ipPayload: len(g.segment)}, g.segment)
+		i := s.portShard(g.proto, g.src, g.dst, binary.BigEndian.Uint16(g.segment), binary.BigEndian.Uint16(g.segment[2:]))
+		s.putTransport(i, g.src, g.dst, g.ip, g.proto, len(g.segment), g.segment)
 	case fe.decodeLink(p, at):
 		fe.network(at) // calls route or datagram
 	}
@@ -195,7 +190,6 @@ func (s *Sharded) Packet(p *capture.Packet) {
 // (the layer's header and payload), not the whole frame.
 func (s *Sharded) route(i int, src, dst netip.Addr, ip IPInfo, proto layers.IPProtocol, l *layers.BaseLayer) {
 	p := s.cur
-	m := msg{kind: msgTransport, proto: proto, num: p.Number, t: p.Time, src: src, dst: dst, ip: ip, ipPayload: s.fe.ipPayload}
 	h, ok := link.Offset(p.Data, l.Contents)
 	e, ok2 := link.Offset(p.Data, l.Payload)
 	if !ok || !ok2 || e != h+len(l.Contents) {
@@ -204,7 +198,15 @@ func (s *Sharded) route(i int, src, dst netip.Addr, ip IPInfo, proto layers.IPPr
 		s.put(i, msg{kind: msgPacket, lt: p.LinkType, num: p.Number, t: p.Time, order: p.ByteOrder}, p.Data)
 		return
 	}
-	s.put(i, m, p.Data[h:e+len(l.Payload)])
+	s.putTransport(i, src, dst, ip, proto, s.fe.ipPayload, p.Data[h:e+len(l.Payload)])
+}
+
+// putTransport hands the transport segment seg (header and payload) of
+// the current frame to shard i; ipPayload is the IP payload length on the
+// wire, -1 when unknown.
+func (s *Sharded) putTransport(i int, src, dst netip.Addr, ip IPInfo, proto layers.IPProtocol, ipPayload int, seg []byte) {
+	p := s.cur
+	s.put(i, msg{kind: msgTransport, proto: proto, num: p.Number, t: p.Time, src: src, dst: dst, ip: ip, ipPayload: ipPayload}, seg)
 }
 
 // datagram hands an IP datagram the front end reassembled to the shard of
@@ -214,13 +216,8 @@ func (s *Sharded) datagram(src, dst netip.Addr, ip IPInfo, proto layers.IPProtoc
 	if len(data) >= 4 {
 		sp, dp := binary.BigEndian.Uint16(data), binary.BigEndian.Uint16(data[2:])
 		switch proto {
-		case layers.IPProtocolUDP:
-			if sp == ntpPort || dp == ntpPort {
-				break
-			}
-			i = s.pick(netip.AddrPortFrom(src, sp), netip.AddrPortFrom(dst, dp))
-		case layers.IPProtocolTCP:
-			i = s.pick(netip.AddrPortFrom(src, sp), netip.AddrPortFrom(dst, dp))
+		case layers.IPProtocolUDP, layers.IPProtocolTCP:
+			i = s.portShard(proto, src, dst, sp, dp)
 		case layers.IPProtocolICMPv4:
 			if len(data) > 8 {
 				i = s.icmpShard(data[8:], false)
@@ -236,16 +233,21 @@ func (s *Sharded) datagram(src, dst netip.Addr, ip IPInfo, proto layers.IPProtoc
 }
 
 func (s *Sharded) tcpShard(src, dst netip.Addr, t *layers.TCP) int {
-	return s.pick(netip.AddrPortFrom(src, uint16(t.SrcPort)), netip.AddrPortFrom(dst, uint16(t.DstPort)))
+	return s.portShard(layers.IPProtocolTCP, src, dst, uint16(t.SrcPort), uint16(t.DstPort))
 }
 
-// udpShard sends NTP to the first shard: its table of requests awaiting a
-// reply is bounded for the whole input.
 func (s *Sharded) udpShard(src, dst netip.Addr, u *layers.UDP) int {
-	if ntpPortOf(u) {
+	return s.portShard(layers.IPProtocolUDP, src, dst, uint16(u.SrcPort), uint16(u.DstPort))
+}
+
+// portShard returns the shard of a TCP or UDP segment between src:sp and
+// dst:dp. NTP goes to the first shard: its table of requests awaiting a
+// reply is bounded for the whole input.
+func (s *Sharded) portShard(proto layers.IPProtocol, src, dst netip.Addr, sp, dp uint16) int {
+	if proto == layers.IPProtocolUDP && (sp == ntpPort || dp == ntpPort) {
 		return 0
 	}
-	return s.pick(netip.AddrPortFrom(src, uint16(u.SrcPort)), netip.AddrPortFrom(dst, uint16(u.DstPort)))
+	return s.pick(netip.AddrPortFrom(src, sp), netip.AddrPortFrom(dst, dp))
 }
 
 // icmpShard sends an ICMP error to the shard of the datagram it quotes
