@@ -36,6 +36,7 @@ type flow struct {
 	last    time.Time
 	path    pathState
 	ended   bool // both FINs or a RST seen: forget it sooner
+	settled bool // its TLS decoder was finished early (see settle)
 	seq     int  // creation order, for deterministic sweeps
 	// prev and next link the flow into its idle list (open or ended),
 	// least recently used first.
@@ -229,17 +230,49 @@ func (d *Decoder) tcpPacket(srcIP, dstIP netip.Addr, ip IPInfo, t *layers.TCP, a
 	st := f.streams[dir]
 	if cut == 0 {
 		st.Segment(t.Seq, t.SYN, t.FIN, t.Payload, at)
+	} else {
+		st.Segment(t.Seq, t.SYN, false, t.Payload, at)
+		start := t.Seq + uint32(len(t.Payload))
+		if t.SYN {
+			start++
+		}
+		st.Lost(start, cut, at)
+		if t.FIN {
+			st.Segment(start+uint32(cut), false, true, nil, at)
+		}
+	}
+	if f.ended && !f.settled && settleClosedTLS {
+		f.settle()
+	}
+}
+
+// settleClosedTLS turns settle on; tests turn it off to compare with the
+// session finished when the flow is forgotten.
+var settleClosedTLS = true
+
+// settle finishes the TLS decoder of a flow closed in both directions:
+// once both streams were delivered up to their FINs, no byte can reach it
+// again, yet the flow stays in the table for a while (maybeSweep) to take
+// late retransmissions, ACKs and resets. Finishing it then rather than
+// when the flow is forgotten gives the same session, and frees the
+// decoder's state (the TLS record and handshake readers, the HTTP decoder
+// of decrypted data) for the flows that wait out their close: on a capture
+// of many short connections, about half of the live flows. Other decoders
+// keep to the end: their finish may cite the connection's last packet.
+func (f *flow) settle() {
+	if !f.streams[0].Closed() || !f.streams[1].Closed() {
 		return
 	}
-	st.Segment(t.Seq, t.SYN, false, t.Payload, at)
-	start := t.Seq + uint32(len(t.Payload))
-	if t.SYN {
-		start++
+	s, ok := f.app.(*sniffer)
+	if !ok {
+		return
 	}
-	st.Lost(start, cut, at)
-	if t.FIN {
-		st.Segment(start+uint32(cut), false, true, nil, at)
+	if _, ok := s.app.(*tlsApp); !ok {
+		return
 	}
+	f.settled = true
+	s.finish()
+	f.app = ignoreApp{}
 }
 
 // isNewConnection reports whether a SYN from src starts a new connection on

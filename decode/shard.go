@@ -67,13 +67,18 @@ type shard struct {
 	pre  []*TLSSession // its TLS sessions before finishTLS dropped the empty ones
 }
 
-// Batching keeps the channel operations to a few per thousand packets:
+// Batching keeps the channel operations to a few per hundred packets:
 // a batch goes when it holds batchPackets messages or batchBytes of frames.
-// queueBatches bound what waits for each shard, so memory stays at a few
-// megabytes whatever the input.
+// queueBatches bound what waits for each shard, so memory stays at about a
+// megabyte whatever the input. batchSlack is room past batchBytes for the
+// frame that fills a batch, so that an Ethernet or jumbo frame never
+// reallocates the buffer. Batches of 256 frames and 256 KiB decoded no
+// faster and held 4 MB: a quarter of the live heap of the decoding of a
+// 1 GiB capture.
 const (
-	batchPackets = 256
-	batchBytes   = 256 << 10
+	batchPackets = 64
+	batchBytes   = 64 << 10
+	batchSlack   = 16 << 10
 	queueBatches = 4
 )
 
@@ -318,7 +323,7 @@ func (s *Sharded) batch() *batch {
 	}
 	if s.made < cap(s.free) {
 		s.made++
-		return &batch{msgs: make([]msg, 0, batchPackets), buf: make([]byte, 0, batchBytes+64<<10)}
+		return &batch{msgs: make([]msg, 0, batchPackets), buf: make([]byte, 0, batchBytes+batchSlack)}
 	}
 	return <-s.free
 }

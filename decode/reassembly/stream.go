@@ -204,6 +204,10 @@ func (discard) Gap(int64, wire.Ref)   {}
 // Stats returns what s has counted so far.
 func (s *Stream) Stats() Stats { return s.stats }
 
+// Closed reports whether every sequence number up to the FIN has been
+// delivered or reported as a gap: the sink gets nothing more.
+func (s *Stream) Closed() bool { return s.stats.Closed }
+
 // Segment offers one TCP segment of this direction: seq is its sequence
 // number, syn and fin its flags, payload its data (which s does not keep).
 // The stream starts at the SYN's sequence number plus one or, when the SYN
