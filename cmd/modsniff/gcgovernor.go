@@ -47,7 +47,8 @@ type sentinel struct{ _ [16]byte }
 func newGCGovernor(floor, ceiling int64) *gcGovernor {
 	g := &gcGovernor{floor: floor,
 		sample: []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/memory/classes/total:bytes"},
-			{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}}
+			{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/heap/released:bytes"},
+			{Name: "/memory/classes/heap/free:bytes"}}}
 	g.ceiling.Store(ceiling)
 	debug.SetMemoryLimit(g.limit(0, 0))
 	g.arm()
@@ -67,8 +68,11 @@ func (g *gcGovernor) arm() {
 		live := int64(g.sample[0].Value.Uint64())
 		// Beside the heap's objects the limit counts what the runtime
 		// holds and has not returned to the system: fragmentation,
-		// stacks, metadata.
-		other := int64(g.sample[1].Value.Uint64()) - int64(g.sample[2].Value.Uint64()) - int64(g.sample[3].Value.Uint64())
+		// stacks, metadata. Not the free heap pages: the heap grows
+		// into them first, and counting them raised the limit by what
+		// decoding had just freed, so that analysis and output could
+		// take that much again on top.
+		other := int64(g.sample[1].Value.Uint64()) - int64(g.sample[2].Value.Uint64()) - int64(g.sample[3].Value.Uint64()) - int64(g.sample[4].Value.Uint64())
 		debug.SetMemoryLimit(g.limit(live, other))
 		g.arm()
 	}, g)
