@@ -183,6 +183,10 @@ type Decoder struct {
 	// front, set on its front end, routes the packets to the shards.
 	seg   *segLog
 	front *Sharded
+
+	// conns and sessions hold the events of the connections (see slab).
+	conns    slab[TCPConn]
+	sessions slab[TLSSession]
 }
 
 // New returns a Decoder for the input with the given index.

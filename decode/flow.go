@@ -295,7 +295,8 @@ func (d *Decoder) newFlow(k flowKey, src, dst netip.AddrPort, t *layers.TCP, at 
 		d.noteLimit(at, "tcp", fmt.Sprintf("more than %d TCP connections: later ones are not analysed", d.lim.MaxEvents))
 		return nil
 	}
-	c := &TCPConn{First: at}
+	c := d.conns.new()
+	c.First = at
 	switch {
 	case t.SYN && !t.ACK:
 		c.Client, c.Server = src, dst

@@ -88,7 +88,8 @@ func (d *Decoder) newTLSApp(c *TCPConn, t *Tunnel, at capture.Ref) streamApp {
 		opt.Buffers = d.recBufs
 	}
 	a.conn = tlswire.NewConn(opt)
-	a.s = &TLSSession{Client: c.Client, Server: c.Server, Conn: c, Tunnel: t, Session: a.conn.Session()}
+	a.s = d.sessions.new()
+	*a.s = TLSSession{Client: c.Client, Server: c.Server, Conn: c, Tunnel: t, Session: a.conn.Session()}
 	c.TLS = a.s
 	d.tls = append(d.tls, a.s)
 	return a

@@ -1,0 +1,38 @@
+package decode
+
+import "testing"
+
+// TestSlabHandsOutDistinctZeroedValuesInGrowingChunks checks that every
+// value is zeroed and distinct, and that chunks double from 4 to
+// slabChunk values.
+func TestSlabHandsOutDistinctZeroedValuesInGrowingChunks(t *testing.T) {
+	var s slab[TCPConn]
+	seen := map[*TCPConn]bool{}
+	var chunks []int
+	for i := range 300 {
+		if len(s.free) == 0 {
+			chunks = append(chunks, min(max(i, 4), slabChunk))
+		}
+		c := s.new()
+		if seen[c] {
+			t.Fatalf("value %d handed out twice", i)
+		}
+		if c.First.Packet != 0 || c.TLS != nil || c.Packets != [2]int{} {
+			t.Fatalf("value %d is not zeroed: %+v", i, c)
+		}
+		seen[c] = true
+		c.Packets[0] = i + 1 // a later value must not see it
+	}
+	want := []int{4, 4, 8, 16, 32, 64, 64, 64, 64}
+	if len(chunks) != len(want) {
+		t.Fatalf("chunks %v, want %v", chunks, want)
+	}
+	for i := range want {
+		if chunks[i] != want[i] {
+			t.Fatalf("chunks %v, want %v", chunks, want)
+		}
+	}
+	if got := cap(s.free) + s.n; got != 4+4+8+16+32+64*4 {
+		t.Errorf("values in chunks %d", got)
+	}
+}
