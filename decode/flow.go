@@ -30,7 +30,7 @@ type flow struct {
 	key     flowKey
 	conn    *TCPConn
 	isn     uint32 // the client's initial sequence number, when its SYN was seen
-	streams [2]*reassembly.Stream
+	streams [2]reassembly.Stream // in the flow: one allocation for all three
 	sinks   [2]dirSink
 	app     streamApp
 	last    time.Time
@@ -227,7 +227,7 @@ func (d *Decoder) tcpPacket(srcIP, dstIP netip.Addr, ip IPInfo, t *layers.TCP, a
 	if t.RST {
 		return // a RST's payload, if any, is a diagnostic text, not stream data
 	}
-	st := f.streams[dir]
+	st := &f.streams[dir]
 	if cut == 0 {
 		st.Segment(t.Seq, t.SYN, t.FIN, t.Payload, at)
 	} else {
@@ -314,7 +314,7 @@ func (d *Decoder) newFlow(k flowKey, src, dst netip.AddrPort, t *layers.TCP, at 
 	lim := reassembly.Limits{MaxBufferedPerStream: d.lim.StreamBuffer}
 	for dir := range 2 {
 		f.sinks[dir] = dirSink{d: d, f: f, dir: dir}
-		f.streams[dir] = reassembly.NewStream(&f.sinks[dir], d.budget, lim)
+		f.streams[dir].Init(&f.sinks[dir], d.budget, lim)
 	}
 	d.flows[k] = f
 	d.openFlows.pushBack(f)

@@ -190,10 +190,18 @@ type Stream struct {
 // NewStream returns a Stream delivering to sink. budget may be shared by the
 // streams of one decoder; nil means no shared cap.
 func NewStream(sink Sink, budget *Budget, lim Limits) *Stream {
+	s := new(Stream)
+	s.Init(sink, budget, lim)
+	return s
+}
+
+// Init makes s a new Stream, as NewStream does, in place: for a Stream
+// that lives inside the state of its connection.
+func (s *Stream) Init(sink Sink, budget *Budget, lim Limits) {
 	if sink == nil {
 		sink = discard{}
 	}
-	return &Stream{sink: sink, budget: budget, lim: lim.withDefaults()}
+	*s = Stream{sink: sink, budget: budget, lim: lim.withDefaults()}
 }
 
 type discard struct{}
