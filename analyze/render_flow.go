@@ -368,7 +368,7 @@ func dnsMsgs(x *decode.DNSExchange, fl flowFlags) []flowMsg {
 		out = append(out, m)
 	}
 	q := fmt.Sprintf("%s %s? id %d", x.QuestionType(), x.Name, x.ID)
-	if x.Transport == "tcp" {
+	if x.Transport == decode.DNSOverTCP {
 		q += " (TCP)"
 	}
 	if !x.Query.IsZero() {

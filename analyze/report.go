@@ -365,7 +365,7 @@ func dnsJSON(x *decode.DNSExchange) DNSJSON {
 	at := firstRef(x)
 	j := DNSJSON{
 		Input: int(at.Input), Packet: int(at.Packet), Time: Timestamp(at.Time()),
-		Client: addrPort(x.Client), Server: addrPort(x.Server), Transport: x.Transport,
+		Client: addrPort(x.Client), Server: addrPort(x.Server), Transport: x.Transport.String(),
 		ID: x.ID, Name: x.Name, Type: x.QuestionType(), Responses: make([]DNSRespJSON, 0, len(x.Responses)), Malformed: x.Malformed,
 	}
 	for _, r := range x.Retries {

@@ -67,7 +67,7 @@ func TestDNSOverUDPKeepsEveryResponse(t *testing.T) {
 				t.Fatalf("got %d transactions, want 1", len(ev.DNS))
 			}
 			x := ev.DNS[0]
-			if int(x.Query.Packet) != q || x.Name != "proxy.golang.org" || x.QType != dns.TypeA || x.Transport != "udp" || x.Client != client || x.Server != resolver {
+			if int(x.Query.Packet) != q || x.Name != "proxy.golang.org" || x.QType != dns.TypeA || x.Transport != DNSOverUDP || x.Client != client || x.Server != resolver {
 				t.Errorf("transaction = %+v", x)
 			}
 			if len(x.Responses) != tt.want {
@@ -116,7 +116,7 @@ func TestDNSOverTCPFramesSeveralMessages(t *testing.T) {
 		t.Fatalf("got %d transactions, want 2", len(ev.DNS))
 	}
 	for i, x := range ev.DNS {
-		if x.Transport != "tcp" || len(x.Responses) != 1 || len(x.Responses[0].Answers) != 1 {
+		if x.Transport != DNSOverTCP || len(x.Responses) != 1 || len(x.Responses[0].Answers) != 1 {
 			t.Errorf("transaction %d = %+v", i, x)
 		}
 	}

@@ -80,7 +80,7 @@ func dnsQKey(client, server netip.AddrPort, tcp bool, id uint16, lname string, q
 }
 
 // isTCP reports whether the transaction runs over TCP.
-func (x *DNSExchange) isTCP() bool { return x.Transport == "tcp" }
+func (x *DNSExchange) isTCP() bool { return x.Transport == DNSOverTCP }
 
 // sameHeader reports whether x has the given header key.
 func (x *DNSExchange) sameHeader(client, server netip.AddrPort, tcp bool, id uint16) bool {
@@ -255,9 +255,9 @@ func (d *Decoder) newDNSExchange(client, server netip.AddrPort, tcp bool, id uin
 		d.noteLimit(at, "dns", fmt.Sprintf("more than %d DNS transactions: later ones are not analysed", d.lim.MaxEvents))
 		return nil
 	}
-	transport := "udp"
+	transport := DNSOverUDP
 	if tcp {
-		transport = "tcp"
+		transport = DNSOverTCP
 	}
 	ex := &DNSExchange{
 		Client: client, Server: server, Transport: transport, ID: id,
@@ -336,17 +336,17 @@ func (d *Decoder) dnsByID(client, server netip.AddrPort, tcp bool, id uint16) *D
 
 // malformedSection names the section of a DNS message (RFC 1035 §4.1) in
 // which decoding stopped, from the header's counts and what was decoded.
-func malformedSection(payload []byte, m *dns.Msg) string {
+func malformedSection(payload []byte, m *dns.Msg) DNSSection {
 	count := func(off int) int { return int(payload[off])<<8 | int(payload[off+1]) }
 	switch {
 	case len(m.Question) < count(4) || count(4) == 0:
-		return "question"
+		return SectionQuestion
 	case len(m.Answer) < count(6):
-		return "answer"
+		return SectionAnswer
 	case len(m.Ns) < count(8):
-		return "authority"
+		return SectionAuthority
 	}
-	return "additional"
+	return SectionAdditional
 }
 
 // maxRecordsPerSection caps the records kept from one section of one
@@ -382,13 +382,13 @@ func records(rrs []dns.RR) (out []DNSRecord, omitted int) {
 			if a, ok := netip.AddrFromSlice(v.A); ok {
 				r.Addr = a.Unmap()
 			} else {
-				r.Text = v.A.String()
+				r.Target = v.A.String()
 			}
 		case *dns.AAAA:
 			if a, ok := netip.AddrFromSlice(v.AAAA); ok {
 				r.Addr = a
 			} else {
-				r.Text = v.AAAA.String()
+				r.Target = v.AAAA.String()
 			}
 		case *dns.CNAME:
 			r.Target = intern(strings.TrimSuffix(v.Target, "."))
@@ -397,11 +397,11 @@ func records(rrs []dns.RR) (out []DNSRecord, omitted int) {
 		case *dns.PTR:
 			r.Target = intern(strings.TrimSuffix(v.Ptr, "."))
 		default:
-			r.Text = strings.TrimPrefix(rr.String(), h.String())
-			if len(r.Text) > maxRecordText {
-				r.Text = strings.ToValidUTF8(r.Text[:maxRecordText], "") + "…"
+			text := strings.TrimPrefix(rr.String(), h.String())
+			if len(text) > maxRecordText {
+				text = strings.ToValidUTF8(text[:maxRecordText], "") + "…"
 			}
-			r.Text = intern(r.Text)
+			r.Target = intern(text)
 		}
 		out = append(out, r)
 	}
@@ -442,10 +442,8 @@ func (r DNSRecord) Data() string {
 		return r.Addr.Unmap().String()
 	case r.Addr.IsValid():
 		return r.Addr.String()
-	case r.Target != "":
-		return r.Target
 	}
-	return r.Text
+	return r.Target
 }
 
 // DNSFramer reassembles DNS-over-TCP messages (RFC 7766 §8) from a byte

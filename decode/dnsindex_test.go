@@ -98,7 +98,7 @@ func TestDNSIndexForgetsExpiredTransactionsOnEveryChain(t *testing.T) {
 	client, resolver := ap("10.0.0.2:41000"), ap("10.0.0.1:53")
 	t0 := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
 	for i := range 5 {
-		ex := &DNSExchange{Client: client, Server: resolver, Transport: "udp", ID: uint16(i), Name: fmt.Sprint("n", i), QType: dns.TypeA}
+		ex := &DNSExchange{Client: client, Server: resolver, Transport: DNSOverUDP, ID: uint16(i), Name: fmt.Sprint("n", i), QType: dns.TypeA}
 		d.trackDNS(ex.Name, ex, t0.Add(time.Duration(i)*time.Minute))
 	}
 	d.expireDNS(t0.Add(2*time.Minute + 2*time.Minute + time.Second)) // idle > 2 min: 0, 1 and 2
