@@ -37,7 +37,7 @@ func runDNSAnswerMismatch(ctx *Context) []Finding {
 		if x.Query.IsZero() || hasAcceptedResponse(x) {
 			return false
 		}
-		return len(x.Rejected) > 0 || unparsedQuestion(x)
+		return len(x.Rejected()) > 0 || unparsedQuestion(x)
 	})
 	for _, g := range ignored {
 		out = append(out, ignoredFinding(ctx, g))
@@ -120,7 +120,7 @@ func ignoredFinding(ctx *Context, g *dnsGroup) Finding {
 	var seen []string
 	for _, x := range g.ex {
 		ev = append(ev, evidence(x.Query, "%s query for %s (ID 0x%04x)", x.QuestionType(), x.Name, x.ID))
-		for _, r := range x.Rejected {
+		for _, r := range x.Rejected() {
 			q := fmt.Sprintf("%s %s", decode.TypeName(r.QType), r.Question)
 			ev = append(ev, evidence(r.At, "response with ID 0x%04x but the question %s: go ignores it", x.ID, q))
 			if !containsFold(seen, q) {

@@ -93,10 +93,10 @@ func TestICMPErrorsAttachToTheTransactionTheyQuote(t *testing.T) {
 		&layers.UDP{SrcPort: layers.UDPPort(client.Port()), DstPort: 53}, gopacket.Payload(qb))
 	icmp := w.icmpUnreachable(resolver.Addr(), client.Addr(), 3, quoted)
 	ev := w.d.Finish()
-	if len(ev.DNS) != 1 || len(ev.DNS[0].ICMP) != 1 {
+	if len(ev.DNS) != 1 || len(ev.DNS[0].ICMP()) != 1 {
 		t.Fatalf("DNS = %+v", ev.DNS)
 	}
-	e := ev.DNS[0].ICMP[0]
+	e := ev.DNS[0].ICMP()[0]
 	if e.Kind != "port-unreachable" || int(e.At.Packet) != icmp || e.Src != client || e.Dst != resolver || !e.HasDNS || e.DNSID != 0x1234 || !e.Matched {
 		t.Errorf("ICMP = %+v", e)
 	}

@@ -188,11 +188,11 @@ func (d *Decoder) dnsMessage(src, dst netip.AddrPort, tcp bool, payload []byte, 
 		// The ID of a live query but another question: resolvers that
 		// check the question (the go resolver does) drop it.
 		if q := d.dnsByHeader(client, server, tcp, m.Id); q != nil && !q.ex.Query.IsZero() {
-			if len(q.ex.Rejected) < 16 {
+			if len(q.ex.Rejected()) < 16 {
 				r := &DNSResponse{At: at, IP: ip, RCode: uint16(m.Rcode), Truncated: m.Truncated, Malformed: malformed,
 					Question: name, QType: qtype}
 				r.Answers, r.AnswersOmitted = records(m.Answer)
-				q.ex.Rejected = append(q.ex.Rejected, r)
+				q.ex.extra().Rejected = append(q.ex.Rejected(), r)
 			}
 			return
 		}
@@ -229,8 +229,8 @@ func (d *Decoder) dnsQuery(src, dst netip.AddrPort, tcp bool, m *dns.Msg, name s
 	lname := strings.ToLower(name)
 	if st := d.dnsByQuestion(src, dst, tcp, m.Id, lname, qtype); st != nil && !st.ex.Query.IsZero() && at.Time().Sub(st.last) < 30*time.Second {
 		st.last = at.Time()
-		if len(st.ex.Retries) < 32 {
-			st.ex.Retries = append(st.ex.Retries, at)
+		if len(st.ex.Retries()) < 32 {
+			st.ex.extra().Retries = append(st.ex.Retries(), at)
 		}
 		return
 	}
@@ -241,7 +241,9 @@ func (d *Decoder) dnsQuery(src, dst netip.AddrPort, tcp bool, m *dns.Msg, name s
 	ex.Query = at
 	ex.QueryIP = ip
 	ex.RD = m.RecursionDesired
-	ex.Malformed = malformed
+	if malformed != "" {
+		ex.extra().Malformed = malformed
+	}
 	if opt := m.IsEdns0(); opt != nil {
 		ex.EDNS = opt.UDPSize()
 	}

@@ -53,10 +53,10 @@ func dnsIndexScenario(t *testing.T) []string {
 			return out
 		}
 		got = append(got, fmt.Sprintf("%s %d %s q=%d retries=%v responses=%v rejected=%v icmp=%d", x.Name, x.ID, x.Transport, x.Query.Packet,
-			refs(len(x.Retries), func(i int) int32 { return x.Retries[i].Packet }),
+			refs(len(x.Retries()), func(i int) int32 { return x.Retries()[i].Packet }),
 			refs(len(x.Responses), func(i int) int32 { return x.Responses[i].At.Packet }),
-			refs(len(x.Rejected), func(i int) int32 { return x.Rejected[i].At.Packet }),
-			len(x.ICMP)))
+			refs(len(x.Rejected()), func(i int) int32 { return x.Rejected()[i].At.Packet }),
+			len(x.ICMP())))
 	}
 	return got
 }

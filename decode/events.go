@@ -77,11 +77,32 @@ type DNSExchange struct {
 	// Name is the question name without the trailing dot, as sent.
 	Name string
 	// Query is the first query packet; zero when the capture holds only a
-	// response. Retries counts further identical queries.
-	Query   capture.Ref
-	Retries []capture.Ref
+	// response.
+	Query capture.Ref
 	// Responses holds every response in capture order.
 	Responses []*DNSResponse
+	// Extra holds what few transactions have (retries, ICMP errors,
+	// rejected responses, a parse error); nil when there is none of it.
+	// The methods of the same names read it.
+	Extra *DNSExtra
+	ID    uint16
+	// QType is the question type (miekg/dns's dns.TypeA …); 0 with Name
+	// "" when the message had no question. TypeName makes its mnemonic.
+	QType uint16
+	// EDNS is the advertised UDP payload size (0 without an OPT record,
+	// RFC 6891 §6.2.3).
+	EDNS    uint16
+	QueryIP IPInfo
+	// RD reports the recursion-desired bit of the query.
+	RD        bool
+	Transport DNSTransport
+}
+
+// DNSExtra is the part of a DNS transaction that most transactions do
+// not have, kept apart so that they do not pay for it.
+type DNSExtra struct {
+	// Retries lists further identical queries.
+	Retries []capture.Ref
 	// ICMP holds errors quoting the query (the resolver is not there) or a
 	// response (the client had already given up on the socket).
 	ICMP []*ICMPError
@@ -94,17 +115,57 @@ type DNSExchange struct {
 	// Malformed holds the parse error of a query that could not be fully
 	// decoded.
 	Malformed string
-	ID        uint16
-	// QType is the question type (miekg/dns's dns.TypeA …); 0 with Name
-	// "" when the message had no question. TypeName makes its mnemonic.
-	QType uint16
-	// EDNS is the advertised UDP payload size (0 without an OPT record,
-	// RFC 6891 §6.2.3).
-	EDNS    uint16
-	QueryIP IPInfo
-	// RD reports the recursion-desired bit of the query.
-	RD        bool
-	Transport DNSTransport
+}
+
+// Retries returns the further identical queries of the transaction.
+func (x *DNSExchange) Retries() []capture.Ref {
+	if x.Extra == nil {
+		return nil
+	}
+	return x.Extra.Retries
+}
+
+// ICMP returns the ICMP errors quoting the transaction's query or a
+// response to it.
+func (x *DNSExchange) ICMP() []*ICMPError {
+	if x.Extra == nil {
+		return nil
+	}
+	return x.Extra.ICMP
+}
+
+// Rejected returns the responses with the transaction's ID but another
+// question (see DNSExtra.Rejected).
+func (x *DNSExchange) Rejected() []*DNSResponse {
+	if x.Extra == nil {
+		return nil
+	}
+	return x.Extra.Rejected
+}
+
+// Reset returns the reset of the DNS-over-TCP connection, nil if none.
+func (x *DNSExchange) Reset() *capture.Ref {
+	if x.Extra == nil {
+		return nil
+	}
+	return x.Extra.Reset
+}
+
+// Malformed returns the parse error of a query that could not be fully
+// decoded, "" if it decoded.
+func (x *DNSExchange) Malformed() string {
+	if x.Extra == nil {
+		return ""
+	}
+	return x.Extra.Malformed
+}
+
+// extra returns x.Extra, made when missing.
+func (x *DNSExchange) extra() *DNSExtra {
+	if x.Extra == nil {
+		x.Extra = new(DNSExtra)
+	}
+	return x.Extra
 }
 
 // DNSTransport is what carries a DNS transaction: UDP (RFC 1035 §4.2.1)
