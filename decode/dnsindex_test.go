@@ -2,6 +2,7 @@ package decode
 
 import (
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -42,16 +43,22 @@ func dnsIndexScenario(t *testing.T) []string {
 	w.after(3*time.Minute).udp(resolver, client2, answer(t, 2, "proxy.golang.org", dns.TypeAAAA, dns.RcodeSuccess)) // 15: C expired: G
 	w.udp(resolver, client, answer(t, 1, "sum.golang.org", dns.TypeA, dns.RcodeSuccess))                            // 16: B expired: H
 
-	ev := w.d.Finish()
+	return dnsSummary(w.d.Finish())
+}
+
+// dnsSummary describes each transaction on one line: name, ID, transport,
+// query packet, retries, responses, rejected responses and matched ICMP
+// errors, by packet number.
+func dnsSummary(ev *Events) []string {
 	var got []string
-	for _, x := range ev.DNS {
-		refs := func(n int, at func(i int) int32) []int32 {
-			var out []int32
-			for i := range n {
-				out = append(out, at(i))
-			}
-			return out
+	refs := func(n int, at func(i int) int32) []int32 {
+		var out []int32
+		for i := range n {
+			out = append(out, at(i))
 		}
+		return out
+	}
+	for _, x := range ev.DNS {
 		got = append(got, fmt.Sprintf("%s %d %s q=%d retries=%v responses=%v rejected=%v icmp=%d", x.Name, x.ID, x.Transport, x.Query.Packet,
 			refs(len(x.Retries()), func(i int) int32 { return x.Retries()[i].Packet }),
 			refs(len(x.Responses), func(i int) int32 { return x.Responses[i].At.Packet }),
@@ -115,4 +122,51 @@ func TestDNSIndexForgetsExpiredTransactionsOnEveryChain(t *testing.T) {
 	if len(d.dns) != 0 {
 		t.Errorf("%d index entries left after every transaction expired", len(d.dns))
 	}
+}
+
+// dnsScript plays data as a capture of DNS messages between three
+// clients and one resolver: each three bytes pick the sender, the ID, the
+// question (name and case, type, or none) and how much capture time
+// passes first.
+func dnsScript(t *testing.T, data []byte) []string {
+	clients := []netip.AddrPort{ap("10.0.0.2:41000"), ap("10.0.0.3:41000"), ap("10.0.0.2:41001")}
+	resolver := ap("10.0.0.1:53")
+	names := []string{"proxy.golang.org", "PROXY.golang.org", "sum.golang.org", ""}
+	w := newWire(t)
+	w.link = layers.LinkTypeRaw
+	for len(data) >= 3 && w.n < 300 {
+		op, id, q := data[0], data[1], data[2]
+		data = data[3:]
+		w.after([]time.Duration{0, 0, time.Second, 35 * time.Second, 3 * time.Minute}[int(q>>4)%5])
+		client := clients[int(op>>1)%len(clients)]
+		msg := dnsMsg(t, func(m *dns.Msg) {
+			if name := names[int(q)%len(names)]; name != "" {
+				m.SetQuestion(dns.Fqdn(name), []uint16{dns.TypeA, dns.TypeAAAA}[int(q>>2)%2])
+			}
+			m.Id = uint16(id % 4)
+			m.Response = op&1 == 1
+		})
+		if op&1 == 1 {
+			w.udp(resolver, client, msg)
+		} else {
+			w.udp(client, resolver, msg)
+		}
+	}
+	return dnsSummary(w.d.Finish())
+}
+
+// FuzzDNSIndex checks that which transaction a DNS message joins does not
+// depend on the hashes of the index: every key colliding gives the same
+// transactions as distinct hashes.
+func FuzzDNSIndex(f *testing.F) {
+	f.Add([]byte{0, 1, 0, 1, 1, 0, 0, 1, 1, 1, 1, 2, 0, 1, 0x30, 1, 1, 0x40, 2, 1, 3, 3, 1, 3})
+	f.Add([]byte{0, 0, 0, 0, 0, 1, 3, 0, 0, 1, 0, 0x20, 1, 0, 3})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		want := dnsScript(t, data)
+		defer func(m uint64) { dnsHashMask = m }(dnsHashMask)
+		dnsHashMask = 0
+		if got := dnsScript(t, data); !slices.Equal(got, want) {
+			t.Errorf("with every key colliding:\n%s\nwith distinct hashes:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+	})
 }
