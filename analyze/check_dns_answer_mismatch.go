@@ -37,7 +37,7 @@ func runDNSAnswerMismatch(ctx *Context) []Finding {
 		if x.Query.IsZero() || hasAcceptedResponse(x) {
 			return false
 		}
-		return len(x.Rejected) > 0 || unparsedQuestion(x)
+		return len(x.Rejected()) > 0 || unparsedQuestion(x)
 	})
 	for _, g := range ignored {
 		out = append(out, ignoredFinding(ctx, g))
@@ -78,7 +78,7 @@ func runDNSAnswerMismatch(ctx *Context) []Finding {
 // came: its question parsed (the decoder filed it under the question).
 func hasAcceptedResponse(x *decode.DNSExchange) bool {
 	for _, r := range x.Responses {
-		if r.MalformedSection != "question" {
+		if r.MalformedSection != decode.SectionQuestion {
 			return true
 		}
 	}
@@ -88,7 +88,7 @@ func hasAcceptedResponse(x *decode.DNSExchange) bool {
 // unparsedQuestion reports a response whose question section did not parse.
 func unparsedQuestion(x *decode.DNSExchange) bool {
 	for _, r := range x.Responses {
-		if r.MalformedSection == "question" {
+		if r.MalformedSection == decode.SectionQuestion {
 			return true
 		}
 	}
@@ -101,13 +101,13 @@ func brokenAnswers(x *decode.DNSExchange) *decode.DNSResponse {
 	var broken *decode.DNSResponse
 	for _, r := range x.Responses {
 		switch r.MalformedSection {
-		case "answer":
+		case decode.SectionAnswer:
 			if broken == nil {
 				broken = r
 			}
-		case "question":
+		case decode.SectionQuestion:
 		default:
-			if !r.Truncated || x.Transport == "tcp" {
+			if !r.Truncated || x.Transport == decode.DNSOverTCP {
 				return nil // a good response came too
 			}
 		}
@@ -120,7 +120,7 @@ func ignoredFinding(ctx *Context, g *dnsGroup) Finding {
 	var seen []string
 	for _, x := range g.ex {
 		ev = append(ev, evidence(x.Query, "%s query for %s (ID 0x%04x)", x.QuestionType(), x.Name, x.ID))
-		for _, r := range x.Rejected {
+		for _, r := range x.Rejected() {
 			q := fmt.Sprintf("%s %s", decode.TypeName(r.QType), r.Question)
 			ev = append(ev, evidence(r.At, "response with ID 0x%04x but the question %s: go ignores it", x.ID, q))
 			if !containsFold(seen, q) {
@@ -128,7 +128,7 @@ func ignoredFinding(ctx *Context, g *dnsGroup) Finding {
 			}
 		}
 		for _, r := range x.Responses {
-			if r.MalformedSection == "question" {
+			if r.MalformedSection == decode.SectionQuestion {
 				ev = append(ev, evidence(r.At, "response whose question section does not decode (%s): go ignores it", r.Malformed))
 				if !containsFold(seen, "an unreadable question") {
 					seen = append(seen, "an unreadable question")
@@ -154,7 +154,7 @@ func ignoredFinding(ctx *Context, g *dnsGroup) Finding {
 // truncatedWithoutTCP reports a UDP response with TC set that was not
 // followed by a successful retry of the same question over TCP.
 func truncatedWithoutTCP(ctx *Context, x *decode.DNSExchange) (Finding, bool) {
-	if x.Transport != "udp" || x.Query.IsZero() || !isResolverQuery(x) {
+	if x.Transport != decode.DNSOverUDP || x.Query.IsZero() || !isResolverQuery(x) {
 		return Finding{}, false
 	}
 	var tc *decode.DNSResponse

@@ -86,7 +86,7 @@ func injectedFinding(ctx *Context, x *decode.DNSExchange, sets []string) Finding
 	// earlier one; an IP TTL unlike the resolver's usual one marks the
 	// injector.
 	var why []string
-	for _, e := range x.ICMP {
+	for _, e := range x.ICMP() {
 		if e.Src == x.Server && e.Kind == "port-unreachable" {
 			ev = append(ev, evidence(e.At, "ICMP port-unreachable from the client for a later response: its socket had already closed"))
 			why = append(why, fmt.Sprintf("the client answered a later response with ICMP port unreachable (#%d): it had already accepted the first one", e.At.Packet))

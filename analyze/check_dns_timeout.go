@@ -48,17 +48,17 @@ func runDNSTimeout(ctx *Context) []Finding {
 	// timedOut reports whether a transaction got no timely response, and
 	// the late response if one came after the client gave up.
 	timedOut := func(x *decode.DNSExchange) (bool, *decode.DNSResponse) {
-		if x.Query.IsZero() || len(x.ICMP) > 0 || x.Reset != nil || len(x.Rejected) > 0 {
+		if x.Query.IsZero() || len(x.ICMP()) > 0 || x.Reset() != nil || len(x.Rejected()) > 0 {
 			return false, nil // rejected responses are dns-answer-mismatch's
 		}
 		last := x.Query
-		if n := len(x.Retries); n > 0 {
-			last = x.Retries[n-1]
+		if n := len(x.Retries()); n > 0 {
+			last = x.Retries()[n-1]
 		}
 		if len(x.Responses) == 0 {
 			// Judge only when the capture went on long enough to show the
 			// silence: a second, or a retry.
-			return ctx.inputEnd(int(x.Query.Input)).Sub(x.Query.Time()) >= time.Second || len(x.Retries) > 0, nil
+			return ctx.inputEnd(int(x.Query.Input)).Sub(x.Query.Time()) >= time.Second || len(x.Retries()) > 0, nil
 		}
 		first := x.Responses[0]
 		if first.At.Time().Sub(last.Time()) > timeout {

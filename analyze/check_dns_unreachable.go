@@ -28,7 +28,7 @@ func runDNSUnreachable(ctx *Context) []Finding {
 		if !isResolverQuery(x) {
 			return false
 		}
-		for _, e := range x.ICMP {
+		for _, e := range x.ICMP() {
 			if unreachable(e, x) {
 				return true
 			}
@@ -41,7 +41,7 @@ func runDNSUnreachable(ctx *Context) []Finding {
 		var from netip.Addr
 		for _, x := range g.ex {
 			ev = append(ev, queryEvidence(x)...)
-			for _, e := range x.ICMP {
+			for _, e := range x.ICMP() {
 				if unreachable(e, x) {
 					kind, from = e.Kind, e.From
 					ev = append(ev, evidence(e.At, "ICMP %s from %s for the query to %s", e.Kind, e.From, e.Dst))

@@ -31,7 +31,7 @@ func (ctx *Context) hostFailure(host string) (string, []Evidence) {
 		if x.QType != dns.TypeA && x.QType != dns.TypeAAAA {
 			continue
 		}
-		if len(x.Responses) == 0 && !x.Query.IsZero() && len(x.Retries) > 0 {
+		if len(x.Responses) == 0 && !x.Query.IsZero() && len(x.Retries()) > 0 {
 			return "its DNS query was never answered", []Evidence{evidence(x.Query, "%s query for %s, unanswered", x.QuestionType(), host)}
 		}
 		for _, r := range x.Responses {

@@ -55,7 +55,10 @@ func TestDNSChecks(t *testing.T) {
 		if quotesResponse {
 			e.From, e.Src, e.Dst = x.Client.Addr(), x.Server, x.Client
 		}
-		x.ICMP = append(x.ICMP, e)
+		if x.Extra == nil {
+			x.Extra = &decode.DNSExtra{}
+		}
+		x.Extra.ICMP = append(x.Extra.ICMP, e)
 		return e
 	}
 	tests := []struct {
@@ -84,7 +87,7 @@ func TestDNSChecks(t *testing.T) {
 		{name: "unanswered queries with retries time out", check: "dns-timeout", end: 12000,
 			build: func() *decode.Events {
 				a := exchange(1, client, router, modHost, "A")
-				a.Retries = []capture.Ref{at(5001)}
+				a.Extra = &decode.DNSExtra{Retries: []capture.Ref{at(5001)}}
 				return &decode.Events{DNS: []*decode.DNSExchange{a}}
 			},
 			want: []want{{modHost, "error", "answered no query at all"}}},

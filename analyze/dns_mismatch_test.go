@@ -205,7 +205,7 @@ func TestDNSTruncatedAnswerRetriedOverTCP(t *testing.T) {
 	udp := exchange(1, client, router, modHost, "A", response(2, "NOERROR", 64, modHost))
 	udp.Responses[0].Truncated = true
 	tcp := exchange(5, client, router, modHost, "A", response(8, "NOERROR", 64, modHost, "A 142.250.1.1"))
-	tcp.Transport = "tcp"
+	tcp.Transport = decode.DNSOverTCP
 	tests := []struct {
 		name string
 		ev   *decode.Events

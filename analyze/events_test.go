@@ -35,10 +35,8 @@ func rr(name, s string) decode.DNSRecord {
 	switch r.Type {
 	case dns.TypeA, dns.TypeAAAA:
 		r.Addr = netip.MustParseAddr(data)
-	case dns.TypeCNAME, dns.TypeNS, dns.TypePTR:
-		r.Target = data
 	default:
-		r.Text = data
+		r.Target = data
 	}
 	return r
 }
@@ -54,7 +52,7 @@ func response(n int, rcode string, ttl uint8, name string, answers ...string) *d
 
 // exchange builds a DNS transaction whose query is packet q.
 func exchange(q int, client, server, name, typ string, responses ...*decode.DNSResponse) *decode.DNSExchange {
-	return &decode.DNSExchange{Client: addrPortOf(client), Server: addrPortOf(server), Transport: "udp", ID: uint16(q),
+	return &decode.DNSExchange{Client: addrPortOf(client), Server: addrPortOf(server), Transport: decode.DNSOverUDP, ID: uint16(q),
 		Name: name, QType: dns.StringToType[typ], Query: at(q), Responses: responses}
 }
 

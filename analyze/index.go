@@ -298,7 +298,7 @@ func (ctx *Context) tcpDNSBetween(server, client netip.Addr) []*decode.DNSExchan
 	ctx.ix.tcpDNSOnce.Do(func() {
 		ctx.ix.tcpDNS = make(map[addrPair][]*decode.DNSExchange)
 		for _, y := range ctx.Events.DNS {
-			if y.Transport == "tcp" {
+			if y.Transport == decode.DNSOverTCP {
 				k := addrPair{y.Server.Addr(), y.Client.Addr()}
 				ctx.ix.tcpDNS[k] = append(ctx.ix.tcpDNS[k], y)
 			}

@@ -368,13 +368,13 @@ func dnsMsgs(x *decode.DNSExchange, fl flowFlags) []flowMsg {
 		out = append(out, m)
 	}
 	q := fmt.Sprintf("%s %s? id %d", x.QuestionType(), x.Name, x.ID)
-	if x.Transport == "tcp" {
+	if x.Transport == decode.DNSOverTCP {
 		q += " (TCP)"
 	}
 	if !x.Query.IsZero() {
 		add(flowMsg{ref: x.Query, from: laneClient, to: laneResolver, label: "query " + q, request: true})
 	}
-	for _, r := range x.Retries {
+	for _, r := range x.Retries() {
 		add(flowMsg{ref: r, from: laneClient, to: laneResolver, label: "query " + q + " (again)", request: true})
 	}
 	for _, r := range x.Responses {
@@ -396,11 +396,11 @@ func dnsMsgs(x *decode.DNSExchange, fl flowFlags) []flowMsg {
 		add(flowMsg{ref: r.At, from: laneResolver, to: laneClient, reply: true, answers: true, label: label + fmt.Sprintf(" · TTL %d", r.IP.TTL),
 			racing: len(x.Responses) > 1 && r == x.Responses[0]})
 	}
-	for _, e := range x.ICMP {
+	for _, e := range x.ICMP() {
 		add(icmpMsg(e, laneResolver, x.Client.Addr(), x.Server.Addr()))
 	}
-	if x.Reset != nil {
-		add(flowMsg{ref: *x.Reset, from: laneResolver, to: laneClient, reply: true, answers: true, label: "RST (DNS over TCP)"})
+	if x.Reset() != nil {
+		add(flowMsg{ref: *x.Reset(), from: laneResolver, to: laneClient, reply: true, answers: true, label: "RST (DNS over TCP)"})
 	}
 	_ = fl
 	return out

@@ -365,10 +365,10 @@ func dnsJSON(x *decode.DNSExchange) DNSJSON {
 	at := firstRef(x)
 	j := DNSJSON{
 		Input: int(at.Input), Packet: int(at.Packet), Time: Timestamp(at.Time()),
-		Client: addrPort(x.Client), Server: addrPort(x.Server), Transport: x.Transport,
-		ID: x.ID, Name: x.Name, Type: x.QuestionType(), Responses: make([]DNSRespJSON, 0, len(x.Responses)), Malformed: x.Malformed,
+		Client: addrPort(x.Client), Server: addrPort(x.Server), Transport: x.Transport.String(),
+		ID: x.ID, Name: x.Name, Type: x.QuestionType(), Responses: make([]DNSRespJSON, 0, len(x.Responses)), Malformed: x.Malformed(),
 	}
-	for _, r := range x.Retries {
+	for _, r := range x.Retries() {
 		j.Retries = append(j.Retries, int(r.Packet))
 	}
 	for _, r := range x.Responses {
@@ -379,7 +379,7 @@ func dnsJSON(x *decode.DNSExchange) DNSJSON {
 		}
 		j.Responses = append(j.Responses, rj)
 	}
-	for _, e := range x.ICMP {
+	for _, e := range x.ICMP() {
 		if j.ICMP == "" {
 			j.ICMP = e.Kind
 		}

@@ -56,7 +56,7 @@ func queryEvidence(x *decode.DNSExchange) []Evidence {
 	if !x.Query.IsZero() {
 		ev = append(ev, evidence(x.Query, "query %s %s from %s to %s (ID 0x%04x)", x.QuestionType(), x.Name, x.Client, x.Server, x.ID))
 	}
-	for _, r := range x.Retries {
+	for _, r := range x.Retries() {
 		ev = append(ev, evidence(r, "query %s %s sent again", x.QuestionType(), x.Name))
 	}
 	return ev

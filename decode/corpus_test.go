@@ -202,7 +202,7 @@ func compareDNS(ev *decode.Events, facts corpusFacts, count func(string, bool), 
 		if !x.Query.IsZero() {
 			byQuery[int(x.Query.Packet)] = x
 		}
-		for _, r := range x.Retries {
+		for _, r := range x.Retries() {
 			byQuery[int(r.Packet)] = x
 		}
 		for _, r := range x.Responses {

@@ -67,7 +67,7 @@ func TestDNSOverUDPKeepsEveryResponse(t *testing.T) {
 				t.Fatalf("got %d transactions, want 1", len(ev.DNS))
 			}
 			x := ev.DNS[0]
-			if int(x.Query.Packet) != q || x.Name != "proxy.golang.org" || x.QType != dns.TypeA || x.Transport != "udp" || x.Client != client || x.Server != resolver {
+			if int(x.Query.Packet) != q || x.Name != "proxy.golang.org" || x.QType != dns.TypeA || x.Transport != DNSOverUDP || x.Client != client || x.Server != resolver {
 				t.Errorf("transaction = %+v", x)
 			}
 			if len(x.Responses) != tt.want {
@@ -93,10 +93,10 @@ func TestICMPErrorsAttachToTheTransactionTheyQuote(t *testing.T) {
 		&layers.UDP{SrcPort: layers.UDPPort(client.Port()), DstPort: 53}, gopacket.Payload(qb))
 	icmp := w.icmpUnreachable(resolver.Addr(), client.Addr(), 3, quoted)
 	ev := w.d.Finish()
-	if len(ev.DNS) != 1 || len(ev.DNS[0].ICMP) != 1 {
+	if len(ev.DNS) != 1 || len(ev.DNS[0].ICMP()) != 1 {
 		t.Fatalf("DNS = %+v", ev.DNS)
 	}
-	e := ev.DNS[0].ICMP[0]
+	e := ev.DNS[0].ICMP()[0]
 	if e.Kind != "port-unreachable" || int(e.At.Packet) != icmp || e.Src != client || e.Dst != resolver || !e.HasDNS || e.DNSID != 0x1234 || !e.Matched {
 		t.Errorf("ICMP = %+v", e)
 	}
@@ -116,7 +116,7 @@ func TestDNSOverTCPFramesSeveralMessages(t *testing.T) {
 		t.Fatalf("got %d transactions, want 2", len(ev.DNS))
 	}
 	for i, x := range ev.DNS {
-		if x.Transport != "tcp" || len(x.Responses) != 1 || len(x.Responses[0].Answers) != 1 {
+		if x.Transport != DNSOverTCP || len(x.Responses) != 1 || len(x.Responses[0].Answers) != 1 {
 			t.Errorf("transaction %d = %+v", i, x)
 		}
 	}

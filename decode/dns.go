@@ -3,6 +3,7 @@ package decode
 import (
 	"encoding/binary"
 	"fmt"
+	"hash/maphash"
 	"net/netip"
 	"strings"
 	"time"
@@ -14,28 +15,123 @@ import (
 	"github.com/modsniff/modsniff/capture"
 )
 
-// dnsKey identifies a DNS transaction: client, server, transport, ID and
-// question (name folded to lower case, as resolvers compare names).
-type dnsKey struct {
-	client, server netip.AddrPort
-	tcp            bool
-	id             uint16
-	name           string
-	qtype          uint16
-}
+// dnsKey is the key under which the index of live DNS transactions files
+// an entry: a 64-bit hash of the transaction's question key (client,
+// server, transport, ID, question name folded to lower case as resolvers
+// compare names, question type) with its lowest bit clear, or of its
+// header key (client, server, transport, ID) with that bit set. The header
+// key finds a transaction when only the header is known: a response
+// without a question section, or an ICMP error quoting a query. Entries
+// whose keys hash alike are chained and told apart by the real fields,
+// which the transaction's event already holds: an entry costs a map slot
+// and a share of one dnsState, not a copy of the key.
+type dnsKey uint64
 
-// dnsIDKey finds a transaction when only the header is known: a response
-// without a question section, or an ICMP error quoting a query.
-type dnsIDKey struct {
-	client, server netip.AddrPort
-	tcp            bool
-	id             uint16
-}
-
-// dnsState is kept per live transaction for matching; the events outlive it.
+// dnsState is kept per live transaction for matching; the events outlive
+// it. It is on the chain of its question key until a later transaction
+// with the same question key replaces it, and on the chain of its header
+// key until a later transaction with the same header key does; it is
+// forgotten once on neither, or when it expires.
 type dnsState struct {
 	ex   *DNSExchange
 	last time.Time
+	// nextQ and nextID link the chains of states whose question keys, or
+	// header keys, hash to the same dnsKey.
+	nextQ, nextID *dnsState
+}
+
+// dnsSeed seeds the hashes of the DNS index: a capture cannot be crafted
+// to make every transaction collide. Only lookups depend on it, never the
+// order of anything reported.
+var dnsSeed = maphash.MakeSeed()
+
+// dnsHashMask is applied to every hash of the DNS index; tests clear bits
+// of it to force collisions.
+var dnsHashMask = ^uint64(0)
+
+// dnsHeaderHash hashes a transaction's header key.
+func dnsHeaderHash(client, server netip.AddrPort, tcp bool, id uint16) uint64 {
+	var b [39]byte
+	c, s := client.Addr().As16(), server.Addr().As16()
+	copy(b[0:16], c[:])
+	copy(b[16:32], s[:])
+	binary.LittleEndian.PutUint16(b[32:], client.Port())
+	binary.LittleEndian.PutUint16(b[34:], server.Port())
+	binary.LittleEndian.PutUint16(b[36:], id)
+	if tcp {
+		b[38] = 1
+	}
+	return maphash.Bytes(dnsSeed, b[:]) & dnsHashMask
+}
+
+// dnsIDKey returns the index key of a header key.
+func dnsIDKey(client, server netip.AddrPort, tcp bool, id uint16) dnsKey {
+	return dnsKey(dnsHeaderHash(client, server, tcp, id) | 1)
+}
+
+// dnsQKey returns the index key of a question key; lname is the question
+// name folded to lower case.
+func dnsQKey(client, server netip.AddrPort, tcp bool, id uint16, lname string, qtype uint16) dnsKey {
+	var b [18]byte
+	binary.LittleEndian.PutUint64(b[0:], dnsHeaderHash(client, server, tcp, id))
+	binary.LittleEndian.PutUint64(b[8:], maphash.String(dnsSeed, lname))
+	binary.LittleEndian.PutUint16(b[16:], qtype)
+	return dnsKey(maphash.Bytes(dnsSeed, b[:]) & dnsHashMask &^ 1)
+}
+
+// isTCP reports whether the transaction runs over TCP.
+func (x *DNSExchange) isTCP() bool { return x.Transport == DNSOverTCP }
+
+// sameHeader reports whether x has the given header key.
+func (x *DNSExchange) sameHeader(client, server netip.AddrPort, tcp bool, id uint16) bool {
+	return x.ID == id && x.Client == client && x.Server == server && x.isTCP() == tcp
+}
+
+// sameQuestion reports whether x has the given question key.
+func (x *DNSExchange) sameQuestion(client, server netip.AddrPort, tcp bool, id uint16, lname string, qtype uint16) bool {
+	return x.QType == qtype && x.sameHeader(client, server, tcp, id) && lowerEqual(x.Name, lname)
+}
+
+// lowerEqual reports whether strings.ToLower(s) == lower, without
+// allocating when s is ASCII (as miekg/dns presents every name).
+func lowerEqual(s, lower string) bool {
+	if len(s) != len(lower) {
+		return strings.ToLower(s) == lower
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x80 {
+			return strings.ToLower(s) == lower
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// dnsByQuestion finds the live transaction with the given question key.
+func (d *Decoder) dnsByQuestion(client, server netip.AddrPort, tcp bool, id uint16, lname string, qtype uint16) *dnsState {
+	for st := d.dns[dnsQKey(client, server, tcp, id, lname, qtype)]; st != nil; st = st.nextQ {
+		if st.ex.sameQuestion(client, server, tcp, id, lname, qtype) {
+			return st
+		}
+	}
+	return nil
+}
+
+// dnsByHeader finds the live transaction last filed under the given
+// header key.
+func (d *Decoder) dnsByHeader(client, server netip.AddrPort, tcp bool, id uint16) *dnsState {
+	for st := d.dns[dnsIDKey(client, server, tcp, id)]; st != nil; st = st.nextID {
+		if st.ex.sameHeader(client, server, tcp, id) {
+			return st
+		}
+	}
+	return nil
 }
 
 // dnsPorts are the UDP ports whose payload is decoded as DNS: DNS itself,
@@ -82,21 +178,21 @@ func (d *Decoder) dnsMessage(src, dst netip.AddrPort, tcp bool, payload []byte, 
 		return
 	}
 	client, server := dst, src
-	key := dnsKey{client, server, tcp, m.Id, strings.ToLower(name), qtype}
-	st := d.dns[key]
+	lname := strings.ToLower(name)
+	st := d.dnsByQuestion(client, server, tcp, m.Id, lname, qtype)
 	if st == nil && len(m.Question) == 0 {
 		// A header-only answer (REFUSED, FORMERR …): match by ID.
-		st = d.dns[dnsKey{client: client, server: server, tcp: tcp, id: m.Id, name: "\x00id"}]
+		st = d.dnsByHeader(client, server, tcp, m.Id)
 	}
 	if st == nil && len(m.Question) > 0 {
 		// The ID of a live query but another question: resolvers that
 		// check the question (the go resolver does) drop it.
-		if q := d.dns[dnsKey{client: client, server: server, tcp: tcp, id: m.Id, name: "\x00id"}]; q != nil && !q.ex.Query.IsZero() {
-			if len(q.ex.Rejected) < 16 {
+		if q := d.dnsByHeader(client, server, tcp, m.Id); q != nil && !q.ex.Query.IsZero() {
+			if len(q.ex.Rejected()) < 16 {
 				r := &DNSResponse{At: at, IP: ip, RCode: uint16(m.Rcode), Truncated: m.Truncated, Malformed: malformed,
 					Question: name, QType: qtype}
 				r.Answers, r.AnswersOmitted = records(m.Answer)
-				q.ex.Rejected = append(q.ex.Rejected, r)
+				q.ex.extra().Rejected = append(q.ex.Rejected(), r)
 			}
 			return
 		}
@@ -106,7 +202,7 @@ func (d *Decoder) dnsMessage(src, dst netip.AddrPort, tcp bool, payload []byte, 
 		if ex == nil {
 			return
 		}
-		st = d.trackDNS(key, ex, at.Time())
+		st = d.trackDNS(lname, ex, at.Time())
 	}
 	st.last = at.Time()
 	r := &DNSResponse{
@@ -130,11 +226,11 @@ func (d *Decoder) dnsMessage(src, dst netip.AddrPort, tcp bool, payload []byte, 
 
 // dnsQuery files a query: a new transaction, or a retry of a live one.
 func (d *Decoder) dnsQuery(src, dst netip.AddrPort, tcp bool, m *dns.Msg, name string, qtype uint16, ip IPInfo, malformed string, at capture.Ref) {
-	key := dnsKey{src, dst, tcp, m.Id, strings.ToLower(name), qtype}
-	if st := d.dns[key]; st != nil && !st.ex.Query.IsZero() && at.Time().Sub(st.last) < 30*time.Second {
+	lname := strings.ToLower(name)
+	if st := d.dnsByQuestion(src, dst, tcp, m.Id, lname, qtype); st != nil && !st.ex.Query.IsZero() && at.Time().Sub(st.last) < 30*time.Second {
 		st.last = at.Time()
-		if len(st.ex.Retries) < 32 {
-			st.ex.Retries = append(st.ex.Retries, at)
+		if len(st.ex.Retries()) < 32 {
+			st.ex.extra().Retries = append(st.ex.Retries(), at)
 		}
 		return
 	}
@@ -145,11 +241,13 @@ func (d *Decoder) dnsQuery(src, dst netip.AddrPort, tcp bool, m *dns.Msg, name s
 	ex.Query = at
 	ex.QueryIP = ip
 	ex.RD = m.RecursionDesired
-	ex.Malformed = malformed
+	if malformed != "" {
+		ex.extra().Malformed = malformed
+	}
 	if opt := m.IsEdns0(); opt != nil {
 		ex.EDNS = opt.UDPSize()
 	}
-	d.trackDNS(key, ex, at.Time())
+	d.trackDNS(lname, ex, at.Time())
 }
 
 // newDNSExchange records a transaction event, or returns nil once the event
@@ -159,9 +257,9 @@ func (d *Decoder) newDNSExchange(client, server netip.AddrPort, tcp bool, id uin
 		d.noteLimit(at, "dns", fmt.Sprintf("more than %d DNS transactions: later ones are not analysed", d.lim.MaxEvents))
 		return nil
 	}
-	transport := "udp"
+	transport := DNSOverUDP
 	if tcp {
-		transport = "tcp"
+		transport = DNSOverTCP
 	}
 	ex := &DNSExchange{
 		Client: client, Server: server, Transport: transport, ID: id,
@@ -171,27 +269,68 @@ func (d *Decoder) newDNSExchange(client, server netip.AddrPort, tcp bool, id uin
 	return ex
 }
 
-// trackDNS indexes a transaction for matching responses and ICMP errors.
-func (d *Decoder) trackDNS(key dnsKey, ex *DNSExchange, now time.Time) *dnsState {
+// trackDNS indexes a transaction for matching responses and ICMP errors,
+// under its question key and its header key; lname is its question name
+// folded to lower case. It replaces what either key found before.
+func (d *Decoder) trackDNS(lname string, ex *DNSExchange, now time.Time) *dnsState {
 	st := &dnsState{ex: ex, last: now}
-	d.dns[key] = st
-	d.dns[dnsKey{client: key.client, server: key.server, tcp: key.tcp, id: key.id, name: "\x00id"}] = st
+	tcp := ex.isTCP()
+	qk := dnsQKey(ex.Client, ex.Server, tcp, ex.ID, lname, ex.QType)
+	head := d.dns[qk]
+	for p := &head; *p != nil; p = &(*p).nextQ {
+		if (*p).ex.sameQuestion(ex.Client, ex.Server, tcp, ex.ID, lname, ex.QType) {
+			*p = (*p).nextQ
+			break
+		}
+	}
+	st.nextQ = head
+	d.dns[qk] = st
+	ik := dnsIDKey(ex.Client, ex.Server, tcp, ex.ID)
+	head = d.dns[ik]
+	for p := &head; *p != nil; p = &(*p).nextID {
+		if (*p).ex.sameHeader(ex.Client, ex.Server, tcp, ex.ID) {
+			*p = (*p).nextID
+			break
+		}
+	}
+	st.nextID = head
+	d.dns[ik] = st
 	return st
 }
 
 // expireDNS forgets transactions idle for two minutes of capture time: a
 // response later than that is filed as unsolicited.
 func (d *Decoder) expireDNS(now time.Time) {
-	for k, st := range d.dns {
-		if now.Sub(st.last) > 2*time.Minute {
+	for k, head := range d.dns {
+		old := head
+		idKey := k&1 == 1
+		for p := &head; *p != nil; {
+			if now.Sub((*p).last) <= 2*time.Minute {
+				if idKey {
+					p = &(*p).nextID
+				} else {
+					p = &(*p).nextQ
+				}
+				continue
+			}
+			if idKey {
+				*p = (*p).nextID
+			} else {
+				*p = (*p).nextQ
+			}
+		}
+		switch {
+		case head == nil:
 			delete(d.dns, k)
+		case head != old:
+			d.dns[k] = head
 		}
 	}
 }
 
 // dnsByID finds the live transaction with the given endpoints and ID.
 func (d *Decoder) dnsByID(client, server netip.AddrPort, tcp bool, id uint16) *DNSExchange {
-	if st := d.dns[dnsKey{client: client, server: server, tcp: tcp, id: id, name: "\x00id"}]; st != nil {
+	if st := d.dnsByHeader(client, server, tcp, id); st != nil {
 		return st.ex
 	}
 	return nil
@@ -199,17 +338,17 @@ func (d *Decoder) dnsByID(client, server netip.AddrPort, tcp bool, id uint16) *D
 
 // malformedSection names the section of a DNS message (RFC 1035 §4.1) in
 // which decoding stopped, from the header's counts and what was decoded.
-func malformedSection(payload []byte, m *dns.Msg) string {
+func malformedSection(payload []byte, m *dns.Msg) DNSSection {
 	count := func(off int) int { return int(payload[off])<<8 | int(payload[off+1]) }
 	switch {
 	case len(m.Question) < count(4) || count(4) == 0:
-		return "question"
+		return SectionQuestion
 	case len(m.Answer) < count(6):
-		return "answer"
+		return SectionAnswer
 	case len(m.Ns) < count(8):
-		return "authority"
+		return SectionAuthority
 	}
-	return "additional"
+	return SectionAdditional
 }
 
 // maxRecordsPerSection caps the records kept from one section of one
@@ -245,13 +384,13 @@ func records(rrs []dns.RR) (out []DNSRecord, omitted int) {
 			if a, ok := netip.AddrFromSlice(v.A); ok {
 				r.Addr = a.Unmap()
 			} else {
-				r.Text = v.A.String()
+				r.Target = v.A.String()
 			}
 		case *dns.AAAA:
 			if a, ok := netip.AddrFromSlice(v.AAAA); ok {
 				r.Addr = a
 			} else {
-				r.Text = v.AAAA.String()
+				r.Target = v.AAAA.String()
 			}
 		case *dns.CNAME:
 			r.Target = intern(strings.TrimSuffix(v.Target, "."))
@@ -260,11 +399,11 @@ func records(rrs []dns.RR) (out []DNSRecord, omitted int) {
 		case *dns.PTR:
 			r.Target = intern(strings.TrimSuffix(v.Ptr, "."))
 		default:
-			r.Text = strings.TrimPrefix(rr.String(), h.String())
-			if len(r.Text) > maxRecordText {
-				r.Text = strings.ToValidUTF8(r.Text[:maxRecordText], "") + "…"
+			text := strings.TrimPrefix(rr.String(), h.String())
+			if len(text) > maxRecordText {
+				text = strings.ToValidUTF8(text[:maxRecordText], "") + "…"
 			}
-			r.Text = intern(r.Text)
+			r.Target = intern(text)
 		}
 		out = append(out, r)
 	}
@@ -305,10 +444,8 @@ func (r DNSRecord) Data() string {
 		return r.Addr.Unmap().String()
 	case r.Addr.IsValid():
 		return r.Addr.String()
-	case r.Target != "":
-		return r.Target
 	}
-	return r.Text
+	return r.Target
 }
 
 // DNSFramer reassembles DNS-over-TCP messages (RFC 7766 §8) from a byte

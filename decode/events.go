@@ -70,27 +70,39 @@ type IPInfo struct {
 // DNSExchange is one DNS transaction: a query and every response to it
 // (RFC 1035 §7), keyed by client, server, transport, ID and question. A
 // second response that differs from the first is kept: that is how an
-// injected answer shows.
+// injected answer shows. The fields are ordered to leave no padding: every
+// transaction is kept until the analysis ends.
 type DNSExchange struct {
 	Client, Server netip.AddrPort
-	Transport      string // "udp" or "tcp"
-	ID             uint16
 	// Name is the question name without the trailing dot, as sent.
 	Name string
+	// Query is the first query packet; zero when the capture holds only a
+	// response.
+	Query capture.Ref
+	// Responses holds every response in capture order.
+	Responses []*DNSResponse
+	// Extra holds what few transactions have (retries, ICMP errors,
+	// rejected responses, a parse error); nil when there is none of it.
+	// The methods of the same names read it.
+	Extra *DNSExtra
+	ID    uint16
 	// QType is the question type (miekg/dns's dns.TypeA …); 0 with Name
 	// "" when the message had no question. TypeName makes its mnemonic.
 	QType uint16
-	// Query is the first query packet; zero when the capture holds only a
-	// response. Retries counts further identical queries.
-	Query   capture.Ref
+	// EDNS is the advertised UDP payload size (0 without an OPT record,
+	// RFC 6891 §6.2.3).
+	EDNS    uint16
 	QueryIP IPInfo
+	// RD reports the recursion-desired bit of the query.
+	RD        bool
+	Transport DNSTransport
+}
+
+// DNSExtra is the part of a DNS transaction that most transactions do
+// not have, kept apart so that they do not pay for it.
+type DNSExtra struct {
+	// Retries lists further identical queries.
 	Retries []capture.Ref
-	// RD reports the recursion-desired bit of the query; EDNS the
-	// advertised UDP payload size (0 without an OPT record).
-	RD   bool
-	EDNS uint16
-	// Responses holds every response in capture order.
-	Responses []*DNSResponse
 	// ICMP holds errors quoting the query (the resolver is not there) or a
 	// response (the client had already given up on the socket).
 	ICMP []*ICMPError
@@ -105,46 +117,144 @@ type DNSExchange struct {
 	Malformed string
 }
 
-// DNSResponse is one response message to a DNS query.
+// Retries returns the further identical queries of the transaction.
+func (x *DNSExchange) Retries() []capture.Ref {
+	if x.Extra == nil {
+		return nil
+	}
+	return x.Extra.Retries
+}
+
+// ICMP returns the ICMP errors quoting the transaction's query or a
+// response to it.
+func (x *DNSExchange) ICMP() []*ICMPError {
+	if x.Extra == nil {
+		return nil
+	}
+	return x.Extra.ICMP
+}
+
+// Rejected returns the responses with the transaction's ID but another
+// question (see DNSExtra.Rejected).
+func (x *DNSExchange) Rejected() []*DNSResponse {
+	if x.Extra == nil {
+		return nil
+	}
+	return x.Extra.Rejected
+}
+
+// Reset returns the reset of the DNS-over-TCP connection, nil if none.
+func (x *DNSExchange) Reset() *capture.Ref {
+	if x.Extra == nil {
+		return nil
+	}
+	return x.Extra.Reset
+}
+
+// Malformed returns the parse error of a query that could not be fully
+// decoded, "" if it decoded.
+func (x *DNSExchange) Malformed() string {
+	if x.Extra == nil {
+		return ""
+	}
+	return x.Extra.Malformed
+}
+
+// extra returns x.Extra, made when missing.
+func (x *DNSExchange) extra() *DNSExtra {
+	if x.Extra == nil {
+		x.Extra = new(DNSExtra)
+	}
+	return x.Extra
+}
+
+// DNSTransport is what carries a DNS transaction: UDP (RFC 1035 §4.2.1)
+// or TCP (RFC 7766).
+type DNSTransport uint8
+
+// The transports of DNS; the zero value names none.
+const (
+	DNSOverUDP DNSTransport = 1 + iota
+	DNSOverTCP
+)
+
+// String returns "udp" or "tcp" ("" for the zero value).
+func (t DNSTransport) String() string {
+	switch t {
+	case DNSOverUDP:
+		return "udp"
+	case DNSOverTCP:
+		return "tcp"
+	}
+	return ""
+}
+
+// DNSResponse is one response message to a DNS query. The fields are
+// ordered to leave no padding.
 type DNSResponse struct {
-	At capture.Ref
-	IP IPInfo
-	// RCode is the response code (RFC 1035 §4.1.1, RFC 6895 §2.3; miekg's
-	// dns.RcodeSuccess …). RcodeName makes its mnemonic.
-	RCode              uint16
-	Authoritative      bool
-	Truncated          bool
-	RecursionAvailable bool
-	Answers            []DNSRecord
-	Authority          []DNSRecord
-	// AnswersOmitted and AuthorityOmitted count the records of each section
-	// beyond the first 32, which are not kept.
-	AnswersOmitted, AuthorityOmitted int
+	At        capture.Ref
+	Answers   []DNSRecord
+	Authority []DNSRecord
 	// Malformed holds the parse error when only part of the message could
 	// be decoded; the header fields are still valid. MalformedSection
-	// names the section where decoding stopped: "question", "answer",
-	// "authority" or "additional".
-	Malformed        string
-	MalformedSection string
+	// names the section where decoding stopped.
+	Malformed string
 	// Question and QType are the response's own question, set only for a
 	// response in DNSExchange.Rejected.
 	Question string
-	QType    uint16
+	// AnswersOmitted and AuthorityOmitted count the records of each section
+	// beyond the first 32, which are not kept.
+	AnswersOmitted, AuthorityOmitted int
+	// RCode is the response code (RFC 1035 §4.1.1, RFC 6895 §2.3; miekg's
+	// dns.RcodeSuccess …). RcodeName makes its mnemonic.
+	RCode              uint16
+	QType              uint16
+	IP                 IPInfo
+	Authoritative      bool
+	Truncated          bool
+	RecursionAvailable bool
+	MalformedSection   DNSSection
 }
 
-// DNSRecord is one resource record (RFC 1035 §3.2.1), typed: exactly one of
-// Addr, Target and Text holds its data.
+// DNSSection names a section of a DNS message (RFC 1035 §4.1).
+type DNSSection uint8
+
+// The sections of a DNS message; the zero value names none.
+const (
+	SectionQuestion DNSSection = 1 + iota
+	SectionAnswer
+	SectionAuthority
+	SectionAdditional
+)
+
+// String returns "question", "answer", "authority" or "additional" ("" for
+// the zero value).
+func (s DNSSection) String() string {
+	switch s {
+	case SectionQuestion:
+		return "question"
+	case SectionAnswer:
+		return "answer"
+	case SectionAuthority:
+		return "authority"
+	case SectionAdditional:
+		return "additional"
+	}
+	return ""
+}
+
+// DNSRecord is one resource record (RFC 1035 §3.2.1), typed: either Addr
+// or Target holds its data.
 type DNSRecord struct {
 	Name string // owner name, without the trailing dot
-	Type uint16 // miekg's dns.TypeA …; TypeName makes its mnemonic
-	TTL  uint32
 	// Addr is the address of an A (unmapped IPv4) or AAAA record.
 	Addr netip.Addr
 	// Target is the name a CNAME, NS or PTR record points to, without the
-	// trailing dot.
+	// trailing dot; for a record of any other type (or an A or AAAA record
+	// whose data is not an address), the presentation form of its data.
 	Target string
-	// Text is the presentation form of any other record's data.
-	Text string
+	TTL    uint32
+	Type   uint16 // miekg's dns.TypeA …; TypeName makes its mnemonic
 }
 
 // TCPConn is one TCP connection (RFC 9293) as seen on the wire.

@@ -175,8 +175,8 @@ func (d *Decoder) icmpPacket(from netip.Addr, ip IPInfo, typ, code uint8, rest u
 		if ex == nil {
 			ex = d.dnsByID(q.dst, q.src, false, e.DNSID)
 		}
-		if ex != nil && len(ex.ICMP) < 16 {
-			ex.ICMP = append(ex.ICMP, e)
+		if ex != nil && len(ex.ICMP()) < 16 {
+			ex.extra().ICMP = append(ex.ICMP(), e)
 			e.Matched = true
 		}
 	case "tcp":

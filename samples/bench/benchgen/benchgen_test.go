@@ -125,7 +125,7 @@ func testCaptureDecodes(t *testing.T, mix Mix) {
 	}
 	answered, cname, overTCP, nx, twice := 0, 0, 0, 0, 0
 	for _, x := range ev.DNS {
-		if x.Transport == "tcp" {
+		if x.Transport == decode.DNSOverTCP {
 			overTCP++
 		}
 		if len(x.Responses) > 0 {
