@@ -184,9 +184,11 @@ type Decoder struct {
 	seg   *segLog
 	front *Sharded
 
-	// conns and sessions hold the events of the connections (see slab).
-	conns    slab[TCPConn]
-	sessions slab[TLSSession]
+	// The events of connections and DNS transactions (see slab).
+	conns     slab[TCPConn]
+	sessions  slab[TLSSession]
+	exchanges slab[DNSExchange]
+	responses slab[DNSResponse]
 }
 
 // New returns a Decoder for the input with the given index.

@@ -205,7 +205,11 @@ func (d *Decoder) dnsMessage(src, dst netip.AddrPort, tcp bool, payload []byte, 
 		st = d.trackDNS(lname, ex, at.Time())
 	}
 	st.last = at.Time()
-	r := &DNSResponse{
+	if len(st.ex.Responses) >= 64 {
+		return
+	}
+	r := d.responses.new()
+	*r = DNSResponse{
 		At:                 at,
 		IP:                 ip,
 		RCode:              uint16(m.Rcode),
@@ -219,9 +223,7 @@ func (d *Decoder) dnsMessage(src, dst netip.AddrPort, tcp bool, payload []byte, 
 	if malformed != "" {
 		r.MalformedSection = malformedSection(payload, &m)
 	}
-	if len(st.ex.Responses) < 64 {
-		st.ex.Responses = append(st.ex.Responses, r)
-	}
+	st.ex.Responses = append(st.ex.Responses, r)
 }
 
 // dnsQuery files a query: a new transaction, or a retry of a live one.
@@ -261,7 +263,8 @@ func (d *Decoder) newDNSExchange(client, server netip.AddrPort, tcp bool, id uin
 	if tcp {
 		transport = DNSOverTCP
 	}
-	ex := &DNSExchange{
+	ex := d.exchanges.new()
+	*ex = DNSExchange{
 		Client: client, Server: server, Transport: transport, ID: id,
 		Name: intern(name), QType: qtype,
 	}

@@ -29,7 +29,7 @@ func keyOf(x, y netip.AddrPort) flowKey {
 type flow struct {
 	key     flowKey
 	conn    *TCPConn
-	isn     uint32 // the client's initial sequence number, when its SYN was seen
+	isn     uint32               // the client's initial sequence number, when its SYN was seen
 	streams [2]reassembly.Stream // in the flow: one allocation for all three
 	sinks   [2]dirSink
 	app     streamApp
