@@ -106,7 +106,7 @@ func FuzzStream(f *testing.F) {
 		lim := Limits{MaxBufferedPerStream: 512, MaxSegmentsPerStream: 8}
 		var cs [2]*checker
 		var prev [2]uint32
-		var flushGaps [2]int
+		var flushGaps [2]int32
 		for i := range cs {
 			cs[i] = &checker{honest: i == 0}
 			cs[i].s = NewStream(cs[i], budget, lim)

@@ -117,36 +117,39 @@ func (b *Budget) give(n int) {
 }
 
 // Stats counts what a Stream saw. Segment counts are of segments offered,
-// byte counts of sequence space.
+// byte counts of sequence space. Every connection keeps two until the
+// analysis ends, so the segment counts are 32-bit, like the frame numbers
+// of wire.Ref: no capture reaches 2^31 segments in one stream without
+// passing 2^31 frames.
 type Stats struct {
 	// Bytes is the number of bytes delivered through Data.
 	Bytes int64
+	// Gaps and LostBytes count the Gap calls and the bytes they reported.
+	LostBytes int64
+	Gaps      int32
 	// Retransmitted counts segments carrying no new byte: entirely delivered
 	// already, or entirely buffered already.
-	Retransmitted int
+	Retransmitted int32
 	// OutOfOrder counts segments buffered because they arrived ahead of the
 	// next expected byte.
-	OutOfOrder int
+	OutOfOrder int32
 	// Overlaps counts segments carrying new bytes as well as bytes already
 	// delivered or buffered.
-	Overlaps int
+	Overlaps int32
 	// Conflicts counts segments whose overlapping bytes differ from the bytes
 	// received first (which win): evidence of injection. Only buffered bytes
 	// and the last 64 delivered bytes can be compared.
-	Conflicts int
-	// FirstConflict is the first segment counted in Conflicts.
-	FirstConflict wire.Ref
-	// Gaps and LostBytes count the Gap calls and the bytes they reported.
-	Gaps      int
-	LostBytes int64
+	Conflicts int32
 	// BoundHits counts the times a limit forced a gap.
-	BoundHits int
+	BoundHits int32
 	// BeforeStart counts segments entirely before the stream's first byte
 	// (seen when the SYN was not captured); they are dropped.
-	BeforeStart int
+	BeforeStart int32
 	// AfterFIN counts segments carrying bytes beyond the FIN; those bytes
 	// are dropped.
-	AfterFIN int
+	AfterFIN int32
+	// FirstConflict is the first segment counted in Conflicts.
+	FirstConflict wire.Ref
 	// Closed is set once every sequence number up to the FIN has been
 	// delivered or reported as a gap.
 	Closed bool
