@@ -212,7 +212,7 @@ func tlsSession(spec sessionSpec) *decode.TLSSession {
 
 // appData returns n client records of application data (the first being
 // TLS 1.3's Finished).
-func appData(n int, length int) []tlswire.RecordInfo {
+func appData(n int, length int32) []tlswire.RecordInfo {
 	var out []tlswire.RecordInfo
 	for i := range n {
 		out = append(out, tlswire.RecordInfo{Type: tlswire.ContentApplicationData, Length: length, At: at(10 + i)})
