@@ -74,8 +74,17 @@ const defaultCertCacheBytes = 64 << 20
 // CertCache parses each distinct DER certificate once: the same chain comes
 // back thousands of times in a large capture. It is keyed by the SHA-256 of
 // the DER, bounded in entries and in bytes, and evicts the oldest entry
-// first. It is safe for concurrent use. A nil *CertCache is valid and
-// caches nothing.
+// first.
+//
+// It also keeps each distinct Certificate message that parsed without
+// error, keyed by the SHA-256 of its body: a server sends the same chain to
+// every client, and a session that repeats it then costs one pointer, not a
+// list of certificates. Such a *CertificateMsg is shared by every session
+// that received the same bytes: treat it as read-only. The chains are
+// bounded like the certificates.
+//
+// It is safe for concurrent use. A nil *CertCache is valid and caches
+// nothing.
 type CertCache struct {
 	mu       sync.Mutex
 	max      int
@@ -86,6 +95,18 @@ type CertCache struct {
 	head     int
 	hits     int
 	misses   int
+
+	chains     map[chainKey]*CertificateMsg
+	chainQueue []chainKey // insertion order; chainQueue[chainHead:] is live
+	chainHead  int
+	chainBytes int
+}
+
+// chainKey identifies a Certificate message body in one of its two forms.
+type chainKey struct {
+	sum   [32]byte
+	tls13 bool
+	n     int // the body's length, which chainBytes counts
 }
 
 // NewCertCache returns a cache that keeps at most maxEntries certificates
@@ -94,7 +115,8 @@ func NewCertCache(maxEntries int) *CertCache {
 	if maxEntries <= 0 {
 		maxEntries = DefaultCertCacheEntries
 	}
-	return &CertCache{max: maxEntries, maxBytes: defaultCertCacheBytes, m: make(map[[32]byte]*Certificate)}
+	return &CertCache{max: maxEntries, maxBytes: defaultCertCacheBytes, m: make(map[[32]byte]*Certificate),
+		chains: make(map[chainKey]*CertificateMsg)}
 }
 
 // Len returns the number of cached certificates.
@@ -207,9 +229,63 @@ func (cc *CertCache) add(c *Certificate) {
 	cc.bytes += len(c.Raw)
 }
 
+// chain returns the message cached for key, nil if none.
+func (cc *CertCache) chain(key chainKey) *CertificateMsg {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	m := cc.chains[key]
+	if m != nil {
+		cc.hits += len(m.Certificates)
+	}
+	return m
+}
+
+// addChain keeps m, parsed without error from a body with key, and returns
+// the message to use: m, or the one another caller cached first.
+func (cc *CertCache) addChain(key chainKey, m *CertificateMsg) *CertificateMsg {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if old, ok := cc.chains[key]; ok {
+		return old
+	}
+	if key.n > cc.maxBytes {
+		return m
+	}
+	for len(cc.chains) >= cc.max || cc.chainBytes+key.n > cc.maxBytes {
+		old := cc.chainQueue[cc.chainHead]
+		cc.chainHead++
+		cc.chainBytes -= old.n
+		delete(cc.chains, old)
+	}
+	if cc.chainHead > len(cc.chainQueue)/2 {
+		cc.chainQueue = append(cc.chainQueue[:0], cc.chainQueue[cc.chainHead:]...)
+		cc.chainHead = 0
+	}
+	cc.chains[key] = m
+	cc.chainQueue = append(cc.chainQueue, key)
+	cc.chainBytes += key.n
+	return m
+}
+
 // ParseCertificate is like the package-level [ParseCertificate] but takes
-// certificates from the cache.
+// certificates from the cache, and returns the message parsed before when
+// body is the same as one that parsed without error (see [CertCache]).
 func (cc *CertCache) ParseCertificate(body []byte, tls13 bool) (*CertificateMsg, error) {
+	if cc == nil {
+		return cc.parseCertificate(body, tls13)
+	}
+	key := chainKey{sum: sha256.Sum256(body), tls13: tls13, n: len(body)}
+	if m := cc.chain(key); m != nil {
+		return m, nil
+	}
+	m, err := cc.parseCertificate(body, tls13)
+	if err != nil {
+		return m, err // a damaged message is its session's own
+	}
+	return cc.addChain(key, m), nil
+}
+
+func (cc *CertCache) parseCertificate(body []byte, tls13 bool) (*CertificateMsg, error) {
 	s := cryptobyte.String(body)
 	m := &CertificateMsg{TLS13: tls13}
 	note := func(format string, args ...any) {

@@ -372,7 +372,7 @@ func (c *Conn) protected(h *half) {
 			c.sess.Encrypted[h.dir] = c.encryptedRecords(h.dir)
 		}
 		h.recIdx = len(c.sess.Encrypted[h.dir])
-		c.sess.Encrypted[h.dir] = append(c.sess.Encrypted[h.dir], RecordInfo{Type: h.typ, Length: int32(n), Start: h.recStart})
+		c.sess.Encrypted[h.dir] = append(c.sess.Encrypted[h.dir], RecordInfo{Type: h.typ, Length: int32(n)})
 	}
 	h.prot = true
 	h.mode = modeSkip
@@ -865,13 +865,15 @@ func (c *Conn) parseMessage(typ uint8, body []byte) (any, error) {
 	case TypeEncryptedExtensions:
 		return ParseEncryptedExtensions(body)
 	case TypeCertificate:
-		return c.opt.Certs.ParseCertificate(body, c.sess.TLS13())
+		cm, err := c.opt.Certs.ParseCertificate(body, c.sess.TLS13())
+		return c.ownCertificates(cm), err
 	case TypeCompressedCertificate:
 		// RFC 8879 applies to TLS 1.3 only: the result is its Certificate.
 		cm, err := c.opt.Certs.ParseCompressedCertificate(body, true)
 		if cm == nil {
 			return nil, err
 		}
+		cm.Certificate = c.ownCertificates(cm.Certificate)
 		return cm, err
 	case TypeServerKeyExchange:
 		ske := &ServerKeyExchange{}
@@ -884,6 +886,18 @@ func (c *Conn) parseMessage(typ uint8, body []byte) (any, error) {
 		return ske, nil
 	}
 	return nil, nil
+}
+
+// ownCertificates returns m, or a copy of it when m, shared through the
+// CertCache, is already one of this session's certificate views: a view's
+// packet follows the log entry holding the same pointer (Session.follow),
+// so a repeated chain must not move it.
+func (c *Conn) ownCertificates(m *CertificateMsg) *CertificateMsg {
+	if m != nil && (m == c.sess.Certificates || m == c.sess.ClientCertificates) {
+		cp := *m
+		return &cp
+	}
+	return m
 }
 
 // message handles one complete handshake message: it is parsed (see

@@ -54,8 +54,9 @@ func ParseAlert(b []byte) (Alert, error) {
 
 // RecordInfo describes one encrypted record: what an analysis without keys
 // can still see.
-// It is kept compact (40 bytes) because every session keeps up to
-// 2×MaxEncryptedRecords of them.
+// It is kept compact (24 bytes) because every session keeps up to
+// 2×MaxEncryptedRecords of them; the packet that carried the header of a
+// direction's first protected record is DirState.ProtectedFrom.
 type RecordInfo struct {
 	// Type is the outer content type (always application_data in TLS 1.3).
 	Type uint8
@@ -63,9 +64,8 @@ type RecordInfo struct {
 	// header).
 	Length int32
 	// At is the packet that completed the record, as Wireshark reports it
-	// (zero when the stream ended first); Start is the packet that carried
-	// its header.
-	At, Start wire.Ref
+	// (zero when the stream ended first).
+	At wire.Ref
 }
 
 // Message is one handshake message of a session's log (RFC 8446 §4, RFC
