@@ -3,6 +3,7 @@ package tlswire
 import (
 	"crypto/sha256"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/asn1"
 	"fmt"
 	"slices"
@@ -188,6 +189,42 @@ func slimExtensions(c *x509.Certificate) {
 	c.Extensions = kept
 }
 
+// slimFields drops what crypto/x509 parsed that neither its verification
+// nor modsniff reads: the URLs of the authority information access and
+// CRL distribution points extensions (RFC 5280 §4.2.2.1, §4.2.1.13), the
+// policies again as asn1.ObjectIdentifiers (Policies keeps them, and is
+// what verification reads), and the names' attribute lists when slimName
+// finds them redundant.
+func slimFields(c *x509.Certificate) {
+	c.OCSPServer, c.IssuingCertificateURL, c.CRLDistributionPoints = nil, nil, nil
+	c.PolicyIdentifiers = nil
+	slimName(&c.Subject)
+	slimName(&c.Issuer)
+}
+
+// slimName drops n.Names, the list of every attribute of a name, when each
+// of them is also in one of n's fields (RFC 5280 §4.1.2.4: country,
+// organization, organizational unit, locality, province, street address,
+// postal code, common name, serial number). pkix.Name.String, its only
+// reader in crypto/x509, then renders the same string without it.
+func slimName(n *pkix.Name) {
+	if n.ExtraNames != nil {
+		return
+	}
+	for _, atv := range n.Names {
+		t := atv.Type
+		if len(t) != 4 || t[0] != 2 || t[1] != 5 || t[2] != 4 {
+			return
+		}
+		switch t[3] {
+		case 3, 5, 6, 7, 8, 9, 10, 11, 17:
+		default:
+			return
+		}
+	}
+	n.Names = nil
+}
+
 func parseDER(raw []byte, sum [32]byte) Certificate {
 	c := Certificate{Raw: raw, SHA256: sum}
 	c.Cert, c.Err = x509.ParseCertificate(raw)
@@ -195,6 +232,7 @@ func parseDER(raw []byte, sum [32]byte) Certificate {
 		c.Cert = nil
 	} else {
 		slimExtensions(c.Cert)
+		slimFields(c.Cert)
 	}
 	if iss, sub, ok := rawNames(raw); ok {
 		c.Issuer, _ = FormatName(iss)
