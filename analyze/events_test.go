@@ -125,8 +125,8 @@ func (ca *testCA) leaf(t testing.TB, cn string, names []string, nb, na time.Time
 func chainMsg(certs ...*x509.Certificate) *tlswire.CertificateMsg {
 	m := &tlswire.CertificateMsg{}
 	for _, c := range certs {
-		m.Certificates = append(m.Certificates, tlswire.Certificate{Raw: c.Raw, Cert: c,
-			Subject: c.Subject.String(), Issuer: c.Issuer.String()})
+		m.Certificates = append(m.Certificates, tlswire.Certificate{CertData: &tlswire.CertData{Raw: c.Raw, Cert: c,
+			Subject: c.Subject.String(), Issuer: c.Issuer.String()}})
 	}
 	return m
 }

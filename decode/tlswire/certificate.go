@@ -12,11 +12,22 @@ import (
 	"golang.org/x/crypto/cryptobyte"
 )
 
-// Certificate is one certificate of a Certificate message. An unparseable
-// certificate is kept raw with its error. Values returned by a [CertCache]
-// share Raw and Cert with every other message that carried the same DER:
-// treat them as read-only.
+// Certificate is one certificate of a Certificate message: the parsed DER,
+// shared, and what the message added to it. An unparseable certificate is
+// kept raw with its error. The CertData of values returned by a
+// [CertCache] is shared with every other message that carried the same
+// DER: treat it as read-only. CertData is never nil in a parsed message.
 type Certificate struct {
+	*CertData
+	// Extensions lists the extension types of the TLS 1.3 CertificateEntry
+	// (RFC 8446 §4.4.2: status_request, signed_certificate_timestamp …).
+	Extensions []uint16
+}
+
+// CertData is a DER certificate and what was parsed of it. Messages refer
+// to it rather than copy it: a capture holds many messages per distinct
+// certificate, and each Certificate is then 32 bytes.
+type CertData struct {
 	// Raw is the DER as sent.
 	Raw []byte
 	// Cert is the parsed certificate, nil when crypto/x509 rejected it.
@@ -29,9 +40,6 @@ type Certificate struct {
 	// the DER even when crypto/x509 rejected the certificate; "" when even
 	// that failed.
 	Subject, Issuer string
-	// Extensions lists the extension types of the TLS 1.3 CertificateEntry
-	// (RFC 8446 §4.4.2: status_request, signed_certificate_timestamp …).
-	Extensions []uint16
 }
 
 // CertificateMsg is a decoded Certificate message: the TLS 1.2 form (RFC
@@ -91,7 +99,7 @@ type CertCache struct {
 	max      int
 	maxBytes int
 	bytes    int
-	m        map[[32]byte]*Certificate
+	m        map[[32]byte]*CertData
 	queue    [][32]byte // insertion order; queue[head:] is live
 	head     int
 	hits     int
@@ -116,7 +124,7 @@ func NewCertCache(maxEntries int) *CertCache {
 	if maxEntries <= 0 {
 		maxEntries = DefaultCertCacheEntries
 	}
-	return &CertCache{max: maxEntries, maxBytes: defaultCertCacheBytes, m: make(map[[32]byte]*Certificate),
+	return &CertCache{max: maxEntries, maxBytes: defaultCertCacheBytes, m: make(map[[32]byte]*CertData),
 		chains: make(map[chainKey]*CertificateMsg)}
 }
 
@@ -147,19 +155,19 @@ func (cc *CertCache) Parse(der []byte) Certificate {
 	sum := sha256.Sum256(der)
 	if cc != nil {
 		cc.mu.Lock()
-		if c, ok := cc.m[sum]; ok {
+		if d, ok := cc.m[sum]; ok {
 			cc.hits++
 			cc.mu.Unlock()
-			return *c
+			return Certificate{CertData: d}
 		}
 		cc.misses++
 		cc.mu.Unlock()
 	}
-	c := parseDER(slices.Clone(der), sum)
+	d := parseDER(slices.Clone(der), sum)
 	if cc != nil {
-		cc.add(&c)
+		d = cc.add(d)
 	}
-	return c
+	return Certificate{CertData: d}
 }
 
 // Object identifiers of the extensions crypto/x509's verification reads
@@ -225,8 +233,8 @@ func slimName(n *pkix.Name) {
 	n.Names = nil
 }
 
-func parseDER(raw []byte, sum [32]byte) Certificate {
-	c := Certificate{Raw: raw, SHA256: sum}
+func parseDER(raw []byte, sum [32]byte) *CertData {
+	c := &CertData{Raw: raw, SHA256: sum}
 	c.Cert, c.Err = x509.ParseCertificate(raw)
 	if c.Err != nil {
 		c.Cert = nil
@@ -241,16 +249,18 @@ func parseDER(raw []byte, sum [32]byte) Certificate {
 	return c
 }
 
-func (cc *CertCache) add(c *Certificate) {
+// add keeps d and returns the data to use: d, or the one another caller
+// parsed concurrently and cached first.
+func (cc *CertCache) add(d *CertData) *CertData {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
-	if _, ok := cc.m[c.SHA256]; ok {
-		return // parsed concurrently by another caller
+	if old, ok := cc.m[d.SHA256]; ok {
+		return old // parsed concurrently by another caller
 	}
-	if len(c.Raw) > cc.maxBytes {
-		return
+	if len(d.Raw) > cc.maxBytes {
+		return d
 	}
-	for len(cc.m) >= cc.max || cc.bytes+len(c.Raw) > cc.maxBytes {
+	for len(cc.m) >= cc.max || cc.bytes+len(d.Raw) > cc.maxBytes {
 		old := cc.queue[cc.head]
 		cc.head++
 		cc.bytes -= len(cc.m[old].Raw)
@@ -260,11 +270,10 @@ func (cc *CertCache) add(c *Certificate) {
 		cc.queue = append(cc.queue[:0], cc.queue[cc.head:]...)
 		cc.head = 0
 	}
-	stored := *c
-	stored.Extensions = nil
-	cc.m[c.SHA256] = &stored
-	cc.queue = append(cc.queue, c.SHA256)
-	cc.bytes += len(c.Raw)
+	cc.m[d.SHA256] = d
+	cc.queue = append(cc.queue, d.SHA256)
+	cc.bytes += len(d.Raw)
+	return d
 }
 
 // chain returns the message cached for key, nil if none.
@@ -343,6 +352,9 @@ func (cc *CertCache) parseCertificate(body []byte, tls13 bool) (*CertificateMsg,
 	if !s.Empty() {
 		note("%d bytes of trailing data after certificate_list", len(s))
 	}
+	if n := countEntries(list, tls13); n > 0 {
+		m.Certificates = make([]Certificate, 0, n)
+	}
 	for i := 0; !list.Empty(); i++ {
 		var der cryptobyte.String
 		if !list.ReadUint24LengthPrefixed(&der) {
@@ -371,4 +383,22 @@ func (cc *CertCache) parseCertificate(body []byte, tls13 bool) (*CertificateMsg,
 		m.Certificates = append(m.Certificates, c)
 	}
 	return m, nil
+}
+
+// countEntries returns how many entries of a certificate_list the loop of
+// parseCertificate appends, at most one too many: the chain is kept for the
+// whole analysis, and growing it by append would leave room unused.
+func countEntries(list cryptobyte.String, tls13 bool) int {
+	n := 0
+	for !list.Empty() {
+		var der, exts cryptobyte.String
+		if !list.ReadUint24LengthPrefixed(&der) {
+			return n
+		}
+		n++
+		if tls13 && !list.ReadUint16LengthPrefixed(&exts) {
+			return n
+		}
+	}
+	return n
 }
