@@ -132,6 +132,11 @@ func FuzzParseCertificate(f *testing.F) {
 				t.Fatalf("certificate with both or neither of Cert and Err: %+v", c)
 			}
 		}
+		// Only a message that parsed without error is shared.
+		again, err2 := cache.ParseCertificate(b, tls13)
+		if (err == nil) != (err2 == nil) || (again == m) != (err == nil && len(b) <= defaultCertCacheBytes) {
+			t.Fatalf("parsed again: %v then %v, shared %v", err, err2, again == m)
+		}
 		FormatName(b)
 		if cache.Len() > 16 {
 			t.Fatal("cache unbounded")
