@@ -23,32 +23,34 @@ var (
 // ServerHello is a decoded ServerHello or HelloRetryRequest message (RFC 8446
 // §4.1.3, §4.1.4; RFC 5246 §7.4.1.3). Nothing in it aliases the parsed bytes.
 type ServerHello struct {
+	// The fixed-size fields come first, packed: a ServerHello is kept for
+	// the whole analysis, and this order keeps it at 152 bytes.
 	LegacyVersion     uint16
-	Random            [32]byte
-	SessionID         []byte
 	CipherSuite       uint16
 	CompressionMethod uint8
-	// Extensions lists the extension types in wire order.
-	Extensions []uint16
+	Random            [32]byte
 	// SupportedVersion is the supported_versions selection (RFC 8446
 	// §4.2.1), 0 if absent.
 	SupportedVersion uint16
-	// ALPN is the protocol chosen with application_layer_protocol_negotiation
-	// (RFC 7301 §3.1; TLS 1.3 servers send it in EncryptedExtensions), "" if none.
-	ALPN string
 	// KeyShareGroup is the group of the server's key_share (RFC 8446 §4.2.8);
 	// in a HelloRetryRequest it is the selected_group the client must use.
-	// KeyShareLength is the length of the server's key (0 in a
+	// KeyShareLength (below) is the length of the server's key (0 in a
 	// HelloRetryRequest).
-	KeyShareGroup  uint16
-	KeyShareLength int
-	// IsHelloRetryRequest is set when Random is SHA-256("HelloRetryRequest")
-	// (RFC 8446 §4.1.3).
-	IsHelloRetryRequest bool
+	KeyShareGroup uint16
 	// DowngradeSentinel is the version the server says it downgraded to with
 	// the last eight bytes of Random (RFC 8446 §4.1.3): VersionTLS12 for
 	// "DOWNGRD\x01", VersionTLS11 for "DOWNGRD\x00" (TLS 1.1 or below), else 0.
 	DowngradeSentinel uint16
+	// IsHelloRetryRequest is set when Random is SHA-256("HelloRetryRequest")
+	// (RFC 8446 §4.1.3).
+	IsHelloRetryRequest bool
+	SessionID           []byte
+	// Extensions lists the extension types in wire order.
+	Extensions []uint16
+	// ALPN is the protocol chosen with application_layer_protocol_negotiation
+	// (RFC 7301 §3.1; TLS 1.3 servers send it in EncryptedExtensions), "" if none.
+	ALPN           string
+	KeyShareLength int
 	// Length is the length of the message body.
 	Length int
 	// Notes records legal-but-odd details (see ClientHello.Notes).
