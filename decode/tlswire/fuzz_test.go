@@ -56,7 +56,7 @@ func FuzzParseClientHello(f *testing.F) {
 			t.Fatal("nil hello without error")
 		}
 		if ch != nil {
-			if len(ch.KeyShares) != len(ch.KeyShareGroups) || len(ch.Notes) > maxNotes || ch.Length != len(b) {
+			if len(ch.KeyShares) != len(ch.KeyShareGroups) || len(ch.Notes) > maxNotes || int(ch.Length) != len(b) {
 				t.Fatalf("inconsistent hello %+v", ch)
 			}
 			for _, s := range []string{JA4(ch, 't'), JA4Raw(ch, 'q'), JA4Original(ch, 'd'), JA4RawOriginal(ch, 't')} {

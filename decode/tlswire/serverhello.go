@@ -24,7 +24,7 @@ var (
 // §4.1.3, §4.1.4; RFC 5246 §7.4.1.3). Nothing in it aliases the parsed bytes.
 type ServerHello struct {
 	// The fixed-size fields come first, packed: a ServerHello is kept for
-	// the whole analysis, and this order keeps it at 152 bytes.
+	// the whole analysis, and this order keeps it at 144 bytes.
 	LegacyVersion     uint16
 	CipherSuite       uint16
 	CompressionMethod uint8
@@ -44,15 +44,15 @@ type ServerHello struct {
 	// IsHelloRetryRequest is set when Random is SHA-256("HelloRetryRequest")
 	// (RFC 8446 §4.1.3).
 	IsHelloRetryRequest bool
-	SessionID           []byte
+	KeyShareLength      int32
+	// Length is the length of the message body (at most 2^24-1).
+	Length    int32
+	SessionID []byte
 	// Extensions lists the extension types in wire order.
 	Extensions []uint16
 	// ALPN is the protocol chosen with application_layer_protocol_negotiation
 	// (RFC 7301 §3.1; TLS 1.3 servers send it in EncryptedExtensions), "" if none.
-	ALPN           string
-	KeyShareLength int
-	// Length is the length of the message body.
-	Length int
+	ALPN string
 	// Notes records legal-but-odd details (see ClientHello.Notes).
 	Notes []string
 }
@@ -80,7 +80,7 @@ func (sh *ServerHello) note(format string, args ...any) {
 // ServerHello, when not nil, holds what was read before the damage.
 func ParseServerHello(body []byte) (*ServerHello, error) {
 	s := cryptobyte.String(body)
-	sh := &ServerHello{Length: len(body)}
+	sh := &ServerHello{Length: int32(len(body))}
 	if !s.ReadUint16(&sh.LegacyVersion) {
 		return nil, perr(msgServerHello, "legacy_version", ErrTruncated)
 	}
@@ -187,7 +187,7 @@ func (sh *ServerHello) parseExtension(typ uint16, data cryptobyte.String) error 
 			if !data.ReadUint16LengthPrefixed(&key) {
 				return trunc()
 			}
-			sh.KeyShareLength = len(key)
+			sh.KeyShareLength = int32(len(key))
 		}
 	default:
 		return nil
