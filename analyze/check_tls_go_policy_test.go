@@ -107,7 +107,7 @@ func rawMsg(ders ...[]byte) *tlswire.CertificateMsg {
 	m := &tlswire.CertificateMsg{}
 	for _, d := range ders {
 		c, err := x509.ParseCertificate(d)
-		e := tlswire.Certificate{Raw: d, Cert: c, Err: err, SHA256: sha256.Sum256(d), Subject: "CN=" + modHost}
+		e := tlswire.Certificate{CertData: &tlswire.CertData{Raw: d, Cert: c, Err: err, SHA256: sha256.Sum256(d), Subject: "CN=" + modHost}}
 		m.Certificates = append(m.Certificates, e)
 	}
 	return m

@@ -123,8 +123,8 @@ func (ca *testCA) leaf(t testing.TB, cn string, names []string, nb, na time.Time
 func chainMsg(certs ...*x509.Certificate) *tlswire.CertificateMsg {
 	m := &tlswire.CertificateMsg{}
 	for _, c := range certs {
-		m.Certificates = append(m.Certificates, tlswire.Certificate{Raw: c.Raw, Cert: c,
-			Subject: c.Subject.String(), Issuer: c.Issuer.String()})
+		m.Certificates = append(m.Certificates, tlswire.Certificate{CertData: &tlswire.CertData{Raw: c.Raw, Cert: c,
+			Subject: c.Subject.String(), Issuer: c.Issuer.String()}})
 	}
 	return m
 }
@@ -210,7 +210,7 @@ func tlsSession(spec sessionSpec) *decode.TLSSession {
 
 // appData returns n client records of application data (the first being
 // TLS 1.3's Finished).
-func appData(n int, length int) []tlswire.RecordInfo {
+func appData(n int, length int32) []tlswire.RecordInfo {
 	var out []tlswire.RecordInfo
 	for i := range n {
 		out = append(out, tlswire.RecordInfo{Type: tlswire.ContentApplicationData, Length: length, At: at(10 + i)})

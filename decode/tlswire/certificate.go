@@ -3,6 +3,7 @@ package tlswire
 import (
 	"crypto/sha256"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/asn1"
 	"fmt"
 	"slices"
@@ -11,11 +12,22 @@ import (
 	"golang.org/x/crypto/cryptobyte"
 )
 
-// Certificate is one certificate of a Certificate message. An unparseable
-// certificate is kept raw with its error. Values returned by a [CertCache]
-// share Raw and Cert with every other message that carried the same DER:
-// treat them as read-only.
+// Certificate is one certificate of a Certificate message: the parsed DER,
+// shared, and what the message added to it. An unparseable certificate is
+// kept raw with its error. The CertData of values returned by a
+// [CertCache] is shared with every other message that carried the same
+// DER: treat it as read-only. CertData is never nil in a parsed message.
 type Certificate struct {
+	*CertData
+	// Extensions lists the extension types of the TLS 1.3 CertificateEntry
+	// (RFC 8446 §4.4.2: status_request, signed_certificate_timestamp …).
+	Extensions []uint16
+}
+
+// CertData is a DER certificate and what was parsed of it. Messages refer
+// to it rather than copy it: a capture holds many messages per distinct
+// certificate, and each Certificate is then 32 bytes.
+type CertData struct {
 	// Raw is the DER as sent.
 	Raw []byte
 	// Cert is the parsed certificate, nil when crypto/x509 rejected it.
@@ -28,9 +40,6 @@ type Certificate struct {
 	// the DER even when crypto/x509 rejected the certificate; "" when even
 	// that failed.
 	Subject, Issuer string
-	// Extensions lists the extension types of the TLS 1.3 CertificateEntry
-	// (RFC 8446 §4.4.2: status_request, signed_certificate_timestamp …).
-	Extensions []uint16
 }
 
 // CertificateMsg is a decoded Certificate message: the TLS 1.2 form (RFC
@@ -74,18 +83,39 @@ const defaultCertCacheBytes = 64 << 20
 // CertCache parses each distinct DER certificate once: the same chain comes
 // back thousands of times in a large capture. It is keyed by the SHA-256 of
 // the DER, bounded in entries and in bytes, and evicts the oldest entry
-// first. It is safe for concurrent use. A nil *CertCache is valid and
-// caches nothing.
+// first.
+//
+// It also keeps each distinct Certificate message that parsed without
+// error, keyed by the SHA-256 of its body: a server sends the same chain to
+// every client, and a session that repeats it then costs one pointer, not a
+// list of certificates. Such a *CertificateMsg is shared by every session
+// that received the same bytes: treat it as read-only. The chains are
+// bounded like the certificates.
+//
+// It is safe for concurrent use. A nil *CertCache is valid and caches
+// nothing.
 type CertCache struct {
 	mu       sync.Mutex
 	max      int
 	maxBytes int
 	bytes    int
-	m        map[[32]byte]*Certificate
+	m        map[[32]byte]*CertData
 	queue    [][32]byte // insertion order; queue[head:] is live
 	head     int
 	hits     int
 	misses   int
+
+	chains     map[chainKey]*CertificateMsg
+	chainQueue []chainKey // insertion order; chainQueue[chainHead:] is live
+	chainHead  int
+	chainBytes int
+}
+
+// chainKey identifies a Certificate message body in one of its two forms.
+type chainKey struct {
+	sum   [32]byte
+	tls13 bool
+	n     int // the body's length, which chainBytes counts
 }
 
 // NewCertCache returns a cache that keeps at most maxEntries certificates
@@ -94,7 +124,8 @@ func NewCertCache(maxEntries int) *CertCache {
 	if maxEntries <= 0 {
 		maxEntries = DefaultCertCacheEntries
 	}
-	return &CertCache{max: maxEntries, maxBytes: defaultCertCacheBytes, m: make(map[[32]byte]*Certificate)}
+	return &CertCache{max: maxEntries, maxBytes: defaultCertCacheBytes, m: make(map[[32]byte]*CertData),
+		chains: make(map[chainKey]*CertificateMsg)}
 }
 
 // Len returns the number of cached certificates.
@@ -124,19 +155,19 @@ func (cc *CertCache) Parse(der []byte) Certificate {
 	sum := sha256.Sum256(der)
 	if cc != nil {
 		cc.mu.Lock()
-		if c, ok := cc.m[sum]; ok {
+		if d, ok := cc.m[sum]; ok {
 			cc.hits++
 			cc.mu.Unlock()
-			return *c
+			return Certificate{CertData: d}
 		}
 		cc.misses++
 		cc.mu.Unlock()
 	}
-	c := parseDER(slices.Clone(der), sum)
+	d := parseDER(slices.Clone(der), sum)
 	if cc != nil {
-		cc.add(&c)
+		d = cc.add(d)
 	}
-	return c
+	return Certificate{CertData: d}
 }
 
 // Object identifiers of the extensions crypto/x509's verification reads
@@ -166,13 +197,50 @@ func slimExtensions(c *x509.Certificate) {
 	c.Extensions = kept
 }
 
-func parseDER(raw []byte, sum [32]byte) Certificate {
-	c := Certificate{Raw: raw, SHA256: sum}
+// slimFields drops what crypto/x509 parsed that neither its verification
+// nor modsniff reads: the URLs of the authority information access and
+// CRL distribution points extensions (RFC 5280 §4.2.2.1, §4.2.1.13), the
+// policies again as asn1.ObjectIdentifiers (Policies keeps them, and is
+// what verification reads), and the names' attribute lists when slimName
+// finds them redundant.
+func slimFields(c *x509.Certificate) {
+	c.OCSPServer, c.IssuingCertificateURL, c.CRLDistributionPoints = nil, nil, nil
+	c.PolicyIdentifiers = nil
+	slimName(&c.Subject)
+	slimName(&c.Issuer)
+}
+
+// slimName drops n.Names, the list of every attribute of a name, when each
+// of them is also in one of n's fields (RFC 5280 §4.1.2.4: country,
+// organization, organizational unit, locality, province, street address,
+// postal code, common name, serial number). pkix.Name.String, its only
+// reader in crypto/x509, then renders the same string without it.
+func slimName(n *pkix.Name) {
+	if n.ExtraNames != nil {
+		return
+	}
+	for _, atv := range n.Names {
+		t := atv.Type
+		if len(t) != 4 || t[0] != 2 || t[1] != 5 || t[2] != 4 {
+			return
+		}
+		switch t[3] {
+		case 3, 5, 6, 7, 8, 9, 10, 11, 17:
+		default:
+			return
+		}
+	}
+	n.Names = nil
+}
+
+func parseDER(raw []byte, sum [32]byte) *CertData {
+	c := &CertData{Raw: raw, SHA256: sum}
 	c.Cert, c.Err = x509.ParseCertificate(raw)
 	if c.Err != nil {
 		c.Cert = nil
 	} else {
 		slimExtensions(c.Cert)
+		slimFields(c.Cert)
 	}
 	if iss, sub, ok := rawNames(raw); ok {
 		c.Issuer, _ = FormatName(iss)
@@ -181,16 +249,18 @@ func parseDER(raw []byte, sum [32]byte) Certificate {
 	return c
 }
 
-func (cc *CertCache) add(c *Certificate) {
+// add keeps d and returns the data to use: d, or the one another caller
+// parsed concurrently and cached first.
+func (cc *CertCache) add(d *CertData) *CertData {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
-	if _, ok := cc.m[c.SHA256]; ok {
-		return // parsed concurrently by another caller
+	if old, ok := cc.m[d.SHA256]; ok {
+		return old // parsed concurrently by another caller
 	}
-	if len(c.Raw) > cc.maxBytes {
-		return
+	if len(d.Raw) > cc.maxBytes {
+		return d
 	}
-	for len(cc.m) >= cc.max || cc.bytes+len(c.Raw) > cc.maxBytes {
+	for len(cc.m) >= cc.max || cc.bytes+len(d.Raw) > cc.maxBytes {
 		old := cc.queue[cc.head]
 		cc.head++
 		cc.bytes -= len(cc.m[old].Raw)
@@ -200,16 +270,69 @@ func (cc *CertCache) add(c *Certificate) {
 		cc.queue = append(cc.queue[:0], cc.queue[cc.head:]...)
 		cc.head = 0
 	}
-	stored := *c
-	stored.Extensions = nil
-	cc.m[c.SHA256] = &stored
-	cc.queue = append(cc.queue, c.SHA256)
-	cc.bytes += len(c.Raw)
+	cc.m[d.SHA256] = d
+	cc.queue = append(cc.queue, d.SHA256)
+	cc.bytes += len(d.Raw)
+	return d
+}
+
+// chain returns the message cached for key, nil if none.
+func (cc *CertCache) chain(key chainKey) *CertificateMsg {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	m := cc.chains[key]
+	if m != nil {
+		cc.hits += len(m.Certificates)
+	}
+	return m
+}
+
+// addChain keeps m, parsed without error from a body with key, and returns
+// the message to use: m, or the one another caller cached first.
+func (cc *CertCache) addChain(key chainKey, m *CertificateMsg) *CertificateMsg {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if old, ok := cc.chains[key]; ok {
+		return old
+	}
+	if key.n > cc.maxBytes {
+		return m
+	}
+	for len(cc.chains) >= cc.max || cc.chainBytes+key.n > cc.maxBytes {
+		old := cc.chainQueue[cc.chainHead]
+		cc.chainHead++
+		cc.chainBytes -= old.n
+		delete(cc.chains, old)
+	}
+	if cc.chainHead > len(cc.chainQueue)/2 {
+		cc.chainQueue = append(cc.chainQueue[:0], cc.chainQueue[cc.chainHead:]...)
+		cc.chainHead = 0
+	}
+	cc.chains[key] = m
+	cc.chainQueue = append(cc.chainQueue, key)
+	cc.chainBytes += key.n
+	return m
 }
 
 // ParseCertificate is like the package-level [ParseCertificate] but takes
-// certificates from the cache.
+// certificates from the cache, and returns the message parsed before when
+// body is the same as one that parsed without error (see [CertCache]).
 func (cc *CertCache) ParseCertificate(body []byte, tls13 bool) (*CertificateMsg, error) {
+	if cc == nil {
+		return cc.parseCertificate(body, tls13)
+	}
+	key := chainKey{sum: sha256.Sum256(body), tls13: tls13, n: len(body)}
+	if m := cc.chain(key); m != nil {
+		return m, nil
+	}
+	m, err := cc.parseCertificate(body, tls13)
+	if err != nil {
+		return m, err // a damaged message is its session's own
+	}
+	return cc.addChain(key, m), nil
+}
+
+func (cc *CertCache) parseCertificate(body []byte, tls13 bool) (*CertificateMsg, error) {
 	s := cryptobyte.String(body)
 	m := &CertificateMsg{TLS13: tls13}
 	note := func(format string, args ...any) {
@@ -228,6 +351,9 @@ func (cc *CertCache) ParseCertificate(body []byte, tls13 bool) (*CertificateMsg,
 	}
 	if !s.Empty() {
 		note("%d bytes of trailing data after certificate_list", len(s))
+	}
+	if n := countEntries(list, tls13); n > 0 {
+		m.Certificates = make([]Certificate, 0, n)
 	}
 	for i := 0; !list.Empty(); i++ {
 		var der cryptobyte.String
@@ -257,4 +383,22 @@ func (cc *CertCache) ParseCertificate(body []byte, tls13 bool) (*CertificateMsg,
 		m.Certificates = append(m.Certificates, c)
 	}
 	return m, nil
+}
+
+// countEntries returns how many entries of a certificate_list the loop of
+// parseCertificate appends, at most one too many: the chain is kept for the
+// whole analysis, and growing it by append would leave room unused.
+func countEntries(list cryptobyte.String, tls13 bool) int {
+	n := 0
+	for !list.Empty() {
+		var der, exts cryptobyte.String
+		if !list.ReadUint24LengthPrefixed(&der) {
+			return n
+		}
+		n++
+		if tls13 && !list.ReadUint16LengthPrefixed(&exts) {
+			return n
+		}
+	}
+	return n
 }

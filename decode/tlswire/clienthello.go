@@ -21,11 +21,13 @@ type ClientHello struct {
 	// LegacyVersion is client_version (legacy_version in TLS 1.3).
 	LegacyVersion uint16
 	Random        [32]byte
-	SessionID     []byte
+	// Length is the length of the message body (at most 2^24-1; an int32
+	// that fills the padding after Random, because every session keeps a
+	// hello).
+	Length    int32
+	SessionID []byte
 	// ServerName is the first host_name of server_name (RFC 6066 §3), "" if none.
 	ServerName string
-	// Length is the length of the message body.
-	Length int
 	// Notes records legal-but-odd and malformed-but-skippable details:
 	// duplicate extensions, trailing bytes, an SNI with several names, an
 	// empty ALPN entry, a key share of the wrong size …
@@ -153,7 +155,7 @@ func (ch *ClientHello) note(format string, args ...any) {
 // are still decoded (their framing is intact); the error is the first one.
 func ParseClientHello(body []byte) (*ClientHello, error) {
 	s := cryptobyte.String(body)
-	ch := &ClientHello{Length: len(body), HelloProfile: &HelloProfile{}}
+	ch := &ClientHello{Length: int32(len(body)), HelloProfile: &HelloProfile{}}
 	if !s.ReadUint16(&ch.LegacyVersion) {
 		return nil, perr(msgClientHello, "legacy_version", ErrTruncated)
 	}
@@ -462,7 +464,7 @@ func (ch *ClientHello) checkHostName(name string) {
 // the note "SSLv2-compatible ClientHello" is always recorded.
 func ParseSSLv2ClientHello(msg []byte) (*ClientHello, error) {
 	s := cryptobyte.String(msg)
-	ch := &ClientHello{Length: len(msg), HelloProfile: &HelloProfile{SSLv2: true}}
+	ch := &ClientHello{Length: int32(len(msg)), HelloProfile: &HelloProfile{SSLv2: true}}
 	ch.note("SSLv2-compatible ClientHello (RFC 5246 Appendix E.2)")
 	var typ uint8
 	if !s.ReadUint8(&typ) {

@@ -144,6 +144,8 @@ type Conn struct {
 	notTLS   bool
 	done     bool
 	keyNoted bool // why the session is not decrypted was noted
+	// encBuf backs Session.Encrypted of both directions.
+	encBuf *[2 * MaxEncryptedRecords]RecordInfo
 }
 
 // NewConn returns a Conn ready for the first bytes of both directions.
@@ -367,10 +369,10 @@ func (c *Conn) protected(h *half) {
 	st.ProtectedBytes += int64(n)
 	if len(c.sess.Encrypted[h.dir]) < MaxEncryptedRecords {
 		if c.sess.Encrypted[h.dir] == nil {
-			c.sess.Encrypted[h.dir] = make([]RecordInfo, 0, MaxEncryptedRecords)
+			c.sess.Encrypted[h.dir] = c.encryptedRecords(h.dir)
 		}
 		h.recIdx = len(c.sess.Encrypted[h.dir])
-		c.sess.Encrypted[h.dir] = append(c.sess.Encrypted[h.dir], RecordInfo{Type: h.typ, Length: n, Start: h.recStart})
+		c.sess.Encrypted[h.dir] = append(c.sess.Encrypted[h.dir], RecordInfo{Type: h.typ, Length: int32(n)})
 	}
 	h.prot = true
 	h.mode = modeSkip
@@ -400,6 +402,18 @@ func (c *Conn) protected(h *half) {
 	}
 	h.mode = modeOpen
 	h.recBuf = h.recBuf[:0]
+}
+
+// encryptedRecords returns the empty slice that holds dir's
+// Session.Encrypted: both directions share one allocation, made when the
+// first of them needs it (a session that encrypts one direction almost
+// always encrypts the other).
+func (c *Conn) encryptedRecords(dir Dir) []RecordInfo {
+	if c.encBuf == nil {
+		c.encBuf = new([2 * MaxEncryptedRecords]RecordInfo)
+	}
+	i := int(dir) * MaxEncryptedRecords
+	return c.encBuf[i : i : i+MaxEncryptedRecords]
 }
 
 // wantRecord reports whether the protected record starting is worth
@@ -502,7 +516,7 @@ func (c *Conn) endRecord(h *half, at wire.Ref) {
 			c.fail(h.dir, at, "%v", err)
 		}
 		if ch != nil {
-			c.logMessage(h, Message{From: h.dir, Type: TypeClientHello, Length: len(h.recBuf), At: at, Value: ch, Err: err}, h.recStart)
+			c.logMessage(h, Message{From: h.dir, Type: TypeClientHello, Length: int32(len(h.recBuf)), At: at, Value: ch, Err: err}, h.recStart)
 		}
 		h.recBuf = nil
 	case modeOpen:
@@ -851,13 +865,15 @@ func (c *Conn) parseMessage(typ uint8, body []byte) (any, error) {
 	case TypeEncryptedExtensions:
 		return ParseEncryptedExtensions(body)
 	case TypeCertificate:
-		return c.opt.Certs.ParseCertificate(body, c.sess.TLS13())
+		cm, err := c.opt.Certs.ParseCertificate(body, c.sess.TLS13())
+		return c.ownCertificates(cm), err
 	case TypeCompressedCertificate:
 		// RFC 8879 applies to TLS 1.3 only: the result is its Certificate.
 		cm, err := c.opt.Certs.ParseCompressedCertificate(body, true)
 		if cm == nil {
 			return nil, err
 		}
+		cm.Certificate = c.ownCertificates(cm.Certificate)
 		return cm, err
 	case TypeServerKeyExchange:
 		ske := &ServerKeyExchange{}
@@ -870,6 +886,18 @@ func (c *Conn) parseMessage(typ uint8, body []byte) (any, error) {
 		return ske, nil
 	}
 	return nil, nil
+}
+
+// ownCertificates returns m, or a copy of it when m, shared through the
+// CertCache, is already one of this session's certificate views: a view's
+// packet follows the log entry holding the same pointer (Session.follow),
+// so a repeated chain must not move it.
+func (c *Conn) ownCertificates(m *CertificateMsg) *CertificateMsg {
+	if m != nil && (m == c.sess.Certificates || m == c.sess.ClientCertificates) {
+		cp := *m
+		return &cp
+	}
+	return m
 }
 
 // message handles one complete handshake message: it is parsed (see
@@ -891,7 +919,7 @@ func (c *Conn) message(h *half, typ uint8, body []byte, first, at wire.Ref) {
 			}
 		}
 	}
-	m := Message{From: h.dir, Type: typ, Length: len(body), At: at, Protected: h.prot}
+	m := Message{From: h.dir, Type: typ, Length: int32(len(body)), At: at, Protected: h.prot}
 	switch {
 	case wrongSide(h.dir, typ, s.TLS13()):
 		c.note(h.dir, at, "%s message sent by the %s", HandshakeTypeName(typ), h.dir)
@@ -912,6 +940,11 @@ func (c *Conn) message(h *half, typ uint8, body []byte, first, at wire.Ref) {
 func (c *Conn) logMessage(h *half, m Message, first wire.Ref) {
 	view := c.view(h, &m, first)
 	if len(c.sess.Messages) < maxMessages || view {
+		if c.sess.Messages == nil {
+			// The two hellos are the whole plaintext log of a TLS 1.3
+			// session without keys.
+			c.sess.Messages = make([]Message, 0, 2)
+		}
 		c.sess.Messages = append(c.sess.Messages, m)
 	}
 }
@@ -1141,4 +1174,5 @@ func (c *Conn) Finish() {
 		h.hs, h.recBuf = nil, nil
 		h.open, h.dec = nil, nil
 	}
+	c.sess.clip()
 }

@@ -56,7 +56,7 @@ func FuzzParseClientHello(f *testing.F) {
 			t.Fatal("nil hello without error")
 		}
 		if ch != nil {
-			if len(ch.KeyShares) != len(ch.KeyShareGroups) || len(ch.Notes) > maxNotes || ch.Length != len(b) {
+			if len(ch.KeyShares) != len(ch.KeyShareGroups) || len(ch.Notes) > maxNotes || int(ch.Length) != len(b) {
 				t.Fatalf("inconsistent hello %+v", ch)
 			}
 			for _, s := range []string{JA4(ch, 't'), JA4Raw(ch, 'q'), JA4Original(ch, 'd'), JA4RawOriginal(ch, 't')} {
@@ -131,6 +131,11 @@ func FuzzParseCertificate(f *testing.F) {
 			if (c.Cert == nil) == (c.Err == nil) {
 				t.Fatalf("certificate with both or neither of Cert and Err: %+v", c)
 			}
+		}
+		// Only a message that parsed without error is shared.
+		again, err2 := cache.ParseCertificate(b, tls13)
+		if (err == nil) != (err2 == nil) || (again == m) != (err == nil && len(b) <= defaultCertCacheBytes) {
+			t.Fatalf("parsed again: %v then %v, shared %v", err, err2, again == m)
 		}
 		FormatName(b)
 		if cache.Len() > 16 {

@@ -299,7 +299,7 @@ func TestRealHandshakeTLS13(t *testing.T) {
 	if s.Dirs[ClientToServer].ChangeCipherSpec.IsZero() || s.Dirs[ServerToClient].ChangeCipherSpec.IsZero() {
 		t.Errorf("compatibility CCS not seen: %v", ccsAt(s))
 	}
-	fin := 4 + 32 + 1 + 16 // Finished of a SHA-256 suite + inner type + tag
+	fin := int32(4 + 32 + 1 + 16) // Finished of a SHA-256 suite + inner type + tag
 	if sh.CipherSuite == tls.TLS_AES_256_GCM_SHA384 {
 		fin = 4 + 48 + 1 + 16
 	}
@@ -365,7 +365,7 @@ func TestRealHandshakeTLS12(t *testing.T) {
 			}
 			// The first protected record of each side is its Finished, with
 			// its outer type handshake.
-			fin := 16 + 16 + 8 // verify_data + header... GCM: 4+12 body, 8 explicit nonce, 16 tag
+			fin := int32(16 + 16 + 8) // verify_data + header... GCM: 4+12 body, 8 explicit nonce, 16 tag
 			if strings.Contains(tls.CipherSuiteName(tc.suite), "CHACHA20") {
 				fin = 16 + 16
 			}

@@ -114,7 +114,7 @@ func TestParseClientHello(t *testing.T) {
 		!slices.Equal(ch.PSKModes, []uint8{1}) || !ch.EarlyData || !ch.HasECH || !ch.PreSharedKey {
 		t.Errorf("other extensions: %+v", ch)
 	}
-	if len(ch.Notes) != 0 || ch.SSLv2 || ch.Length != len(browserHello) {
+	if len(ch.Notes) != 0 || ch.SSLv2 || int(ch.Length) != len(browserHello) {
 		t.Errorf("notes %q sslv2 %v length %d", ch.Notes, ch.SSLv2, ch.Length)
 	}
 	// Nothing aliases the input.

@@ -23,34 +23,36 @@ var (
 // ServerHello is a decoded ServerHello or HelloRetryRequest message (RFC 8446
 // §4.1.3, §4.1.4; RFC 5246 §7.4.1.3). Nothing in it aliases the parsed bytes.
 type ServerHello struct {
+	// The fixed-size fields come first, packed: a ServerHello is kept for
+	// the whole analysis, and this order keeps it at 144 bytes.
 	LegacyVersion     uint16
-	Random            [32]byte
-	SessionID         []byte
 	CipherSuite       uint16
 	CompressionMethod uint8
-	// Extensions lists the extension types in wire order.
-	Extensions []uint16
+	Random            [32]byte
 	// SupportedVersion is the supported_versions selection (RFC 8446
 	// §4.2.1), 0 if absent.
 	SupportedVersion uint16
-	// ALPN is the protocol chosen with application_layer_protocol_negotiation
-	// (RFC 7301 §3.1; TLS 1.3 servers send it in EncryptedExtensions), "" if none.
-	ALPN string
 	// KeyShareGroup is the group of the server's key_share (RFC 8446 §4.2.8);
 	// in a HelloRetryRequest it is the selected_group the client must use.
-	// KeyShareLength is the length of the server's key (0 in a
+	// KeyShareLength (below) is the length of the server's key (0 in a
 	// HelloRetryRequest).
-	KeyShareGroup  uint16
-	KeyShareLength int
-	// IsHelloRetryRequest is set when Random is SHA-256("HelloRetryRequest")
-	// (RFC 8446 §4.1.3).
-	IsHelloRetryRequest bool
+	KeyShareGroup uint16
 	// DowngradeSentinel is the version the server says it downgraded to with
 	// the last eight bytes of Random (RFC 8446 §4.1.3): VersionTLS12 for
 	// "DOWNGRD\x01", VersionTLS11 for "DOWNGRD\x00" (TLS 1.1 or below), else 0.
 	DowngradeSentinel uint16
-	// Length is the length of the message body.
-	Length int
+	// IsHelloRetryRequest is set when Random is SHA-256("HelloRetryRequest")
+	// (RFC 8446 §4.1.3).
+	IsHelloRetryRequest bool
+	KeyShareLength      int32
+	// Length is the length of the message body (at most 2^24-1).
+	Length    int32
+	SessionID []byte
+	// Extensions lists the extension types in wire order.
+	Extensions []uint16
+	// ALPN is the protocol chosen with application_layer_protocol_negotiation
+	// (RFC 7301 §3.1; TLS 1.3 servers send it in EncryptedExtensions), "" if none.
+	ALPN string
 	// Notes records legal-but-odd details (see ClientHello.Notes).
 	Notes []string
 }
@@ -78,7 +80,7 @@ func (sh *ServerHello) note(format string, args ...any) {
 // ServerHello, when not nil, holds what was read before the damage.
 func ParseServerHello(body []byte) (*ServerHello, error) {
 	s := cryptobyte.String(body)
-	sh := &ServerHello{Length: len(body)}
+	sh := &ServerHello{Length: int32(len(body))}
 	if !s.ReadUint16(&sh.LegacyVersion) {
 		return nil, perr(msgServerHello, "legacy_version", ErrTruncated)
 	}
@@ -185,7 +187,7 @@ func (sh *ServerHello) parseExtension(typ uint16, data cryptobyte.String) error 
 			if !data.ReadUint16LengthPrefixed(&key) {
 				return trunc()
 			}
-			sh.KeyShareLength = len(key)
+			sh.KeyShareLength = int32(len(key))
 		}
 	default:
 		return nil

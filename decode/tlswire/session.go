@@ -54,30 +54,35 @@ func ParseAlert(b []byte) (Alert, error) {
 
 // RecordInfo describes one encrypted record: what an analysis without keys
 // can still see.
+// It is kept compact (24 bytes) because every session keeps up to
+// 2×MaxEncryptedRecords of them; the packet that carried the header of a
+// direction's first protected record is DirState.ProtectedFrom.
 type RecordInfo struct {
 	// Type is the outer content type (always application_data in TLS 1.3).
 	Type uint8
-	// Length is the length of the record body.
-	Length int
+	// Length is the length of the record body (at most 2^16-1 in a record
+	// header).
+	Length int32
 	// At is the packet that completed the record, as Wireshark reports it
-	// (zero when the stream ended first); Start is the packet that carried
-	// its header.
-	At, Start wire.Ref
+	// (zero when the stream ended first).
+	At wire.Ref
 }
 
 // Message is one handshake message of a session's log (RFC 8446 §4, RFC
 // 5246 §7.4), plaintext or decrypted, in the order the messages completed.
+// Its fields are ordered to keep it at 64 bytes: every session keeps a log.
 type Message struct {
 	From Dir
 	Type uint8
-	// Length is the length of the message body.
-	Length int
-	// At is the packet that completed the record holding the message's end:
-	// the frame Wireshark shows it in.
-	At wire.Ref
 	// Protected is set for a message that travelled in a protected record
 	// and was read with keys.
 	Protected bool
+	// Length is the length of the message body (at most 2^24-1 in a
+	// handshake header).
+	Length int32
+	// At is the packet that completed the record holding the message's end:
+	// the frame Wireshark shows it in.
+	At wire.Ref
 	// Value is the parsed message: *ClientHello, *ServerHello (a
 	// HelloRetryRequest too), *EncryptedExtensions, *CertificateMsg,
 	// *CompressedCertificate or *ServerKeyExchange; nil for the types that
@@ -149,9 +154,10 @@ func (p Phase) String() string {
 // DirState is the record-layer state of one direction as a Conn publishes
 // it: what a check needs to tell a client that carried on from one that
 // gave up, without looking at record types itself.
+//
+// Its flags are grouped after the references so that the two DirStates of
+// a Session take 96 bytes each rather than 112.
 type DirState struct {
-	// Phase is where the direction's record stream stands.
-	Phase Phase
 	// Bytes counts the bytes fed.
 	Bytes int64
 	// ChangeCipherSpec is the packet of the direction's first
@@ -170,17 +176,19 @@ type DirState struct {
 	// protected record after the ChangeCipherSpec. The server's TLS 1.3
 	// flight has no such shape: without keys its Finished stays zero.
 	// FinishedInferred says it was taken from the shape.
-	Finished         wire.Ref
-	FinishedInferred bool
+	Finished wire.Ref
 	// AppData is the packet that completed the direction's first record of
 	// application data: decrypted, or without keys the first protected
 	// application_data record after the one holding Finished (TLS 1.3) or
 	// the first application_data record (TLS 1.2). AppDataInferred says it
 	// was taken from the shape. AppDataRecords counts the records taken as
 	// application data.
-	AppData         wire.Ref
-	AppDataInferred bool
-	AppDataRecords  int
+	AppData        wire.Ref
+	AppDataRecords int
+	// Phase is where the direction's record stream stands.
+	Phase            Phase
+	FinishedInferred bool
+	AppDataInferred  bool
 }
 
 // Limits on what a Session keeps.
@@ -418,5 +426,14 @@ func (s *Session) followCertificates(c *CertificateMsg, at wire.Ref) {
 		s.CertificatesAt = at
 	case s.ClientCertificates:
 		s.ClientCertificatesAt = at
+	}
+}
+
+// clip reallocates the log without the spare capacity that growing it by
+// append left: a Session is kept for the whole analysis, and a TLS 1.2
+// flight of five or six messages would otherwise keep room for eight.
+func (s *Session) clip() {
+	if cap(s.Messages) > len(s.Messages) {
+		s.Messages = append([]Message(nil), s.Messages...)
 	}
 }

@@ -71,3 +71,52 @@ func TestSlimCertificatesStillVerifyAsParsedOnes(t *testing.T) {
 		})
 	}
 }
+
+func TestSlimNamesRenderAsParsedOnes(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oidEmail := []int{1, 2, 840, 113549, 1, 9, 1}
+	for _, tc := range []struct {
+		name      string
+		subject   pkix.Name
+		keepNames bool
+	}{
+		{"standard attributes only: the list goes", pkix.Name{Country: []string{"DE"}, Organization: []string{"Example GmbH"},
+			OrganizationalUnit: []string{"Ops"}, Locality: []string{"Berlin"}, Province: []string{"BE"},
+			StreetAddress: []string{"Str. 1"}, PostalCode: []string{"10115"}, SerialNumber: "42", CommonName: "proxy.example"}, false},
+		{"an e-mail address: the list stays", pkix.Name{CommonName: "proxy.example",
+			ExtraNames: []pkix.AttributeTypeAndValue{{Type: oidEmail, Value: "ops@example.org"}}}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: tc.subject, DNSNames: []string{"proxy.example"},
+				NotBefore: time.Unix(0, 0), NotAfter: time.Unix(1<<32, 0),
+				OCSPServer: []string{"http://ocsp.example"}, CRLDistributionPoints: []string{"http://crl.example/ca.crl"}}
+			der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			full, _ := x509.ParseCertificate(der)
+			c := parseDER(der, sha256.Sum256(der))
+			if c.Cert == nil {
+				t.Fatal(c.Err)
+			}
+			if got, want := c.Cert.Subject.String(), full.Subject.String(); got != want {
+				t.Errorf("subject %q, parsed %q", got, want)
+			}
+			if got, want := c.Cert.Issuer.String(), full.Issuer.String(); got != want {
+				t.Errorf("issuer %q, parsed %q", got, want)
+			}
+			if (c.Cert.Subject.Names != nil) != tc.keepNames || len(full.Subject.Names) == 0 {
+				t.Errorf("names %v kept, want %v", c.Cert.Subject.Names, tc.keepNames)
+			}
+			if c.Cert.OCSPServer != nil || c.Cert.CRLDistributionPoints != nil {
+				t.Errorf("URLs kept: %v %v", c.Cert.OCSPServer, c.Cert.CRLDistributionPoints)
+			}
+			if c.Cert.Subject.CommonName != "proxy.example" || c.Cert.VerifyHostname("proxy.example") != nil {
+				t.Error("fields the checks read are gone")
+			}
+		})
+	}
+}
