@@ -186,7 +186,7 @@ type Decoder struct {
 
 	// The events of connections and DNS transactions (see slab).
 	conns     slab[TCPConn]
-	sessions  slab[TLSSession]
+	sessions  slab[tlsEvent]
 	exchanges slab[DNSExchange]
 	responses slab[DNSResponse]
 }

@@ -12,6 +12,13 @@ import (
 // looksLikeTLS reports whether a stream starts with a TLS record.
 func looksLikeTLS(p []byte) bool { return tlswire.LooksLikeTLS(p) }
 
+// tlsEvent is a TLS session event with the tlswire.Session it points to,
+// allocated together (see slab).
+type tlsEvent struct {
+	s    TLSSession
+	sess tlswire.Session
+}
+
 // tlsApp feeds a stream (or the inside of a tunnel) to the TLS decoder.
 // With keys, the decrypted application data goes on to an HTTP/1 or
 // HTTP/2 decoder chosen by ALPN or by its first bytes.
@@ -80,7 +87,8 @@ func (d *Decoder) newTLSApp(c *TCPConn, t *Tunnel, at capture.Ref) streamApp {
 	if t != nil {
 		a.host, _, _ = strings.Cut(t.Target, ":")
 	}
-	opt := tlswire.ConnOptions{Certs: d.certs, Intern: d.intern}
+	ev := d.sessions.new()
+	opt := tlswire.ConnOptions{Certs: d.certs, Intern: d.intern, Session: &ev.sess}
 	if d.keys != nil {
 		opt.Keys = d.keys
 		opt.AppData = a.appData
@@ -88,7 +96,7 @@ func (d *Decoder) newTLSApp(c *TCPConn, t *Tunnel, at capture.Ref) streamApp {
 		opt.Buffers = d.recBufs
 	}
 	a.conn = tlswire.NewConn(opt)
-	a.s = d.sessions.new()
+	a.s = &ev.s
 	*a.s = TLSSession{Client: c.Client, Server: c.Server, Conn: c, Tunnel: t, Session: a.conn.Session()}
 	c.TLS = a.s
 	d.tls = append(d.tls, a.s)

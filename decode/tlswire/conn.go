@@ -121,6 +121,9 @@ type ConnOptions struct {
 	Buffers *RecordBuffers
 	// Intern, when set, makes the hellos of many Conns share their lists.
 	Intern *Interner
+	// Session, when set, is the zeroed Session the Conn fills, for a
+	// caller that allocates many together; nil allocates one.
+	Session *Session
 }
 
 // Conn follows the TLS record layer (RFC 8446 §5.1, RFC 5246 §6.2) and the
@@ -156,7 +159,12 @@ func NewConn(opt ConnOptions) *Conn {
 	case opt.MaxAppData < 0:
 		opt.MaxAppData = 0
 	}
-	c := &Conn{opt: opt, sess: &Session{}}
+	sess := opt.Session
+	if sess == nil {
+		sess = &Session{}
+	}
+	opt.Session = nil // the Conn holds it once, in sess
+	c := &Conn{opt: opt, sess: sess}
 	c.h[ClientToServer] = half{dir: ClientToServer, recIdx: -1}
 	c.h[ServerToClient] = half{dir: ServerToClient, recIdx: -1}
 	return c

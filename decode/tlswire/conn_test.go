@@ -423,3 +423,20 @@ func TestConnTLS13InferredState(t *testing.T) {
 		t.Errorf("server state %+v: its TLS 1.3 flight has no readable shape", s.Dirs[1])
 	}
 }
+
+// TestConnFillsTheSessionItIsGiven checks ConnOptions.Session: the Conn
+// fills the caller's Session, and without one allocates its own.
+func TestConnFillsTheSessionItIsGiven(t *testing.T) {
+	var s Session
+	c := NewConn(ConnOptions{Session: &s})
+	if c.Session() != &s {
+		t.Fatalf("Session() = %p, want the given %p", c.Session(), &s)
+	}
+	c.Feed(ClientToServer, []byte{22, 3, 1, 0, 5, 1, 0, 0, 1, 0}, ref(1))
+	if s.Dirs[ClientToServer].Bytes != 10 {
+		t.Errorf("the given Session was not filled: %+v", s.Dirs[ClientToServer])
+	}
+	if NewConn(ConnOptions{}).Session() == nil {
+		t.Error("no Session without one given")
+	}
+}
