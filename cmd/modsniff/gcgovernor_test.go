@@ -16,9 +16,9 @@ func TestGCGovernorKeepsHeadroomProportionalToTheLiveHeap(t *testing.T) {
 		want        int64
 	}{
 		{"a small heap gets the floor", 4 * mib, 6 * mib, 48 * mib},
-		{"a large heap gets half of itself on top", 100 * mib, 10 * mib, 160 * mib},
+		{"a large heap gets a third of itself on top", 120 * mib, 10 * mib, 170 * mib},
 		{"never above the user's ceiling", 900 * mib, 10 * mib, 1024 * mib},
-		{"a negative estimate of the rest counts as none", 64 * mib, -mib, 96 * mib},
+		{"a negative estimate of the rest counts as none", 66 * mib, -mib, 88 * mib},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -27,8 +27,8 @@ func TestGCGovernorKeepsHeadroomProportionalToTheLiveHeap(t *testing.T) {
 			}
 		})
 	}
-	if got := (&gcGovernor{floor: 48 * mib}).limit(900*mib, 0); got != 1350*mib {
-		t.Errorf("without a ceiling: %d MiB, want 1350 MiB", got/mib)
+	if got := (&gcGovernor{floor: 48 * mib}).limit(900*mib, 0); got != 1200*mib {
+		t.Errorf("without a ceiling: %d MiB, want 1200 MiB", got/mib)
 	}
 }
 
@@ -39,9 +39,9 @@ func TestGCGovernorSetsTheLimitAfterEachCollection(t *testing.T) {
 	if got := debug.SetMemoryLimit(-1); got != 48<<20 {
 		t.Fatalf("limit at start %d, want the floor", got)
 	}
-	// Keep 80 MiB alive: after a collection the limit must leave room
-	// for half of it again.
-	keep := make([][]byte, 80)
+	// Keep 81 MiB alive: after a collection the limit must leave room
+	// for a third of it again.
+	keep := make([][]byte, 81)
 	for i := range keep {
 		keep[i] = make([]byte, 1<<20)
 	}
@@ -50,12 +50,12 @@ func TestGCGovernorSetsTheLimitAfterEachCollection(t *testing.T) {
 		runtime.Gosched()
 	}
 	deadline := 200
-	for debug.SetMemoryLimit(-1) < 120<<20 && deadline > 0 {
+	for debug.SetMemoryLimit(-1) < 108<<20 && deadline > 0 {
 		runtime.GC()
 		deadline--
 	}
-	if got := debug.SetMemoryLimit(-1); got < 120<<20 || got > 1<<30 {
-		t.Errorf("limit %d MiB with 80 MiB live, want 1.5× the live heap and more", got>>20)
+	if got := debug.SetMemoryLimit(-1); got < 108<<20 || got > 1<<30 {
+		t.Errorf("limit %d MiB with 81 MiB live, want 4/3 of the live heap and more", got>>20)
 	}
 	runtime.KeepAlive(keep)
 }

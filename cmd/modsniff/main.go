@@ -9,7 +9,7 @@ import (
 )
 
 // The garbage collector keeps Go's GOGC=100 while the heap is small and,
-// once the live heap grows, a soft memory limit of one and a half times it
+// once the live heap grows, a soft memory limit of four thirds of it
 // (gcGovernor): the headroom stays proportional, so the collector neither
 // doubles the memory of a large analysis nor runs back to back the way a
 // fixed limit below the live heap makes it (this command once set 48 MiB:
