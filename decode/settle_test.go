@@ -14,10 +14,12 @@ import (
 
 // TestClosedTLSFlowSettlesWithTheSameSession decodes a decrypted HTTP/2
 // exchange that both sides close, then, 5 s later, a retransmission of the
-// server's last data segment and a reset: the TLS decoder is finished at
-// the second FIN, yet the session, the HTTP exchanges and the connection
-// (late packets counted) are those of a decoder that finishes the flow
-// only when it is forgotten.
+// server's last data segment: the TLS decoder is finished once both
+// streams are delivered up to their FINs, yet the session, the HTTP
+// exchanges and the connection (the late packet counted) are those of a
+// decoder that finishes the flow only when it is forgotten. In the second
+// case that last data segment arrives after both FINs, so the server's
+// stream closes only then.
 func TestClosedTLSFlowSettlesWithTheSameSession(t *testing.T) {
 	p, err := decodetest.NewPKI(pkix.Name{CommonName: "Test Root"}, "proxy.golang.org")
 	if err != nil {
