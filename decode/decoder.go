@@ -418,7 +418,7 @@ func (d *Decoder) decodeTransport(src, dst netip.Addr, ip IPInfo, proto layers.I
 		}
 		d.udpDatagram(src, dst, ip, &d.ll.UDP, at)
 	case layers.IPProtocolTCP:
-		if d.ll.TCP.DecodeFromBytes(data, gopacket.NilDecodeFeedback) != nil {
+		if decodeTCP(&d.ll.TCP, data) != nil {
 			return false
 		}
 		d.tcpPacket(src, dst, ip, &d.ll.TCP, at)

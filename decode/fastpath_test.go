@@ -65,3 +65,51 @@ func FuzzPlainDatagram(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeTCP holds decodeTCP to gopacket's TCP decoder: the same error,
+// and the same header fields, contents and payload; the options too on a
+// SYN, the only segment whose options the flow decoder reads.
+func FuzzDecodeTCP(f *testing.F) {
+	src, dst := netip.MustParseAddrPort("192.0.2.1:40000"), netip.MustParseAddrPort("192.0.2.2:443")
+	for _, seg := range []frames.TCP{
+		{Src: src, Dst: dst, Seq: 1, Flags: frames.SYN},
+		{Src: dst, Dst: src, Seq: 7, Ack: 2, Flags: frames.SYN | frames.ACK},
+		{Src: src, Dst: dst, Seq: 2, Ack: 8, Flags: frames.ACK | frames.PSH},
+		{Src: src, Dst: dst, Seq: 9, Ack: 8, Flags: frames.FIN | frames.ACK},
+		{Src: dst, Dst: src, Seq: 9, Flags: frames.RST},
+	} {
+		ip := frames.AppendTCPPacket(nil, seg, 64, 1, []byte("payload"))
+		f.Add(ip[20:])
+	}
+	// A header with options (NOP, NOP, timestamps) and one with a cut
+	// option, both without SYN.
+	f.Add([]byte{0x9c, 0x40, 0x01, 0xbb, 0, 0, 0, 2, 0, 0, 0, 8, 0x80, 0x18, 0xff, 0xff, 0, 0, 0, 0,
+		1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2, 'x'})
+	f.Add([]byte{0x9c, 0x40, 0x01, 0xbb, 0, 0, 0, 2, 0, 0, 0, 8, 0x60, 0x12, 0xff, 0xff, 0, 0, 0, 0, 2, 9, 5, 0})
+	f.Add([]byte{0x9c, 0x40, 0x01, 0xbb, 0, 0, 0, 2, 0, 0, 0, 8, 0x40, 0x10, 0xff, 0xff, 0, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var fast, ref layers.TCP
+		errFast := decodeTCP(&fast, data)
+		errRef := ref.DecodeFromBytes(data, gopacket.NilDecodeFeedback)
+		if (errFast == nil) != (errRef == nil) || errFast != nil && errFast.Error() != errRef.Error() {
+			t.Fatalf("error %v, gopacket's %v", errFast, errRef)
+		}
+		if errRef != nil {
+			return
+		}
+		if fast.SrcPort != ref.SrcPort || fast.DstPort != ref.DstPort || fast.Seq != ref.Seq || fast.Ack != ref.Ack ||
+			fast.DataOffset != ref.DataOffset || fast.Window != ref.Window || fast.Checksum != ref.Checksum || fast.Urgent != ref.Urgent {
+			t.Fatalf("header %+v, gopacket's %+v", fast, ref)
+		}
+		if [9]bool{fast.FIN, fast.SYN, fast.RST, fast.PSH, fast.ACK, fast.URG, fast.ECE, fast.CWR, fast.NS} !=
+			[9]bool{ref.FIN, ref.SYN, ref.RST, ref.PSH, ref.ACK, ref.URG, ref.ECE, ref.CWR, ref.NS} {
+			t.Fatalf("flags %+v, gopacket's %+v", fast, ref)
+		}
+		if !bytes.Equal(fast.Contents, ref.Contents) || !bytes.Equal(fast.Payload, ref.Payload) {
+			t.Fatalf("contents %x payload %x, gopacket's %x %x", fast.Contents, fast.Payload, ref.Contents, ref.Payload)
+		}
+		if ref.SYN && len(fast.Options) != len(ref.Options) {
+			t.Fatalf("SYN options %v, gopacket's %v", fast.Options, ref.Options)
+		}
+	})
+}
