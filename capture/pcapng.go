@@ -747,6 +747,13 @@ func (t tsResolution) split(ts uint64) (sec, nsec uint64) {
 		}
 	}
 	switch {
+	// Microseconds (if_tsresol's default, draft-ietf-opsawg-pcapng) and nanoseconds
+	// divide by constants, which the compiler turns into multiplications:
+	// a 64-bit division per packet was a visible share of reading.
+	case e == 6:
+		return ts / 1e6, ts % 1e6 * 1e3
+	case e == 9:
+		return ts / 1e9, ts % 1e9
 	case e <= 9:
 		return ts / pow10[e], ts % pow10[e] * pow10[9-e]
 	case e <= 19:
