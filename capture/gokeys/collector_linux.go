@@ -22,7 +22,7 @@ import (
 	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/ringbuf"
-	"github.com/cilium/ebpf/rlimit"
+	"golang.org/x/sys/unix"
 )
 
 // capSysAdmin is CAP_SYS_ADMIN's bit: creating a uprobe needs it (CAP_BPF
@@ -120,7 +120,7 @@ func Start(opt Options) (c *Collector, err error) {
 	unavailable := func(what string, err error) error {
 		return &UnavailableError{Reason: "the kernel refused the eBPF " + what, Err: err}
 	}
-	if err := rlimit.RemoveMemlock(); err != nil {
+	if err := raiseMemlock(); err != nil {
 		return nil, unavailable("memory limit", err)
 	}
 	c = &Collector{opt: opt, regs: regs, probed: map[probeKey]bool{}, seen: map[fileKey]bool{}, randoms: map[[32]byte]struct{}{}}
@@ -494,4 +494,29 @@ func (c *Collector) closeAll() {
 			m.Close()
 		}
 	}
+}
+
+// raiseMemlock lifts RLIMIT_MEMLOCK, against which kernels before 5.11
+// charge the memory of eBPF maps (later ones charge the memory cgroup and
+// ignore it): to infinity when the process may raise the hard limit, else
+// the soft limit to the hard one. It replaces cilium/ebpf/rlimit, whose
+// package initialisation creates an eBPF map to probe the kernel in every
+// process that links it, so that even "modsniff version" made bpf(2)
+// calls and lowered its own memory lock limit at start.
+func raiseMemlock() error {
+	if unix.Setrlimit(unix.RLIMIT_MEMLOCK, &unix.Rlimit{Cur: unix.RLIM_INFINITY, Max: unix.RLIM_INFINITY}) == nil {
+		return nil
+	}
+	var l unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_MEMLOCK, &l); err != nil {
+		return fmt.Errorf("RLIMIT_MEMLOCK: %w", err)
+	}
+	if l.Cur == l.Max {
+		return nil
+	}
+	l.Cur = l.Max
+	if err := unix.Setrlimit(unix.RLIMIT_MEMLOCK, &l); err != nil {
+		return fmt.Errorf("RLIMIT_MEMLOCK: %w", err)
+	}
+	return nil
 }

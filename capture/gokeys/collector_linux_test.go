@@ -22,6 +22,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // startCollector starts a Collector that gathers the lines, or skips the
@@ -235,4 +237,28 @@ func mustEval(t *testing.T, p string) string {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// TestRaiseMemlockLiftsTheSoftLimit lowers the soft RLIMIT_MEMLOCK and
+// checks that raiseMemlock lifts it to at least the hard limit.
+func TestRaiseMemlockLiftsTheSoftLimit(t *testing.T) {
+	var orig unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_MEMLOCK, &orig); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Setrlimit(unix.RLIMIT_MEMLOCK, &orig) })
+	low := unix.Rlimit{Cur: min(orig.Max, 64<<10), Max: orig.Max}
+	if err := unix.Setrlimit(unix.RLIMIT_MEMLOCK, &low); err != nil {
+		t.Fatal(err)
+	}
+	if err := raiseMemlock(); err != nil {
+		t.Fatalf("raiseMemlock: %v", err)
+	}
+	var got unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_MEMLOCK, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Cur < orig.Max || got.Cur > got.Max {
+		t.Errorf("RLIMIT_MEMLOCK %+v after raiseMemlock, want the soft limit at least the hard limit %d", got, orig.Max)
+	}
 }
