@@ -115,6 +115,7 @@ func (r *Reader) nextPcap() bool {
 			Length:    int(rec.origlen),
 			Offset:    at,
 			ByteOrder: r.bo,
+			chunk:     r.lent,
 		}
 		if !r.pcapSeen {
 			r.pcapSeen = true

@@ -103,7 +103,7 @@ type Reader struct {
 	// yet in buf, and pendChunk that chunk; own the buffer that holds a
 	// block spanning two chunks.
 	ra              *readAhead
-	lent, pendChunk []byte
+	lent, pendChunk *chunk
 	pend, own       []byte
 
 	pkt    Packet
@@ -510,14 +510,14 @@ func (r *Reader) fillChunks(n int) int {
 				}
 				break
 			}
-			r.total += int64(len(c))
-			r.pend, r.pendChunk = c, c
+			r.total += int64(len(c.data))
+			r.pend, r.pendChunk = c.data, c
 		}
 		if avail == 0 {
 			// Nothing left to read in buf: read the chunk in place.
 			r.giveLent()
-			r.buf, r.lent = r.pendChunk, r.pendChunk
-			r.start, r.end = len(r.pendChunk)-len(r.pend), len(r.pendChunk)
+			r.buf, r.lent = r.pendChunk.data, r.pendChunk
+			r.start, r.end = len(r.pendChunk.data)-len(r.pend), len(r.pendChunk.data)
 			r.pend, r.pendChunk = nil, nil
 			continue
 		}
@@ -533,7 +533,7 @@ func (r *Reader) fillChunks(n int) int {
 		r.buf = r.own
 		r.end += k
 		if r.pend = r.pend[k:]; len(r.pend) == 0 {
-			r.ra.give(r.pendChunk)
+			r.pendChunk.release()
 			r.pendChunk = nil
 		}
 	}
@@ -544,10 +544,10 @@ func (r *Reader) fillChunks(n int) int {
 	return min(n, r.end-r.start)
 }
 
-// giveLent gives the chunk buf reads in place back to the readAhead.
+// giveLent releases the chunk buf reads in place.
 func (r *Reader) giveLent() {
 	if r.lent != nil {
-		r.ra.give(r.lent)
+		r.lent.release()
 		r.lent = nil
 	}
 }
@@ -556,7 +556,7 @@ func (r *Reader) giveLent() {
 func (r *Reader) giveBack() {
 	r.giveLent()
 	if r.pendChunk != nil {
-		r.ra.give(r.pendChunk)
+		r.pendChunk.release()
 		r.pend, r.pendChunk = nil, nil
 	}
 }
