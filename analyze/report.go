@@ -502,10 +502,10 @@ func alertJSON(a tlswire.Alert) AlertJSON {
 func tcpJSON(c *decode.TCPConn) TCPJSON {
 	j := TCPJSON{
 		Input: int(c.First.Input), Packet: int(c.First.Packet), Time: Timestamp(c.First.Time()),
-		Client: addrPort(c.Client), Server: addrPort(c.Server), App: c.App,
-		SYNs: len(c.SYN), SYNACK: int(c.SYNACK.Packet), ClientBytes: c.Payload[0], ServerBytes: c.Payload[1],
+		Client: addrPort(c.Client), Server: addrPort(c.Server), App: c.App.String(),
+		SYNs: len(c.SYN()), SYNACK: int(c.SYNACK.Packet), ClientBytes: c.Payload[0], ServerBytes: c.Payload[1],
 	}
-	for _, r := range c.Resets {
+	for _, r := range c.Resets() {
 		who := "server"
 		if r.FromClient {
 			who = "client"

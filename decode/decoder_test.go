@@ -120,7 +120,7 @@ func TestDNSOverTCPFramesSeveralMessages(t *testing.T) {
 			t.Errorf("transaction %d = %+v", i, x)
 		}
 	}
-	if ev.TCP[0].App != "dns" {
+	if ev.TCP[0].App != AppDNS {
 		t.Errorf("app = %q", ev.TCP[0].App)
 	}
 }
@@ -133,7 +133,7 @@ func TestTCPConnectionOutcomes(t *testing.T) {
 			w.after(time.Second).tcp(client, server, 77, 0, tcpFlags{syn: true}, nil)
 		}
 		ev := w.d.Finish()
-		if len(ev.TCP) != 1 || len(ev.TCP[0].SYN) != 3 || !ev.TCP[0].SYNACK.IsZero() {
+		if len(ev.TCP) != 1 || len(ev.TCP[0].SYN()) != 3 || !ev.TCP[0].SYNACK.IsZero() {
 			t.Fatalf("TCP = %+v", ev.TCP)
 		}
 	})
@@ -143,8 +143,40 @@ func TestTCPConnectionOutcomes(t *testing.T) {
 		w.tcp(server, client, 0, 78, tcpFlags{rst: true, ack: true}, nil)
 		ev := w.d.Finish()
 		c := ev.TCP[0]
-		if len(c.Resets) != 1 || c.Resets[0].FromClient || c.Client != client {
+		if len(c.Resets()) != 1 || c.Resets()[0].FromClient || c.Client != client {
 			t.Fatalf("conn = %+v", c)
+		}
+	})
+	t.Run("a clean connection keeps no rare part, and its SYN is listed", func(t *testing.T) {
+		w := newWire(t)
+		syn := w.n + 1
+		c := w.connect(client, server)
+		c.send(0, []byte("GET / HTTP/1.1\r\n\r\n"), 1460)
+		w.tcp(client, server, c.cseq, c.sseq, tcpFlags{fin: true, ack: true}, nil)
+		w.tcp(server, client, c.sseq, c.cseq+1, tcpFlags{fin: true, ack: true}, nil)
+		ev := w.d.Finish()
+		conn := ev.TCP[0]
+		if conn.Extra != nil || len(conn.SYN()) != 1 || int(conn.SYN()[0].Packet) != syn || conn.Resets() != nil ||
+			conn.ICMP() != nil || conn.Tunnel() != nil || conn.Stall(0) != nil || conn.Stall(1) != nil {
+			t.Fatalf("conn = %+v, extra %+v", conn, conn.Extra)
+		}
+		if conn.ClientFirstPayload.IsZero() || conn.ServerFINIdle <= 0 || conn.Packets != [2]int32{4, 2} {
+			t.Fatalf("conn = %+v", conn)
+		}
+	})
+	t.Run("a retransmitted SYN lists the first one too, and a reset joins it", func(t *testing.T) {
+		w := newWire(t)
+		first := w.tcp(client, server, 77, 0, tcpFlags{syn: true}, nil)
+		again := w.after(time.Second).tcp(client, server, 77, 0, tcpFlags{syn: true}, nil)
+		rst := w.tcp(server, client, 0, 78, tcpFlags{rst: true, ack: true}, nil)
+		ev := w.d.Finish()
+		c := ev.TCP[0]
+		syns := c.SYN()
+		if len(syns) != 2 || int(syns[0].Packet) != first || int(syns[1].Packet) != again {
+			t.Fatalf("SYNs = %v", syns)
+		}
+		if r := c.Resets(); len(r) != 1 || int(r[0].At.Packet) != rst || r[0].FromClient {
+			t.Fatalf("resets = %+v", r)
 		}
 	})
 	t.Run("a flow seen without its SYN picks the client by port", func(t *testing.T) {

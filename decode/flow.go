@@ -3,6 +3,7 @@ package decode
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"net/netip"
 	"slices"
 	"time"
@@ -183,13 +184,15 @@ func (d *Decoder) tcpPacket(srcIP, dstIP netip.Addr, ip IPInfo, t *layers.TCP, a
 	if src != c.Client {
 		dir = 1
 	}
-	c.Packets[dir]++
+	if c.Packets[dir] < math.MaxInt32 { // counts saturate, like wire.Ref's packet numbers
+		c.Packets[dir]++
+	}
 	switch {
 	case t.SYN && !t.ACK && dir == 0:
-		if len(c.SYN) < 16 {
-			c.SYN = append(c.SYN, at)
+		if len(c.SYN()) < 16 {
+			c.AddSYN(at)
 		}
-		if len(c.SYN) == 1 {
+		if len(c.SYN()) == 1 {
 			c.SYNIP = ip
 			f.isn = t.Seq
 		}
@@ -198,14 +201,16 @@ func (d *Decoder) tcpPacket(srcIP, dstIP netip.Addr, ip IPInfo, t *layers.TCP, a
 		c.SYNACKIP = ip
 	}
 	if t.RST {
-		if len(c.Resets) < 16 {
-			c.Resets = append(c.Resets, TCPReset{At: at, FromClient: dir == 0, IP: ip, AfterPayload: c.Payload[dir], Idle: idleBefore(prev, at)})
+		if len(c.Resets()) < 16 {
+			c.AddReset(TCPReset{At: at, FromClient: dir == 0, IP: ip, AfterPayload: c.Payload[dir], Idle: idleBefore(prev, at)})
 		}
 		d.markEnded(f)
 	}
 	if t.FIN && c.FIN[dir].IsZero() {
 		c.FIN[dir] = at
-		c.FINIdle[dir] = idleBefore(prev, at)
+		if dir == 1 {
+			c.ServerFINIdle = idleBefore(prev, at)
+		}
 		if !c.FIN[1-dir].IsZero() {
 			d.markEnded(f)
 		}
@@ -219,8 +224,8 @@ func (d *Decoder) tcpPacket(srcIP, dstIP netip.Addr, ip IPInfo, t *layers.TCP, a
 	f.path.track(c, dir, t, len(t.Payload)+cut, ip, at)
 	if n := len(t.Payload) + cut; n > 0 {
 		c.Payload[dir] += int64(n)
-		if c.FirstPayload[dir].IsZero() {
-			c.FirstPayload[dir] = at
+		if dir == 0 && c.ClientFirstPayload.IsZero() {
+			c.ClientFirstPayload = at
 		}
 		c.LastPayload[dir] = at
 	}
@@ -285,7 +290,7 @@ func (f *flow) isNewConnection(src netip.AddrPort, seq uint32) bool {
 	if src != c.Client {
 		return true // a simultaneous open, or roles guessed wrongly: start over
 	}
-	return len(c.SYN) > 0 && seq != f.isn
+	return len(c.SYN()) > 0 && seq != f.isn
 }
 
 // newFlow starts tracking a connection, or returns nil when the event limit
@@ -398,30 +403,30 @@ const sniffLen = 8
 // force is unset.
 func (d *Decoder) sniff(c *TCPConn, dir int, p []byte, force bool, at capture.Ref) (streamApp, bool) {
 	if c.Server.Port() == 53 || c.Client.Port() == 53 {
-		c.App = "dns"
+		c.App = AppDNS
 		return newDNSStream(d, c), true
 	}
 	switch {
 	case looksLikeTLS(p):
-		c.App = "tls"
+		c.App = AppTLS
 		return d.newTLSApp(c, nil, at), true
 	case dir == 1 && len(p) < 3 && !force:
 		return nil, false
 	case dir == 1:
 		return ignoreApp{}, true // the server spoke first: not a protocol modsniff follows
 	case looksLikeSOCKS5(p):
-		c.App = "socks5"
+		c.App = AppSOCKS5
 		return newSOCKSApp(d, c, 5), true
 	case looksLikeSOCKS4(p):
-		c.App = "socks4"
+		c.App = AppSOCKS4
 		return newSOCKSApp(d, c, 4), true
 	case len(p) < sniffLen && !force && couldBeHTTP(p):
 		return nil, false
 	case hasPrefixFold(p, "CONNECT "):
-		c.App = "http-connect"
+		c.App = AppHTTPConnect
 		return newConnectApp(d, c), true
 	case looksLikeHTTPRequest(p):
-		c.App = "http"
+		c.App = AppHTTP
 		return newHTTPApp(d, c, ""), true
 	case len(p) < 3 && !force:
 		return nil, false
@@ -446,7 +451,7 @@ func (d *Decoder) finishFlow(k flowKey, f *flow, at capture.Ref) {
 	f.app.finish()
 	f.path.finish(f.conn)
 	for dir := range 2 {
-		f.conn.Stream[dir] = f.streams[dir].Stats()
+		f.conn.Stream[dir] = streamStats(f.streams[dir].Stats())
 	}
 	delete(d.flows, k)
 	d.listOf(f).remove(f)

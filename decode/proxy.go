@@ -72,7 +72,7 @@ func (a *connectApp) request(h *httpHead, at capture.Ref) bodyMode {
 	_, hasAuth := h.get("Proxy-Authorization")
 	a.t = &Tunnel{Kind: "http-connect", Client: a.c.Client, Proxy: a.c.Server, Target: target,
 		Request: at, ProxyAuthorization: hasAuth, Conn: a.c}
-	a.c.Tunnel = a.t
+	a.c.SetTunnel(a.t)
 	a.d.addTunnel(a.t, at)
 	return bodyTunnel
 }
@@ -256,7 +256,7 @@ func (a *socksApp) message(dir int, b []byte, at capture.Ref) int {
 		}
 		a.t = &Tunnel{Kind: "socks5", Client: a.c.Client, Proxy: a.c.Server, Request: at,
 			Methods: append([]byte(nil), b[2:n]...), Method: -1, Conn: a.c}
-		a.c.Tunnel = a.t
+		a.c.SetTunnel(a.t)
 		a.d.addTunnel(a.t, at)
 		a.step[0]++
 		return n
@@ -341,7 +341,7 @@ func (a *socksApp) socks4(dir int, b []byte, at capture.Ref) int {
 		}
 		a.t = &Tunnel{Kind: "socks4", Client: a.c.Client, Proxy: a.c.Server, Request: at,
 			Target: net.JoinHostPort(host, strconv.Itoa(int(port))), Method: -1, Conn: a.c}
-		a.c.Tunnel = a.t
+		a.c.SetTunnel(a.t)
 		a.d.addTunnel(a.t, at)
 		return n
 	}

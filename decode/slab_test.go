@@ -17,11 +17,11 @@ func TestSlabHandsOutDistinctZeroedValuesInGrowingChunks(t *testing.T) {
 		if seen[c] {
 			t.Fatalf("value %d handed out twice", i)
 		}
-		if c.First.Packet != 0 || c.TLS != nil || c.Packets != [2]int{} {
+		if c.First.Packet != 0 || c.TLS != nil || c.Packets != [2]int32{} {
 			t.Fatalf("value %d is not zeroed: %+v", i, c)
 		}
 		seen[c] = true
-		c.Packets[0] = i + 1 // a later value must not see it
+		c.Packets[0] = int32(i + 1) // a later value must not see it
 	}
 	want := []int{4, 4, 8, 16, 32, 64, 64, 64, 64}
 	if len(chunks) != len(want) {
