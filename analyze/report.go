@@ -373,7 +373,7 @@ func dnsJSON(x *decode.DNSExchange) DNSJSON {
 	}
 	for _, r := range x.Responses {
 		rj := DNSRespJSON{Packet: int(r.At.Packet), Time: Timestamp(r.At.Time()), RCode: decode.RcodeName(r.RCode),
-			Truncated: r.Truncated, Answers: make([]RecordJSON, 0, len(r.Answers)), AnswersOmitted: r.AnswersOmitted, IPTTL: r.IP.TTL, IPID: r.IP.ID, Malformed: r.Malformed}
+			Truncated: r.Truncated, Answers: make([]RecordJSON, 0, len(r.Answers)), AnswersOmitted: r.AnswersOmitted(), IPTTL: r.IP.TTL, IPID: r.IP.ID, Malformed: r.Malformed()}
 		for _, a := range r.Answers {
 			rj.Answers = append(rj.Answers, RecordJSON{Name: a.Name, Type: decode.TypeName(a.Type), TTL: a.TTL, Data: a.Data()})
 		}

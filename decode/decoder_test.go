@@ -3,6 +3,7 @@ package decode
 import (
 	"crypto/tls"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -74,11 +75,41 @@ func TestDNSOverUDPKeepsEveryResponse(t *testing.T) {
 				t.Fatalf("got %d responses, want %d", len(x.Responses), tt.want)
 			}
 			for i, r := range x.Responses {
-				if r.IP.TTL != tt.ttls[i] || r.IP.ID == 0 || int(r.At.Packet) != q+1+i {
+				if r.IP.TTL != tt.ttls[i] || r.IP.ID == 0 || int(r.At.Packet) != q+1+i || r.Extra != nil {
 					t.Errorf("response %d: %+v", i, r)
 				}
 			}
 		})
+	}
+}
+
+func TestDNSResponseKeepsItsRarePartsApart(t *testing.T) {
+	client, resolver := ap("10.0.0.2:41000"), ap("10.0.0.1:53")
+	var rrs []string
+	for i := range maxRecordsPerSection + 8 {
+		rrs = append(rrs, fmt.Sprintf("proxy.golang.org. 300 IN A 142.250.1.%d", i+1))
+	}
+	w := newWire(t)
+	w.udp(client, resolver, query(t, 7, "proxy.golang.org", dns.TypeA))
+	w.udp(resolver, client, answer(t, 7, "proxy.golang.org", dns.TypeA, dns.RcodeSuccess, rrs...))
+	// Same ID, another question: rejected, with its own question.
+	w.udp(resolver, client, answer(t, 7, "sum.golang.org", dns.TypeAAAA, dns.RcodeSuccess))
+	// A response cut inside its answer section.
+	w.udp(client, resolver, query(t, 8, "proxy.golang.org", dns.TypeAAAA))
+	cut := answer(t, 8, "proxy.golang.org", dns.TypeAAAA, dns.RcodeSuccess, "proxy.golang.org. 300 IN AAAA 2607:f8b0::1")
+	w.udp(resolver, client, cut[:len(cut)-4])
+	ev := w.d.Finish()
+	if len(ev.DNS) != 2 || len(ev.DNS[0].Responses) != 1 || len(ev.DNS[0].Rejected()) != 1 || len(ev.DNS[1].Responses) != 1 {
+		t.Fatalf("DNS = %+v", ev.DNS)
+	}
+	if r := ev.DNS[0].Responses[0]; len(r.Answers) != maxRecordsPerSection || r.AnswersOmitted() != 8 || r.Malformed() != "" || r.Question() != "" {
+		t.Errorf("long answer: %d answers, %d omitted, extra %+v", len(r.Answers), r.AnswersOmitted(), r.Extra)
+	}
+	if r := ev.DNS[0].Rejected()[0]; r.Question() != "sum.golang.org" || r.QType() != dns.TypeAAAA || r.AnswersOmitted() != 0 {
+		t.Errorf("rejected response: %+v", r.Extra)
+	}
+	if r := ev.DNS[1].Responses[0]; r.Malformed() == "" || r.MalformedSection() != SectionAnswer || r.Question() != "" || len(r.Answers) != 0 {
+		t.Errorf("cut response: %+v, extra %+v", r, r.Extra)
 	}
 }
 

@@ -189,9 +189,9 @@ func (d *Decoder) dnsMessage(src, dst netip.AddrPort, tcp bool, payload []byte, 
 		// check the question (the go resolver does) drop it.
 		if q := d.dnsByHeader(client, server, tcp, m.Id); q != nil && !q.ex.Query.IsZero() {
 			if len(q.ex.Rejected()) < 16 {
-				r := &DNSResponse{At: at, IP: ip, RCode: uint16(m.Rcode), Truncated: m.Truncated, Malformed: malformed,
-					Question: name, QType: qtype}
-				r.Answers, r.AnswersOmitted = records(m.Answer)
+				r := &DNSResponse{At: at, IP: ip, RCode: uint16(m.Rcode), Truncated: m.Truncated,
+					Extra: &DNSResponseExtra{Malformed: malformed, Question: name, QType: qtype}}
+				r.Answers, r.Extra.AnswersOmitted = records(m.Answer)
 				q.ex.extra().Rejected = append(q.ex.Rejected(), r)
 			}
 			return
@@ -216,12 +216,16 @@ func (d *Decoder) dnsMessage(src, dst netip.AddrPort, tcp bool, payload []byte, 
 		Authoritative:      m.Authoritative,
 		Truncated:          m.Truncated,
 		RecursionAvailable: m.RecursionAvailable,
-		Malformed:          malformed,
 	}
-	r.Answers, r.AnswersOmitted = records(m.Answer)
-	r.Authority, r.AuthorityOmitted = records(m.Ns)
+	var omitted int
+	r.Answers, omitted = records(m.Answer)
+	if omitted > 0 {
+		r.extra().AnswersOmitted = omitted
+	}
 	if malformed != "" {
-		r.MalformedSection = malformedSection(payload, &m)
+		x := r.extra()
+		x.Malformed = malformed
+		x.MalformedSection = malformedSection(payload, &m)
 	}
 	st.ex.Responses = append(st.ex.Responses, r)
 }

@@ -189,12 +189,28 @@ func (t DNSTransport) String() string {
 	return ""
 }
 
-// DNSResponse is one response message to a DNS query. The fields are
-// ordered to leave no padding.
+// DNSResponse is one response message to a DNS query. Every response is
+// kept until the analysis ends: what few responses have (a parse error,
+// omitted records, the question of a rejected response) is behind Extra,
+// read through methods of the same names, and the fields are ordered to
+// leave no padding. The authority section is not kept: nothing reads it.
 type DNSResponse struct {
-	At        capture.Ref
-	Answers   []DNSRecord
-	Authority []DNSRecord
+	At      capture.Ref
+	Answers []DNSRecord
+	// Extra holds what few responses have; nil when there is none of it.
+	Extra *DNSResponseExtra
+	// RCode is the response code (RFC 1035 §4.1.1, RFC 6895 §2.3; miekg's
+	// dns.RcodeSuccess …). RcodeName makes its mnemonic.
+	RCode              uint16
+	IP                 IPInfo
+	Authoritative      bool
+	Truncated          bool
+	RecursionAvailable bool
+}
+
+// DNSResponseExtra is the part of a DNS response that most responses do
+// not have.
+type DNSResponseExtra struct {
 	// Malformed holds the parse error when only part of the message could
 	// be decoded; the header fields are still valid. MalformedSection
 	// names the section where decoding stopped.
@@ -202,18 +218,64 @@ type DNSResponse struct {
 	// Question and QType are the response's own question, set only for a
 	// response in DNSExchange.Rejected.
 	Question string
-	// AnswersOmitted and AuthorityOmitted count the records of each section
-	// beyond the first 32, which are not kept.
-	AnswersOmitted, AuthorityOmitted int
-	// RCode is the response code (RFC 1035 §4.1.1, RFC 6895 §2.3; miekg's
-	// dns.RcodeSuccess …). RcodeName makes its mnemonic.
-	RCode              uint16
-	QType              uint16
-	IP                 IPInfo
-	Authoritative      bool
-	Truncated          bool
-	RecursionAvailable bool
-	MalformedSection   DNSSection
+	// AnswersOmitted counts the records of the answer section beyond the
+	// first 32, which are not kept.
+	AnswersOmitted   int
+	QType            uint16
+	MalformedSection DNSSection
+}
+
+// extra returns r.Extra, made when missing.
+func (r *DNSResponse) extra() *DNSResponseExtra {
+	if r.Extra == nil {
+		r.Extra = new(DNSResponseExtra)
+	}
+	return r.Extra
+}
+
+// Malformed returns the parse error when only part of the message could be
+// decoded, "" when it decoded.
+func (r *DNSResponse) Malformed() string {
+	if r.Extra == nil {
+		return ""
+	}
+	return r.Extra.Malformed
+}
+
+// MalformedSection names the section where decoding stopped (zero when the
+// message decoded).
+func (r *DNSResponse) MalformedSection() DNSSection {
+	if r.Extra == nil {
+		return 0
+	}
+	return r.Extra.MalformedSection
+}
+
+// Question returns the response's own question name, set only for a
+// response in DNSExchange.Rejected.
+func (r *DNSResponse) Question() string {
+	if r.Extra == nil {
+		return ""
+	}
+	return r.Extra.Question
+}
+
+// QType returns the response's own question type, set only for a response
+// in DNSExchange.Rejected.
+func (r *DNSResponse) QType() uint16 {
+	if r.Extra == nil {
+		return 0
+	}
+	return r.Extra.QType
+}
+
+// AnswersOmitted counts the answer records beyond the first 32, which are
+// not kept.
+func (r *DNSResponse) AnswersOmitted() int {
+	if r.Extra == nil {
+		return 0
+	}
+	return r.Extra.AnswersOmitted
 }
 
 // DNSSection names a section of a DNS message (RFC 1035 §4.1).
