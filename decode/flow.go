@@ -26,19 +26,21 @@ func keyOf(x, y netip.AddrPort) flowKey {
 }
 
 // flow is the live state of one TCP connection: its event, its two
-// reassembled directions and the application decoder they feed.
+// reassembled directions and the application decoder they feed. It is
+// allocated for every connection: its fields are ordered so that it fits
+// the 768-byte size class.
 type flow struct {
 	key     flowKey
 	conn    *TCPConn
-	isn     uint32               // the client's initial sequence number, when its SYN was seen
 	streams [2]reassembly.Stream // in the flow: one allocation for all three
 	sinks   [2]dirSink
 	app     streamApp
 	last    time.Time
 	path    pathState
-	ended   bool // both FINs or a RST seen: forget it sooner
-	settled bool // its TLS decoder was finished early (see settle)
-	seq     int  // creation order, for deterministic sweeps
+	seq     int    // creation order, for deterministic sweeps
+	isn     uint32 // the client's initial sequence number, when its SYN was seen
+	ended   bool   // both FINs or a RST seen: forget it sooner
+	settled bool   // its TLS decoder was finished early (see settle)
 	// prev and next link the flow into its idle list (open or ended),
 	// least recently used first.
 	prev, next *flow
@@ -118,7 +120,6 @@ type streamApp interface {
 
 // dirSink adapts one direction of a flow to reassembly.Sink.
 type dirSink struct {
-	d   *Decoder
 	f   *flow
 	dir int
 }
@@ -313,12 +314,10 @@ func (d *Decoder) newFlow(k flowKey, src, dst netip.AddrPort, t *layers.TCP, at 
 	}
 	f := &flow{key: k, conn: c, last: at.Time(), seq: d.nflows}
 	d.nflows++
-	f.app = &sniffer{choose: func(dir int, p []byte, force bool, at capture.Ref) (streamApp, bool) {
-		return d.sniff(c, dir, p, force, at)
-	}}
+	f.app = &sniffer{d: d, c: c}
 	lim := reassembly.Limits{MaxBufferedPerStream: d.lim.StreamBuffer}
 	for dir := range 2 {
-		f.sinks[dir] = dirSink{d: d, f: f, dir: dir}
+		f.sinks[dir] = dirSink{f: f, dir: dir}
 		f.streams[dir].Init(&f.sinks[dir], d.budget, lim)
 	}
 	d.flows[k] = f
@@ -330,11 +329,22 @@ func (d *Decoder) newFlow(k flowKey, src, dst netip.AddrPort, t *layers.TCP, at 
 // sniffer is the application decoder of a stream whose protocol is not
 // known yet: it holds the first bytes (fewer than sniffLen per direction)
 // until choose can tell what they are, then hands everything to the chosen
-// decoder.
+// decoder. It chooses with Decoder.sniff, or with Decoder.sniffTunnel for
+// the bytes inside the tunnel t.
 type sniffer struct {
-	choose  func(dir int, p []byte, force bool, at capture.Ref) (streamApp, bool)
+	d       *Decoder
+	c       *TCPConn
+	t       *Tunnel
 	app     streamApp
 	pending [2][]byte
+}
+
+// choose picks the decoder for the stream (see Decoder.sniff).
+func (s *sniffer) choose(dir int, p []byte, force bool, at capture.Ref) (streamApp, bool) {
+	if s.t != nil {
+		return s.d.sniffTunnel(s.c, s.t, dir, p, force, at)
+	}
+	return s.d.sniff(s.c, dir, p, force, at)
 }
 
 func (s *sniffer) data(dir int, p []byte, at capture.Ref) {

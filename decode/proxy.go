@@ -28,20 +28,24 @@ func (d *Decoder) addTunnel(t *Tunnel, at capture.Ref) {
 // tunnelSniffer returns the decoder for the bytes inside an established
 // tunnel: TLS (the usual case) or plain HTTP.
 func (d *Decoder) tunnelSniffer(c *TCPConn, t *Tunnel) *sniffer {
-	return &sniffer{choose: func(dir int, p []byte, force bool, at capture.Ref) (streamApp, bool) {
-		switch {
-		case looksLikeTLS(p):
-			return d.newTLSApp(c, t, at), true
-		case dir == 0 && len(p) < sniffLen && !force && couldBeHTTP(p):
-			return nil, false
-		case dir == 0 && looksLikeHTTPRequest(p):
-			host, _, _ := strings.Cut(t.Target, ":")
-			return newHTTPApp(d, c, host), true
-		case len(p) < 3 && !force:
-			return nil, false
-		}
-		return ignoreApp{}, true
-	}}
+	return &sniffer{d: d, c: c, t: t}
+}
+
+// sniffTunnel chooses the decoder for the bytes inside the tunnel t, as
+// sniff does for a connection's own stream.
+func (d *Decoder) sniffTunnel(c *TCPConn, t *Tunnel, dir int, p []byte, force bool, at capture.Ref) (streamApp, bool) {
+	switch {
+	case looksLikeTLS(p):
+		return d.newTLSApp(c, t, at), true
+	case dir == 0 && len(p) < sniffLen && !force && couldBeHTTP(p):
+		return nil, false
+	case dir == 0 && looksLikeHTTPRequest(p):
+		host, _, _ := strings.Cut(t.Target, ":")
+		return newHTTPApp(d, c, host), true
+	case len(p) < 3 && !force:
+		return nil, false
+	}
+	return ignoreApp{}, true
 }
 
 // connectApp decodes an HTTP CONNECT exchange (RFC 9110 §9.3.6) and then

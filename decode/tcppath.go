@@ -72,7 +72,7 @@ type pathState struct {
 	nxt     [2]uint32 // highest sequence end sent per direction
 	haveAck [2]bool
 	ack     [2]uint32 // highest acknowledgement of each direction's data
-	pendMax [2]int    // largest segment sent since the last ACK advance …
+	pendMax [2]int32  // largest segment sent since the last ACK advance …
 	pendEnd [2]uint32 // … and where it ends
 	win     [2]uint16 // each direction's last advertised window …
 	winSet  [2]bool   // … once a segment without SYN set it (a SYN's is unscaled)
@@ -117,8 +117,8 @@ func (p *pathState) track(c *TCPConn, dir int, t *layers.TCP, n int, ip IPInfo, 
 		path.LastDataIP = ip
 		path.LastSegment = clampInt32(n)
 		path.MaxSegment = max(path.MaxSegment, clampInt32(n))
-		if n > p.pendMax[dir] {
-			p.pendMax[dir], p.pendEnd[dir] = n, end
+		if n32 := clampInt32(n); n32 > p.pendMax[dir] {
+			p.pendMax[dir], p.pendEnd[dir] = n32, end
 		}
 		if p.active[dir] {
 			st := p.stall[dir]
@@ -165,7 +165,7 @@ func (p *pathState) track(c *TCPConn, dir int, t *layers.TCP, n int, ip IPInfo, 
 			*p.stall[other] = TCPStall{}
 		}
 		if p.pendMax[other] > 0 && !seqLT(a, p.pendEnd[other]) {
-			c.Path[other].MaxAcked = max(c.Path[other].MaxAcked, clampInt32(p.pendMax[other]))
+			c.Path[other].MaxAcked = max(c.Path[other].MaxAcked, p.pendMax[other])
 			p.pendMax[other] = 0
 		}
 	case a == p.ack[other] && n == 0 && !t.SYN && !t.FIN && !t.RST && sameWin && seqGT(p.nxt[other], a):
