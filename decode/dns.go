@@ -31,14 +31,21 @@ type dnsKey uint64
 // it. It is on the chain of its question key until a later transaction
 // with the same question key replaces it, and on the chain of its header
 // key until a later transaction with the same header key does; it is
-// forgotten once on neither, or when it expires.
+// forgotten once on neither, or when it expires. It is 32 bytes, a size
+// class below what a time.Time would make it: one is allocated per
+// transaction.
 type dnsState struct {
-	ex   *DNSExchange
-	last time.Time
+	ex *DNSExchange
+	// last is the capture time of the transaction's last message, in Unix
+	// nanoseconds: it comes from a wire.Ref, whose times that holds exactly.
+	last int64
 	// nextQ and nextID link the chains of states whose question keys, or
 	// header keys, hash to the same dnsKey.
 	nextQ, nextID *dnsState
 }
+
+// lastTime returns the capture time of the transaction's last message.
+func (st *dnsState) lastTime() time.Time { return time.Unix(0, st.last) }
 
 // dnsSeed seeds the hashes of the DNS index: a capture cannot be crafted
 // to make every transaction collide. Only lookups depend on it, never the
@@ -204,7 +211,7 @@ func (d *Decoder) dnsMessage(src, dst netip.AddrPort, tcp bool, payload []byte, 
 		}
 		st = d.trackDNS(lname, ex, at.Time())
 	}
-	st.last = at.Time()
+	st.last = at.Time().UnixNano()
 	if len(st.ex.Responses) >= 64 {
 		return
 	}
@@ -233,8 +240,8 @@ func (d *Decoder) dnsMessage(src, dst netip.AddrPort, tcp bool, payload []byte, 
 // dnsQuery files a query: a new transaction, or a retry of a live one.
 func (d *Decoder) dnsQuery(src, dst netip.AddrPort, tcp bool, m *dns.Msg, name string, qtype uint16, ip IPInfo, malformed string, at capture.Ref) {
 	lname := strings.ToLower(name)
-	if st := d.dnsByQuestion(src, dst, tcp, m.Id, lname, qtype); st != nil && !st.ex.Query.IsZero() && at.Time().Sub(st.last) < 30*time.Second {
-		st.last = at.Time()
+	if st := d.dnsByQuestion(src, dst, tcp, m.Id, lname, qtype); st != nil && !st.ex.Query.IsZero() && at.Time().Sub(st.lastTime()) < 30*time.Second {
+		st.last = at.Time().UnixNano()
 		if len(st.ex.Retries()) < 32 {
 			st.ex.extra().Retries = append(st.ex.Retries(), at)
 		}
@@ -280,7 +287,7 @@ func (d *Decoder) newDNSExchange(client, server netip.AddrPort, tcp bool, id uin
 // under its question key and its header key; lname is its question name
 // folded to lower case. It replaces what either key found before.
 func (d *Decoder) trackDNS(lname string, ex *DNSExchange, now time.Time) *dnsState {
-	st := &dnsState{ex: ex, last: now}
+	st := &dnsState{ex: ex, last: now.UnixNano()}
 	tcp := ex.isTCP()
 	qk := dnsQKey(ex.Client, ex.Server, tcp, ex.ID, lname, ex.QType)
 	head := d.dns[qk]
@@ -312,7 +319,7 @@ func (d *Decoder) expireDNS(now time.Time) {
 		old := head
 		idKey := k&1 == 1
 		for p := &head; *p != nil; {
-			if now.Sub((*p).last) <= 2*time.Minute {
+			if now.Sub((*p).lastTime()) <= 2*time.Minute {
 				if idKey {
 					p = &(*p).nextID
 				} else {
