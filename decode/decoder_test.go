@@ -210,6 +210,16 @@ func TestTCPConnectionOutcomes(t *testing.T) {
 			t.Fatalf("resets = %+v", r)
 		}
 	})
+	t.Run("a SYN after the connection's first packet is listed on its own", func(t *testing.T) {
+		w := newWire(t)
+		first := w.tcp(client, server, 70, 0, tcpFlags{ack: true}, nil)
+		syn := w.tcp(client, server, 77, 0, tcpFlags{syn: true}, nil)
+		ev := w.d.Finish()
+		c := ev.TCP[0]
+		if len(ev.TCP) != 1 || int(c.First.Packet) != first || len(c.SYN()) != 1 || int(c.SYN()[0].Packet) != syn {
+			t.Fatalf("TCP = %+v, SYNs %v", ev.TCP, c.SYN())
+		}
+	})
 	t.Run("a flow seen without its SYN picks the client by port", func(t *testing.T) {
 		w := newWire(t)
 		w.tcp(server, client, 9000, 100, tcpFlags{ack: true}, []byte("x"))

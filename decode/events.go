@@ -3,6 +3,7 @@ package decode
 import (
 	"net/netip"
 	"time"
+	"unsafe"
 
 	"github.com/modsniff/modsniff/capture"
 	"github.com/modsniff/modsniff/decode/reassembly"
@@ -329,9 +330,6 @@ type DNSRecord struct {
 type TCPConn struct {
 	Client, Server netip.AddrPort
 	First, Last    capture.Ref
-	// syn is the client's first SYN; Extra.SYN lists every SYN once one was
-	// retransmitted. SYN returns them.
-	syn [1]capture.Ref
 	// SYNACK is the server's first SYN-ACK; zero if none was seen.
 	SYNACK capture.Ref
 	// FIN holds each direction's first FIN (index 0: client).
@@ -365,13 +363,16 @@ type TCPConn struct {
 	// RoleGuessed is set when the SYN was not captured and the client was
 	// chosen by port numbers.
 	RoleGuessed bool
+	// synFirst is set when the client's only SYN is First, the usual case;
+	// Extra.SYN lists the SYNs otherwise. SYN returns them.
+	synFirst bool
 }
 
 // TCPExtra is the part of a connection that most connections do not
 // have, kept apart so that they do not pay for it.
 type TCPExtra struct {
 	// SYN lists the client's SYNs (the first and every retransmission),
-	// once there was more than one.
+	// unless there was only one and it was the connection's first packet.
 	SYN []capture.Ref
 	// Resets lists every RST, from either side.
 	Resets []TCPReset
@@ -396,24 +397,26 @@ func (c *TCPConn) extra() *TCPExtra {
 // capture order; none when no SYN from the client was captured. The
 // caller must not modify the slice.
 func (c *TCPConn) SYN() []capture.Ref {
-	if c.Extra != nil && c.Extra.SYN != nil {
+	switch {
+	case c.synFirst:
+		return unsafe.Slice(&c.First, 1) // First, as a list of one: no copy to keep
+	case c.Extra != nil:
 		return c.Extra.SYN
 	}
-	if c.syn[0].IsZero() {
-		return nil
-	}
-	return c.syn[:]
+	return nil
 }
 
 // AddSYN records a SYN from the client.
 func (c *TCPConn) AddSYN(at capture.Ref) {
 	switch {
-	case c.syn[0].IsZero():
-		c.syn[0] = at
-	case c.Extra == nil || c.Extra.SYN == nil:
-		c.extra().SYN = []capture.Ref{c.syn[0], at}
+	case c.synFirst:
+		c.synFirst = false
+		c.extra().SYN = []capture.Ref{c.First, at}
+	case at == c.First && (c.Extra == nil || c.Extra.SYN == nil):
+		c.synFirst = true
 	default:
-		c.Extra.SYN = append(c.Extra.SYN, at)
+		x := c.extra()
+		x.SYN = append(x.SYN, at)
 	}
 }
 
