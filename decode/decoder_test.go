@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -77,6 +78,60 @@ func TestDNSOverUDPKeepsEveryResponse(t *testing.T) {
 			for i, r := range x.Responses {
 				if r.IP.TTL != tt.ttls[i] || r.IP.ID == 0 || int(r.At.Packet) != q+1+i || r.Extra != nil {
 					t.Errorf("response %d: %+v", i, r)
+				}
+			}
+		})
+	}
+}
+
+func TestDNSResponsesWithTheSameAnswerShareIt(t *testing.T) {
+	client, resolver := ap("10.0.0.2:41000"), ap("10.0.0.1:53")
+	a := func(ttl int) string { return fmt.Sprintf("proxy.golang.org. %d IN A 142.250.1.1", ttl) }
+	cname := "proxy.golang.org. 300 IN CNAME ghs.googlehosted.com."
+	b := "ghs.googlehosted.com. 300 IN A 142.250.1.2"
+	answers := [][]string{{a(300)}, {a(300)}, {a(299)}, {cname, b}, {cname, b}, {b, cname}}
+	for _, tt := range []struct {
+		name string
+		mask uint64
+		// same lists the pairs of responses that must share their answers.
+		same [][2]int
+	}{
+		{"distinct hashes", ^uint64(0), [][2]int{{0, 1}, {3, 4}}},
+		{"every hash colliding: only the first kept is shared", 0, [][2]int{{0, 1}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			defer func(m uint64) { dnsHashMask = m }(dnsHashMask)
+			dnsHashMask = tt.mask
+			w := newWire(t)
+			for i, rrs := range answers {
+				id := uint16(10 + i)
+				w.udp(client, resolver, query(t, id, "proxy.golang.org", dns.TypeA))
+				w.ttl = uint8(60 + i)
+				w.udp(resolver, client, answer(t, id, "proxy.golang.org", dns.TypeA, dns.RcodeSuccess, rrs...))
+			}
+			ev := w.d.Finish()
+			if len(ev.DNS) != len(answers) {
+				t.Fatalf("got %d transactions", len(ev.DNS))
+			}
+			for i, x := range ev.DNS {
+				if len(x.Responses) != 1 || x.ID != uint16(10+i) {
+					t.Fatalf("transaction %d: %+v", i, x)
+				}
+				r := x.Responses[0]
+				var got []string
+				for _, rec := range r.Answers {
+					got = append(got, fmt.Sprintf("%s. %d IN %s %s", rec.Name, rec.TTL, TypeName(rec.Type), rec.Data()))
+				}
+				want := strings.Join(answers[i], "|")
+				want = strings.ReplaceAll(want, "CNAME ghs.googlehosted.com.", "CNAME ghs.googlehosted.com") // targets without the root dot
+				if g := strings.Join(got, "|"); g != want || r.IP.TTL != uint8(60+i) || int(r.At.Packet) != 2*i+2 {
+					t.Errorf("response %d: answers %q want %q, IP TTL %d, packet %d", i, g, want, r.IP.TTL, r.At.Packet)
+				}
+				for j := range i {
+					shared := &ev.DNS[j].Responses[0].Answers[0] == &r.Answers[0]
+					if want := slices.Contains(tt.same, [2]int{j, i}); shared != want {
+						t.Errorf("responses %d and %d share their answers: %v, want %v", j, i, shared, want)
+					}
 				}
 			}
 		})

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 	"unique"
@@ -198,7 +199,7 @@ func (d *Decoder) dnsMessage(src, dst netip.AddrPort, tcp bool, payload []byte, 
 			if len(q.ex.Rejected()) < 16 {
 				r := &DNSResponse{At: at, IP: ip, RCode: uint16(m.Rcode), Truncated: m.Truncated,
 					Extra: &DNSResponseExtra{Malformed: malformed, Question: name, QType: qtype}}
-				r.Answers, r.Extra.AnswersOmitted = records(m.Answer)
+				r.Answers, r.Extra.AnswersOmitted = d.records(m.Answer)
 				q.ex.extra().Rejected = append(q.ex.Rejected(), r)
 			}
 			return
@@ -225,7 +226,7 @@ func (d *Decoder) dnsMessage(src, dst netip.AddrPort, tcp bool, payload []byte, 
 		RecursionAvailable: m.RecursionAvailable,
 	}
 	var omitted int
-	r.Answers, omitted = records(m.Answer)
+	r.Answers, omitted = d.records(m.Answer)
 	if omitted > 0 {
 		r.extra().AnswersOmitted = omitted
 	}
@@ -379,9 +380,19 @@ const maxRecordText = 256
 // is kept until the analysis ends.
 func intern(s string) string { return unique.Make(s).Value() }
 
+// maxSharedAnswers bounds the answer sections a decoder keeps for sharing;
+// past it, new ones are not shared.
+const maxSharedAnswers = 1 << 14
+
 // records converts resource records to their typed form: the first
-// maxRecordsPerSection, and how many more the section held.
-func records(rrs []dns.RR) (out []DNSRecord, omitted int) {
+// maxRecordsPerSection, and how many more the section held. An answer
+// section equal to one already kept — the same names, types, TTLs and data
+// in the same order — shares its slice: the same question asked again and
+// again gets the same answer until its TTL counts down, and every response
+// is kept until the analysis ends. The events are read-only, so sharing is
+// safe. Sections are indexed by a seeded hash and compared whole, so a
+// collision only costs the sharing.
+func (d *Decoder) records(rrs []dns.RR) (out []DNSRecord, omitted int) {
 	if len(rrs) == 0 {
 		return nil, 0
 	}
@@ -389,39 +400,60 @@ func records(rrs []dns.RR) (out []DNSRecord, omitted int) {
 		omitted = len(rrs) - maxRecordsPerSection
 		rrs = rrs[:maxRecordsPerSection]
 	}
-	out = make([]DNSRecord, 0, len(rrs))
+	var h maphash.Hash
+	h.SetSeed(dnsSeed)
+	d.recs = d.recs[:0]
 	for _, rr := range rrs {
-		h := rr.Header()
-		r := DNSRecord{Name: intern(strings.TrimSuffix(h.Name, ".")), Type: h.Rrtype, TTL: h.Ttl}
-		switch v := rr.(type) {
-		case *dns.A:
-			if a, ok := netip.AddrFromSlice(v.A); ok {
-				r.Addr = a.Unmap()
-			} else {
-				r.Target = v.A.String()
-			}
-		case *dns.AAAA:
-			if a, ok := netip.AddrFromSlice(v.AAAA); ok {
-				r.Addr = a
-			} else {
-				r.Target = v.AAAA.String()
-			}
-		case *dns.CNAME:
-			r.Target = intern(strings.TrimSuffix(v.Target, "."))
-		case *dns.NS:
-			r.Target = intern(strings.TrimSuffix(v.Ns, "."))
-		case *dns.PTR:
-			r.Target = intern(strings.TrimSuffix(v.Ptr, "."))
-		default:
-			text := strings.TrimPrefix(rr.String(), h.String())
-			if len(text) > maxRecordText {
-				text = strings.ToValidUTF8(text[:maxRecordText], "") + "…"
-			}
-			r.Target = intern(text)
-		}
-		out = append(out, r)
+		r := record(rr)
+		d.recs = append(d.recs, r)
+		maphash.WriteComparable(&h, r)
+	}
+	key := h.Sum64() & dnsHashMask
+	if shared, ok := d.answers[key]; ok && slices.Equal(shared, d.recs) {
+		return shared, omitted
+	}
+	out = make([]DNSRecord, len(d.recs))
+	copy(out, d.recs)
+	if d.answers == nil {
+		d.answers = make(map[uint64][]DNSRecord)
+	}
+	if _, taken := d.answers[key]; !taken && len(d.answers) < maxSharedAnswers {
+		d.answers[key] = out
 	}
 	return out, omitted
+}
+
+// record converts one resource record to its typed form.
+func record(rr dns.RR) DNSRecord {
+	h := rr.Header()
+	r := DNSRecord{Name: intern(strings.TrimSuffix(h.Name, ".")), Type: h.Rrtype, TTL: h.Ttl}
+	switch v := rr.(type) {
+	case *dns.A:
+		if a, ok := netip.AddrFromSlice(v.A); ok {
+			r.Addr = a.Unmap()
+		} else {
+			r.Target = v.A.String()
+		}
+	case *dns.AAAA:
+		if a, ok := netip.AddrFromSlice(v.AAAA); ok {
+			r.Addr = a
+		} else {
+			r.Target = v.AAAA.String()
+		}
+	case *dns.CNAME:
+		r.Target = intern(strings.TrimSuffix(v.Target, "."))
+	case *dns.NS:
+		r.Target = intern(strings.TrimSuffix(v.Ns, "."))
+	case *dns.PTR:
+		r.Target = intern(strings.TrimSuffix(v.Ptr, "."))
+	default:
+		text := strings.TrimPrefix(rr.String(), h.String())
+		if len(text) > maxRecordText {
+			text = strings.ToValidUTF8(text[:maxRecordText], "") + "…"
+		}
+		r.Target = intern(text)
+	}
+	return r
 }
 
 // TypeName returns a record type's RFC mnemonic, or "TYPE123" (RFC 3597).

@@ -425,7 +425,7 @@ func (d *Decoder) finishShard(last time.Time) []*TLSSession {
 // and these tables would be garbage alive through it.
 func (d *Decoder) releaseTables() {
 	d.flows, d.openFlows, d.endedFlows, d.lastFlow = nil, flowList{}, flowList{}, nil
-	d.dns, d.ntp = nil, nil
+	d.dns, d.ntp, d.answers, d.recs = nil, nil, nil, nil
 	d.intern = nil
 }
 
