@@ -27,8 +27,9 @@ func keyOf(x, y netip.AddrPort) flowKey {
 
 // flow is the live state of one TCP connection: its event, its two
 // reassembled directions and the application decoder they feed. It is
-// allocated for every connection: its fields are ordered so that it fits
-// the 768-byte size class.
+// allocated for every connection: it is kept within 760 bytes, so that
+// with the 8-byte header the runtime gives an object of more than 512
+// bytes that holds pointers it fits the 768-byte size class.
 type flow struct {
 	key     flowKey
 	conn    *TCPConn
@@ -118,14 +119,20 @@ type streamApp interface {
 	finish()
 }
 
-// dirSink adapts one direction of a flow to reassembly.Sink.
-type dirSink struct {
-	f   *flow
-	dir int
+// dirSink adapts one direction of a flow to reassembly.Sink: which of the
+// flow's two sinks it is tells the direction.
+type dirSink struct{ f *flow }
+
+// dir returns the direction s stands for (0: from the client).
+func (s *dirSink) dir() int {
+	if s == &s.f.sinks[1] {
+		return 1
+	}
+	return 0
 }
 
-func (s *dirSink) Data(p []byte, at capture.Ref) { s.f.app.data(s.dir, p, at) }
-func (s *dirSink) Gap(n int64, at capture.Ref)   { s.f.app.gap(s.dir, n, at) }
+func (s *dirSink) Data(p []byte, at capture.Ref) { s.f.app.data(s.dir(), p, at) }
+func (s *dirSink) Gap(n int64, at capture.Ref)   { s.f.app.gap(s.dir(), n, at) }
 
 // wellKnownServerPort reports ports on which modsniff expects a server:
 // used to pick the client of a connection whose SYN was not captured.
@@ -317,7 +324,7 @@ func (d *Decoder) newFlow(k flowKey, src, dst netip.AddrPort, t *layers.TCP, at 
 	f.app = &sniffer{d: d, c: c}
 	lim := reassembly.Limits{MaxBufferedPerStream: d.lim.StreamBuffer}
 	for dir := range 2 {
-		f.sinks[dir] = dirSink{f: f, dir: dir}
+		f.sinks[dir] = dirSink{f: f}
 		f.streams[dir].Init(&f.sinks[dir], d.budget, lim)
 	}
 	d.flows[k] = f
