@@ -348,7 +348,7 @@ type TCPConn struct {
 	// Extra holds what few connections have; nil when there is none of it.
 	// The methods of the same names read it.
 	Extra *TCPExtra
-	// Packets counts packets per direction.
+	// Packets counts packets per direction, saturating at the largest int32.
 	Packets [2]int32
 	// Stream holds the reassembly counters per direction.
 	Stream [2]TCPStreamStats
