@@ -29,11 +29,11 @@ type oneSided struct {
 func (ctx *Context) oneSided() oneSided {
 	var s oneSided
 	for _, c := range ctx.Events.TCP {
-		client, server := c.Packets[0], c.Packets[1]
+		client, server := int(c.Packets[0]), int(c.Packets[1])
 		switch {
 		case client > 0 && server > 0:
 			s.judged++
-		case server == 0 && client-len(c.SYN) >= 2:
+		case server == 0 && client-len(c.SYN()) >= 2:
 			// ACKs or data from the client: it heard a SYN-ACK the capture never saw.
 			s.judged++
 			s.proven++

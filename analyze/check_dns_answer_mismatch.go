@@ -52,9 +52,9 @@ func runDNSAnswerMismatch(ctx *Context) []Finding {
 			Severity: Error, Host: g.name,
 			Summary:  fmt.Sprintf("the go resolver cannot parse %s's answer for %s", g.server, g.name),
 			Expected: "a well-formed response (RFC 1035 §4.1)",
-			Observed: fmt.Sprintf("the %s response's answer section does not decode (%s); go fails with `cannot unmarshal DNS message`", x.QuestionType(), r.Malformed),
+			Observed: fmt.Sprintf("the %s response's answer section does not decode (%s); go fails with `cannot unmarshal DNS message`", x.QuestionType(), r.Malformed()),
 			Evidence: []Evidence{evidence(x.Query, "%s query for %s", x.QuestionType(), x.Name),
-				evidence(r.At, "response with an answer section that does not decode: %s", r.Malformed)},
+				evidence(r.At, "response with an answer section that does not decode: %s", r.Malformed())},
 			Hint: fmt.Sprintf("The resolver at %s (or a middlebox rewriting DNS on the way) sends malformed answers. "+
 				"Point /etc/resolv.conf at another resolver, or update or restart the one at %s; `dig %s` shows "+
 				"what it sends.", g.server, g.server, g.name),
@@ -78,7 +78,7 @@ func runDNSAnswerMismatch(ctx *Context) []Finding {
 // came: its question parsed (the decoder filed it under the question).
 func hasAcceptedResponse(x *decode.DNSExchange) bool {
 	for _, r := range x.Responses {
-		if r.MalformedSection != decode.SectionQuestion {
+		if r.MalformedSection() != decode.SectionQuestion {
 			return true
 		}
 	}
@@ -88,7 +88,7 @@ func hasAcceptedResponse(x *decode.DNSExchange) bool {
 // unparsedQuestion reports a response whose question section did not parse.
 func unparsedQuestion(x *decode.DNSExchange) bool {
 	for _, r := range x.Responses {
-		if r.MalformedSection == decode.SectionQuestion {
+		if r.MalformedSection() == decode.SectionQuestion {
 			return true
 		}
 	}
@@ -100,7 +100,7 @@ func unparsedQuestion(x *decode.DNSExchange) bool {
 func brokenAnswers(x *decode.DNSExchange) *decode.DNSResponse {
 	var broken *decode.DNSResponse
 	for _, r := range x.Responses {
-		switch r.MalformedSection {
+		switch r.MalformedSection() {
 		case decode.SectionAnswer:
 			if broken == nil {
 				broken = r
@@ -121,15 +121,15 @@ func ignoredFinding(ctx *Context, g *dnsGroup) Finding {
 	for _, x := range g.ex {
 		ev = append(ev, evidence(x.Query, "%s query for %s (ID 0x%04x)", x.QuestionType(), x.Name, x.ID))
 		for _, r := range x.Rejected() {
-			q := fmt.Sprintf("%s %s", decode.TypeName(r.QType), r.Question)
+			q := fmt.Sprintf("%s %s", decode.TypeName(r.QType()), r.Question())
 			ev = append(ev, evidence(r.At, "response with ID 0x%04x but the question %s: go ignores it", x.ID, q))
 			if !containsFold(seen, q) {
 				seen = append(seen, q)
 			}
 		}
 		for _, r := range x.Responses {
-			if r.MalformedSection == decode.SectionQuestion {
-				ev = append(ev, evidence(r.At, "response whose question section does not decode (%s): go ignores it", r.Malformed))
+			if r.MalformedSection() == decode.SectionQuestion {
+				ev = append(ev, evidence(r.At, "response whose question section does not decode (%s): go ignores it", r.Malformed()))
 				if !containsFold(seen, "an unreadable question") {
 					seen = append(seen, "an unreadable question")
 				}

@@ -78,7 +78,7 @@ func runDNSNAT64Unreachable(ctx *Context) []Finding {
 	var order []string
 	for _, c := range ctx.Events.TCP {
 		a := c.Server.Addr()
-		if c.RoleGuessed || len(c.SYN) == 0 || !a.Is6() || !inNAT64(prefixes, a) || c.Server.Port() == 53 {
+		if c.RoleGuessed || len(c.SYN()) == 0 || !a.Is6() || !inNAT64(prefixes, a) || c.Server.Port() == 53 {
 			continue
 		}
 		host := ctx.connHost(c)

@@ -94,15 +94,15 @@ func tcpDNSRefused(ctx *Context) []Finding {
 	var out []Finding
 	seen := make(map[netip.Addr]bool)
 	for _, c := range ctx.Events.TCP {
-		if c.Server.Port() != 53 || !c.SYNACK.IsZero() || len(c.SYN) == 0 || seen[c.Server.Addr()] {
+		if c.Server.Port() != 53 || !c.SYNACK.IsZero() || len(c.SYN()) == 0 || seen[c.Server.Addr()] {
 			continue
 		}
-		for _, r := range c.Resets {
+		for _, r := range c.Resets() {
 			if r.FromClient {
 				continue
 			}
 			seen[c.Server.Addr()] = true
-			ev := []Evidence{evidence(c.SYN[0], "SYN to %s", c.Server), evidence(r.At, "RST from %s", c.Server)}
+			ev := []Evidence{evidence(c.SYN()[0], "SYN to %s", c.Server), evidence(r.At, "RST from %s", c.Server)}
 			out = append(out, unreachableFinding(ctx, "", c.Server.Addr(), "tcp-reset", c.Server.Addr(), ev))
 			break
 		}

@@ -48,16 +48,16 @@ func (ctx *Context) hostFailure(host string) (string, []Evidence) {
 		if c.TLS != nil && sniOf(c.TLS) != "" {
 			name = sniOf(c.TLS)
 		}
-		if !strings.EqualFold(name, host) || len(c.SYN) == 0 {
+		if !strings.EqualFold(name, host) || len(c.SYN()) == 0 {
 			continue
 		}
 		switch {
-		case c.SYNACK.IsZero() && len(c.Resets) == 0 && len(c.SYN) > 1:
+		case c.SYNACK.IsZero() && len(c.Resets()) == 0 && len(c.SYN()) > 1:
 			return fmt.Sprintf("its TCP connection to %s was never answered", c.Server), []Evidence{
-				evidence(c.SYN[0], "SYN to %s", c.Server), evidence(c.SYN[len(c.SYN)-1], "SYN retransmitted, unanswered")}
-		case c.SYNACK.IsZero() && slices.ContainsFunc(c.Resets, func(r decode.TCPReset) bool { return !r.FromClient }):
+				evidence(c.SYN()[0], "SYN to %s", c.Server), evidence(c.SYN()[len(c.SYN())-1], "SYN retransmitted, unanswered")}
+		case c.SYNACK.IsZero() && slices.ContainsFunc(c.Resets(), func(r decode.TCPReset) bool { return !r.FromClient }):
 			return fmt.Sprintf("its TCP connection to %s was refused", c.Server), []Evidence{
-				evidence(c.SYN[0], "SYN to %s", c.Server), evidence(c.Resets[0].At, "reset")}
+				evidence(c.SYN()[0], "SYN to %s", c.Server), evidence(c.Resets()[0].At, "reset")}
 		}
 		if s := c.TLS; s != nil && s.ServerHello == nil {
 			for _, a := range s.Alerts {
@@ -66,7 +66,7 @@ func (ctx *Context) hostFailure(host string) (string, []Evidence) {
 						evidence(s.ClientHelloAt, "ClientHello for %q", host), evidence(a.At, "%s alert %s", a.From, a.Name())}
 				}
 			}
-			for _, r := range c.Resets {
+			for _, r := range c.Resets() {
 				if !r.FromClient {
 					return "its connection was reset right after the ClientHello", []Evidence{
 						evidence(s.ClientHelloAt, "ClientHello for %q", host), evidence(r.At, "reset")}

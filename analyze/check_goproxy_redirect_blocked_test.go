@@ -18,9 +18,9 @@ func TestGoproxyRedirectBlocked(t *testing.T) {
 	sumDNS := exchange(20, client, router, "sum.golang.org", "A", response(21, "NOERROR", 64, "sum.golang.org", "A 142.250.1.129"))
 	conn := func(server string, answered bool) *decode.TCPConn {
 		c := &decode.TCPConn{Client: addrPortOf("10.0.0.2:50100"), Server: addrPortOf(server),
-			SYN: []capture.Ref{at(30), at(1030), at(3030)}}
+			Extra: &decode.TCPExtra{SYN: []capture.Ref{at(30), at(1030), at(3030)}}}
 		if answered {
-			c.SYN, c.SYNACK = c.SYN[:1], at(31)
+			c.Extra.SYN, c.SYNACK = c.Extra.SYN[:1], at(31)
 		}
 		return c
 	}

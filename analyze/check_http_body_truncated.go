@@ -39,7 +39,7 @@ func runHTTPBodyTruncated(ctx *Context) []Finding {
 			if !c.FIN[1].IsZero() {
 				f.Evidence = append(f.Evidence, evidence(c.FIN[1], "the server side closes the connection"))
 			}
-			for _, r := range c.Resets {
+			for _, r := range c.Resets() {
 				if !r.FromClient {
 					f.Evidence = append(f.Evidence, evidence(r.At, "reset from the server side"))
 					break

@@ -31,7 +31,7 @@ func (ctx *Context) directFailed(c *decode.TCPConn) (bool, []Evidence) {
 	if c.SYNACK.IsZero() || c.TLS == nil || c.TLS.ClientHello == nil || c.TLS.ServerHello != nil {
 		return false, nil
 	}
-	for _, r := range c.Resets {
+	for _, r := range c.Resets() {
 		if !r.FromClient {
 			return true, []Evidence{evidence(c.TLS.ClientHelloAt, "ClientHello for %q", c.TLS.ClientHello.ServerName),
 				evidence(r.At, "RST from %s before any ServerHello", c.Server)}
@@ -72,7 +72,7 @@ func runProxyBypassed(ctx *Context) []Finding {
 	hosts := make(map[string]*hostState)
 	var order []string
 	for _, c := range ctx.Events.TCP {
-		if c.RoleGuessed || len(c.SYN) == 0 || c.Server.Port() == 53 || c.Tunnel != nil {
+		if c.RoleGuessed || len(c.SYN()) == 0 || c.Server.Port() == 53 || c.Tunnel() != nil {
 			continue
 		}
 		if _, isProxy := proxies[c.Server]; isProxy {

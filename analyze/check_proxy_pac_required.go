@@ -67,7 +67,7 @@ func runProxyPACRequired(ctx *Context) []Finding {
 	var order []string
 	proxies := ctx.proxyEndpoints()
 	for _, c := range ctx.Events.TCP {
-		if c.RoleGuessed || len(c.SYN) == 0 || c.Tunnel != nil || c.Server.Port() == 53 {
+		if c.RoleGuessed || len(c.SYN()) == 0 || c.Tunnel() != nil || c.Server.Port() == 53 {
 			continue
 		}
 		if _, isProxy := proxies[c.Server]; isProxy {

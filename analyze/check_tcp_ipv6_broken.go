@@ -69,7 +69,7 @@ func runTCPIPv6Broken(ctx *Context) []Finding {
 		return s
 	}
 	for _, c := range ctx.Events.TCP {
-		if c.RoleGuessed || c.Server.Port() == 53 || len(c.SYN) == 0 {
+		if c.RoleGuessed || c.Server.Port() == 53 || len(c.SYN()) == 0 {
 			continue
 		}
 		a := c.Server.Addr()
@@ -138,15 +138,15 @@ func (ctx *Context) ipv6Failure(c *decode.TCPConn) (ipv6Attempt, bool) {
 	o, ev := ctx.outcome(c)
 	switch o {
 	case connTimeout:
-		return ipv6Attempt{c: c, how: "unanswered", ev: ev, start: c.SYN[0].Time()}, true
+		return ipv6Attempt{c: c, how: "unanswered", ev: ev, start: c.SYN()[0].Time()}, true
 	case connRefused:
-		return ipv6Attempt{c: c, how: "refused", ev: ev, start: c.SYN[0].Time()}, true
+		return ipv6Attempt{c: c, how: "refused", ev: ev, start: c.SYN()[0].Time()}, true
 	case connOK:
 		// The handshake completed, the client spoke, the server never did.
 		if c.SYNACK.IsZero() || c.Payload[0] == 0 || c.Payload[1] > 0 {
 			return ipv6Attempt{}, false
 		}
-		first := c.FirstPayload[0]
+		first := c.ClientFirstPayload
 		end := c.Last.Time()
 		if ctx.inputEnd(int(first.Input)).After(end) {
 			end = ctx.inputEnd(int(first.Input))
@@ -158,7 +158,7 @@ func (ctx *Context) ipv6Failure(c *decode.TCPConn) (ipv6Attempt, bool) {
 			evidence(c.SYNACK, "SYN-ACK from %s: the IPv6 handshake worked", c.Server),
 			evidence(first, "the client's first data (%d bytes in all), never answered", c.Payload[0]),
 		}
-		return ipv6Attempt{c: c, how: "stalled", ev: ev, start: c.SYN[0].Time()}, true
+		return ipv6Attempt{c: c, how: "stalled", ev: ev, start: c.SYN()[0].Time()}, true
 	}
 	return ipv6Attempt{}, false
 }
@@ -185,7 +185,7 @@ func ipv6Finding(ctx *Context, host string, attempts []ipv6Attempt, v4 *decode.T
 	}
 	if v4 != nil {
 		f.Severity = Warning
-		cost := v4.SYN[0].Time().Sub(attempts[0].start)
+		cost := v4.SYN()[0].Time().Sub(attempts[0].start)
 		f.Summary += "; IPv4 works"
 		observed += fmt.Sprintf("; IPv4 to %s works, reached %s after the first IPv6 attempt", v4.Server, duration(cost))
 		f.Evidence = append(f.Evidence, evidence(v4.SYNACK, "SYN-ACK from %s: IPv4 works", v4.Server))

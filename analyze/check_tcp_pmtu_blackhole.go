@@ -46,7 +46,8 @@ func runTCPPMTUBlackhole(ctx *Context) []Finding {
 
 func pmtuBlackhole(ctx *Context, c *decode.TCPConn, dir int) (Finding, bool) {
 	p := c.Path[dir]
-	st := p.Stall
+	st := c.Stall(dir)
+	maxSegment, maxAcked := int(p.MaxSegment), int(p.MaxAcked)
 	if st == nil || st.DupAcks == 0 {
 		return Finding{}, false
 	}
@@ -59,8 +60,8 @@ func pmtuBlackhole(ctx *Context, c *decode.TCPConn, dir int) (Finding, bool) {
 	}
 	// Seen from the sender: the same full-size segment again and again,
 	// never acknowledged, and nothing that big ever got through.
-	senderView := st.Retrans >= 2 && st.RetransSize >= minBlackholeSegment && st.RetransSize >= p.MaxSegment &&
-		p.MaxAcked < st.RetransSize && st.LastRetrans.Time().Sub(st.FirstRetrans.Time()) >= 500*time.Millisecond
+	senderView := st.Retrans >= 2 && st.RetransSize >= minBlackholeSegment && st.RetransSize >= maxSegment &&
+		maxAcked < st.RetransSize && st.LastRetrans.Time().Sub(st.FirstRetrans.Time()) >= 500*time.Millisecond
 	// Seen from the receiver: bytes at the stall point never arrived, a
 	// smaller segment after them did, and the receiver gave up.
 	receiverView := st.Hole >= minBlackholeSegment && st.HoleNext < int(st.Hole) && !st.Closed.IsZero() && st.Retrans == 0
@@ -78,8 +79,8 @@ func pmtuBlackhole(ctx *Context, c *decode.TCPConn, dir int) (Finding, bool) {
 	host := ctx.connHost(c)
 	var ev []Evidence
 	mss := "no MSS option seen"
-	if len(c.SYN) > 0 {
-		ev = append(ev, evidence(c.SYN[0], "SYN from %s announcing MSS %d", c.Client, c.Path[0].MSS))
+	if len(c.SYN()) > 0 {
+		ev = append(ev, evidence(c.SYN()[0], "SYN from %s announcing MSS %d", c.Client, c.Path[0].MSS))
 	}
 	if !c.SYNACK.IsZero() {
 		ev = append(ev, evidence(c.SYNACK, "SYN-ACK from %s announcing MSS %d", c.Server, c.Path[1].MSS))
@@ -101,7 +102,7 @@ func pmtuBlackhole(ctx *Context, c *decode.TCPConn, dir int) (Finding, bool) {
 			"(largest acknowledged: %d bytes; %s)", sender, st.RetransSize, st.Retrans, p.MaxAcked, mss)
 	} else {
 		missing = int(st.Hole)
-		if m := c.Path[1-dir].MSS; m > 0 && missing >= m-12 {
+		if m := int(c.Path[1-dir].MSS); m > 0 && missing >= m-12 {
 			missing = m - (hdr - 40) // a full-size segment: the MSS less the options
 		}
 		observed = fmt.Sprintf("%d bytes from %s never arrived while the %d-byte segment after them did (largest segment "+
@@ -113,7 +114,7 @@ func pmtuBlackhole(ctx *Context, c *decode.TCPConn, dir int) (Finding, bool) {
 		observed += fmt.Sprintf("; %s gave up after %s", receiver, duration(st.Closed.Time().Sub(st.Since.Time())))
 	}
 	mtu := 0
-	for _, e := range c.ICMP {
+	for _, e := range c.ICMP() {
 		if e.Kind == "frag-needed" || e.Kind == "packet-too-big" {
 			ev = append(ev, evidence(e.At, "ICMP %s from %s, next-hop MTU %d", e.Kind, e.From, e.MTU))
 			if mtu == 0 || (e.MTU > 0 && e.MTU < mtu) {
@@ -132,8 +133,8 @@ func pmtuBlackhole(ctx *Context, c *decode.TCPConn, dir int) (Finding, bool) {
 		if sender.Addr().Is6() {
 			suggest = 1280
 		}
-		if p.MaxAcked > 0 && p.MaxAcked+hdr < suggest {
-			suggest = p.MaxAcked + hdr
+		if maxAcked > 0 && maxAcked+hdr < suggest {
+			suggest = maxAcked + hdr
 		}
 	}
 	f := Finding{

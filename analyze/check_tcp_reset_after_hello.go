@@ -27,8 +27,8 @@ func runTCPResetAfterHello(ctx *Context) []Finding {
 			continue
 		}
 		var rst *decode.TCPReset
-		for i := range c.Resets {
-			r := &c.Resets[i]
+		for i := range c.Resets() {
+			r := &c.Resets()[i]
 			if r.FromClient || r.At.Packet < s.ClientHelloAt.Packet {
 				continue
 			}

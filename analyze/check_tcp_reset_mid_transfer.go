@@ -47,9 +47,9 @@ func runTCPResetMidTransfer(ctx *Context) []Finding {
 // serverClose returns how the server's side ended c: its first RST or
 // its FIN, whichever came first, and the silence before it.
 func serverClose(c *decode.TCPConn) (at capture.Ref, rst *decode.TCPReset, idle time.Duration, ok bool) {
-	for i := range c.Resets {
-		if !c.Resets[i].FromClient {
-			rst = &c.Resets[i]
+	for i := range c.Resets() {
+		if !c.Resets()[i].FromClient {
+			rst = &c.Resets()[i]
 			break
 		}
 	}
@@ -58,7 +58,7 @@ func serverClose(c *decode.TCPConn) (at capture.Ref, rst *decode.TCPReset, idle 
 	case rst != nil && (fin.IsZero() || rst.At.Packet < fin.Packet || rst.At.Input != fin.Input):
 		return rst.At, rst, rst.Idle, true
 	case !fin.IsZero():
-		return fin, nil, c.FINIdle[1], true
+		return fin, nil, c.ServerFINIdle, true
 	}
 	return capture.Ref{}, nil, 0, false
 }
@@ -68,7 +68,7 @@ func clientClosedBefore(c *decode.TCPConn, at capture.Ref) bool {
 	if !c.FIN[0].IsZero() && c.FIN[0].Packet <= at.Packet {
 		return true
 	}
-	for _, r := range c.Resets {
+	for _, r := range c.Resets() {
 		if r.FromClient && r.At.Packet <= at.Packet {
 			return true
 		}
@@ -77,7 +77,7 @@ func clientClosedBefore(c *decode.TCPConn, at capture.Ref) bool {
 }
 
 func resetMidTransfer(ctx *Context, c *decode.TCPConn) (Finding, bool) {
-	if c.RoleGuessed || c.SYNACK.IsZero() || c.Server.Port() == 53 || c.App == "dns" {
+	if c.RoleGuessed || c.SYNACK.IsZero() || c.Server.Port() == 53 || c.App == decode.AppDNS {
 		return Finding{}, false // a capture that began mid-connection shows no start to compare with
 	}
 	closeAt, rst, idle, ok := serverClose(c)
@@ -93,7 +93,7 @@ func resetMidTransfer(ctx *Context, c *decode.TCPConn) (Finding, bool) {
 		if s.ServerHello == nil || s.EncryptedCount[0] < 2 || len(s.NotTLS) > 0 || len(s.Alerts) > 0 {
 			return Finding{}, false
 		}
-	case c.App == "http":
+	case c.App == decode.AppHTTP:
 	default:
 		return Finding{}, false
 	}

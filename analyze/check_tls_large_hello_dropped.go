@@ -41,7 +41,7 @@ func largeHelloDropped(ctx *Context, s *decode.TLSSession) (Finding, bool) {
 	if c.Payload[1] > 0 && s.Tunnel == nil {
 		return Finding{}, false // the server said something
 	}
-	for _, r := range c.Resets {
+	for _, r := range c.Resets() {
 		if !r.FromClient {
 			return Finding{}, false // a server reset is tcp-reset-after-hello's
 		}

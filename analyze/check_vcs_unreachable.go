@@ -30,7 +30,7 @@ const vcsHint = "Direct mode needs git to reach the repository. If SSH (port 22)
 // sshFailure says how an SSH connection failed, or "".
 func sshFailure(c *decode.TCPConn) string {
 	serverReset := false
-	for _, r := range c.Resets {
+	for _, r := range c.Resets() {
 		if !r.FromClient {
 			serverReset = true
 		}
@@ -38,8 +38,8 @@ func sshFailure(c *decode.TCPConn) string {
 	switch {
 	case c.SYNACK.IsZero() && serverReset:
 		return "refused"
-	case c.SYNACK.IsZero() && len(c.SYN) > 1:
-		return fmt.Sprintf("unanswered (%d SYNs)", len(c.SYN))
+	case c.SYNACK.IsZero() && len(c.SYN()) > 1:
+		return fmt.Sprintf("unanswered (%d SYNs)", len(c.SYN()))
 	case !c.SYNACK.IsZero() && c.Payload[1] == 0 && (serverReset || !c.FIN[1].IsZero()):
 		return "closed by the server without an SSH banner"
 	}
@@ -50,7 +50,7 @@ func runVCSUnreachable(ctx *Context) []Finding {
 	var out []Finding
 	seen := make(map[string]bool)
 	for _, c := range ctx.Events.TCP {
-		if c.Server.Port() != 22 || len(c.SYN) == 0 {
+		if c.Server.Port() != 22 || len(c.SYN()) == 0 {
 			continue
 		}
 		why := sshFailure(c)
@@ -63,16 +63,16 @@ func runVCSUnreachable(ctx *Context) []Finding {
 			Summary:  fmt.Sprintf("git over SSH to %s (port 22) failed: %s", host, why),
 			Expected: "a TCP connection to port 22 answered with the server's SSH- banner",
 			Observed: fmt.Sprintf("the connection to %s was %s", c.Server, why),
-			Evidence: []Evidence{evidence(c.SYN[0], "SYN to %s", c.Server)},
+			Evidence: []Evidence{evidence(c.SYN()[0], "SYN to %s", c.Server)},
 			Hint:     vcsHint,
 		}
-		if len(c.SYN) > 1 {
-			f.Evidence = append(f.Evidence, evidence(c.SYN[len(c.SYN)-1], "SYN retransmitted"))
+		if len(c.SYN()) > 1 {
+			f.Evidence = append(f.Evidence, evidence(c.SYN()[len(c.SYN())-1], "SYN retransmitted"))
 		}
 		if !c.SYNACK.IsZero() {
 			f.Evidence = append(f.Evidence, evidence(c.SYNACK, "SYN-ACK"))
 		}
-		for _, r := range c.Resets {
+		for _, r := range c.Resets() {
 			if !r.FromClient {
 				f.Evidence = append(f.Evidence, evidence(r.At, "reset from the server side"))
 				break

@@ -10,7 +10,7 @@ import (
 func TestVCSUnreachable(t *testing.T) {
 	git := exchange(1, client, router, "git.corp.internal", "A", response(2, "NOERROR", 64, "git.corp.internal", "A 10.20.9.9"))
 	ssh := func(edit func(c *decode.TCPConn)) *decode.TCPConn {
-		c := &decode.TCPConn{Client: addrPortOf("10.0.0.2:50200"), Server: addrPortOf("10.20.9.9:22"), SYN: []capture.Ref{at(10)}}
+		c := &decode.TCPConn{Client: addrPortOf("10.0.0.2:50200"), Server: addrPortOf("10.20.9.9:22"), Extra: &decode.TCPExtra{SYN: []capture.Ref{at(10)}}}
 		edit(c)
 		return c
 	}
@@ -20,10 +20,10 @@ func TestVCSUnreachable(t *testing.T) {
 		want []want
 	}{
 		{name: "SSH SYNs unanswered", ev: &decode.Events{DNS: []*decode.DNSExchange{git}, TCP: []*decode.TCPConn{
-			ssh(func(c *decode.TCPConn) { c.SYN = append(c.SYN, at(1010), at(3010)) })}},
+			ssh(func(c *decode.TCPConn) { c.Extra.SYN = append(c.Extra.SYN, at(1010), at(3010)) })}},
 			want: []want{{"git.corp.internal", "error", "unanswered (3 SYNs)"}}},
 		{name: "SSH refused", ev: &decode.Events{DNS: []*decode.DNSExchange{git}, TCP: []*decode.TCPConn{
-			ssh(func(c *decode.TCPConn) { c.Resets = []decode.TCPReset{{At: at(11)}} })}},
+			ssh(func(c *decode.TCPConn) { c.Extra.Resets = []decode.TCPReset{{At: at(11)}} })}},
 			want: []want{{"git.corp.internal", "error", "refused"}}},
 		{name: "SSH closed without a banner", ev: &decode.Events{DNS: []*decode.DNSExchange{git}, TCP: []*decode.TCPConn{
 			ssh(func(c *decode.TCPConn) { c.SYNACK, c.FIN[1] = at(11), at(40) })}},
@@ -33,7 +33,7 @@ func TestVCSUnreachable(t *testing.T) {
 		{name: "a refused connection to another port is not git", ev: &decode.Events{TCP: []*decode.TCPConn{
 			ssh(func(c *decode.TCPConn) {
 				c.Server = addrPortOf("10.20.9.9:2222")
-				c.Resets = []decode.TCPReset{{At: at(11)}}
+				c.Extra.Resets = []decode.TCPReset{{At: at(11)}}
 			})}}},
 		{name: "smart-HTTP discovery answered 401", ev: &decode.Events{HTTP: []*decode.HTTPExchange{
 			hx(3, "git.corp.internal", "/team/lib.git/info/refs?…", 401, nil)}},

@@ -192,9 +192,9 @@ func TestTCPChecks(t *testing.T) {
 	server := addrPortOf("142.250.1.1:443")
 	dns := exchange(1, client, router, modHost, "A", response(2, "NOERROR", 64, modHost, "A 142.250.1.1", "A 142.250.1.2"))
 	conn := func(server netip.AddrPort, syns []int, synack int, resets ...decode.TCPReset) *decode.TCPConn {
-		c := &decode.TCPConn{Client: addrPortOf("10.0.0.2:50000"), Server: server, First: at(syns[0]), Resets: resets}
+		c := &decode.TCPConn{Client: addrPortOf("10.0.0.2:50000"), Server: server, First: at(syns[0]), Extra: &decode.TCPExtra{Resets: resets}}
 		for _, s := range syns {
-			c.SYN = append(c.SYN, at(s))
+			c.AddSYN(at(s))
 		}
 		if synack > 0 {
 			c.SYNACK = at(synack)
@@ -341,7 +341,7 @@ func TestEveryCheckIsDocumented(t *testing.T) {
 }
 
 func TestRolesLearntFromGitsTransports(t *testing.T) {
-	ssh := &decode.TCPConn{Client: addrPortOf("10.0.0.2:40000"), Server: addrPortOf("192.0.2.22:22"), SYN: []capture.Ref{at(3)}}
+	ssh := &decode.TCPConn{Client: addrPortOf("10.0.0.2:40000"), Server: addrPortOf("192.0.2.22:22"), Extra: &decode.TCPExtra{SYN: []capture.Ref{at(3)}}}
 	dns := &decode.DNSExchange{Name: "git.corp.example", QType: 1, Query: at(1), Client: addrPortOf("10.0.0.2:5353"), Server: addrPortOf("10.0.0.53:53"),
 		Responses: []*decode.DNSResponse{{At: at(2), Answers: []decode.DNSRecord{{Name: "git.corp.example", Type: 1, Addr: netip.MustParseAddr("192.0.2.22")}}}}}
 	refs := &decode.HTTPExchange{Host: "code.corp.example", Method: "GET", Path: "/team/lib.git/info/refs", Request: at(5), Status: 401, Response: at(6)}

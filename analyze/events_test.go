@@ -154,7 +154,7 @@ func tlsSession(spec sessionSpec) *decode.TLSSession {
 		alpn = []string{"h2", "http/1.1"}
 	}
 	c := &decode.TCPConn{Client: addrPortOf("10.0.0.2:50000"), Server: addrPortOf("142.250.1.1:443"), First: at(1),
-		SYN: []capture.Ref{at(1)}, SYNACK: at(2), SYNACKIP: decode.IPInfo{TTL: spec.synackTTL}, Resets: spec.resets}
+		Extra: &decode.TCPExtra{SYN: []capture.Ref{at(1)}, Resets: spec.resets}, SYNACK: at(2), SYNACKIP: decode.IPInfo{TTL: spec.synackTTL}}
 	c.Payload[1] = spec.serverBytes
 	c.Stream[0].Retransmitted = int32(spec.retransmits)
 	if spec.clientFIN {

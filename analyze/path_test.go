@@ -746,9 +746,9 @@ func TestCaptureOneSided(t *testing.T) {
 		c := &decode.TCPConn{Client: netip.AddrPortFrom(netip.MustParseAddr("10.0.0.2"), uint16(40000+n)),
 			Server: addrPortOf(server), First: at(n), Last: at(n + 50)}
 		for i := range syns {
-			c.SYN = append(c.SYN, at(n+i*1000))
+			c.AddSYN(at(n + i*1000))
 		}
-		c.Packets = [2]int{client, srv}
+		c.Packets = [2]int32{int32(client), int32(srv)}
 		if client > syns {
 			c.Payload[0] = 500
 		}
@@ -850,7 +850,7 @@ func TestProxyBypassed(t *testing.T) {
 	}
 	t.Run("a NO_PROXY entry that matches the module host is named", func(t *testing.T) {
 		c := &decode.TCPConn{Client: addrPortOf(client), Server: addrPortOf("142.250.1.1:443"), First: at(3), Last: at(3003),
-			SYN: []capture.Ref{at(3), at(1003), at(3003)}, Packets: [2]int{3, 0}}
+			Extra: &decode.TCPExtra{SYN: []capture.Ref{at(3), at(1003), at(3003)}}, Packets: [2]int32{3, 0}}
 		ev := &decode.Events{DNS: []*decode.DNSExchange{exchange(1, client, router, modHost, "A", response(2, "NOERROR", 64, modHost, "A 142.250.1.1"))},
 			TCP: []*decode.TCPConn{c}}
 		ctx := ctxFor(ev, 5000, Options{})

@@ -227,10 +227,10 @@ func flowModel(rep *Report, ev *decode.Events) []*flowHost {
 		}
 		tun := tunByConn[c]
 		if tun == nil {
-			tun = c.Tunnel
+			tun = c.Tunnel()
 		}
 		name := connHost(c, s, tun, httpByConn[c], byAddr)
-		if c.App == "dns" {
+		if c.App == decode.AppDNS {
 			// DNS over TCP belongs with the DNS exchanges it carried.
 			continue
 		}
@@ -445,7 +445,7 @@ func connMsgs(c *decode.TCPConn, s *decode.TLSSession, tun *decode.Tunnel, hx []
 		m.seq = len(fc.msgs)
 		fc.msgs = append(fc.msgs, m)
 	}
-	for i, r := range c.SYN {
+	for i, r := range c.SYN() {
 		l := "SYN"
 		if i > 0 {
 			l = "SYN (retransmission)"
@@ -490,7 +490,7 @@ func connMsgs(c *decode.TCPConn, s *decode.TLSSession, tun *decode.Tunnel, hx []
 				label: fmt.Sprintf("%d for %s", x.Status, x.Path), dec: s != nil && s.Decrypted})
 		}
 	}
-	for _, r := range c.Resets {
+	for _, r := range c.Resets() {
 		m := flowMsg{ref: r.At, from: peer, to: laneClient, label: fmt.Sprintf("RST · TTL %d", r.IP.TTL), answers: true}
 		if r.FromClient {
 			m.from, m.to, m.label = laneClient, peer, "RST"
@@ -503,7 +503,7 @@ func connMsgs(c *decode.TCPConn, s *decode.TLSSession, tun *decode.Tunnel, hx []
 	if !c.FIN[1].IsZero() {
 		add(flowMsg{ref: c.FIN[1], from: peer, to: laneClient, label: "FIN", answers: true})
 	}
-	for _, e := range c.ICMP {
+	for _, e := range c.ICMP() {
 		add(icmpMsg(e, peer, c.Client.Addr(), c.Server.Addr()))
 	}
 	slices.SortStableFunc(fc.msgs, func(a, b flowMsg) int { return refCompare(a.ref, b.ref) })
@@ -586,9 +586,9 @@ func tlsMsgs(s *decode.TLSSession, add func(flowMsg)) {
 func flowConnOutcome(c *decode.TCPConn, s *decode.TLSSession, tun *decode.Tunnel, hx []*decode.HTTPExchange) string {
 	var parts []string
 	switch {
-	case len(c.SYN) > 0 && c.SYNACK.IsZero() && len(c.Resets) > 0:
+	case len(c.SYN()) > 0 && c.SYNACK.IsZero() && len(c.Resets()) > 0:
 		parts = append(parts, "refused")
-	case len(c.SYN) > 0 && c.SYNACK.IsZero():
+	case len(c.SYN()) > 0 && c.SYNACK.IsZero():
 		parts = append(parts, "no answer to SYN")
 	}
 	if tun != nil && tun.Status != 0 {
@@ -611,11 +611,11 @@ func flowConnOutcome(c *decode.TCPConn, s *decode.TLSSession, tun *decode.Tunnel
 	if len(hx) > 0 {
 		parts = append(parts, plural(len(hx), "request"))
 	}
-	if len(c.Resets) > 0 && !c.SYNACK.IsZero() {
+	if len(c.Resets()) > 0 && !c.SYNACK.IsZero() {
 		parts = append(parts, "reset")
 	}
 	if len(parts) == 0 {
-		return c.App
+		return c.App.String()
 	}
 	return strings.Join(parts, ", ")
 }

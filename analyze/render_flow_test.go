@@ -231,9 +231,9 @@ func TestFlowGraphScalesToManyConnections(t *testing.T) {
 		if i%2 == 0 {
 			srv = netip.MustParseAddrPort("142.250.74.113:443") // half to one host
 		}
-		c := &decode.TCPConn{Client: netip.AddrPortFrom(client, uint16(20000+i%40000)), Server: srv, App: "tls"}
+		c := &decode.TCPConn{Client: netip.AddrPortFrom(client, uint16(20000+i%40000)), Server: srv, App: decode.AppTLS}
 		c.First = ref()
-		c.SYN = []capture.Ref{c.First}
+		c.AddSYN(c.First)
 		c.SYNACK = ref()
 		c.FIN = [2]capture.Ref{ref(), ref()}
 		ev.TCP = append(ev.TCP, c)

@@ -373,7 +373,7 @@ func dnsJSON(x *decode.DNSExchange) DNSJSON {
 	}
 	for _, r := range x.Responses {
 		rj := DNSRespJSON{Packet: int(r.At.Packet), Time: Timestamp(r.At.Time()), RCode: decode.RcodeName(r.RCode),
-			Truncated: r.Truncated, Answers: make([]RecordJSON, 0, len(r.Answers)), AnswersOmitted: r.AnswersOmitted, IPTTL: r.IP.TTL, IPID: r.IP.ID, Malformed: r.Malformed}
+			Truncated: r.Truncated, Answers: make([]RecordJSON, 0, len(r.Answers)), AnswersOmitted: r.AnswersOmitted(), IPTTL: r.IP.TTL, IPID: r.IP.ID, Malformed: r.Malformed()}
 		for _, a := range r.Answers {
 			rj.Answers = append(rj.Answers, RecordJSON{Name: a.Name, Type: decode.TypeName(a.Type), TTL: a.TTL, Data: a.Data()})
 		}
@@ -502,10 +502,10 @@ func alertJSON(a tlswire.Alert) AlertJSON {
 func tcpJSON(c *decode.TCPConn) TCPJSON {
 	j := TCPJSON{
 		Input: int(c.First.Input), Packet: int(c.First.Packet), Time: Timestamp(c.First.Time()),
-		Client: addrPort(c.Client), Server: addrPort(c.Server), App: c.App,
-		SYNs: len(c.SYN), SYNACK: int(c.SYNACK.Packet), ClientBytes: c.Payload[0], ServerBytes: c.Payload[1],
+		Client: addrPort(c.Client), Server: addrPort(c.Server), App: c.App.String(),
+		SYNs: len(c.SYN()), SYNACK: int(c.SYNACK.Packet), ClientBytes: c.Payload[0], ServerBytes: c.Payload[1],
 	}
-	for _, r := range c.Resets {
+	for _, r := range c.Resets() {
 		who := "server"
 		if r.FromClient {
 			who = "client"

@@ -22,24 +22,24 @@ const (
 // outcome tells whether a connection attempt succeeded, was refused, or
 // timed out, with the packet that says so.
 func (ctx *Context) outcome(c *decode.TCPConn) (connOutcome, []Evidence) {
-	if len(c.SYN) == 0 || !c.SYNACK.IsZero() {
+	if len(c.SYN()) == 0 || !c.SYNACK.IsZero() {
 		return connOK, nil
 	}
 	var ev []Evidence
-	for i, s := range c.SYN {
+	for i, s := range c.SYN() {
 		if i == 0 {
 			ev = append(ev, evidence(s, "SYN from %s to %s (IP TTL %d)", c.Client, c.Server, c.SYNIP.TTL))
 		} else {
-			ev = append(ev, evidence(s, "SYN retransmitted, %s after the first", duration(s.Time().Sub(c.SYN[0].Time()))))
+			ev = append(ev, evidence(s, "SYN retransmitted, %s after the first", duration(s.Time().Sub(c.SYN()[0].Time()))))
 		}
 	}
-	for _, r := range c.Resets {
+	for _, r := range c.Resets() {
 		if !r.FromClient {
 			ev = append(ev, evidence(r.At, "RST from %s (IP TTL %d)", c.Server, r.IP.TTL))
 			return connRefused, ev
 		}
 	}
-	for _, e := range c.ICMP {
+	for _, e := range c.ICMP() {
 		ev = append(ev, evidence(e.At, "ICMP %s from %s", e.Kind, e.From))
 		switch e.Kind {
 		case "port-unreachable", "admin-prohibited", "policy-rejected", "protocol-unreachable":
@@ -48,8 +48,8 @@ func (ctx *Context) outcome(c *decode.TCPConn) (connOutcome, []Evidence) {
 			return connTimeout, ev
 		}
 	}
-	first := c.SYN[0]
-	if len(c.SYN) > 1 || ctx.inputEnd(int(first.Input)).Sub(first.Time()) >= time.Second {
+	first := c.SYN()[0]
+	if len(c.SYN()) > 1 || ctx.inputEnd(int(first.Input)).Sub(first.Time()) >= time.Second {
 		return connTimeout, ev
 	}
 	return connUnknown, ev
@@ -98,7 +98,7 @@ func (ctx *Context) failedConnects(want connOutcome, build func(host string, ser
 		}
 		evs[i] = append(evs[i], ev...)
 		counts[i]++
-		syns[i] += len(c.SYN)
+		syns[i] += len(c.SYN())
 	}
 	var out []Finding
 	for i, k := range keys {

@@ -29,7 +29,7 @@ func soleAppDataRecord(s *decode.TLSSession, dir tlswire.Dir) (rec tlswire.Recor
 }
 
 func hasClientReset(c *decode.TCPConn) bool {
-	for _, r := range c.Resets {
+	for _, r := range c.Resets() {
 		if r.FromClient {
 			return true
 		}

@@ -189,6 +189,11 @@ type Decoder struct {
 	sessions  slab[tlsEvent]
 	exchanges slab[DNSExchange]
 	responses slab[DNSResponse]
+	// answers holds answer sections already kept by the hash of their
+	// records, for later responses with the same records to share (see
+	// records); recs is the scratch list they are built in.
+	answers map[uint64][]DNSRecord
+	recs    []DNSRecord
 }
 
 // New returns a Decoder for the input with the given index.
@@ -572,6 +577,7 @@ func (d *Decoder) noteLimit(at capture.Ref, kind, msg string) {
 // order, and the events are returned.
 func (d *Decoder) Finish() *Events {
 	d.finishFlows()
+	d.answers, d.recs = nil, nil // only for sharing while decoding
 	d.stats.BufferedLimit = d.budget.Hits()
 	return d.finishInput()
 }

@@ -3,8 +3,10 @@ package decode
 import (
 	"crypto/tls"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -74,11 +76,95 @@ func TestDNSOverUDPKeepsEveryResponse(t *testing.T) {
 				t.Fatalf("got %d responses, want %d", len(x.Responses), tt.want)
 			}
 			for i, r := range x.Responses {
-				if r.IP.TTL != tt.ttls[i] || r.IP.ID == 0 || int(r.At.Packet) != q+1+i {
+				if r.IP.TTL != tt.ttls[i] || r.IP.ID == 0 || int(r.At.Packet) != q+1+i || r.Extra != nil {
 					t.Errorf("response %d: %+v", i, r)
 				}
 			}
 		})
+	}
+}
+
+func TestDNSResponsesWithTheSameAnswerShareIt(t *testing.T) {
+	client, resolver := ap("10.0.0.2:41000"), ap("10.0.0.1:53")
+	a := func(ttl int) string { return fmt.Sprintf("proxy.golang.org. %d IN A 142.250.1.1", ttl) }
+	cname := "proxy.golang.org. 300 IN CNAME ghs.googlehosted.com."
+	b := "ghs.googlehosted.com. 300 IN A 142.250.1.2"
+	answers := [][]string{{a(300)}, {a(300)}, {a(299)}, {cname, b}, {cname, b}, {b, cname}}
+	for _, tt := range []struct {
+		name string
+		mask uint64
+		// same lists the pairs of responses that must share their answers.
+		same [][2]int
+	}{
+		{"distinct hashes", ^uint64(0), [][2]int{{0, 1}, {3, 4}}},
+		{"every hash colliding: only the first kept is shared", 0, [][2]int{{0, 1}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			defer func(m uint64) { dnsHashMask = m }(dnsHashMask)
+			dnsHashMask = tt.mask
+			w := newWire(t)
+			for i, rrs := range answers {
+				id := uint16(10 + i)
+				w.udp(client, resolver, query(t, id, "proxy.golang.org", dns.TypeA))
+				w.ttl = uint8(60 + i)
+				w.udp(resolver, client, answer(t, id, "proxy.golang.org", dns.TypeA, dns.RcodeSuccess, rrs...))
+			}
+			ev := w.d.Finish()
+			if len(ev.DNS) != len(answers) {
+				t.Fatalf("got %d transactions", len(ev.DNS))
+			}
+			for i, x := range ev.DNS {
+				if len(x.Responses) != 1 || x.ID != uint16(10+i) {
+					t.Fatalf("transaction %d: %+v", i, x)
+				}
+				r := x.Responses[0]
+				var got []string
+				for _, rec := range r.Answers {
+					got = append(got, fmt.Sprintf("%s. %d IN %s %s", rec.Name, rec.TTL, TypeName(rec.Type), rec.Data()))
+				}
+				want := strings.Join(answers[i], "|")
+				want = strings.ReplaceAll(want, "CNAME ghs.googlehosted.com.", "CNAME ghs.googlehosted.com") // targets without the root dot
+				if g := strings.Join(got, "|"); g != want || r.IP.TTL != uint8(60+i) || int(r.At.Packet) != 2*i+2 {
+					t.Errorf("response %d: answers %q want %q, IP TTL %d, packet %d", i, g, want, r.IP.TTL, r.At.Packet)
+				}
+				for j := range i {
+					shared := &ev.DNS[j].Responses[0].Answers[0] == &r.Answers[0]
+					if want := slices.Contains(tt.same, [2]int{j, i}); shared != want {
+						t.Errorf("responses %d and %d share their answers: %v, want %v", j, i, shared, want)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestDNSResponseKeepsItsRarePartsApart(t *testing.T) {
+	client, resolver := ap("10.0.0.2:41000"), ap("10.0.0.1:53")
+	var rrs []string
+	for i := range maxRecordsPerSection + 8 {
+		rrs = append(rrs, fmt.Sprintf("proxy.golang.org. 300 IN A 142.250.1.%d", i+1))
+	}
+	w := newWire(t)
+	w.udp(client, resolver, query(t, 7, "proxy.golang.org", dns.TypeA))
+	w.udp(resolver, client, answer(t, 7, "proxy.golang.org", dns.TypeA, dns.RcodeSuccess, rrs...))
+	// Same ID, another question: rejected, with its own question.
+	w.udp(resolver, client, answer(t, 7, "sum.golang.org", dns.TypeAAAA, dns.RcodeSuccess))
+	// A response cut inside its answer section.
+	w.udp(client, resolver, query(t, 8, "proxy.golang.org", dns.TypeAAAA))
+	cut := answer(t, 8, "proxy.golang.org", dns.TypeAAAA, dns.RcodeSuccess, "proxy.golang.org. 300 IN AAAA 2607:f8b0::1")
+	w.udp(resolver, client, cut[:len(cut)-4])
+	ev := w.d.Finish()
+	if len(ev.DNS) != 2 || len(ev.DNS[0].Responses) != 1 || len(ev.DNS[0].Rejected()) != 1 || len(ev.DNS[1].Responses) != 1 {
+		t.Fatalf("DNS = %+v", ev.DNS)
+	}
+	if r := ev.DNS[0].Responses[0]; len(r.Answers) != maxRecordsPerSection || r.AnswersOmitted() != 8 || r.Malformed() != "" || r.Question() != "" {
+		t.Errorf("long answer: %d answers, %d omitted, extra %+v", len(r.Answers), r.AnswersOmitted(), r.Extra)
+	}
+	if r := ev.DNS[0].Rejected()[0]; r.Question() != "sum.golang.org" || r.QType() != dns.TypeAAAA || r.AnswersOmitted() != 0 {
+		t.Errorf("rejected response: %+v", r.Extra)
+	}
+	if r := ev.DNS[1].Responses[0]; r.Malformed() == "" || r.MalformedSection() != SectionAnswer || r.Question() != "" || len(r.Answers) != 0 {
+		t.Errorf("cut response: %+v, extra %+v", r, r.Extra)
 	}
 }
 
@@ -120,7 +206,7 @@ func TestDNSOverTCPFramesSeveralMessages(t *testing.T) {
 			t.Errorf("transaction %d = %+v", i, x)
 		}
 	}
-	if ev.TCP[0].App != "dns" {
+	if ev.TCP[0].App != AppDNS {
 		t.Errorf("app = %q", ev.TCP[0].App)
 	}
 }
@@ -133,7 +219,7 @@ func TestTCPConnectionOutcomes(t *testing.T) {
 			w.after(time.Second).tcp(client, server, 77, 0, tcpFlags{syn: true}, nil)
 		}
 		ev := w.d.Finish()
-		if len(ev.TCP) != 1 || len(ev.TCP[0].SYN) != 3 || !ev.TCP[0].SYNACK.IsZero() {
+		if len(ev.TCP) != 1 || len(ev.TCP[0].SYN()) != 3 || !ev.TCP[0].SYNACK.IsZero() {
 			t.Fatalf("TCP = %+v", ev.TCP)
 		}
 	})
@@ -143,8 +229,50 @@ func TestTCPConnectionOutcomes(t *testing.T) {
 		w.tcp(server, client, 0, 78, tcpFlags{rst: true, ack: true}, nil)
 		ev := w.d.Finish()
 		c := ev.TCP[0]
-		if len(c.Resets) != 1 || c.Resets[0].FromClient || c.Client != client {
+		if len(c.Resets()) != 1 || c.Resets()[0].FromClient || c.Client != client {
 			t.Fatalf("conn = %+v", c)
+		}
+	})
+	t.Run("a clean connection keeps no rare part, and its SYN is listed", func(t *testing.T) {
+		w := newWire(t)
+		syn := w.n + 1
+		c := w.connect(client, server)
+		c.send(0, []byte("GET / HTTP/1.1\r\n\r\n"), 1460)
+		w.tcp(client, server, c.cseq, c.sseq, tcpFlags{fin: true, ack: true}, nil)
+		w.tcp(server, client, c.sseq, c.cseq+1, tcpFlags{fin: true, ack: true}, nil)
+		ev := w.d.Finish()
+		conn := ev.TCP[0]
+		if conn.Extra != nil || len(conn.SYN()) != 1 || int(conn.SYN()[0].Packet) != syn || conn.Resets() != nil ||
+			conn.ICMP() != nil || conn.Tunnel() != nil || conn.Stall(0) != nil || conn.Stall(1) != nil {
+			t.Fatalf("conn = %+v, extra %+v", conn, conn.Extra)
+		}
+		if conn.ClientFirstPayload.IsZero() || conn.ServerFINIdle <= 0 || conn.Packets != [2]int32{4, 2} {
+			t.Fatalf("conn = %+v", conn)
+		}
+	})
+	t.Run("a retransmitted SYN lists the first one too, and a reset joins it", func(t *testing.T) {
+		w := newWire(t)
+		first := w.tcp(client, server, 77, 0, tcpFlags{syn: true}, nil)
+		again := w.after(time.Second).tcp(client, server, 77, 0, tcpFlags{syn: true}, nil)
+		rst := w.tcp(server, client, 0, 78, tcpFlags{rst: true, ack: true}, nil)
+		ev := w.d.Finish()
+		c := ev.TCP[0]
+		syns := c.SYN()
+		if len(syns) != 2 || int(syns[0].Packet) != first || int(syns[1].Packet) != again {
+			t.Fatalf("SYNs = %v", syns)
+		}
+		if r := c.Resets(); len(r) != 1 || int(r[0].At.Packet) != rst || r[0].FromClient {
+			t.Fatalf("resets = %+v", r)
+		}
+	})
+	t.Run("a SYN after the connection's first packet is listed on its own", func(t *testing.T) {
+		w := newWire(t)
+		first := w.tcp(client, server, 70, 0, tcpFlags{ack: true}, nil)
+		syn := w.tcp(client, server, 77, 0, tcpFlags{syn: true}, nil)
+		ev := w.d.Finish()
+		c := ev.TCP[0]
+		if len(ev.TCP) != 1 || int(c.First.Packet) != first || len(c.SYN()) != 1 || int(c.SYN()[0].Packet) != syn {
+			t.Fatalf("TCP = %+v, SYNs %v", ev.TCP, c.SYN())
 		}
 	})
 	t.Run("a flow seen without its SYN picks the client by port", func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 	"unique"
@@ -31,14 +32,21 @@ type dnsKey uint64
 // it. It is on the chain of its question key until a later transaction
 // with the same question key replaces it, and on the chain of its header
 // key until a later transaction with the same header key does; it is
-// forgotten once on neither, or when it expires.
+// forgotten once on neither, or when it expires. It is 32 bytes, a size
+// class below what a time.Time would make it: one is allocated per
+// transaction.
 type dnsState struct {
-	ex   *DNSExchange
-	last time.Time
+	ex *DNSExchange
+	// last is the capture time of the transaction's last message, in Unix
+	// nanoseconds: it comes from a wire.Ref, whose times that holds exactly.
+	last int64
 	// nextQ and nextID link the chains of states whose question keys, or
 	// header keys, hash to the same dnsKey.
 	nextQ, nextID *dnsState
 }
+
+// lastTime returns the capture time of the transaction's last message.
+func (st *dnsState) lastTime() time.Time { return time.Unix(0, st.last) }
 
 // dnsSeed seeds the hashes of the DNS index: a capture cannot be crafted
 // to make every transaction collide. Only lookups depend on it, never the
@@ -189,9 +197,9 @@ func (d *Decoder) dnsMessage(src, dst netip.AddrPort, tcp bool, payload []byte, 
 		// check the question (the go resolver does) drop it.
 		if q := d.dnsByHeader(client, server, tcp, m.Id); q != nil && !q.ex.Query.IsZero() {
 			if len(q.ex.Rejected()) < 16 {
-				r := &DNSResponse{At: at, IP: ip, RCode: uint16(m.Rcode), Truncated: m.Truncated, Malformed: malformed,
-					Question: name, QType: qtype}
-				r.Answers, r.AnswersOmitted = records(m.Answer)
+				r := &DNSResponse{At: at, IP: ip, RCode: uint16(m.Rcode), Truncated: m.Truncated,
+					Extra: &DNSResponseExtra{Malformed: malformed, Question: name, QType: qtype}}
+				r.Answers, r.Extra.AnswersOmitted = d.records(m.Answer)
 				q.ex.extra().Rejected = append(q.ex.Rejected(), r)
 			}
 			return
@@ -204,7 +212,7 @@ func (d *Decoder) dnsMessage(src, dst netip.AddrPort, tcp bool, payload []byte, 
 		}
 		st = d.trackDNS(lname, ex, at.Time())
 	}
-	st.last = at.Time()
+	st.last = at.Time().UnixNano()
 	if len(st.ex.Responses) >= 64 {
 		return
 	}
@@ -216,12 +224,16 @@ func (d *Decoder) dnsMessage(src, dst netip.AddrPort, tcp bool, payload []byte, 
 		Authoritative:      m.Authoritative,
 		Truncated:          m.Truncated,
 		RecursionAvailable: m.RecursionAvailable,
-		Malformed:          malformed,
 	}
-	r.Answers, r.AnswersOmitted = records(m.Answer)
-	r.Authority, r.AuthorityOmitted = records(m.Ns)
+	var omitted int
+	r.Answers, omitted = d.records(m.Answer)
+	if omitted > 0 {
+		r.extra().AnswersOmitted = omitted
+	}
 	if malformed != "" {
-		r.MalformedSection = malformedSection(payload, &m)
+		x := r.extra()
+		x.Malformed = malformed
+		x.MalformedSection = malformedSection(payload, &m)
 	}
 	st.ex.Responses = append(st.ex.Responses, r)
 }
@@ -229,8 +241,8 @@ func (d *Decoder) dnsMessage(src, dst netip.AddrPort, tcp bool, payload []byte, 
 // dnsQuery files a query: a new transaction, or a retry of a live one.
 func (d *Decoder) dnsQuery(src, dst netip.AddrPort, tcp bool, m *dns.Msg, name string, qtype uint16, ip IPInfo, malformed string, at capture.Ref) {
 	lname := strings.ToLower(name)
-	if st := d.dnsByQuestion(src, dst, tcp, m.Id, lname, qtype); st != nil && !st.ex.Query.IsZero() && at.Time().Sub(st.last) < 30*time.Second {
-		st.last = at.Time()
+	if st := d.dnsByQuestion(src, dst, tcp, m.Id, lname, qtype); st != nil && !st.ex.Query.IsZero() && at.Time().Sub(st.lastTime()) < 30*time.Second {
+		st.last = at.Time().UnixNano()
 		if len(st.ex.Retries()) < 32 {
 			st.ex.extra().Retries = append(st.ex.Retries(), at)
 		}
@@ -276,7 +288,7 @@ func (d *Decoder) newDNSExchange(client, server netip.AddrPort, tcp bool, id uin
 // under its question key and its header key; lname is its question name
 // folded to lower case. It replaces what either key found before.
 func (d *Decoder) trackDNS(lname string, ex *DNSExchange, now time.Time) *dnsState {
-	st := &dnsState{ex: ex, last: now}
+	st := &dnsState{ex: ex, last: now.UnixNano()}
 	tcp := ex.isTCP()
 	qk := dnsQKey(ex.Client, ex.Server, tcp, ex.ID, lname, ex.QType)
 	head := d.dns[qk]
@@ -308,7 +320,7 @@ func (d *Decoder) expireDNS(now time.Time) {
 		old := head
 		idKey := k&1 == 1
 		for p := &head; *p != nil; {
-			if now.Sub((*p).last) <= 2*time.Minute {
+			if now.Sub((*p).lastTime()) <= 2*time.Minute {
 				if idKey {
 					p = &(*p).nextID
 				} else {
@@ -368,9 +380,19 @@ const maxRecordText = 256
 // is kept until the analysis ends.
 func intern(s string) string { return unique.Make(s).Value() }
 
+// maxSharedAnswers bounds the answer sections a decoder keeps for sharing;
+// past it, new ones are not shared.
+const maxSharedAnswers = 1 << 14
+
 // records converts resource records to their typed form: the first
-// maxRecordsPerSection, and how many more the section held.
-func records(rrs []dns.RR) (out []DNSRecord, omitted int) {
+// maxRecordsPerSection, and how many more the section held. An answer
+// section equal to one already kept — the same names, types, TTLs and data
+// in the same order — shares its slice: the same question asked again and
+// again gets the same answer until its TTL counts down, and every response
+// is kept until the analysis ends. The events are read-only, so sharing is
+// safe. Sections are indexed by a seeded hash and compared whole, so a
+// collision only costs the sharing.
+func (d *Decoder) records(rrs []dns.RR) (out []DNSRecord, omitted int) {
 	if len(rrs) == 0 {
 		return nil, 0
 	}
@@ -378,39 +400,60 @@ func records(rrs []dns.RR) (out []DNSRecord, omitted int) {
 		omitted = len(rrs) - maxRecordsPerSection
 		rrs = rrs[:maxRecordsPerSection]
 	}
-	out = make([]DNSRecord, 0, len(rrs))
+	var h maphash.Hash
+	h.SetSeed(dnsSeed)
+	d.recs = d.recs[:0]
 	for _, rr := range rrs {
-		h := rr.Header()
-		r := DNSRecord{Name: intern(strings.TrimSuffix(h.Name, ".")), Type: h.Rrtype, TTL: h.Ttl}
-		switch v := rr.(type) {
-		case *dns.A:
-			if a, ok := netip.AddrFromSlice(v.A); ok {
-				r.Addr = a.Unmap()
-			} else {
-				r.Target = v.A.String()
-			}
-		case *dns.AAAA:
-			if a, ok := netip.AddrFromSlice(v.AAAA); ok {
-				r.Addr = a
-			} else {
-				r.Target = v.AAAA.String()
-			}
-		case *dns.CNAME:
-			r.Target = intern(strings.TrimSuffix(v.Target, "."))
-		case *dns.NS:
-			r.Target = intern(strings.TrimSuffix(v.Ns, "."))
-		case *dns.PTR:
-			r.Target = intern(strings.TrimSuffix(v.Ptr, "."))
-		default:
-			text := strings.TrimPrefix(rr.String(), h.String())
-			if len(text) > maxRecordText {
-				text = strings.ToValidUTF8(text[:maxRecordText], "") + "…"
-			}
-			r.Target = intern(text)
-		}
-		out = append(out, r)
+		r := record(rr)
+		d.recs = append(d.recs, r)
+		maphash.WriteComparable(&h, r)
+	}
+	key := h.Sum64() & dnsHashMask
+	if shared, ok := d.answers[key]; ok && slices.Equal(shared, d.recs) {
+		return shared, omitted
+	}
+	out = make([]DNSRecord, len(d.recs))
+	copy(out, d.recs)
+	if d.answers == nil {
+		d.answers = make(map[uint64][]DNSRecord)
+	}
+	if _, taken := d.answers[key]; !taken && len(d.answers) < maxSharedAnswers {
+		d.answers[key] = out
 	}
 	return out, omitted
+}
+
+// record converts one resource record to its typed form.
+func record(rr dns.RR) DNSRecord {
+	h := rr.Header()
+	r := DNSRecord{Name: intern(strings.TrimSuffix(h.Name, ".")), Type: h.Rrtype, TTL: h.Ttl}
+	switch v := rr.(type) {
+	case *dns.A:
+		if a, ok := netip.AddrFromSlice(v.A); ok {
+			r.Addr = a.Unmap()
+		} else {
+			r.Target = v.A.String()
+		}
+	case *dns.AAAA:
+		if a, ok := netip.AddrFromSlice(v.AAAA); ok {
+			r.Addr = a
+		} else {
+			r.Target = v.AAAA.String()
+		}
+	case *dns.CNAME:
+		r.Target = intern(strings.TrimSuffix(v.Target, "."))
+	case *dns.NS:
+		r.Target = intern(strings.TrimSuffix(v.Ns, "."))
+	case *dns.PTR:
+		r.Target = intern(strings.TrimSuffix(v.Ptr, "."))
+	default:
+		text := strings.TrimPrefix(rr.String(), h.String())
+		if len(text) > maxRecordText {
+			text = strings.ToValidUTF8(text[:maxRecordText], "") + "…"
+		}
+		r.Target = intern(text)
+	}
+	return r
 }
 
 // TypeName returns a record type's RFC mnemonic, or "TYPE123" (RFC 3597).

@@ -3,6 +3,7 @@ package decode
 import (
 	"net/netip"
 	"time"
+	"unsafe"
 
 	"github.com/modsniff/modsniff/capture"
 	"github.com/modsniff/modsniff/decode/reassembly"
@@ -189,12 +190,28 @@ func (t DNSTransport) String() string {
 	return ""
 }
 
-// DNSResponse is one response message to a DNS query. The fields are
-// ordered to leave no padding.
+// DNSResponse is one response message to a DNS query. Every response is
+// kept until the analysis ends: what few responses have (a parse error,
+// omitted records, the question of a rejected response) is behind Extra,
+// read through methods of the same names, and the fields are ordered to
+// leave no padding. The authority section is not kept: nothing reads it.
 type DNSResponse struct {
-	At        capture.Ref
-	Answers   []DNSRecord
-	Authority []DNSRecord
+	At      capture.Ref
+	Answers []DNSRecord
+	// Extra holds what few responses have; nil when there is none of it.
+	Extra *DNSResponseExtra
+	// RCode is the response code (RFC 1035 §4.1.1, RFC 6895 §2.3; miekg's
+	// dns.RcodeSuccess …). RcodeName makes its mnemonic.
+	RCode              uint16
+	IP                 IPInfo
+	Authoritative      bool
+	Truncated          bool
+	RecursionAvailable bool
+}
+
+// DNSResponseExtra is the part of a DNS response that most responses do
+// not have.
+type DNSResponseExtra struct {
 	// Malformed holds the parse error when only part of the message could
 	// be decoded; the header fields are still valid. MalformedSection
 	// names the section where decoding stopped.
@@ -202,18 +219,64 @@ type DNSResponse struct {
 	// Question and QType are the response's own question, set only for a
 	// response in DNSExchange.Rejected.
 	Question string
-	// AnswersOmitted and AuthorityOmitted count the records of each section
-	// beyond the first 32, which are not kept.
-	AnswersOmitted, AuthorityOmitted int
-	// RCode is the response code (RFC 1035 §4.1.1, RFC 6895 §2.3; miekg's
-	// dns.RcodeSuccess …). RcodeName makes its mnemonic.
-	RCode              uint16
-	QType              uint16
-	IP                 IPInfo
-	Authoritative      bool
-	Truncated          bool
-	RecursionAvailable bool
-	MalformedSection   DNSSection
+	// AnswersOmitted counts the records of the answer section beyond the
+	// first 32, which are not kept.
+	AnswersOmitted   int
+	QType            uint16
+	MalformedSection DNSSection
+}
+
+// extra returns r.Extra, made when missing.
+func (r *DNSResponse) extra() *DNSResponseExtra {
+	if r.Extra == nil {
+		r.Extra = new(DNSResponseExtra)
+	}
+	return r.Extra
+}
+
+// Malformed returns the parse error when only part of the message could be
+// decoded, "" when it decoded.
+func (r *DNSResponse) Malformed() string {
+	if r.Extra == nil {
+		return ""
+	}
+	return r.Extra.Malformed
+}
+
+// MalformedSection names the section where decoding stopped (zero when the
+// message decoded).
+func (r *DNSResponse) MalformedSection() DNSSection {
+	if r.Extra == nil {
+		return 0
+	}
+	return r.Extra.MalformedSection
+}
+
+// Question returns the response's own question name, set only for a
+// response in DNSExchange.Rejected.
+func (r *DNSResponse) Question() string {
+	if r.Extra == nil {
+		return ""
+	}
+	return r.Extra.Question
+}
+
+// QType returns the response's own question type, set only for a response
+// in DNSExchange.Rejected.
+func (r *DNSResponse) QType() uint16 {
+	if r.Extra == nil {
+		return 0
+	}
+	return r.Extra.QType
+}
+
+// AnswersOmitted counts the answer records beyond the first 32, which are
+// not kept.
+func (r *DNSResponse) AnswersOmitted() int {
+	if r.Extra == nil {
+		return 0
+	}
+	return r.Extra.AnswersOmitted
 }
 
 // DNSSection names a section of a DNS message (RFC 1035 §4.1).
@@ -257,44 +320,201 @@ type DNSRecord struct {
 	Type   uint16 // miekg's dns.TypeA …; TypeName makes its mnemonic
 }
 
-// TCPConn is one TCP connection (RFC 9293) as seen on the wire.
+// TCPConn is one TCP connection (RFC 9293) as seen on the wire. Every
+// connection is kept until the analysis ends, so the fields are narrow
+// where their bounds allow (packet counts, like wire.Ref's packet numbers,
+// are 32 bits), ordered to leave little padding, and what most
+// connections never have (retransmitted SYNs, resets, ICMP errors, a
+// tunnel, acknowledgement stalls) is behind Extra, read through methods
+// of the same names.
 type TCPConn struct {
 	Client, Server netip.AddrPort
+	First, Last    capture.Ref
+	// SYNACK is the server's first SYN-ACK; zero if none was seen.
+	SYNACK capture.Ref
+	// FIN holds each direction's first FIN (index 0: client).
+	FIN [2]capture.Ref
+	// LastPayload locates each direction's last packet with payload,
+	// ClientFirstPayload the client's first; Payload counts the payload
+	// bytes per direction.
+	LastPayload        [2]capture.Ref
+	ClientFirstPayload capture.Ref
+	Payload            [2]int64
+	// ServerFINIdle is the capture time between the connection's previous
+	// packet and the server's first FIN.
+	ServerFINIdle time.Duration
+	// TLS points at the session the stream carried, when known.
+	TLS *TLSSession
+	// Extra holds what few connections have; nil when there is none of it.
+	// The methods of the same names read it.
+	Extra *TCPExtra
+	// Packets counts packets per direction, saturating at the largest int32.
+	Packets [2]int32
+	// Stream holds the reassembly counters per direction.
+	Stream [2]TCPStreamStats
+	// Path holds each direction's segment sizes and acknowledgement
+	// progress (index 0: client); Stall returns a stall still open at the
+	// end.
+	Path [2]TCPPath
+	// SYNIP and SYNACKIP are the IP headers of the first SYN and SYN-ACK.
+	SYNIP, SYNACKIP IPInfo
+	// App names what the stream carries.
+	App TCPApp
 	// RoleGuessed is set when the SYN was not captured and the client was
 	// chosen by port numbers.
 	RoleGuessed bool
-	First, Last capture.Ref
-	// SYN lists the client's SYNs (the first and every retransmission).
-	SYN   []capture.Ref
-	SYNIP IPInfo
-	// SYNACK is the server's first SYN-ACK; zero if none was seen.
-	SYNACK   capture.Ref
-	SYNACKIP IPInfo
+	// synFirst is set when the client's only SYN is First, the usual case;
+	// Extra.SYN lists the SYNs otherwise. SYN returns them.
+	synFirst bool
+}
+
+// TCPExtra is the part of a connection that most connections do not
+// have, kept apart so that they do not pay for it.
+type TCPExtra struct {
+	// SYN lists the client's SYNs (the first and every retransmission),
+	// unless there was only one and it was the connection's first packet.
+	SYN []capture.Ref
 	// Resets lists every RST, from either side.
 	Resets []TCPReset
-	// FIN holds each direction's first FIN (index 0: client).
-	FIN [2]capture.Ref
-	// Packets and Payload count packets and payload bytes per direction;
-	// FirstPayload and LastPayload locate them.
-	Packets      [2]int
-	Payload      [2]int64
-	FirstPayload [2]capture.Ref
-	LastPayload  [2]capture.Ref
-	// Stream holds the reassembly statistics per direction.
-	Stream [2]reassembly.Stats
-	// App names what the stream carries: "tls", "dns", "http",
-	// "http-connect", "socks5", "socks4", or "" when unknown.
-	App string
 	// ICMP holds ICMP errors quoting this connection.
 	ICMP []*ICMPError
-	// Path holds each direction's segment sizes and acknowledgement
-	// progress (index 0: client); FINIdle the capture time between the
-	// connection's previous packet and each direction's first FIN.
-	Path    [2]TCPPath
-	FINIdle [2]time.Duration
-	// TLS and Tunnel point at what the stream carried, when known.
-	TLS    *TLSSession
+	// Tunnel is the proxy tunnel the stream carried, when known.
 	Tunnel *Tunnel
+	// Stall holds each direction's acknowledgement stall that was still
+	// open when the connection ended (see TCPPath).
+	Stall [2]*TCPStall
+}
+
+// extra returns c.Extra, made when missing.
+func (c *TCPConn) extra() *TCPExtra {
+	if c.Extra == nil {
+		c.Extra = new(TCPExtra)
+	}
+	return c.Extra
+}
+
+// SYN returns the client's SYNs: the first and every retransmission, in
+// capture order; none when no SYN from the client was captured. The
+// caller must not modify the slice.
+func (c *TCPConn) SYN() []capture.Ref {
+	switch {
+	case c.synFirst:
+		return unsafe.Slice(&c.First, 1) // First, as a list of one: no copy to keep
+	case c.Extra != nil:
+		return c.Extra.SYN
+	}
+	return nil
+}
+
+// AddSYN records a SYN from the client.
+func (c *TCPConn) AddSYN(at capture.Ref) {
+	switch {
+	case c.synFirst:
+		c.synFirst = false
+		c.extra().SYN = []capture.Ref{c.First, at}
+	case at == c.First && (c.Extra == nil || c.Extra.SYN == nil):
+		c.synFirst = true
+	default:
+		x := c.extra()
+		x.SYN = append(x.SYN, at)
+	}
+}
+
+// Resets returns every RST of the connection, from either side.
+func (c *TCPConn) Resets() []TCPReset {
+	if c.Extra == nil {
+		return nil
+	}
+	return c.Extra.Resets
+}
+
+// AddReset records a RST.
+func (c *TCPConn) AddReset(r TCPReset) { c.extra().Resets = append(c.extra().Resets, r) }
+
+// ICMP returns the ICMP errors quoting the connection.
+func (c *TCPConn) ICMP() []*ICMPError {
+	if c.Extra == nil {
+		return nil
+	}
+	return c.Extra.ICMP
+}
+
+// AddICMP records an ICMP error quoting the connection.
+func (c *TCPConn) AddICMP(e *ICMPError) { c.extra().ICMP = append(c.extra().ICMP, e) }
+
+// Tunnel returns the proxy tunnel the stream carried, nil if none.
+func (c *TCPConn) Tunnel() *Tunnel {
+	if c.Extra == nil {
+		return nil
+	}
+	return c.Extra.Tunnel
+}
+
+// SetTunnel records the proxy tunnel the stream carried.
+func (c *TCPConn) SetTunnel(t *Tunnel) { c.extra().Tunnel = t }
+
+// Stall returns direction dir's acknowledgement stall still open when the
+// connection ended (index 0: the client's data), nil if none (see
+// TCPPath).
+func (c *TCPConn) Stall(dir int) *TCPStall {
+	if c.Extra == nil {
+		return nil
+	}
+	return c.Extra.Stall[dir]
+}
+
+// SetStall records direction dir's open acknowledgement stall.
+func (c *TCPConn) SetStall(dir int, st *TCPStall) { c.extra().Stall[dir] = st }
+
+// TCPStreamStats are the reassembly counters of one direction that the
+// analysis reads (see reassembly.Stats).
+type TCPStreamStats struct {
+	// Retransmitted counts segments carrying no new byte.
+	Retransmitted int32
+	// OutOfOrder counts segments buffered because they arrived ahead of the
+	// next expected byte.
+	OutOfOrder int32
+	// BoundHits counts the times a limit forced a gap.
+	BoundHits int32
+}
+
+// streamStats keeps the counters of st that TCPConn holds.
+func streamStats(st reassembly.Stats) TCPStreamStats {
+	return TCPStreamStats{Retransmitted: st.Retransmitted, OutOfOrder: st.OutOfOrder, BoundHits: st.BoundHits}
+}
+
+// TCPApp names what a TCP stream carries.
+type TCPApp uint8
+
+// The applications a TCP stream is recognised as; the zero value names
+// none.
+const (
+	AppTLS TCPApp = 1 + iota
+	AppDNS
+	AppHTTP
+	AppHTTPConnect
+	AppSOCKS5
+	AppSOCKS4
+)
+
+// String returns "tls", "dns", "http", "http-connect", "socks5", "socks4",
+// or "" when unknown.
+func (a TCPApp) String() string {
+	switch a {
+	case AppTLS:
+		return "tls"
+	case AppDNS:
+		return "dns"
+	case AppHTTP:
+		return "http"
+	case AppHTTPConnect:
+		return "http-connect"
+	case AppSOCKS5:
+		return "socks5"
+	case AppSOCKS4:
+		return "socks4"
+	}
+	return ""
 }
 
 // TCPReset is one RST segment.

@@ -3,6 +3,7 @@ package decode
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"net/netip"
 	"slices"
 	"time"
@@ -25,19 +26,22 @@ func keyOf(x, y netip.AddrPort) flowKey {
 }
 
 // flow is the live state of one TCP connection: its event, its two
-// reassembled directions and the application decoder they feed.
+// reassembled directions and the application decoder they feed. It is
+// allocated for every connection: it is kept within 760 bytes, so that
+// with the 8-byte header the runtime gives an object of more than 512
+// bytes that holds pointers it fits the 768-byte size class.
 type flow struct {
 	key     flowKey
 	conn    *TCPConn
-	isn     uint32               // the client's initial sequence number, when its SYN was seen
 	streams [2]reassembly.Stream // in the flow: one allocation for all three
 	sinks   [2]dirSink
 	app     streamApp
 	last    time.Time
 	path    pathState
-	ended   bool // both FINs or a RST seen: forget it sooner
-	settled bool // its TLS decoder was finished early (see settle)
-	seq     int  // creation order, for deterministic sweeps
+	seq     int    // creation order, for deterministic sweeps
+	isn     uint32 // the client's initial sequence number, when its SYN was seen
+	ended   bool   // both FINs or a RST seen: forget it sooner
+	settled bool   // its TLS decoder was finished early (see settle)
 	// prev and next link the flow into its idle list (open or ended),
 	// least recently used first.
 	prev, next *flow
@@ -115,15 +119,20 @@ type streamApp interface {
 	finish()
 }
 
-// dirSink adapts one direction of a flow to reassembly.Sink.
-type dirSink struct {
-	d   *Decoder
-	f   *flow
-	dir int
+// dirSink adapts one direction of a flow to reassembly.Sink: which of the
+// flow's two sinks it is tells the direction.
+type dirSink struct{ f *flow }
+
+// dir returns the direction s stands for (0: from the client).
+func (s *dirSink) dir() int {
+	if s == &s.f.sinks[1] {
+		return 1
+	}
+	return 0
 }
 
-func (s *dirSink) Data(p []byte, at capture.Ref) { s.f.app.data(s.dir, p, at) }
-func (s *dirSink) Gap(n int64, at capture.Ref)   { s.f.app.gap(s.dir, n, at) }
+func (s *dirSink) Data(p []byte, at capture.Ref) { s.f.app.data(s.dir(), p, at) }
+func (s *dirSink) Gap(n int64, at capture.Ref)   { s.f.app.gap(s.dir(), n, at) }
 
 // wellKnownServerPort reports ports on which modsniff expects a server:
 // used to pick the client of a connection whose SYN was not captured.
@@ -183,13 +192,15 @@ func (d *Decoder) tcpPacket(srcIP, dstIP netip.Addr, ip IPInfo, t *layers.TCP, a
 	if src != c.Client {
 		dir = 1
 	}
-	c.Packets[dir]++
+	if c.Packets[dir] < math.MaxInt32 { // counts saturate, like wire.Ref's packet numbers
+		c.Packets[dir]++
+	}
 	switch {
 	case t.SYN && !t.ACK && dir == 0:
-		if len(c.SYN) < 16 {
-			c.SYN = append(c.SYN, at)
+		if len(c.SYN()) < 16 {
+			c.AddSYN(at)
 		}
-		if len(c.SYN) == 1 {
+		if len(c.SYN()) == 1 {
 			c.SYNIP = ip
 			f.isn = t.Seq
 		}
@@ -198,14 +209,16 @@ func (d *Decoder) tcpPacket(srcIP, dstIP netip.Addr, ip IPInfo, t *layers.TCP, a
 		c.SYNACKIP = ip
 	}
 	if t.RST {
-		if len(c.Resets) < 16 {
-			c.Resets = append(c.Resets, TCPReset{At: at, FromClient: dir == 0, IP: ip, AfterPayload: c.Payload[dir], Idle: idleBefore(prev, at)})
+		if len(c.Resets()) < 16 {
+			c.AddReset(TCPReset{At: at, FromClient: dir == 0, IP: ip, AfterPayload: c.Payload[dir], Idle: idleBefore(prev, at)})
 		}
 		d.markEnded(f)
 	}
 	if t.FIN && c.FIN[dir].IsZero() {
 		c.FIN[dir] = at
-		c.FINIdle[dir] = idleBefore(prev, at)
+		if dir == 1 {
+			c.ServerFINIdle = idleBefore(prev, at)
+		}
 		if !c.FIN[1-dir].IsZero() {
 			d.markEnded(f)
 		}
@@ -219,8 +232,8 @@ func (d *Decoder) tcpPacket(srcIP, dstIP netip.Addr, ip IPInfo, t *layers.TCP, a
 	f.path.track(c, dir, t, len(t.Payload)+cut, ip, at)
 	if n := len(t.Payload) + cut; n > 0 {
 		c.Payload[dir] += int64(n)
-		if c.FirstPayload[dir].IsZero() {
-			c.FirstPayload[dir] = at
+		if dir == 0 && c.ClientFirstPayload.IsZero() {
+			c.ClientFirstPayload = at
 		}
 		c.LastPayload[dir] = at
 	}
@@ -285,7 +298,7 @@ func (f *flow) isNewConnection(src netip.AddrPort, seq uint32) bool {
 	if src != c.Client {
 		return true // a simultaneous open, or roles guessed wrongly: start over
 	}
-	return len(c.SYN) > 0 && seq != f.isn
+	return len(c.SYN()) > 0 && seq != f.isn
 }
 
 // newFlow starts tracking a connection, or returns nil when the event limit
@@ -308,12 +321,10 @@ func (d *Decoder) newFlow(k flowKey, src, dst netip.AddrPort, t *layers.TCP, at 
 	}
 	f := &flow{key: k, conn: c, last: at.Time(), seq: d.nflows}
 	d.nflows++
-	f.app = &sniffer{choose: func(dir int, p []byte, force bool, at capture.Ref) (streamApp, bool) {
-		return d.sniff(c, dir, p, force, at)
-	}}
+	f.app = &sniffer{d: d, c: c}
 	lim := reassembly.Limits{MaxBufferedPerStream: d.lim.StreamBuffer}
 	for dir := range 2 {
-		f.sinks[dir] = dirSink{d: d, f: f, dir: dir}
+		f.sinks[dir] = dirSink{f: f}
 		f.streams[dir].Init(&f.sinks[dir], d.budget, lim)
 	}
 	d.flows[k] = f
@@ -325,11 +336,22 @@ func (d *Decoder) newFlow(k flowKey, src, dst netip.AddrPort, t *layers.TCP, at 
 // sniffer is the application decoder of a stream whose protocol is not
 // known yet: it holds the first bytes (fewer than sniffLen per direction)
 // until choose can tell what they are, then hands everything to the chosen
-// decoder.
+// decoder. It chooses with Decoder.sniff, or with Decoder.sniffTunnel for
+// the bytes inside the tunnel t.
 type sniffer struct {
-	choose  func(dir int, p []byte, force bool, at capture.Ref) (streamApp, bool)
+	d       *Decoder
+	c       *TCPConn
+	t       *Tunnel
 	app     streamApp
 	pending [2][]byte
+}
+
+// choose picks the decoder for the stream (see Decoder.sniff).
+func (s *sniffer) choose(dir int, p []byte, force bool, at capture.Ref) (streamApp, bool) {
+	if s.t != nil {
+		return s.d.sniffTunnel(s.c, s.t, dir, p, force, at)
+	}
+	return s.d.sniff(s.c, dir, p, force, at)
 }
 
 func (s *sniffer) data(dir int, p []byte, at capture.Ref) {
@@ -398,30 +420,30 @@ const sniffLen = 8
 // force is unset.
 func (d *Decoder) sniff(c *TCPConn, dir int, p []byte, force bool, at capture.Ref) (streamApp, bool) {
 	if c.Server.Port() == 53 || c.Client.Port() == 53 {
-		c.App = "dns"
+		c.App = AppDNS
 		return newDNSStream(d, c), true
 	}
 	switch {
 	case looksLikeTLS(p):
-		c.App = "tls"
+		c.App = AppTLS
 		return d.newTLSApp(c, nil, at), true
 	case dir == 1 && len(p) < 3 && !force:
 		return nil, false
 	case dir == 1:
 		return ignoreApp{}, true // the server spoke first: not a protocol modsniff follows
 	case looksLikeSOCKS5(p):
-		c.App = "socks5"
+		c.App = AppSOCKS5
 		return newSOCKSApp(d, c, 5), true
 	case looksLikeSOCKS4(p):
-		c.App = "socks4"
+		c.App = AppSOCKS4
 		return newSOCKSApp(d, c, 4), true
 	case len(p) < sniffLen && !force && couldBeHTTP(p):
 		return nil, false
 	case hasPrefixFold(p, "CONNECT "):
-		c.App = "http-connect"
+		c.App = AppHTTPConnect
 		return newConnectApp(d, c), true
 	case looksLikeHTTPRequest(p):
-		c.App = "http"
+		c.App = AppHTTP
 		return newHTTPApp(d, c, ""), true
 	case len(p) < 3 && !force:
 		return nil, false
@@ -446,7 +468,7 @@ func (d *Decoder) finishFlow(k flowKey, f *flow, at capture.Ref) {
 	f.app.finish()
 	f.path.finish(f.conn)
 	for dir := range 2 {
-		f.conn.Stream[dir] = f.streams[dir].Stats()
+		f.conn.Stream[dir] = streamStats(f.streams[dir].Stats())
 	}
 	delete(d.flows, k)
 	d.listOf(f).remove(f)

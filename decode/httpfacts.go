@@ -176,7 +176,7 @@ func serverClosed(c *TCPConn) bool {
 	if !c.FIN[1].IsZero() {
 		return true
 	}
-	for _, r := range c.Resets {
+	for _, r := range c.Resets() {
 		if !r.FromClient {
 			return true
 		}

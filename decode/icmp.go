@@ -180,8 +180,8 @@ func (d *Decoder) icmpPacket(from netip.Addr, ip IPInfo, typ, code uint8, rest u
 			e.Matched = true
 		}
 	case "tcp":
-		if f := d.flows[keyOf(q.src, q.dst)]; f != nil && len(f.conn.ICMP) < 16 {
-			f.conn.ICMP = append(f.conn.ICMP, e)
+		if f := d.flows[keyOf(q.src, q.dst)]; f != nil && len(f.conn.ICMP()) < 16 {
+			f.conn.AddICMP(e)
 			e.Matched = true
 		}
 	}

@@ -28,20 +28,24 @@ func (d *Decoder) addTunnel(t *Tunnel, at capture.Ref) {
 // tunnelSniffer returns the decoder for the bytes inside an established
 // tunnel: TLS (the usual case) or plain HTTP.
 func (d *Decoder) tunnelSniffer(c *TCPConn, t *Tunnel) *sniffer {
-	return &sniffer{choose: func(dir int, p []byte, force bool, at capture.Ref) (streamApp, bool) {
-		switch {
-		case looksLikeTLS(p):
-			return d.newTLSApp(c, t, at), true
-		case dir == 0 && len(p) < sniffLen && !force && couldBeHTTP(p):
-			return nil, false
-		case dir == 0 && looksLikeHTTPRequest(p):
-			host, _, _ := strings.Cut(t.Target, ":")
-			return newHTTPApp(d, c, host), true
-		case len(p) < 3 && !force:
-			return nil, false
-		}
-		return ignoreApp{}, true
-	}}
+	return &sniffer{d: d, c: c, t: t}
+}
+
+// sniffTunnel chooses the decoder for the bytes inside the tunnel t, as
+// sniff does for a connection's own stream.
+func (d *Decoder) sniffTunnel(c *TCPConn, t *Tunnel, dir int, p []byte, force bool, at capture.Ref) (streamApp, bool) {
+	switch {
+	case looksLikeTLS(p):
+		return d.newTLSApp(c, t, at), true
+	case dir == 0 && len(p) < sniffLen && !force && couldBeHTTP(p):
+		return nil, false
+	case dir == 0 && looksLikeHTTPRequest(p):
+		host, _, _ := strings.Cut(t.Target, ":")
+		return newHTTPApp(d, c, host), true
+	case len(p) < 3 && !force:
+		return nil, false
+	}
+	return ignoreApp{}, true
 }
 
 // connectApp decodes an HTTP CONNECT exchange (RFC 9110 §9.3.6) and then
@@ -72,7 +76,7 @@ func (a *connectApp) request(h *httpHead, at capture.Ref) bodyMode {
 	_, hasAuth := h.get("Proxy-Authorization")
 	a.t = &Tunnel{Kind: "http-connect", Client: a.c.Client, Proxy: a.c.Server, Target: target,
 		Request: at, ProxyAuthorization: hasAuth, Conn: a.c}
-	a.c.Tunnel = a.t
+	a.c.SetTunnel(a.t)
 	a.d.addTunnel(a.t, at)
 	return bodyTunnel
 }
@@ -256,7 +260,7 @@ func (a *socksApp) message(dir int, b []byte, at capture.Ref) int {
 		}
 		a.t = &Tunnel{Kind: "socks5", Client: a.c.Client, Proxy: a.c.Server, Request: at,
 			Methods: append([]byte(nil), b[2:n]...), Method: -1, Conn: a.c}
-		a.c.Tunnel = a.t
+		a.c.SetTunnel(a.t)
 		a.d.addTunnel(a.t, at)
 		a.step[0]++
 		return n
@@ -341,7 +345,7 @@ func (a *socksApp) socks4(dir int, b []byte, at capture.Ref) int {
 		}
 		a.t = &Tunnel{Kind: "socks4", Client: a.c.Client, Proxy: a.c.Server, Request: at,
 			Target: net.JoinHostPort(host, strconv.Itoa(int(port))), Method: -1, Conn: a.c}
-		a.c.Tunnel = a.t
+		a.c.SetTunnel(a.t)
 		a.d.addTunnel(a.t, at)
 		return n
 	}

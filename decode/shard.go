@@ -483,7 +483,7 @@ func (d *Decoder) finishShard(last time.Time) []*TLSSession {
 // and these tables would be garbage alive through it.
 func (d *Decoder) releaseTables() {
 	d.flows, d.openFlows, d.endedFlows, d.lastFlow = nil, flowList{}, flowList{}, nil
-	d.dns, d.ntp = nil, nil
+	d.dns, d.ntp, d.answers, d.recs = nil, nil, nil, nil
 	d.intern = nil
 }
 
@@ -492,7 +492,7 @@ func (d *Decoder) releaseTables() {
 // at the same moment.
 func (d *Decoder) finishing(f *flow) {
 	if d.seg != nil {
-		d.seg.begin(moment{d.seg.cur.at, d.seg.cur.phase, int64(f.conn.First.Packet)})
+		d.seg.begin(moment{d.seg.cur.at, d.seg.cur.phase, f.conn.First.Packet})
 	}
 }
 
@@ -573,7 +573,7 @@ func (s *Sharded) merge() *Events {
 	}
 	type segRef struct {
 		key      moment
-		dec, idx int
+		dec, idx int32 // a shard's segments are counted by its 32-bit event counts
 	}
 	n := 0
 	for _, d := range decs {
@@ -582,7 +582,7 @@ func (s *Sharded) merge() *Events {
 	all := make([]segRef, 0, n)
 	for di, d := range decs {
 		for i := range d.seg.segs.len() {
-			all = append(all, segRef{d.seg.segs.at(i).key, di, i})
+			all = append(all, segRef{d.seg.segs.at(i).key, int32(di), int32(i)})
 		}
 	}
 	slices.SortFunc(all, func(a, b segRef) int {
@@ -623,7 +623,7 @@ func (s *Sharded) merge() *Events {
 	prev := make([][numEventKinds]int32, len(decs))
 	for _, r := range all {
 		d := decs[r.dec]
-		sg := d.seg.segs.at(r.idx)
+		sg := d.seg.segs.at(int(r.idx))
 		from := prev[r.dec]
 		prev[r.dec] = sg.lens
 		out.DNS = append(out.DNS, d.ev.DNS[from[evDNS]:sg.lens[evDNS]]...)
@@ -640,7 +640,7 @@ func (s *Sharded) merge() *Events {
 				kind := kn[k].kind
 				if counts[kind]++; counts[kind] > maxNotesPerKind {
 					if counts[kind] == maxNotesPerKind+1 {
-						first[kind] = cand{sg.key, r.dec, d.ev.Notes[j].At, true}
+						first[kind] = cand{sg.key, int(r.dec), d.ev.Notes[j].At, true}
 					}
 					continue
 				}
@@ -707,11 +707,12 @@ func withCap[T any](n int) []T {
 // A moment is when the decoders create events: at a packet (phasePacket),
 // at the sweep of the flow table that comes before it (phaseSweep), or at
 // the end of the input; flow, when set, is the first packet of the flow
-// being finished.
+// being finished (a wire.Ref's packet number, so 32 bits: a moment is 16
+// bytes, and a shard records one per moment that created events).
 type moment struct {
 	at    int64
 	phase uint8
-	flow  int64
+	flow  int32
 }
 
 const (

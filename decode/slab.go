@@ -1,5 +1,7 @@
 package decode
 
+import "unsafe"
+
 // slab hands out zeroed values of T carved from chunks, for the events a
 // decoder keeps for the whole analysis. Allocated one by one, they lay
 // among the short-lived state of their flows (reassembly streams, record
@@ -14,17 +16,31 @@ type slab[T any] struct {
 	n    int // values handed out, which sizes the next chunk
 }
 
-// slabChunk bounds the values of one chunk: chunks start small, so that a
-// capture of a few connections does not pay for a large one, and double.
-const slabChunk = 64
+// slabChunkBytes bounds the bytes of one chunk: chunks start at 4 values,
+// so that a capture of a few connections does not pay for a large one, and
+// double up to the most values that fit. 40 KiB is five pages: a chunk that
+// size is a large object, which the runtime rounds up to whole pages and
+// gives no allocation header, so a full chunk wastes less than one value.
+// A chunk of a small size class would carry an 8-byte header and be
+// rounded up to the class: 64 connections of 320 bytes took 21,760 bytes
+// for 20,480, and 64 DNS responses of 64 bytes 4,864 for 4,096.
+const slabChunkBytes = 40 << 10
 
 // new returns a pointer to a zeroed T.
 func (s *slab[T]) new() *T {
 	if len(s.free) == 0 {
-		s.free = make([]T, min(max(s.n, 4), slabChunk))
+		s.free = make([]T, slabChunkLen[T](s.n))
 	}
 	p := &s.free[0]
 	s.free = s.free[1:]
 	s.n++
 	return p
+}
+
+// slabChunkLen is the number of values of the chunk that follows handed
+// out ones.
+func slabChunkLen[T any](handedOut int) int {
+	var zero T
+	most := max(slabChunkBytes/max(int(unsafe.Sizeof(zero)), 1), 1)
+	return min(max(handedOut, 4), most)
 }

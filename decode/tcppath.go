@@ -1,6 +1,7 @@
 package decode
 
 import (
+	"math"
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
@@ -10,26 +11,22 @@ import (
 
 // TCPPath is what one direction of a connection showed about the path
 // (RFC 9293 §3.7, RFC 1191, RFC 8201): the sizes its segments had, which of
-// them the peer acknowledged, and an acknowledgement stall that was still
-// open when the connection ended. It is fixed-size: tracking it costs a few
-// comparisons per packet and no allocation.
+// them the peer acknowledged. An acknowledgement stall that was still open
+// when the connection ended is TCPConn.Stall. It is fixed-size: tracking
+// it costs a few comparisons per packet and no allocation.
 type TCPPath struct {
-	// MSS is the maximum segment size this direction's SYN announced (0
-	// when no SYN or no MSS option was seen).
-	MSS int
 	// MaxSegment is the largest payload this direction sent; MaxAcked the
 	// largest payload the peer's cumulative acknowledgement covered
 	// (approximate: the largest segment sent since the previous advance).
-	MaxSegment int
-	MaxAcked   int
+	// A segment's payload is bounded by its IP datagram's 16-bit length.
+	MaxSegment int32
+	MaxAcked   int32
 	// LastSegment is the payload size of this direction's last segment
 	// with data (a request, or housekeeping such as an HTTP/2 PING ACK).
-	LastSegment int
-	// Stall is set when the peer's cumulative acknowledgement stopped at
-	// one sequence number while it kept acknowledging later arrivals
-	// (duplicate ACKs), and never moved past it before the connection
-	// ended. Ordinary loss that a retransmission repairs clears it.
-	Stall *TCPStall
+	LastSegment int32
+	// MSS is the maximum segment size this direction's SYN announced (0
+	// when no SYN or no MSS option was seen).
+	MSS uint16
 	// LastDataIP is the IP header of this direction's last payload packet.
 	LastDataIP IPInfo
 }
@@ -75,7 +72,7 @@ type pathState struct {
 	nxt     [2]uint32 // highest sequence end sent per direction
 	haveAck [2]bool
 	ack     [2]uint32 // highest acknowledgement of each direction's data
-	pendMax [2]int    // largest segment sent since the last ACK advance …
+	pendMax [2]int32  // largest segment sent since the last ACK advance …
 	pendEnd [2]uint32 // … and where it ends
 	win     [2]uint16 // each direction's last advertised window …
 	winSet  [2]bool   // … once a segment without SYN set it (a SYN's is unscaled)
@@ -102,7 +99,7 @@ func (p *pathState) track(c *TCPConn, dir int, t *layers.TCP, n int, ip IPInfo, 
 	if t.SYN {
 		for _, o := range t.Options {
 			if o.OptionType == layers.TCPOptionKindMSS && len(o.OptionData) == 2 {
-				c.Path[dir].MSS = int(o.OptionData[0])<<8 | int(o.OptionData[1])
+				c.Path[dir].MSS = uint16(o.OptionData[0])<<8 | uint16(o.OptionData[1])
 			}
 		}
 	}
@@ -118,10 +115,10 @@ func (p *pathState) track(c *TCPConn, dir int, t *layers.TCP, n int, ip IPInfo, 
 	if n > 0 {
 		path := &c.Path[dir]
 		path.LastDataIP = ip
-		path.LastSegment = n
-		path.MaxSegment = max(path.MaxSegment, n)
-		if n > p.pendMax[dir] {
-			p.pendMax[dir], p.pendEnd[dir] = n, end
+		path.LastSegment = clampInt32(n)
+		path.MaxSegment = max(path.MaxSegment, clampInt32(n))
+		if n32 := clampInt32(n); n32 > p.pendMax[dir] {
+			p.pendMax[dir], p.pendEnd[dir] = n32, end
 		}
 		if p.active[dir] {
 			st := p.stall[dir]
@@ -192,10 +189,13 @@ func (p *pathState) track(c *TCPConn, dir int, t *layers.TCP, n int, ip IPInfo, 
 func (p *pathState) finish(c *TCPConn) {
 	for dir := range 2 {
 		if p.active[dir] {
-			c.Path[dir].Stall = p.stall[dir] // the flow ends here: the record is handed over
+			c.SetStall(dir, p.stall[dir]) // the flow ends here: the record is handed over
 		}
 	}
 }
+
+// clampInt32 returns n, or the nearest int32 when n is beyond that range.
+func clampInt32(n int) int32 { return int32(min(max(n, math.MinInt32), math.MaxInt32)) }
 
 // idleBefore is the capture time between a connection's previous packet
 // and at (0 for its first).

@@ -44,7 +44,7 @@ func FuzzTCPPath(f *testing.F) {
 		}
 		p.finish(c)
 		for dir := range 2 {
-			if st := c.Path[dir].Stall; st != nil && (st.DupAcks < 1 || st.Since.IsZero() || st.Retrans < 0) {
+			if st := c.Stall(dir); st != nil && (st.DupAcks < 1 || st.Since.IsZero() || st.Retrans < 0) {
 				t.Fatalf("direction %d: an open stall without its duplicate ACK: %+v", dir, st)
 			}
 		}
