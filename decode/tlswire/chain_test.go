@@ -74,7 +74,7 @@ func TestCertCacheSharesRepeatedChains(t *testing.T) {
 			t.Error("a damaged message is shared")
 		}
 		for _, s := range []*Session{a, b} {
-			if m := s.Message(ServerToClient, TypeCertificate); m == nil || m.Err == nil || len(s.Errors) == 0 {
+			if m := s.Message(ServerToClient, TypeCertificate); m == nil || m.Err == nil || len(s.Errors()) == 0 {
 				t.Errorf("damage not reported: %+v", m)
 			}
 		}

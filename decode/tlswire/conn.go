@@ -3,6 +3,7 @@ package tlswire
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 
@@ -179,11 +180,13 @@ func (c *Conn) Session() *Session { return c.sess }
 func (c *Conn) IsTLS() bool { return !c.notTLS }
 
 func (c *Conn) note(dir Dir, at wire.Ref, format string, args ...any) {
-	c.sess.Notes = addNote(c.sess.Notes, at.String()+" "+dir.String()+": "+fmt.Sprintf(format, args...))
+	x := c.sess.extra()
+	x.Notes = addNote(x.Notes, at.String()+" "+dir.String()+": "+fmt.Sprintf(format, args...))
 }
 
 func (c *Conn) fail(dir Dir, at wire.Ref, format string, args ...any) {
-	c.sess.Errors = addNote(c.sess.Errors, at.String()+" "+dir.String()+": "+fmt.Sprintf(format, args...))
+	x := c.sess.extra()
+	x.Errors = addNote(x.Errors, at.String()+" "+dir.String()+": "+fmt.Sprintf(format, args...))
 }
 
 // stop gives up on a direction after a protocol error.
@@ -334,7 +337,7 @@ func (c *Conn) startRecord(h *half, hdr []byte, at wire.Ref) {
 			switch {
 			case h.hsStopped:
 				h.mode = modeSkip
-			case h.ccsCompat && c.sess.HelloRetry == nil:
+			case h.ccsCompat && c.sess.HelloRetry() == nil:
 				// After its compatibility CCS a TLS 1.3 client sends plaintext
 				// handshake only for a second ClientHello (the
 				// HelloRetryRequest may be missing from the capture); anything
@@ -373,7 +376,9 @@ func (c *Conn) protected(h *half) {
 	if st.ProtectedFrom.IsZero() {
 		st.ProtectedFrom = h.recStart
 	}
-	c.sess.EncryptedCount[h.dir]++
+	if c.sess.EncryptedCount[h.dir] < math.MaxInt32 {
+		c.sess.EncryptedCount[h.dir]++
+	}
 	st.ProtectedBytes += int64(n)
 	if len(c.sess.Encrypted[h.dir]) < MaxEncryptedRecords {
 		if c.sess.Encrypted[h.dir] == nil {
@@ -534,7 +539,9 @@ func (c *Conn) endRecord(h *half, at wire.Ref) {
 			c.inferRecord(h, at)
 		} else {
 			c.sess.Decrypted = true
-			c.sess.DecryptedRecords[h.dir]++
+			if x := c.sess.extra(); x.DecryptedRecords[h.dir] < math.MaxInt32 {
+				x.DecryptedRecords[h.dir]++
+			}
 			if h.dec != nil && h.dec.switched {
 				h.dec.switched = false
 				c.note(h.dir, at, "the %s's Finished was not seen: application traffic keys taken from here on", h.dir)
@@ -634,7 +641,9 @@ func (c *Conn) appRecord(st *DirState, at wire.Ref, inferred bool) {
 	if st.AppData.IsZero() {
 		st.AppData, st.AppDataInferred = at, inferred
 	}
-	st.AppDataRecords++
+	if st.AppDataRecords < math.MaxInt32 {
+		st.AppDataRecords++
+	}
 }
 
 // setPhase moves a direction to phase p and publishes it.
@@ -901,7 +910,7 @@ func (c *Conn) parseMessage(typ uint8, body []byte) (any, error) {
 // packet follows the log entry holding the same pointer (Session.follow),
 // so a repeated chain must not move it.
 func (c *Conn) ownCertificates(m *CertificateMsg) *CertificateMsg {
-	if m != nil && (m == c.sess.Certificates || m == c.sess.ClientCertificates) {
+	if m != nil && (m == c.sess.Certificates || m == c.sess.ClientCertificates()) {
 		cp := *m
 		return &cp
 	}
@@ -981,8 +990,9 @@ func (c *Conn) view(h *half, m *Message, first wire.Ref) bool {
 		return c.setClientHello(h, v, first, m.At)
 	case *ServerHello:
 		switch {
-		case v.IsHelloRetryRequest && s.HelloRetry == nil && s.ServerHello == nil:
-			s.HelloRetry, s.HelloRetryAt = v, m.At
+		case v.IsHelloRetryRequest && s.HelloRetry() == nil && s.ServerHello == nil:
+			x := s.extra()
+			x.HelloRetry, x.HelloRetryAt = v, m.At
 		case v.IsHelloRetryRequest:
 			c.note(h.dir, m.At, "another HelloRetryRequest")
 			return false
@@ -1004,8 +1014,9 @@ func (c *Conn) view(h *half, m *Message, first wire.Ref) bool {
 	case *CompressedCertificate:
 		return v.Certificate != nil && c.setCertificates(h.dir, v.Certificate, m.At)
 	case *EncryptedExtensions:
-		if s.EncryptedExtensions == nil {
-			s.EncryptedExtensions, s.EncryptedExtensionsAt = v, m.At
+		if s.EncryptedExtensions() == nil {
+			x := s.extra()
+			x.EncryptedExtensions, x.EncryptedExtensionsAt = v, m.At
 			return true
 		}
 		return false
@@ -1026,8 +1037,9 @@ func (c *Conn) view(h *half, m *Message, first wire.Ref) bool {
 func (c *Conn) setCertificates(dir Dir, msg *CertificateMsg, at wire.Ref) bool {
 	s := c.sess
 	if dir == ClientToServer {
-		if s.ClientCertificates == nil {
-			s.ClientCertificates, s.ClientCertificatesAt = msg, at
+		if s.ClientCertificates() == nil {
+			x := s.extra()
+			x.ClientCertificates, x.ClientCertificatesAt = msg, at
 			return true
 		}
 		return false
@@ -1044,12 +1056,13 @@ func (c *Conn) setClientHello(h *half, ch *ClientHello, first, at wire.Ref) bool
 	switch {
 	case s.ClientHello == nil:
 		s.ClientHello, s.ClientHelloAt, s.ClientHelloFirstAt = ch, at, first
-		s.ClientHelloPackets = h.pkts
-	case s.SecondClientHello == nil && s.ServerHello == nil:
+		s.ClientHelloPackets = int32(min(h.pkts, math.MaxInt32))
+	case s.SecondClientHello() == nil && s.ServerHello == nil:
 		// The answer to a HelloRetryRequest (RFC 8446 §4.1.2), which may be
 		// missing from the capture.
-		s.SecondClientHello, s.SecondClientHelloAt = ch, at
-		if s.HelloRetry == nil {
+		x := s.extra()
+		x.SecondClientHello, x.SecondClientHelloAt = ch, at
+		if s.HelloRetry() == nil {
 			c.note(h.dir, at, "second ClientHello without a HelloRetryRequest seen")
 		}
 	default:

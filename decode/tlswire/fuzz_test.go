@@ -158,11 +158,11 @@ func FuzzConn(f *testing.F) {
 		runFeeds(c, prog)
 		s := c.Session()
 		for d := range 2 {
-			if len(s.Encrypted[d]) > MaxEncryptedRecords || s.EncryptedCount[d] < len(s.Encrypted[d]) {
+			if len(s.Encrypted[d]) > MaxEncryptedRecords || int(s.EncryptedCount[d]) < len(s.Encrypted[d]) {
 				t.Fatalf("records %d / %d", len(s.Encrypted[d]), s.EncryptedCount[d])
 			}
 		}
-		if len(s.Notes) > maxNotes || len(s.Errors) > maxNotes || len(s.Alerts) > maxAlerts || len(s.Messages) > maxMessages+8 {
+		if len(s.Notes()) > maxNotes || len(s.Errors()) > maxNotes || len(s.Alerts) > maxAlerts || len(s.Messages) > maxMessages+8 {
 			t.Fatal("unbounded session lists")
 		}
 		summary(s)

@@ -210,8 +210,8 @@ var chunkPatterns = map[string][]int{
 func summary(s *Session) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "v=%x ch=%v/%v/%d sh=%v hrr=%v ch2=%v certs=%v ccs=%v enc=%v cnt=%v bytes=%v alerts=%v notes=%q errors=%q hs=%v",
-		s.Version(), s.ClientHelloAt, s.ClientHelloFirstAt, s.ClientHelloPackets, s.ServerHelloAt, s.HelloRetryAt, s.SecondClientHelloAt,
-		s.CertificatesAt, ccsAt(s), protectedFrom(s), s.EncryptedCount, protectedBytes(s), s.Alerts, s.Notes, s.Errors, logSummary(s))
+		s.Version(), s.ClientHelloAt, s.ClientHelloFirstAt, s.ClientHelloPackets, s.ServerHelloAt, s.HelloRetryAt(), s.SecondClientHelloAt(),
+		s.CertificatesAt, ccsAt(s), protectedFrom(s), s.EncryptedCount, protectedBytes(s), s.Alerts, s.Notes(), s.Errors(), logSummary(s))
 	fmt.Fprintf(&b, " dirs=%+v", s.Dirs)
 	for d := range s.Encrypted {
 		fmt.Fprintf(&b, " rec%d=%v", d, s.Encrypted[d])
@@ -309,8 +309,8 @@ func TestRealHandshakeTLS13(t *testing.T) {
 	if s.Dirs[ServerToClient].ProtectedBytes < 70000 || s.EncryptedCount[ServerToClient] < 5 {
 		t.Errorf("server protected %d records, %d bytes", s.EncryptedCount[1], s.Dirs[1].ProtectedBytes)
 	}
-	if len(s.Alerts) != 0 || len(s.Notes) != 0 || len(s.Errors) != 0 || s.Lost != [2]bool{} {
-		t.Errorf("alerts %v notes %q errors %q lost %v", s.Alerts, s.Notes, s.Errors, s.Lost)
+	if len(s.Alerts) != 0 || len(s.Notes()) != 0 || len(s.Errors()) != 0 || s.Lost != [2]bool{} {
+		t.Errorf("alerts %v notes %q errors %q lost %v", s.Alerts, s.Notes(), s.Errors(), s.Lost)
 	}
 }
 
@@ -381,8 +381,8 @@ func TestRealHandshakeTLS12(t *testing.T) {
 					enc++
 				}
 			}
-			if enc == 0 || len(s.Errors) != 0 || len(s.Notes) != 0 {
-				t.Errorf("alerts %v errors %q notes %q", s.Alerts, s.Errors, s.Notes)
+			if enc == 0 || len(s.Errors()) != 0 || len(s.Notes()) != 0 {
+				t.Errorf("alerts %v errors %q notes %q", s.Alerts, s.Errors(), s.Notes())
 			}
 		})
 	}
@@ -463,20 +463,20 @@ func TestRealHandshakeHelloRetry(t *testing.T) {
 		t.Fatalf("handshake: client %v, server %v", cerr, serr)
 	}
 	s := decodeAllPatterns(t, rec)
-	if s.HelloRetry == nil || !s.HelloRetry.IsHelloRetryRequest || s.HelloRetry.KeyShareGroup != 24 {
-		t.Fatalf("hello retry %+v", s.HelloRetry)
+	if s.HelloRetry() == nil || !s.HelloRetry().IsHelloRetryRequest || s.HelloRetry().KeyShareGroup != 24 {
+		t.Fatalf("hello retry %+v", s.HelloRetry())
 	}
 	if s.ClientHello == nil || !slices.Equal(s.ClientHello.KeyShareGroups, []uint16{23}) {
 		t.Errorf("first hello key shares %+v", s.ClientHello)
 	}
-	if s.SecondClientHello == nil || !slices.Equal(s.SecondClientHello.KeyShareGroups, []uint16{24}) || s.SecondClientHelloAt.Packet <= s.HelloRetryAt.Packet {
-		t.Errorf("second hello %+v at %v", s.SecondClientHello, s.SecondClientHelloAt)
+	if s.SecondClientHello() == nil || !slices.Equal(s.SecondClientHello().KeyShareGroups, []uint16{24}) || s.SecondClientHelloAt().Packet <= s.HelloRetryAt().Packet {
+		t.Errorf("second hello %+v at %v", s.SecondClientHello(), s.SecondClientHelloAt())
 	}
 	if s.ServerHello == nil || s.ServerHello.IsHelloRetryRequest || s.ServerHello.KeyShareGroup != 24 || s.Version() != VersionTLS13 {
 		t.Errorf("server hello %+v", s.ServerHello)
 	}
-	if len(s.Notes) != 0 || len(s.Errors) != 0 {
-		t.Errorf("notes %q errors %q", s.Notes, s.Errors)
+	if len(s.Notes()) != 0 || len(s.Errors()) != 0 {
+		t.Errorf("notes %q errors %q", s.Notes(), s.Errors())
 	}
 }
 

@@ -196,8 +196,8 @@ func (c *Conn) clientRandom() ([32]byte, bool) {
 	switch {
 	case c.sess.ClientHello != nil:
 		return c.sess.ClientHello.Random, true
-	case c.sess.SecondClientHello != nil:
-		return c.sess.SecondClientHello.Random, true
+	case c.sess.SecondClientHello() != nil:
+		return c.sess.SecondClientHello().Random, true
 	}
 	return [32]byte{}, false
 }

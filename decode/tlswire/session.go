@@ -155,8 +155,8 @@ func (p Phase) String() string {
 // it: what a check needs to tell a client that carried on from one that
 // gave up, without looking at record types itself.
 //
-// Its flags are grouped after the references so that the two DirStates of
-// a Session take 96 bytes each rather than 112.
+// Its flags are grouped after the references, with the 32-bit record
+// count, so that the two DirStates of a Session take 88 bytes each.
 type DirState struct {
 	// Bytes counts the bytes fed.
 	Bytes int64
@@ -182,9 +182,9 @@ type DirState struct {
 	// application_data record after the one holding Finished (TLS 1.3) or
 	// the first application_data record (TLS 1.2). AppDataInferred says it
 	// was taken from the shape. AppDataRecords counts the records taken as
-	// application data.
+	// application data (up to math.MaxInt32).
 	AppData        wire.Ref
-	AppDataRecords int
+	AppDataRecords int32
 	// Phase is where the direction's record stream stands.
 	Phase            Phase
 	FinishedInferred bool
@@ -209,6 +209,11 @@ const (
 // (ClientHello, ServerHello, Certificates …, each with the packet that
 // completed it); pointers are nil and references zero for what was not
 // seen. Arrays indexed by [Dir] hold one value per direction.
+//
+// A Session is kept for the whole analysis, one per TLS connection: what
+// few sessions have (a HelloRetryRequest, client certificates, decrypted
+// EncryptedExtensions, notes, errors) is in Extra, read through the methods
+// of the same names, and the fields are ordered to leave no padding.
 type Session struct {
 	// ClientHello is the first ClientHello; ClientHelloAt is the packet that
 	// completed it, ClientHelloFirstAt the packet that carried its first
@@ -216,32 +221,20 @@ type Session struct {
 	// that carried client bytes up to and including the one that completed
 	// it: more than one means a multi-segment hello, the kind some
 	// middleboxes drop.
-	ClientHello        *ClientHello
-	ClientHelloAt      wire.Ref
-	ClientHelloFirstAt wire.Ref
-	ClientHelloPackets int
-
-	// HelloRetry is a HelloRetryRequest (RFC 8446 §4.1.4) and
-	// SecondClientHello the ClientHello that answered it.
-	HelloRetry          *ServerHello
-	HelloRetryAt        wire.Ref
-	SecondClientHello   *ClientHello
-	SecondClientHelloAt wire.Ref
-
+	ClientHello *ClientHello
 	// ServerHello is the ServerHello that is not a HelloRetryRequest.
-	ServerHello   *ServerHello
-	ServerHelloAt wire.Ref
-
+	ServerHello *ServerHello
 	// Certificates is the server's Certificate message (in clear in TLS 1.2
 	// and earlier; in TLS 1.3 only when decrypted), also when it came
-	// compressed (RFC 8879: see CompressedCertificate);
-	// ClientCertificates the client's.
-	Certificates          *CertificateMsg
-	CertificatesAt        wire.Ref
-	ClientCertificates    *CertificateMsg
-	ClientCertificatesAt  wire.Ref
-	EncryptedExtensions   *EncryptedExtensions
-	EncryptedExtensionsAt wire.Ref
+	// compressed (RFC 8879: see CompressedCertificate).
+	Certificates *CertificateMsg
+	// Extra holds what few sessions have; nil when there is none of it.
+	Extra *SessionExtra
+
+	ClientHelloAt      wire.Ref
+	ClientHelloFirstAt wire.Ref
+	ServerHelloAt      wire.Ref
+	CertificatesAt     wire.Ref
 
 	// Messages is the log of handshake messages of both directions in the
 	// order they completed, with their parsed values and parse errors.
@@ -252,9 +245,12 @@ type Session struct {
 	Dirs [2]DirState
 
 	// Encrypted holds the first MaxEncryptedRecords protected records of
-	// each direction; EncryptedCount counts all of them.
+	// each direction; EncryptedCount counts all of them (up to
+	// math.MaxInt32).
 	Encrypted      [2][]RecordInfo
-	EncryptedCount [2]int
+	EncryptedCount [2]int32
+
+	ClientHelloPackets int32
 	// Lost is set for a direction whose record stream could not be followed
 	// to the end (a gap of unknown size or inside a header, a protocol
 	// error): Dirs[d].Phase is then PhaseLost.
@@ -266,9 +262,30 @@ type Session struct {
 	// include those that travelled encrypted (TLS 1.3 EncryptedExtensions,
 	// Certificate …; Alerts with Encrypted set and their real level and
 	// description). DecryptedRecords counts them per direction.
-	Keys             KeyState
-	Decrypted        bool
-	DecryptedRecords [2]int
+	Keys      KeyState
+	Decrypted bool
+}
+
+// SessionExtra is the part of a [Session] that few sessions have.
+type SessionExtra struct {
+	// HelloRetry is a HelloRetryRequest (RFC 8446 §4.1.4) and
+	// SecondClientHello the ClientHello that answered it.
+	HelloRetry        *ServerHello
+	SecondClientHello *ClientHello
+	// ClientCertificates is the client's Certificate message.
+	ClientCertificates *CertificateMsg
+	// EncryptedExtensions is the server's EncryptedExtensions (RFC 8446
+	// §4.3.1): in clear only in TLS 1.3 drafts, else once decrypted.
+	EncryptedExtensions *EncryptedExtensions
+
+	HelloRetryAt          wire.Ref
+	SecondClientHelloAt   wire.Ref
+	ClientCertificatesAt  wire.Ref
+	EncryptedExtensionsAt wire.Ref
+
+	// DecryptedRecords counts the records decrypted per direction (up to
+	// math.MaxInt32).
+	DecryptedRecords [2]int32
 
 	// Notes are anomalies of the record and handshake layers, each prefixed
 	// with the packet and the sender ("#12 client: …"); notes about one
@@ -276,6 +293,117 @@ type Session struct {
 	// not be decoded and protocol errors that stopped a direction.
 	Notes  []string
 	Errors []string
+}
+
+// extra returns s.Extra, allocating it the first time.
+func (s *Session) extra() *SessionExtra {
+	if s.Extra == nil {
+		s.Extra = &SessionExtra{}
+	}
+	return s.Extra
+}
+
+// HelloRetry returns the HelloRetryRequest (see SessionExtra), nil if none.
+func (s *Session) HelloRetry() *ServerHello {
+	if s.Extra == nil {
+		return nil
+	}
+	return s.Extra.HelloRetry
+}
+
+// HelloRetryAt returns the packet that completed the HelloRetryRequest.
+func (s *Session) HelloRetryAt() wire.Ref {
+	if s.Extra == nil {
+		return wire.Ref{}
+	}
+	return s.Extra.HelloRetryAt
+}
+
+// SecondClientHello returns the ClientHello that answered a
+// HelloRetryRequest, nil if none.
+func (s *Session) SecondClientHello() *ClientHello {
+	if s.Extra == nil {
+		return nil
+	}
+	return s.Extra.SecondClientHello
+}
+
+// SecondClientHelloAt returns the packet that completed the second
+// ClientHello.
+func (s *Session) SecondClientHelloAt() wire.Ref {
+	if s.Extra == nil {
+		return wire.Ref{}
+	}
+	return s.Extra.SecondClientHelloAt
+}
+
+// ClientCertificates returns the client's Certificate message, nil if none.
+func (s *Session) ClientCertificates() *CertificateMsg {
+	if s.Extra == nil {
+		return nil
+	}
+	return s.Extra.ClientCertificates
+}
+
+// ClientCertificatesAt returns the packet that completed the client's
+// Certificate message.
+func (s *Session) ClientCertificatesAt() wire.Ref {
+	if s.Extra == nil {
+		return wire.Ref{}
+	}
+	return s.Extra.ClientCertificatesAt
+}
+
+// EncryptedExtensions returns the server's EncryptedExtensions, nil if it
+// was not read.
+func (s *Session) EncryptedExtensions() *EncryptedExtensions {
+	if s.Extra == nil {
+		return nil
+	}
+	return s.Extra.EncryptedExtensions
+}
+
+// EncryptedExtensionsAt returns the packet that completed the
+// EncryptedExtensions.
+func (s *Session) EncryptedExtensionsAt() wire.Ref {
+	if s.Extra == nil {
+		return wire.Ref{}
+	}
+	return s.Extra.EncryptedExtensionsAt
+}
+
+// DecryptedRecords returns the number of records of dir that were
+// decrypted.
+func (s *Session) DecryptedRecords(dir Dir) int32 {
+	if s.Extra == nil {
+		return 0
+	}
+	return s.Extra.DecryptedRecords[dir&1]
+}
+
+// Notes returns the anomalies of the record and handshake layers (see
+// SessionExtra.Notes).
+func (s *Session) Notes() []string {
+	if s.Extra == nil {
+		return nil
+	}
+	return s.Extra.Notes
+}
+
+// AddNote appends a note of a layer above TLS (the HTTP/2 of decrypted
+// data …) to Notes, as is: the caller bounds them and prefixes the packet.
+func (s *Session) AddNote(note string) {
+	x := s.extra()
+	x.Notes = append(x.Notes, note)
+}
+
+// Errors returns the messages that could not be decoded and the protocol
+// errors that stopped a direction (see SessionExtra.Errors).
+func (s *Session) Errors() []string {
+	if s.Extra == nil {
+		return nil
+	}
+	return s.Extra.Errors
 }
 
 // Message returns the first logged message of type typ from dir, nil if
@@ -331,11 +459,11 @@ func (s *Session) HelloNotes() []string {
 	if s.ClientHello != nil {
 		add(msgClientHello, s.ClientHello.Notes)
 	}
-	if s.SecondClientHello != nil {
-		add("second "+msgClientHello, s.SecondClientHello.Notes)
+	if ch := s.SecondClientHello(); ch != nil {
+		add("second "+msgClientHello, ch.Notes)
 	}
-	if s.HelloRetry != nil {
-		add("hello retry request", s.HelloRetry.Notes)
+	if hrr := s.HelloRetry(); hrr != nil {
+		add("hello retry request", hrr.Notes)
 	}
 	if s.ServerHello != nil {
 		add(msgServerHello, s.ServerHello.Notes)
@@ -365,8 +493,8 @@ func (s *Session) Version() uint16 {
 	if s.ServerHello != nil {
 		return s.ServerHello.Version()
 	}
-	if s.HelloRetry != nil {
-		return s.HelloRetry.Version()
+	if hrr := s.HelloRetry(); hrr != nil {
+		return hrr.Version()
 	}
 	return 0
 }
@@ -380,8 +508,8 @@ func (s *Session) ServerALPN() string {
 	if s.ServerHello != nil && s.ServerHello.ALPN != "" {
 		return s.ServerHello.ALPN
 	}
-	if s.EncryptedExtensions != nil {
-		return s.EncryptedExtensions.ALPN
+	if ee := s.EncryptedExtensions(); ee != nil {
+		return ee.ALPN
 	}
 	return ""
 }
@@ -391,22 +519,22 @@ func (s *Session) ServerALPN() string {
 func (s *Session) follow(m *Message) {
 	switch v := m.Value.(type) {
 	case *ClientHello:
-		switch v {
-		case s.ClientHello:
+		switch {
+		case v == s.ClientHello:
 			s.ClientHelloAt = m.At
-		case s.SecondClientHello:
-			s.SecondClientHelloAt = m.At
+		case s.Extra != nil && v == s.Extra.SecondClientHello:
+			s.Extra.SecondClientHelloAt = m.At
 		}
 	case *ServerHello:
-		switch v {
-		case s.ServerHello:
+		switch {
+		case v == s.ServerHello:
 			s.ServerHelloAt = m.At
-		case s.HelloRetry:
-			s.HelloRetryAt = m.At
+		case s.Extra != nil && v == s.Extra.HelloRetry:
+			s.Extra.HelloRetryAt = m.At
 		}
 	case *EncryptedExtensions:
-		if v == s.EncryptedExtensions {
-			s.EncryptedExtensionsAt = m.At
+		if s.Extra != nil && v == s.Extra.EncryptedExtensions {
+			s.Extra.EncryptedExtensionsAt = m.At
 		}
 	case *CertificateMsg:
 		s.followCertificates(v, m.At)
@@ -421,11 +549,11 @@ func (s *Session) follow(m *Message) {
 }
 
 func (s *Session) followCertificates(c *CertificateMsg, at wire.Ref) {
-	switch c {
-	case s.Certificates:
+	switch {
+	case c == s.Certificates:
 		s.CertificatesAt = at
-	case s.ClientCertificates:
-		s.ClientCertificatesAt = at
+	case s.Extra != nil && c == s.Extra.ClientCertificates:
+		s.Extra.ClientCertificatesAt = at
 	}
 }
 
