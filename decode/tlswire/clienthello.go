@@ -24,7 +24,9 @@ type ClientHello struct {
 	// Length is the length of the message body (at most 2^24-1; an int32
 	// that fills the padding after Random, because every session keeps a
 	// hello).
-	Length    int32
+	Length int32
+	// SessionID is legacy_session_id; a hello kept through an Interner
+	// has none (see [Interner.Hello]).
 	SessionID []byte
 	// ServerName is the first host_name of server_name (RFC 6066 §3), "" if none.
 	ServerName string

@@ -150,6 +150,10 @@ type Conn struct {
 	keyNoted bool // why the session is not decrypted was noted
 	// encBuf backs Session.Encrypted of both directions.
 	encBuf *[2 * MaxEncryptedRecords]RecordInfo
+	// serverRandom is the Random of the ServerHello, which the TLS 1.2 key
+	// block derives from: a ServerHello shared through the Interner does
+	// not keep it.
+	serverRandom [32]byte
 }
 
 // NewConn returns a Conn ready for the first bytes of both directions.
@@ -877,7 +881,12 @@ func (c *Conn) parseMessage(typ uint8, body []byte) (any, error) {
 		if sh == nil {
 			return nil, err
 		}
-		c.opt.Intern.ServerHello(sh)
+		if !sh.IsHelloRetryRequest && c.sess.ServerHello == nil {
+			c.serverRandom = sh.Random
+		}
+		if err == nil {
+			sh = c.ownServerHello(c.opt.Intern.ServerHello(sh))
+		}
 		return sh, err
 	case TypeEncryptedExtensions:
 		return ParseEncryptedExtensions(body)
@@ -903,6 +912,17 @@ func (c *Conn) parseMessage(typ uint8, body []byte) (any, error) {
 		return ske, nil
 	}
 	return nil, nil
+}
+
+// ownServerHello returns sh, or a copy of it when sh, shared through the
+// Interner, is already one of this session's hello views (see
+// ownCertificates).
+func (c *Conn) ownServerHello(sh *ServerHello) *ServerHello {
+	if sh == c.sess.ServerHello || sh == c.sess.HelloRetry() {
+		cp := *sh
+		return &cp
+	}
+	return sh
 }
 
 // ownCertificates returns m, or a copy of it when m, shared through the

@@ -65,13 +65,15 @@ func FuzzParseClientHello(f *testing.F) {
 				}
 			}
 			ch.MaxVersion()
-			// Interning changes nothing a reader sees, however odd the
-			// hello, and a second equal hello gets the first one's profile.
+			// Interning changes nothing a reader sees but the session ID
+			// it drops, however odd the hello, and a second equal hello
+			// gets the first one's profile.
 			in := NewInterner(8)
 			first, _ := ParseClientHello(b)
 			in.Hello(first)
 			second, _ := ParseClientHello(b)
 			in.Hello(second)
+			ch.SessionID = nil
 			if !reflect.DeepEqual(first, ch) || !reflect.DeepEqual(second, ch) {
 				t.Fatalf("interned hello differs:\n%+v\n%+v", first, ch)
 			}
@@ -101,6 +103,23 @@ func FuzzParseServerHello(f *testing.F) {
 			sh.Version()
 			if len(sh.Notes) > maxNotes {
 				t.Fatal("notes unbounded")
+			}
+			// Interning keeps everything a reader sees but the Random and
+			// the session ID, and equal hellos share one value.
+			in := NewInterner(8)
+			first, _ := ParseServerHello(b)
+			first = in.ServerHello(first)
+			second, _ := ParseServerHello(b)
+			second = in.ServerHello(second)
+			want := *sh
+			if len(sh.Notes) == 0 && len(sh.Extensions) <= maxProfileKey/2 {
+				want.Random, want.SessionID = [32]byte{}, nil
+				if first != second {
+					t.Fatal("equal ServerHellos not shared")
+				}
+			}
+			if !reflect.DeepEqual(*first, want) || !reflect.DeepEqual(*second, want) {
+				t.Fatalf("interned ServerHello differs:\n%+v\n%+v", first, want)
 			}
 		}
 		_, err = ParseEncryptedExtensions(b)

@@ -18,6 +18,7 @@ type Interner struct {
 	shares   map[string][]KeyShare
 	names    map[string][]string
 	profiles map[string]*HelloProfile
+	servers  map[string]*ServerHello
 	key      []byte
 	maxKeys  int
 }
@@ -27,7 +28,7 @@ type Interner struct {
 func NewInterner(max int) *Interner {
 	return &Interner{lists: make(map[string][]uint16), strs: make(map[string]string),
 		shares: make(map[string][]KeyShare), names: make(map[string][]string),
-		profiles: make(map[string]*HelloProfile), maxKeys: max}
+		profiles: make(map[string]*HelloProfile), servers: make(map[string]*ServerHello), maxKeys: max}
 }
 
 // list returns the shared copy of l.
@@ -111,11 +112,14 @@ const maxProfileKey = 1 << 10
 
 // Hello gives ch the profile an earlier hello that offered the same
 // already has, or else replaces the profile's lists and names by shared
-// copies and keeps it for the next hellos; nil in does nothing.
+// copies and keeps it for the next hellos; nil in does nothing. It drops
+// the legacy session ID, which nothing reads once the hello is parsed and
+// which a TLS 1.3 client fills with 32 random bytes per connection.
 func (in *Interner) Hello(ch *ClientHello) {
 	if in == nil || ch == nil || ch.HelloProfile == nil {
 		return
 	}
+	ch.SessionID = nil
 	ch.ServerName = in.str(ch.ServerName)
 	k, keyed := in.profileKey(ch.HelloProfile)
 	if keyed {
@@ -197,11 +201,55 @@ func (in *Interner) profileKey(p *HelloProfile) (key []byte, keyed bool) {
 	return k, len(k) <= maxProfileKey
 }
 
-// ServerHello replaces sh's names by shared copies; nil in does nothing.
-func (in *Interner) ServerHello(sh *ServerHello) {
+// ServerHello returns the ServerHello an earlier server answered with the
+// same content, or else sh, kept for the next ones; nil in returns sh. A
+// server answers every client of one configuration alike apart from its
+// Random and the echoed session ID: these are dropped (zero and nil) from
+// the value returned, since nothing reads them once the keys are derived
+// (see Conn), and so sessions share one ServerHello. Hellos with notes are
+// kept as parsed, with their lists and names shared.
+func (in *Interner) ServerHello(sh *ServerHello) *ServerHello {
 	if in == nil || sh == nil {
-		return
+		return sh
 	}
 	sh.ALPN = in.str(sh.ALPN)
 	sh.Extensions = in.list(sh.Extensions)
+	if len(sh.Notes) > 0 || len(sh.Extensions) > maxProfileKey/2 {
+		return sh
+	}
+	k := in.serverKey(sh)
+	if shared, ok := in.servers[string(k)]; ok {
+		return shared
+	}
+	sh.Random, sh.SessionID = [32]byte{}, nil
+	if len(in.servers) < in.maxKeys {
+		in.servers[string(k)] = sh
+	}
+	return sh
+}
+
+// serverKey encodes what a shared ServerHello holds, in a buffer reused by
+// the next call.
+func (in *Interner) serverKey(sh *ServerHello) []byte {
+	k := in.key[:0]
+	k = binary.BigEndian.AppendUint16(k, sh.LegacyVersion)
+	k = binary.BigEndian.AppendUint16(k, sh.CipherSuite)
+	k = append(k, sh.CompressionMethod)
+	k = binary.BigEndian.AppendUint16(k, sh.SupportedVersion)
+	k = binary.BigEndian.AppendUint16(k, sh.KeyShareGroup)
+	k = binary.BigEndian.AppendUint16(k, sh.DowngradeSentinel)
+	if sh.IsHelloRetryRequest {
+		k = append(k, 1)
+	} else {
+		k = append(k, 0)
+	}
+	k = binary.BigEndian.AppendUint32(k, uint32(sh.KeyShareLength))
+	k = binary.BigEndian.AppendUint32(k, uint32(sh.Length))
+	k = binary.BigEndian.AppendUint32(k, uint32(len(sh.Extensions)))
+	for _, e := range sh.Extensions {
+		k = binary.BigEndian.AppendUint16(k, e)
+	}
+	k = append(k, sh.ALPN...)
+	in.key = k[:0]
+	return k
 }

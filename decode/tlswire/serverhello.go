@@ -22,6 +22,9 @@ var (
 
 // ServerHello is a decoded ServerHello or HelloRetryRequest message (RFC 8446
 // §4.1.3, §4.1.4; RFC 5246 §7.4.1.3). Nothing in it aliases the parsed bytes.
+// The sessions of a Conn with an Interner share equal ServerHellos, which
+// then have a zero Random and no SessionID (see [Interner.ServerHello]); a
+// shared one is read-only.
 type ServerHello struct {
 	// The fixed-size fields come first, packed: a ServerHello is kept for
 	// the whole analysis, and this order keeps it at 144 bytes.
