@@ -404,7 +404,7 @@ func compareDecrypted(ev *decode.Events, facts tlsFacts, count func(string, bool
 		if s.EncryptedExtensions() != nil {
 			ee[int(s.EncryptedExtensionsAt().Packet)] = s
 		}
-		for _, h := range s.Messages {
+		for _, h := range s.Messages() {
 			if h.Type == tlswire.TypeEncryptedExtensions && h.From == tlswire.ClientToServer {
 				clientEE[int(h.At.Packet)] = true
 			}

@@ -88,7 +88,7 @@ func TestCertCacheSharesRepeatedChains(t *testing.T) {
 		serverCertSession(cache, rsaChain)
 		s := serverCertSession(cache, rsaChain, rsaChain)
 		var logged []*CertificateMsg
-		for _, m := range s.Messages {
+		for _, m := range s.Messages() {
 			if v, ok := m.Value.(*CertificateMsg); ok {
 				logged = append(logged, v)
 			}

@@ -82,7 +82,7 @@ type half struct {
 	// Messages are reported at the packet that completed their record, as
 	// Wireshark does: the log entries of the current record (and the views
 	// that follow them) are moved to its last packet when it ends.
-	hsFrom int // first Session.Messages entry of the current record
+	hsFrom int // first Session log entry of the current record
 
 	open   opener
 	recBuf []byte // the record body for modeSSLv2 and modeOpen
@@ -326,7 +326,7 @@ func (c *Conn) startRecord(h *half, hdr []byte, at wire.Ref) {
 	h.typ, h.recLen, h.remain = typ, n, n
 	h.rechdr = [5]byte(hdr)
 	h.prot = false
-	h.hsFrom = len(c.sess.Messages)
+	h.hsFrom = len(c.sess.log)
 	if h.hs != nil && len(h.hs) == 0 && h.phase == PhaseProtected && h.open == nil {
 		putHandshakeBuffer(h.hs)
 		h.hs = nil // nothing more to reassemble in clear
@@ -596,13 +596,13 @@ func (c *Conn) openFailed(h *half, err error, at wire.Ref) {
 // fixRefs moves the log entries of the record's messages, and the views
 // that follow them, to at: the packet that completed the record.
 func (c *Conn) fixRefs(h *half, at wire.Ref) {
-	for i := h.hsFrom; i < len(c.sess.Messages); i++ {
-		if m := &c.sess.Messages[i]; m.From == h.dir {
-			m.At = at
-			c.sess.follow(m)
+	for i := h.hsFrom; i < len(c.sess.log); i++ {
+		if e := &c.sess.log[i]; Dir(e.from) == h.dir {
+			e.at = at
+			c.sess.follow(e)
 		}
 	}
-	h.hsFrom = len(c.sess.Messages)
+	h.hsFrom = len(c.sess.log)
 }
 
 // inferRecord accounts for a protected record that was not decrypted by
@@ -623,7 +623,7 @@ func (c *Conn) inferRecord(h *half, at wire.Ref) {
 			// A record too short for a Finished (RFC 8446 §4.4.4: a hash
 			// of at least 32 bytes, the inner type and a 16-byte tag) is
 			// not one: most likely the client's alert.
-			if h.recLen >= 4+32+1+16 && c.sess.Message(ServerToClient, TypeCertificateRequest) == nil {
+			if h.recLen >= 4+32+1+16 && !c.sess.logged(ServerToClient, TypeCertificateRequest) {
 				st.Finished, st.FinishedInferred = at, true
 			}
 			return
@@ -938,7 +938,7 @@ func (c *Conn) ownCertificates(m *CertificateMsg) *CertificateMsg {
 }
 
 // message handles one complete handshake message: it is parsed (see
-// parseMessage), logged in Session.Messages, and fills the Session's view
+// parseMessage), logged (see Session.Messages), and fills the Session's view
 // of its kind when it is the first of it. body is only valid during the
 // call.
 func (c *Conn) message(h *half, typ uint8, body []byte, first, at wire.Ref) {
@@ -976,13 +976,13 @@ func (c *Conn) message(h *half, typ uint8, body []byte, first, at wire.Ref) {
 // of its kind.
 func (c *Conn) logMessage(h *half, m Message, first wire.Ref) {
 	view := c.view(h, &m, first)
-	if len(c.sess.Messages) < maxMessages || view {
-		if c.sess.Messages == nil {
+	if len(c.sess.log) < maxMessages || view != viewNone {
+		if c.sess.log == nil {
 			// The two hellos are the whole plaintext log of a TLS 1.3
 			// session without keys.
-			c.sess.Messages = make([]Message, 0, 2)
+			c.sess.log = make([]logEntry, 0, 2)
 		}
-		c.sess.Messages = append(c.sess.Messages, m)
+		c.sess.log = append(c.sess.log, c.sess.entry(&m, view))
 	}
 }
 
@@ -1001,9 +1001,9 @@ func wrongSide(dir Dir, typ uint8, tls13 bool) bool {
 }
 
 // view makes m the Session's view of its kind when it is the first of it
-// and reports whether it did. The view's packet follows the log entry (see
-// Session.follow).
-func (c *Conn) view(h *half, m *Message, first wire.Ref) bool {
+// and returns which view it filled (viewNone when none). The view's packet
+// follows the log entry (see Session.follow).
+func (c *Conn) view(h *half, m *Message, first wire.Ref) uint8 {
 	s := c.sess
 	switch v := m.Value.(type) {
 	case *ClientHello:
@@ -1013,9 +1013,10 @@ func (c *Conn) view(h *half, m *Message, first wire.Ref) bool {
 		case v.IsHelloRetryRequest && s.HelloRetry() == nil && s.ServerHello == nil:
 			x := s.extra()
 			x.HelloRetry, x.HelloRetryAt = v, m.At
+			return viewHelloRetry
 		case v.IsHelloRetryRequest:
 			c.note(h.dir, m.At, "another HelloRetryRequest")
-			return false
+			return viewNone
 		case s.ServerHello == nil:
 			s.ServerHello, s.ServerHelloAt = v, m.At
 			if isTLS13(v.Version()) {
@@ -1024,22 +1025,25 @@ func (c *Conn) view(h *half, m *Message, first wire.Ref) bool {
 				c.setPhase(h, PhaseProtected)
 				h.dropRest = true
 			}
+			return viewServerHello
 		default:
 			c.note(h.dir, m.At, "another ServerHello")
-			return false
+			return viewNone
 		}
-		return true
 	case *CertificateMsg:
 		return c.setCertificates(h.dir, v, m.At)
 	case *CompressedCertificate:
-		return v.Certificate != nil && c.setCertificates(h.dir, v.Certificate, m.At)
+		if v.Certificate == nil {
+			return viewNone
+		}
+		return c.setCertificates(h.dir, v.Certificate, m.At)
 	case *EncryptedExtensions:
 		if s.EncryptedExtensions() == nil {
 			x := s.extra()
 			x.EncryptedExtensions, x.EncryptedExtensionsAt = v, m.At
-			return true
+			return viewEncryptedExtensions
 		}
-		return false
+		return viewNone
 	}
 	switch m.Type {
 	case TypeServerHelloDone:
@@ -1049,34 +1053,35 @@ func (c *Conn) view(h *half, m *Message, first wire.Ref) bool {
 	case TypeFinished:
 		s.Dirs[h.dir].Finished, s.Dirs[h.dir].FinishedInferred = m.At, false
 	}
-	return false
+	return viewNone
 }
 
 // setCertificates makes msg the view of dir's certificates when it is the
-// first.
-func (c *Conn) setCertificates(dir Dir, msg *CertificateMsg, at wire.Ref) bool {
+// first, and returns the view it filled.
+func (c *Conn) setCertificates(dir Dir, msg *CertificateMsg, at wire.Ref) uint8 {
 	s := c.sess
 	if dir == ClientToServer {
 		if s.ClientCertificates() == nil {
 			x := s.extra()
 			x.ClientCertificates, x.ClientCertificatesAt = msg, at
-			return true
+			return viewClientCertificates
 		}
-		return false
+		return viewNone
 	}
 	if s.Certificates == nil {
 		s.Certificates, s.CertificatesAt = msg, at
-		return true
+		return viewCertificates
 	}
-	return false
+	return viewNone
 }
 
-func (c *Conn) setClientHello(h *half, ch *ClientHello, first, at wire.Ref) bool {
+func (c *Conn) setClientHello(h *half, ch *ClientHello, first, at wire.Ref) uint8 {
 	s := c.sess
 	switch {
 	case s.ClientHello == nil:
 		s.ClientHello, s.ClientHelloAt, s.ClientHelloFirstAt = ch, at, first
 		s.ClientHelloPackets = int32(min(h.pkts, math.MaxInt32))
+		return viewClientHello
 	case s.SecondClientHello() == nil && s.ServerHello == nil:
 		// The answer to a HelloRetryRequest (RFC 8446 §4.1.2), which may be
 		// missing from the capture.
@@ -1085,11 +1090,10 @@ func (c *Conn) setClientHello(h *half, ch *ClientHello, first, at wire.Ref) bool
 		if s.HelloRetry() == nil {
 			c.note(h.dir, at, "second ClientHello without a HelloRetryRequest seen")
 		}
-	default:
-		c.note(h.dir, at, "another ClientHello in clear (renegotiation or a new handshake on the same stream)")
-		return false
+		return viewSecondClientHello
 	}
-	return true
+	c.note(h.dir, at, "another ClientHello in clear (renegotiation or a new handshake on the same stream)")
+	return viewNone
 }
 
 // Gap says that n bytes of one direction were lost (n < 0: an unknown

@@ -56,10 +56,10 @@ func TestConnTLS12(t *testing.T) {
 		t.Errorf("certificates %+v at %v", s.Certificates, s.CertificatesAt)
 	}
 	if skeGroup(s) != 29 || s.Message(ServerToClient, TypeServerHelloDone) == nil || s.Message(ClientToServer, TypeClientKeyExchange) == nil {
-		t.Errorf("ske group %d, messages %v", skeGroup(s), s.Messages)
+		t.Errorf("ske group %d, messages %v", skeGroup(s), s.Messages())
 	}
 	var types []uint8
-	for _, h := range s.Messages {
+	for _, h := range s.Messages() {
 		types = append(types, h.Type)
 	}
 	if !slices.Equal(types, []uint8{1, 2, 11, 12, 14, 16}) {
@@ -245,7 +245,7 @@ func TestConnGap(t *testing.T) {
 		certLen := len(tls12Certificate(t)) - 4
 		if s.Certificates != nil || s.Message(ServerToClient, TypeServerHelloDone) == nil || skeGroup(s) == 0 || s.Lost[1] ||
 			!slices.Contains(s.Notes(), "#3 server: certificate message of "+strconv.Itoa(certLen)+" bytes lost in a gap") {
-			t.Errorf("certs %v messages %v lost %v notes %q", s.Certificates != nil, s.Messages, s.Lost, s.Notes())
+			t.Errorf("certs %v messages %v lost %v notes %q", s.Certificates != nil, s.Messages(), s.Lost, s.Notes())
 		}
 	})
 	t.Run("unknown size", func(t *testing.T) {

@@ -137,7 +137,7 @@ func FuzzConnKeys(f *testing.F) {
 				t.Fatalf("decrypted %v of %v records", [2]int32{s.DecryptedRecords(0), s.DecryptedRecords(1)}, s.EncryptedCount)
 			}
 		}
-		if len(s.Notes()) > maxNotes || len(s.Errors()) > maxNotes || len(s.Alerts) > maxAlerts || len(s.Messages) > maxMessages+8 {
+		if len(s.Notes()) > maxNotes || len(s.Errors()) > maxNotes || len(s.Alerts) > maxAlerts || len(s.Messages()) > maxMessages+8 {
 			t.Fatal("unbounded session lists")
 		}
 		if c.opt.Buffers.used != 0 {

@@ -121,7 +121,7 @@ func checkDecrypted(t *testing.T, d *decrypted, p *testPKI, respLen int) {
 		t.Errorf("server application data: %d bytes, want %d", len(d.app[1]), respLen)
 	}
 	var fin [2]bool
-	for _, h := range s.Messages {
+	for _, h := range s.Messages() {
 		if h.Type == TypeFinished {
 			fin[h.From] = true
 		}
@@ -152,7 +152,7 @@ func TestDecryptTLS13(t *testing.T) {
 		t.Errorf("TLS 1.3 messages: certs %+v ee %v at %v", s.Certificates, s.EncryptedExtensions(), s.EncryptedExtensionsAt())
 	}
 	var cv bool
-	for _, h := range s.Messages {
+	for _, h := range s.Messages() {
 		cv = cv || h.Type == TypeCertificateVerify && h.From == ServerToClient && h.Protected
 	}
 	if !cv {

@@ -181,7 +181,7 @@ func FuzzConn(f *testing.F) {
 				t.Fatalf("records %d / %d", len(s.Encrypted[d]), s.EncryptedCount[d])
 			}
 		}
-		if len(s.Notes()) > maxNotes || len(s.Errors()) > maxNotes || len(s.Alerts) > maxAlerts || len(s.Messages) > maxMessages+8 {
+		if len(s.Notes()) > maxNotes || len(s.Errors()) > maxNotes || len(s.Alerts) > maxAlerts || len(s.Messages()) > maxMessages+8 {
 			t.Fatal("unbounded session lists")
 		}
 		summary(s)

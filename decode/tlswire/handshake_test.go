@@ -561,7 +561,7 @@ func skeGroup(s *Session) uint16 {
 // pointers differ between runs): sender, type, length, packet, error.
 func logSummary(s *Session) string {
 	var b strings.Builder
-	for _, m := range s.Messages {
+	for _, m := range s.Messages() {
 		fmt.Fprintf(&b, "[%v %s %d %v p=%v err=%v]", m.From, HandshakeTypeName(m.Type), m.Length, m.At, m.Protected, m.Err)
 	}
 	return b.String()

@@ -149,8 +149,9 @@ func TestSharedServerHelloKeepsEachSessionsPacket(t *testing.T) {
 		t.Errorf("ServerHello packets %v / %v, want #2 / #12", a.ServerHelloAt, b.ServerHelloAt)
 	}
 	var logged []*Message
-	for i := range b.Messages {
-		if m := &b.Messages[i]; m.Type == TypeServerHello {
+	msgs := b.Messages()
+	for i := range msgs {
+		if m := &msgs[i]; m.Type == TypeServerHello {
 			logged = append(logged, m)
 		}
 	}

@@ -70,7 +70,7 @@ type RecordInfo struct {
 
 // Message is one handshake message of a session's log (RFC 8446 §4, RFC
 // 5246 §7.4), plaintext or decrypted, in the order the messages completed.
-// Its fields are ordered to keep it at 64 bytes: every session keeps a log.
+// A Session keeps its log compactly and gives Messages back on demand.
 type Message struct {
 	From Dir
 	Type uint8
@@ -236,9 +236,8 @@ type Session struct {
 	ServerHelloAt      wire.Ref
 	CertificatesAt     wire.Ref
 
-	// Messages is the log of handshake messages of both directions in the
-	// order they completed, with their parsed values and parse errors.
-	Messages []Message
+	// log is the log of handshake messages (see Messages).
+	log []logEntry
 	// Alerts lists the alerts of both directions in order.
 	Alerts []Alert
 	// Dirs is the record-layer state of each direction.
@@ -287,12 +286,144 @@ type SessionExtra struct {
 	// math.MaxInt32).
 	DecryptedRecords [2]int32
 
+	// values holds the parsed values and errors of the logged messages
+	// whose value is not one of the views (see logEntry).
+	values []loggedValue
+
 	// Notes are anomalies of the record and handshake layers, each prefixed
 	// with the packet and the sender ("#12 client: …"); notes about one
 	// message's content are on the message. Errors are messages that could
 	// not be decoded and protocol errors that stopped a direction.
 	Notes  []string
 	Errors []string
+}
+
+// logEntry is one message of a Session's log as the Session keeps it: 32
+// bytes where a Message takes 64, because every session keeps a log and
+// most of its values are the session's views. A message that filled a view
+// (view) takes its value from it; a ServerKeyExchange without error keeps
+// its group in aux; any other value or parse error is in
+// SessionExtra.values, at index aux.
+type logEntry struct {
+	at     wire.Ref
+	length int32
+	aux    uint32
+	from   uint8 // the Dir
+	typ    uint8
+	prot   bool
+	view   uint8 // which view the message filled: viewNone …
+	val    uint8 // where its value is: valNone …
+}
+
+// The views a logged message can fill.
+const (
+	viewNone uint8 = iota
+	viewClientHello
+	viewSecondClientHello
+	viewServerHello
+	viewHelloRetry
+	viewCertificates
+	viewClientCertificates
+	viewEncryptedExtensions
+)
+
+// Where a logged message's value is.
+const (
+	valNone uint8 = iota // no value, no error
+	valView              // the view the message filled
+	valSKE               // a ServerKeyExchange of group aux
+	valSide              // SessionExtra.values[aux]
+)
+
+// loggedValue is the value and parse error of a logged message.
+type loggedValue struct {
+	value any
+	err   error
+}
+
+// viewValue returns the view v as a message value.
+func (s *Session) viewValue(v uint8) any {
+	switch v {
+	case viewClientHello:
+		return s.ClientHello
+	case viewSecondClientHello:
+		return s.Extra.SecondClientHello
+	case viewServerHello:
+		return s.ServerHello
+	case viewHelloRetry:
+		return s.Extra.HelloRetry
+	case viewCertificates:
+		return s.Certificates
+	case viewClientCertificates:
+		return s.Extra.ClientCertificates
+	case viewEncryptedExtensions:
+		return s.Extra.EncryptedExtensions
+	}
+	return nil
+}
+
+// entry returns the log entry of m, which filled the view view.
+func (s *Session) entry(m *Message, view uint8) logEntry {
+	e := logEntry{at: m.At, length: m.Length, from: uint8(m.From), typ: m.Type, prot: m.Protected, view: view}
+	switch v := m.Value.(type) {
+	case nil:
+		if m.Err == nil {
+			return e
+		}
+	case *ServerKeyExchange:
+		if m.Err == nil {
+			e.val, e.aux = valSKE, uint32(v.Group)
+			return e
+		}
+	default:
+		if view != viewNone && m.Err == nil && s.viewValue(view) == m.Value {
+			e.val = valView
+			return e
+		}
+	}
+	x := s.extra()
+	e.val, e.aux = valSide, uint32(len(x.values))
+	x.values = append(x.values, loggedValue{m.Value, m.Err})
+	return e
+}
+
+// message returns the logged message of e.
+func (s *Session) message(e *logEntry) Message {
+	m := Message{From: Dir(e.from), Type: e.typ, Protected: e.prot, Length: e.length, At: e.at}
+	switch e.val {
+	case valView:
+		m.Value = s.viewValue(e.view)
+	case valSKE:
+		m.Value = &ServerKeyExchange{Group: uint16(e.aux)}
+	case valSide:
+		v := s.Extra.values[e.aux]
+		m.Value, m.Err = v.value, v.err
+	}
+	return m
+}
+
+// Messages returns the log of handshake messages of both directions in the
+// order they completed, with their parsed values and parse errors: a new
+// slice at each call.
+func (s *Session) Messages() []Message {
+	if len(s.log) == 0 {
+		return nil
+	}
+	out := make([]Message, len(s.log))
+	for i := range s.log {
+		out[i] = s.message(&s.log[i])
+	}
+	return out
+}
+
+// logged reports whether a message of type typ from dir was logged.
+func (s *Session) logged(dir Dir, typ uint8) bool {
+	for i := range s.log {
+		if e := &s.log[i]; Dir(e.from) == dir && e.typ == typ {
+			return true
+		}
+	}
+	return false
 }
 
 // extra returns s.Extra, allocating it the first time.
@@ -409,9 +540,10 @@ func (s *Session) Errors() []string {
 // Message returns the first logged message of type typ from dir, nil if
 // none was seen.
 func (s *Session) Message(dir Dir, typ uint8) *Message {
-	for i := range s.Messages {
-		if m := &s.Messages[i]; m.From == dir && m.Type == typ {
-			return m
+	for i := range s.log {
+		if e := &s.log[i]; Dir(e.from) == dir && e.typ == typ {
+			m := s.message(e)
+			return &m
 		}
 	}
 	return nil
@@ -478,9 +610,11 @@ func (s *Session) HelloNotes() []string {
 // prefixed with the packet and the sender like Errors.
 func (s *Session) MessageErrors() []string {
 	var out []string
-	for i := range s.Messages {
-		if m := &s.Messages[i]; m.Err != nil {
-			out = append(out, m.At.String()+" "+m.From.String()+": "+m.Err.Error())
+	for i := range s.log {
+		if e := &s.log[i]; e.val == valSide {
+			if err := s.Extra.values[e.aux].err; err != nil {
+				out = append(out, e.at.String()+" "+Dir(e.from).String()+": "+err.Error())
+			}
 		}
 	}
 	return out
@@ -514,46 +648,27 @@ func (s *Session) ServerALPN() string {
 	return ""
 }
 
-// follow moves the packet of the view that m fills, if any, to m.At: a
+// follow moves the packet of the view that e filled, if any, to e.at: a
 // message's packet is only known when its record ends.
-func (s *Session) follow(m *Message) {
-	switch v := m.Value.(type) {
-	case *ClientHello:
-		switch {
-		case v == s.ClientHello:
-			s.ClientHelloAt = m.At
-		case s.Extra != nil && v == s.Extra.SecondClientHello:
-			s.Extra.SecondClientHelloAt = m.At
-		}
-	case *ServerHello:
-		switch {
-		case v == s.ServerHello:
-			s.ServerHelloAt = m.At
-		case s.Extra != nil && v == s.Extra.HelloRetry:
-			s.Extra.HelloRetryAt = m.At
-		}
-	case *EncryptedExtensions:
-		if s.Extra != nil && v == s.Extra.EncryptedExtensions {
-			s.Extra.EncryptedExtensionsAt = m.At
-		}
-	case *CertificateMsg:
-		s.followCertificates(v, m.At)
-	case *CompressedCertificate:
-		if v.Certificate != nil {
-			s.followCertificates(v.Certificate, m.At)
-		}
+func (s *Session) follow(e *logEntry) {
+	switch e.view {
+	case viewClientHello:
+		s.ClientHelloAt = e.at
+	case viewSecondClientHello:
+		s.Extra.SecondClientHelloAt = e.at
+	case viewServerHello:
+		s.ServerHelloAt = e.at
+	case viewHelloRetry:
+		s.Extra.HelloRetryAt = e.at
+	case viewCertificates:
+		s.CertificatesAt = e.at
+	case viewClientCertificates:
+		s.Extra.ClientCertificatesAt = e.at
+	case viewEncryptedExtensions:
+		s.Extra.EncryptedExtensionsAt = e.at
 	}
-	if m.Type == TypeFinished && !s.Dirs[m.From].FinishedInferred {
-		s.Dirs[m.From].Finished = m.At
-	}
-}
-
-func (s *Session) followCertificates(c *CertificateMsg, at wire.Ref) {
-	switch {
-	case c == s.Certificates:
-		s.CertificatesAt = at
-	case s.Extra != nil && c == s.Extra.ClientCertificates:
-		s.Extra.ClientCertificatesAt = at
+	if e.typ == TypeFinished && !s.Dirs[e.from&1].FinishedInferred {
+		s.Dirs[e.from&1].Finished = e.at
 	}
 }
 
@@ -561,7 +676,10 @@ func (s *Session) followCertificates(c *CertificateMsg, at wire.Ref) {
 // append left: a Session is kept for the whole analysis, and a TLS 1.2
 // flight of five or six messages would otherwise keep room for eight.
 func (s *Session) clip() {
-	if cap(s.Messages) > len(s.Messages) {
-		s.Messages = append([]Message(nil), s.Messages...)
+	if cap(s.log) > len(s.log) {
+		s.log = append([]logEntry(nil), s.log...)
+	}
+	if s.Extra != nil && cap(s.Extra.values) > len(s.Extra.values) {
+		s.Extra.values = append([]loggedValue(nil), s.Extra.values...)
 	}
 }

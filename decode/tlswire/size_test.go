@@ -15,7 +15,7 @@ func TestSessionStaysCompact(t *testing.T) {
 	}{
 		{"Session", unsafe.Sizeof(Session{}), 384},
 		{"DirState", unsafe.Sizeof(DirState{}), 88},
-		{"Message", unsafe.Sizeof(Message{}), 64},
+		{"logEntry", unsafe.Sizeof(logEntry{}), 32},
 		{"RecordInfo", unsafe.Sizeof(RecordInfo{}), 24},
 	} {
 		if tc.got > tc.want {
