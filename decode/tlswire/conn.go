@@ -870,11 +870,10 @@ func putHandshakeBuffer(b []byte) {
 func (c *Conn) parseMessage(typ uint8, body []byte) (any, error) {
 	switch typ {
 	case TypeClientHello:
-		ch, err := ParseClientHello(body)
+		ch, err := c.opt.Intern.ParseClientHello(body)
 		if ch == nil {
 			return nil, err
 		}
-		c.opt.Intern.Hello(ch)
 		return ch, err
 	case TypeServerHello:
 		sh, err := ParseServerHello(body)

@@ -2,6 +2,7 @@ package tlswire
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -76,6 +77,16 @@ func FuzzParseClientHello(f *testing.F) {
 			ch.SessionID = nil
 			if !reflect.DeepEqual(first, ch) || !reflect.DeepEqual(second, ch) {
 				t.Fatalf("interned hello differs:\n%+v\n%+v", first, ch)
+			}
+			// So does the Interner's own parse, whose arrays are reused
+			// from hello to hello: after another hello, and again.
+			in = NewInterner(8)
+			in.ParseClientHello(browserHello)
+			for range 2 {
+				got, gerr := in.ParseClientHello(b)
+				if !reflect.DeepEqual(got, ch) || fmt.Sprint(gerr) != fmt.Sprint(err) {
+					t.Fatalf("hello parsed by the Interner differs:\n%+v (%v)\n%+v (%v)", got, gerr, ch, err)
+				}
 			}
 		}
 		ch, err = ParseSSLv2ClientHello(b)

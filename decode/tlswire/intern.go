@@ -20,6 +20,7 @@ type Interner struct {
 	profiles map[string]*HelloProfile
 	servers  map[string]*ServerHello
 	key      []byte
+	scratch  helloScratch
 	maxKeys  int
 }
 
@@ -144,6 +145,31 @@ func (in *Interner) Hello(ch *ClientHello) {
 	if keyed && len(in.profiles) < in.maxKeys {
 		in.profiles[string(k)] = ch.HelloProfile
 	}
+}
+
+// ParseClientHello parses body like the package's ParseClientHello and
+// gives the hello its shared profile like Hello; when an earlier hello
+// offered the same, parsing allocates little more than the ClientHello
+// itself. A nil in parses alone.
+func (in *Interner) ParseClientHello(body []byte) (*ClientHello, error) {
+	if in == nil {
+		return ParseClientHello(body)
+	}
+	ch, err := parseClientHello(body, &in.scratch)
+	if ch == nil {
+		return nil, err
+	}
+	in.scratch.keep(ch.HelloProfile)
+	if k, keyed := in.profileKey(ch.HelloProfile); keyed {
+		if shared, ok := in.profiles[string(k)]; ok {
+			ch.HelloProfile = shared
+			ch.ServerName = in.str(ch.ServerName)
+			return ch, err
+		}
+	}
+	ch.HelloProfile = ch.HelloProfile.clone() // nothing may keep the scratch's arrays
+	in.Hello(ch)
+	return ch, err
 }
 
 // profileKey encodes p as a key of Interner.profiles, in a buffer reused
