@@ -181,7 +181,14 @@ func tlsSession(spec sessionSpec) *decode.TLSSession {
 		s.Certificates, s.CertificatesAt = spec.certs, at(6)
 	}
 	s.Alerts = spec.alerts
-	s.Encrypted[0] = spec.clientRecs
+	for i, r := range spec.clientRecs { // as the decoder keeps them
+		if i < tlswire.MaxEncryptedRecords && r.Type == tlswire.ContentApplicationData {
+			if s.AppDataAmongFirst[0] == 0 {
+				s.FirstAppData[0] = r
+			}
+			s.AppDataAmongFirst[0] = min(s.AppDataAmongFirst[0]+1, 2)
+		}
+	}
 	s.EncryptedCount[0] = int32(len(spec.clientRecs))
 	s.EncryptedCount[1] = int32(spec.serverRecs)
 	// The record-layer state the decoder infers from those records' shape.

@@ -60,7 +60,8 @@ type half struct {
 	recOff   int   // body bytes consumed so far
 	mode     uint8
 	recStart wire.Ref
-	recIdx   int // index of the current record in Session.Encrypted, or -1
+	recIdx   int  // index of the current record among the first MaxEncryptedRecords protected ones, or -1
+	firstApp bool // the current record is the direction's Session.FirstAppData
 	small    [8]byte
 	smallN   int
 	dropRest bool // the rest of this handshake record is ignored
@@ -137,8 +138,8 @@ type ConnOptions struct {
 // its ServerHello, for the client from its first application_data record
 // (its middlebox-compatibility ChangeCipherSpec, RFC 8446 Appendix D.4,
 // changes nothing). Protected records are skipped by counting, without
-// copying; the first MaxEncryptedRecords of each direction are described in
-// Session.Encrypted.
+// copying; the first of type application_data among the first
+// MaxEncryptedRecords of each direction is described in Session.FirstAppData.
 //
 // A Conn is not safe for concurrent use.
 type Conn struct {
@@ -148,8 +149,6 @@ type Conn struct {
 	notTLS   bool
 	done     bool
 	keyNoted bool // why the session is not decrypted was noted
-	// encBuf backs Session.Encrypted of both directions.
-	encBuf *[2 * MaxEncryptedRecords]RecordInfo
 	// serverRandom is the Random of the ServerHello, which the TLS 1.2 key
 	// block derives from: a ServerHello shared through the Interner does
 	// not keep it.
@@ -298,7 +297,7 @@ func LooksLikeTLS(prefix []byte) bool {
 func (c *Conn) startRecord(h *half, hdr []byte, at wire.Ref) {
 	typ := hdr[0]
 	n := int(hdr[3])<<8 | int(hdr[4])
-	h.recOff, h.recIdx, h.smallN, h.dropRest = 0, -1, 0, false
+	h.recOff, h.recIdx, h.smallN, h.dropRest, h.firstApp = 0, -1, 0, false, false
 	if h.phase == PhaseIdle {
 		c.setPhase(h, PhasePlain)
 		if hdr[0]&0x80 != 0 {
@@ -384,12 +383,16 @@ func (c *Conn) protected(h *half) {
 		c.sess.EncryptedCount[h.dir]++
 	}
 	st.ProtectedBytes += int64(n)
-	if len(c.sess.Encrypted[h.dir]) < MaxEncryptedRecords {
-		if c.sess.Encrypted[h.dir] == nil {
-			c.sess.Encrypted[h.dir] = c.encryptedRecords(h.dir)
+	if k := c.sess.EncryptedCount[h.dir]; k <= MaxEncryptedRecords {
+		h.recIdx = int(k) - 1
+		if h.typ == ContentApplicationData {
+			if na := &c.sess.AppDataAmongFirst[h.dir]; *na == 0 {
+				c.sess.FirstAppData[h.dir] = RecordInfo{Type: h.typ, Length: int32(n)}
+				h.firstApp, *na = true, 1
+			} else {
+				*na = 2
+			}
 		}
-		h.recIdx = len(c.sess.Encrypted[h.dir])
-		c.sess.Encrypted[h.dir] = append(c.sess.Encrypted[h.dir], RecordInfo{Type: h.typ, Length: int32(n)})
 	}
 	h.prot = true
 	h.mode = modeSkip
@@ -419,18 +422,6 @@ func (c *Conn) protected(h *half) {
 	}
 	h.mode = modeOpen
 	h.recBuf = h.recBuf[:0]
-}
-
-// encryptedRecords returns the empty slice that holds dir's
-// Session.Encrypted: both directions share one allocation, made when the
-// first of them needs it (a session that encrypts one direction almost
-// always encrypts the other).
-func (c *Conn) encryptedRecords(dir Dir) []RecordInfo {
-	if c.encBuf == nil {
-		c.encBuf = new([2 * MaxEncryptedRecords]RecordInfo)
-	}
-	i := int(dir) * MaxEncryptedRecords
-	return c.encBuf[i : i : i+MaxEncryptedRecords]
 }
 
 // wantRecord reports whether the protected record starting is worth
@@ -511,8 +502,8 @@ func (c *Conn) body(h *half, data []byte, at wire.Ref) {
 func (c *Conn) endRecord(h *half, at wire.Ref) {
 	mode := h.mode
 	h.mode = modeNone
-	if h.recIdx >= 0 {
-		c.sess.Encrypted[h.dir][h.recIdx].At = at
+	if h.firstApp {
+		c.sess.FirstAppData[h.dir].At = at
 	}
 	defer c.fixRefs(h, at)
 	switch mode {

@@ -53,10 +53,9 @@ func ParseAlert(b []byte) (Alert, error) {
 }
 
 // RecordInfo describes one encrypted record: what an analysis without keys
-// can still see.
-// It is kept compact (24 bytes) because every session keeps up to
-// 2×MaxEncryptedRecords of them; the packet that carried the header of a
-// direction's first protected record is DirState.ProtectedFrom.
+// can still see. It is kept compact (24 bytes) because every session keeps
+// one per direction (Session.FirstAppData); the packet that carried the
+// header of a direction's first protected record is DirState.ProtectedFrom.
 type RecordInfo struct {
 	// Type is the outer content type (always application_data in TLS 1.3).
 	Type uint8
@@ -193,8 +192,8 @@ type DirState struct {
 
 // Limits on what a Session keeps.
 const (
-	// MaxEncryptedRecords is how many encrypted records per direction are
-	// kept in Session.Encrypted; the counts go on.
+	// MaxEncryptedRecords is how many of the first encrypted records per
+	// direction Session.SoleAppDataRecord looks at; the counts go on.
 	MaxEncryptedRecords = 4
 	// maxMessages bounds the log; messages that fill one of the Session's
 	// views (ClientHello, ServerHello, Certificates …) are logged even past
@@ -243,10 +242,12 @@ type Session struct {
 	// Dirs is the record-layer state of each direction.
 	Dirs [2]DirState
 
-	// Encrypted holds the first MaxEncryptedRecords protected records of
-	// each direction; EncryptedCount counts all of them (up to
-	// math.MaxInt32).
-	Encrypted      [2][]RecordInfo
+	// FirstAppData is the first protected record of outer type
+	// application_data among the first MaxEncryptedRecords protected
+	// records of each direction, and AppDataAmongFirst the number of such
+	// records among them, counted up to 2: what SoleAppDataRecord needs.
+	// EncryptedCount counts all protected records (up to math.MaxInt32).
+	FirstAppData   [2]RecordInfo
 	EncryptedCount [2]int32
 
 	ClientHelloPackets int32
@@ -261,8 +262,9 @@ type Session struct {
 	// include those that travelled encrypted (TLS 1.3 EncryptedExtensions,
 	// Certificate …; Alerts with Encrypted set and their real level and
 	// description). DecryptedRecords counts them per direction.
-	Keys      KeyState
-	Decrypted bool
+	Keys              KeyState
+	Decrypted         bool
+	AppDataAmongFirst [2]uint8
 }
 
 // SessionExtra is the part of a [Session] that few sessions have.
@@ -547,6 +549,18 @@ func (s *Session) Message(dir Dir, typ uint8) *Message {
 		}
 	}
 	return nil
+}
+
+// SoleAppDataRecord returns dir's one protected record of outer type
+// application_data among its first MaxEncryptedRecords protected records
+// (in TLS 1.3 every protected record, Finished included; in TLS 1.2 only
+// application data proper, since Finished travels as handshake); ok is
+// false when there are none or several.
+func (s *Session) SoleAppDataRecord(dir Dir) (rec RecordInfo, ok bool) {
+	if s.AppDataAmongFirst[dir&1] != 1 {
+		return RecordInfo{}, false
+	}
+	return s.FirstAppData[dir&1], true
 }
 
 // FinishedSeen reports whether dir's Finished was read or inferred (see
