@@ -47,34 +47,22 @@ type opener interface {
 	open(hdr, body []byte) (innerType uint8, plaintext []byte, err error)
 }
 
-// half is the state of one direction.
+// half is the state of one direction. Its small fields are grouped at the
+// end, which keeps a Conn, allocated for every TLS connection, in a
+// smaller size class.
 type half struct {
 	dir Dir
 
-	hdr  [5]byte // a record header split across Feed calls
-	hdrN int
-
-	typ      uint8 // current record: content type
-	recLen   int   // its declared length
-	remain   int   // body bytes still to come
-	recOff   int   // body bytes consumed so far
-	mode     uint8
+	recLen   int // current record: its declared length
+	remain   int // body bytes still to come
+	recOff   int // body bytes consumed so far
 	recStart wire.Ref
-	recIdx   int  // index of the current record among the first MaxEncryptedRecords protected ones, or -1
-	firstApp bool // the current record is the direction's Session.FirstAppData
-	small    [8]byte
-	smallN   int
-	dropRest bool // the rest of this handshake record is ignored
-
-	// phase is the direction's record-layer state, published in
-	// Session.Dirs; records from the next header on are protected from
-	// PhaseProtected on.
-	phase     Phase
-	ccsCompat bool // a ChangeCipherSpec taken as TLS 1.3 middlebox compatibility was seen
+	recIdx   int // index of the current record among the first MaxEncryptedRecords protected ones, or -1
+	hdrN     int // bytes of hdr held
+	smallN   int // bytes of small held
 
 	hs        []byte // handshake message being reassembled, header included
 	hsFirstAt wire.Ref
-	hsStopped bool
 	hsDiscard int // bytes of a message lost in a gap still to drop
 
 	pkts    int // distinct packets fed, until the ClientHello completed
@@ -87,17 +75,30 @@ type half struct {
 
 	open   opener
 	recBuf []byte // the record body for modeSSLv2 and modeOpen
-	pooled bool   // recBuf is lent by ConnOptions.Buffers
 
 	// Decryption.
-	rechdr    [5]byte       // header of the current record
-	prot      bool          // the current record is protected
-	keysTried bool          // the key source was asked for this direction
-	dec       *dirDecrypter // the opener when keys were found
-	appBytes  int           // decrypted application data handed on
-	appDone   bool          // the application-data budget is spent
-	appGone   bool          // application data was lost: no more is handed on
-	earlyNote bool          // 0-RTT records were noted
+	dec      *dirDecrypter // the opener when keys were found
+	appBytes int           // decrypted application data handed on
+
+	small  [8]byte // the first bytes of a plaintext alert or ChangeCipherSpec
+	hdr    [5]byte // a record header split across Feed calls
+	rechdr [5]byte // header of the current record
+	typ    uint8   // current record: content type
+	mode   uint8
+	// phase is the direction's record-layer state, published in
+	// Session.Dirs; records from the next header on are protected from
+	// PhaseProtected on.
+	phase     Phase
+	firstApp  bool // the current record is the direction's Session.FirstAppData
+	dropRest  bool // the rest of this handshake record is ignored
+	ccsCompat bool // a ChangeCipherSpec taken as TLS 1.3 middlebox compatibility was seen
+	hsStopped bool
+	pooled    bool // recBuf is lent by ConnOptions.Buffers
+	prot      bool // the current record is protected
+	keysTried bool // the key source was asked for this direction
+	appDone   bool // the application-data budget is spent
+	appGone   bool // application data was lost: no more is handed on
+	earlyNote bool // 0-RTT records were noted
 }
 
 // ConnOptions configures a Conn.
