@@ -868,17 +868,15 @@ func (c *Conn) parseMessage(typ uint8, body []byte) (any, error) {
 		}
 		return ch, err
 	case TypeServerHello:
-		sh, err := ParseServerHello(body)
+		sh, err := c.opt.Intern.ParseServerHello(body)
 		if sh == nil {
 			return nil, err
 		}
 		if !sh.IsHelloRetryRequest && c.sess.ServerHello == nil {
-			c.serverRandom = sh.Random
+			// A shared ServerHello has no Random: the parse read it here.
+			copy(c.serverRandom[:], body[2:2+len(c.serverRandom)])
 		}
-		if err == nil {
-			sh = c.ownServerHello(c.opt.Intern.ServerHello(sh))
-		}
-		return sh, err
+		return c.ownServerHello(sh), err
 	case TypeEncryptedExtensions:
 		return ParseEncryptedExtensions(body)
 	case TypeCertificate:

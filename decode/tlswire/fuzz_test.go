@@ -132,6 +132,20 @@ func FuzzParseServerHello(f *testing.F) {
 			if !reflect.DeepEqual(*first, want) || !reflect.DeepEqual(*second, want) {
 				t.Fatalf("interned ServerHello differs:\n%+v\n%+v", first, want)
 			}
+			// So does the Interner's own parse, whose array is reused from
+			// hello to hello: after another hello, and again. A damaged
+			// ServerHello is not shared.
+			if err != nil {
+				want = *sh
+			}
+			in = NewInterner(8)
+			in.ParseServerHello(serverHello13)
+			for range 2 {
+				got, gerr := in.ParseServerHello(b)
+				if got == nil || !reflect.DeepEqual(*got, want) || fmt.Sprint(gerr) != fmt.Sprint(err) {
+					t.Fatalf("ServerHello parsed by the Interner differs:\n%+v (%v)\n%+v (%v)", got, gerr, want, err)
+				}
+			}
 		}
 		_, err = ParseEncryptedExtensions(b)
 		checkParseError(t, err)

@@ -21,6 +21,8 @@ type Interner struct {
 	servers  map[string]*ServerHello
 	key      []byte
 	scratch  helloScratch
+	sh       ServerHello // the ServerHello being parsed
+	shExts   []uint16    // the array of its extension types
 	maxKeys  int
 }
 
@@ -252,6 +254,43 @@ func (in *Interner) ServerHello(sh *ServerHello) *ServerHello {
 		in.servers[string(k)] = sh
 	}
 	return sh
+}
+
+// ParseServerHello parses body like the package's ParseServerHello and
+// returns the shared ServerHello of the same content, without Random and
+// SessionID, like ServerHello: when an earlier server answered alike,
+// parsing allocates nothing. A ServerHello with notes or a parse error is
+// the caller's own, as ParseServerHello returns it. A nil in parses alone.
+func (in *Interner) ParseServerHello(body []byte) (*ServerHello, error) {
+	if in == nil {
+		return ParseServerHello(body)
+	}
+	if in.shExts == nil {
+		in.shExts = make([]uint16, 0, 16)
+	}
+	sh := &in.sh
+	err := parseServerHello(body, sh, in.shExts[:0])
+	if cap(sh.Extensions) > cap(in.shExts) {
+		in.shExts = sh.Extensions[:0]
+	}
+	if sh.Length < 0 {
+		return nil, err
+	}
+	shareable := err == nil && len(sh.Notes) == 0 && len(sh.Extensions) <= maxProfileKey/2
+	if shareable {
+		if shared, ok := in.servers[string(in.serverKey(sh))]; ok {
+			return shared, nil
+		}
+	}
+	own := *sh // nothing may keep the scratch's array, nor body
+	own.Extensions = cloneList(sh.Extensions)
+	own.SessionID = cloneList(sh.SessionID)
+	if !shareable {
+		own.ALPN = in.str(own.ALPN)
+		own.Extensions = in.list(own.Extensions)
+		return &own, err
+	}
+	return in.ServerHello(&own), nil
 }
 
 // serverKey encodes what a shared ServerHello holds, in a buffer reused by
