@@ -2,6 +2,7 @@ package tlswire
 
 import (
 	"errors"
+	"reflect"
 	"testing"
 
 	"github.com/modsniff/modsniff/capture"
@@ -68,5 +69,35 @@ func TestCompactLogGivesBackEveryMessage(t *testing.T) {
 	}
 	if s.Message(ServerToClient, TypeFinished) != nil {
 		t.Error("a message never sent was found")
+	}
+}
+
+// TestHelloOnlyLogIsTheViews checks a TLS 1.3 session decoded without
+// keys, whose log is its two hellos: the Session keeps no log of its own,
+// and gives back the same messages, with their packets, as while it was
+// decoding.
+func TestHelloOnlyLogIsTheViews(t *testing.T) {
+	p := getPKI(t)
+	rec, ce, se := handshake(t, goClientConfig(p), serverConfig(p), 100)
+	if ce != nil || se != nil {
+		t.Fatalf("handshake: %v / %v", ce, se)
+	}
+	c := NewConn(ConnOptions{Intern: NewInterner(8)})
+	feedChunks(c, rec, []int{7, 300})
+	s := c.Session()
+	before := s.Messages()
+	c.Finish()
+	if !s.helloLog || s.log != nil {
+		t.Fatalf("log kept: %d entries (hellos only: %v)", len(s.log), s.helloLog)
+	}
+	after := s.Messages()
+	if len(after) != 2 || !reflect.DeepEqual(before, after) {
+		t.Fatalf("messages before Finish %+v, after %+v", before, after)
+	}
+	if after[0].Value != any(s.ClientHello) || after[0].At != s.ClientHelloAt || after[1].Value != any(s.ServerHello) || after[1].At != s.ServerHelloAt {
+		t.Errorf("hellos %+v", after)
+	}
+	if m := s.Message(ServerToClient, TypeServerHello); m == nil || m.Length != s.ServerHello.Length {
+		t.Errorf("ServerHello %+v", m)
 	}
 }

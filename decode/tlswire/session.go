@@ -235,7 +235,8 @@ type Session struct {
 	ServerHelloAt      wire.Ref
 	CertificatesAt     wire.Ref
 
-	// log is the log of handshake messages (see Messages).
+	// log is the log of handshake messages (see Messages), nil when it was
+	// the two hellos alone (helloLog).
 	log []logEntry
 	// Alerts lists the alerts of both directions in order.
 	Alerts []Alert
@@ -265,6 +266,10 @@ type Session struct {
 	Keys              KeyState
 	Decrypted         bool
 	AppDataAmongFirst [2]uint8
+	// helloLog is set when the finished log was the two hellos and nothing
+	// else, as a TLS 1.3 session without keys logs: it is then not kept,
+	// since the views say all of it (see entries).
+	helloLog bool
 }
 
 // SessionExtra is the part of a [Session] that few sessions have.
@@ -408,20 +413,40 @@ func (s *Session) message(e *logEntry) Message {
 // order they completed, with their parsed values and parse errors: a new
 // slice at each call.
 func (s *Session) Messages() []Message {
-	if len(s.log) == 0 {
+	log := s.entries()
+	if len(log) == 0 {
 		return nil
 	}
-	out := make([]Message, len(s.log))
-	for i := range s.log {
-		out[i] = s.message(&s.log[i])
+	out := make([]Message, len(log))
+	for i := range log {
+		out[i] = s.message(&log[i])
 	}
 	return out
 }
 
+// entries returns the log entries: the kept ones, or the two hellos'.
+func (s *Session) entries() []logEntry {
+	if s.helloLog {
+		e := s.helloEntries()
+		return e[:]
+	}
+	return s.log
+}
+
+// helloEntries returns the log entries of the two hello views, as the Conn
+// logs them.
+func (s *Session) helloEntries() [2]logEntry {
+	return [2]logEntry{
+		{at: s.ClientHelloAt, length: s.ClientHello.Length, from: uint8(ClientToServer), typ: TypeClientHello, view: viewClientHello, val: valView},
+		{at: s.ServerHelloAt, length: s.ServerHello.Length, from: uint8(ServerToClient), typ: TypeServerHello, view: viewServerHello, val: valView},
+	}
+}
+
 // logged reports whether a message of type typ from dir was logged.
 func (s *Session) logged(dir Dir, typ uint8) bool {
-	for i := range s.log {
-		if e := &s.log[i]; Dir(e.from) == dir && e.typ == typ {
+	log := s.entries()
+	for i := range log {
+		if e := &log[i]; Dir(e.from) == dir && e.typ == typ {
 			return true
 		}
 	}
@@ -542,8 +567,9 @@ func (s *Session) Errors() []string {
 // Message returns the first logged message of type typ from dir, nil if
 // none was seen.
 func (s *Session) Message(dir Dir, typ uint8) *Message {
-	for i := range s.log {
-		if e := &s.log[i]; Dir(e.from) == dir && e.typ == typ {
+	log := s.entries()
+	for i := range log {
+		if e := &log[i]; Dir(e.from) == dir && e.typ == typ {
 			m := s.message(e)
 			return &m
 		}
@@ -624,7 +650,7 @@ func (s *Session) HelloNotes() []string {
 // prefixed with the packet and the sender like Errors.
 func (s *Session) MessageErrors() []string {
 	var out []string
-	for i := range s.log {
+	for i := range s.log { // a log of the hellos alone has no errors
 		if e := &s.log[i]; e.val == valSide {
 			if err := s.Extra.values[e.aux].err; err != nil {
 				out = append(out, e.at.String()+" "+Dir(e.from).String()+": "+err.Error())
@@ -690,6 +716,9 @@ func (s *Session) follow(e *logEntry) {
 // append left: a Session is kept for the whole analysis, and a TLS 1.2
 // flight of five or six messages would otherwise keep room for eight.
 func (s *Session) clip() {
+	if len(s.log) == 2 && s.ClientHello != nil && s.ServerHello != nil && [2]logEntry(s.log) == s.helloEntries() {
+		s.log, s.helloLog = nil, true
+	}
 	if cap(s.log) > len(s.log) {
 		s.log = append([]logEntry(nil), s.log...)
 	}
