@@ -26,8 +26,7 @@ func hostsEvents(n int) *decode.Events {
 			sni = ""
 		}
 		s := tlsSession(sessionSpec{sni: sni, version: tlswire.VersionTLS13, serverRecs: 4, clientRecs: appData(2, 200)})
-		s.Server = netip.AddrPortFrom(addr, 443)
-		s.Conn.Server = s.Server
+		s.Conn.Server = netip.AddrPortFrom(addr, 443)
 		ev.TCP = append(ev.TCP, s.Conn)
 		ev.TLS = append(ev.TLS, s)
 	}

@@ -90,7 +90,7 @@ func resetMidTransfer(ctx *Context, c *decode.TCPConn) (Finding, bool) {
 		// The handshake completed and a request followed it: the client's
 		// Finished and at least one more encrypted record. Earlier resets
 		// are tcp-reset-after-hello's and tls-not-tls's.
-		if s.ServerHello == nil || s.EncryptedCount[0] < 2 || len(s.NotTLS) > 0 || len(s.Alerts) > 0 {
+		if s.ServerHello == nil || s.EncryptedCount[0] < 2 || len(s.NotTLS()) > 0 || len(s.Alerts) > 0 {
 			return Finding{}, false
 		}
 	case c.App == decode.AppHTTP:

@@ -22,7 +22,7 @@ func runTLSALPNDowngrade(ctx *Context) []Finding {
 		if s.ClientHello == nil || s.ServerHello == nil || !slices.Contains(s.ClientHello.ALPN, "h2") {
 			continue
 		}
-		if s.TLS13() && s.EncryptedExtensions == nil {
+		if s.TLS13() && s.EncryptedExtensions() == nil {
 			continue // the server's choice is encrypted
 		}
 		alpn := s.ServerALPN()

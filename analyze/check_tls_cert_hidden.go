@@ -15,7 +15,7 @@ func runTLSCertHidden(ctx *Context) []Finding {
 	var out []Finding
 	seen := make(map[string]bool)
 	for _, s := range ctx.Events.TLS {
-		if !s.TLS13() || s.Certificates != nil || s.EncryptedExtensions != nil {
+		if !s.TLS13() || s.Certificates != nil || s.EncryptedExtensions() != nil {
 			continue
 		}
 		host := sessionHost(ctx, s)

@@ -20,7 +20,7 @@ var checkTLSClientRejected = &Check{ID: "tls-client-rejected", Layer: "tls", Sev
 func runTLSClientRejected(ctx *Context) []Finding {
 	var out []Finding
 	for _, s := range ctx.Events.TLS {
-		if !s.TLS13() || s.EncryptedExtensions != nil || s.Certificates != nil {
+		if !s.TLS13() || s.EncryptedExtensions() != nil || s.Certificates != nil {
 			continue // keys were available: tls-alert and tls-foreign-issuer speak
 		}
 		if s.Dirs[tlswire.ServerToClient].ProtectedFrom.IsZero() || s.Conn == nil {

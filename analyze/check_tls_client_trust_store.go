@@ -125,7 +125,7 @@ func (ts *trustStore) rootName(chain []*x509.Certificate) string {
 // session without keys that the client then closed: the shape
 // tls-client-rejected reports.
 func rejectedShape(s *decode.TLSSession) (tlswire.RecordInfo, bool) {
-	if !s.TLS13() || s.EncryptedExtensions != nil || s.Certificates != nil || s.EncryptedCount[1] == 0 || s.Conn == nil {
+	if !s.TLS13() || s.EncryptedExtensions() != nil || s.Certificates != nil || s.EncryptedCount[1] == 0 || s.Conn == nil {
 		return tlswire.RecordInfo{}, false
 	}
 	rec, ok := soleAppDataRecord(s, tlswire.ClientToServer)

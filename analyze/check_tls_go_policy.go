@@ -147,7 +147,7 @@ func goPolicyServerProblem(s *decode.TLSSession) (policyProblem, capture.Ref, bo
 		}
 		return policyProblem{}, capture.Ref{}, false
 	}
-	if s.ClientHello == nil || s.HelloRetry != nil {
+	if s.ClientHello == nil || s.HelloRetry() != nil {
 		return policyProblem{}, capture.Ref{}, false
 	}
 	var alert *tlswire.Alert

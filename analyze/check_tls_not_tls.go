@@ -29,10 +29,10 @@ func runTLSNotTLS(ctx *Context) []Finding {
 	proxies := ctx.proxyEndpoints()
 	for _, s := range ctx.Events.TLS {
 		c := s.Conn
-		if len(s.NotTLS) == 0 || s.ClientHello == nil || c == nil || s.NotTLSAt.Packet < s.ClientHelloAt.Packet {
+		if len(s.NotTLS()) == 0 || s.ClientHello == nil || c == nil || s.NotTLSAt().Packet < s.ClientHelloAt.Packet {
 			continue // no ClientHello seen: the capture began inside the stream
 		}
-		what, quote := describeNotTLS(s.NotTLS)
+		what, quote := describeNotTLS(s.NotTLS())
 		sni := strings.ToLower(s.ClientHello.ServerName)
 		host := ctx.connHost(c)
 		if s.Tunnel != nil {
@@ -40,12 +40,12 @@ func runTLSNotTLS(ctx *Context) []Finding {
 		}
 		_, toProxy := proxies[c.Server]
 		toProxy = toProxy && s.Tunnel == nil
-		if s.Tunnel == nil && (ctx.httpsProxyNamed(sni) || proxyPort(c.Server.Port()) && bytes.HasPrefix(s.NotTLS, []byte("HTTP/"))) {
+		if s.Tunnel == nil && (ctx.httpsProxyNamed(sni) || proxyPort(c.Server.Port()) && bytes.HasPrefix(s.NotTLS(), []byte("HTTP/"))) {
 			toProxy = true
 		}
 		ev := []Evidence{
 			evidence(s.ClientHelloAt, "ClientHello for %q to %s", s.ClientHello.ServerName, c.Server),
-			evidence(s.NotTLSAt, "the server's first bytes: %s", quote),
+			evidence(s.NotTLSAt(), "the server's first bytes: %s", quote),
 		}
 		for dir, fin := range c.FIN {
 			if dir == 1 && !fin.IsZero() {
@@ -70,7 +70,7 @@ func runTLSNotTLS(ctx *Context) []Finding {
 			f.Hint = fmt.Sprintf("The proxy %s opened the tunnel but what answered inside it does not speak TLS: the "+
 				"target port is wrong (GOPROXY must name an https:// URL on a TLS port), or the proxy itself "+
 				"answers inside the tunnel (a block page). Check GOPROXY and ask the proxy's owners.", s.Tunnel.Proxy)
-		case bytes.HasPrefix(s.NotTLS, []byte("HTTP/")) || what == "an HTML page":
+		case bytes.HasPrefix(s.NotTLS(), []byte("HTTP/")) || what == "an HTML page":
 			f.Hint = fmt.Sprintf("Something on the path answers HTTPS connections to %s with plain HTTP: a captive portal "+
 				"(log in to the network in a browser first) or a transparent proxy that intercepts port %d; go says "+
 				"`server gave HTTP response to HTTPS client`. Use the proxy you are meant to use explicitly "+

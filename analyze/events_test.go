@@ -164,7 +164,7 @@ func tlsSession(spec sessionSpec) *decode.TLSSession {
 		ClientHello: &tlswire.ClientHello{ServerName: spec.sni, LegacyVersion: tlswire.VersionTLS12, Length: 1500,
 			HelloProfile: &tlswire.HelloProfile{ALPN: alpn, SupportedVersions: []uint16{tlswire.VersionTLS13, tlswire.VersionTLS12},
 				KeyShareGroups: []uint16{0x11ec, 0x001d}}},
-		ClientHelloAt: at(4), ClientHelloFirstAt: at(4), ClientHelloPackets: max(spec.helloPkts, 1),
+		ClientHelloAt: at(4), ClientHelloFirstAt: at(4), ClientHelloPackets: int32(max(spec.helloPkts, 1)),
 	}
 	if spec.version != 0 {
 		sh := &tlswire.ServerHello{LegacyVersion: tlswire.VersionTLS12, CipherSuite: 0x1301, ALPN: "", KeyShareGroup: spec.keyShare}
@@ -181,9 +181,16 @@ func tlsSession(spec sessionSpec) *decode.TLSSession {
 		s.Certificates, s.CertificatesAt = spec.certs, at(6)
 	}
 	s.Alerts = spec.alerts
-	s.Encrypted[0] = spec.clientRecs
-	s.EncryptedCount[0] = len(spec.clientRecs)
-	s.EncryptedCount[1] = spec.serverRecs
+	for i, r := range spec.clientRecs { // as the decoder keeps them
+		if i < tlswire.MaxEncryptedRecords && r.Type == tlswire.ContentApplicationData {
+			if s.AppDataAmongFirst[0] == 0 {
+				s.FirstAppData[0] = r
+			}
+			s.AppDataAmongFirst[0] = min(s.AppDataAmongFirst[0]+1, 2)
+		}
+	}
+	s.EncryptedCount[0] = int32(len(spec.clientRecs))
+	s.EncryptedCount[1] = int32(spec.serverRecs)
 	// The record-layer state the decoder infers from those records' shape.
 	if spec.serverRecs > 0 {
 		s.Dirs[tlswire.ServerToClient].ProtectedFrom = at(6)
@@ -203,7 +210,7 @@ func tlsSession(spec sessionSpec) *decode.TLSSession {
 			st.AppDataRecords++
 		}
 	}
-	ts := &decode.TLSSession{Client: c.Client, Server: c.Server, Conn: c, Session: s}
+	ts := &decode.TLSSession{Conn: c, Session: s}
 	c.TLS = ts
 	return ts
 }

@@ -222,7 +222,7 @@ func findSessionHost(ctx *Context, s *decode.TLSSession) string {
 	if s.Tunnel != nil && s.Tunnel.Target != "" {
 		return strings.ToLower(hostOnly(s.Tunnel.Target))
 	}
-	return ctx.hostFor(s.Server.Addr())
+	return ctx.hostFor(s.Server().Addr())
 }
 
 // tunnelsFor returns the proxy tunnels whose target is host (any case), in

@@ -538,11 +538,11 @@ func tlsMsgs(s *decode.TLSSession, add func(flowMsg)) {
 		}
 		add(flowMsg{ref: s.ClientHelloAt, from: laneClient, to: laneServer, kind: "tls", label: l, request: true})
 	}
-	if s.HelloRetry != nil {
-		add(flowMsg{ref: s.HelloRetryAt, from: laneServer, to: laneClient, kind: "tls", label: "HelloRetryRequest", reply: true, answers: true})
+	if s.HelloRetry() != nil {
+		add(flowMsg{ref: s.HelloRetryAt(), from: laneServer, to: laneClient, kind: "tls", label: "HelloRetryRequest", reply: true, answers: true})
 	}
-	if s.SecondClientHello != nil {
-		add(flowMsg{ref: s.SecondClientHelloAt, from: laneClient, to: laneServer, kind: "tls", label: "ClientHello (second)", request: true})
+	if s.SecondClientHello() != nil {
+		add(flowMsg{ref: s.SecondClientHelloAt(), from: laneClient, to: laneServer, kind: "tls", label: "ClientHello (second)", request: true})
 	}
 	if sh := s.ServerHello; sh != nil {
 		l := "ServerHello " + tlswire.VersionName(sh.Version()) + " " + tlswire.CipherSuiteName(sh.CipherSuite)

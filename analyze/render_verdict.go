@@ -65,7 +65,7 @@ func (v TLSVerdict) Text() string {
 	switch {
 	case alpn != "":
 		parts = append(parts, alpn)
-	case s.TLS13() && s.EncryptedExtensions == nil:
+	case s.TLS13() && s.EncryptedExtensions() == nil:
 		// The server's ALPN is encrypted in TLS 1.3.
 	default:
 		parts = append(parts, "no ALPN")

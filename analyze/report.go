@@ -411,10 +411,10 @@ func tlsJSON(s *decode.TLSSession) TLSJSON {
 	at := helloRef(s)
 	j := TLSJSON{
 		Input: int(at.Input), Packet: int(at.Packet), Time: Timestamp(at.Time()),
-		Client: addrPort(s.Client), Server: addrPort(s.Server),
+		Client: addrPort(s.Client()), Server: addrPort(s.Server()),
 		ClientVersions: []string{}, ClientALPN: []string{},
 		Certificates: []CertJSON{}, Alerts: make([]AlertJSON, 0, len(s.Alerts)),
-		Notes: s.Notes,
+		Notes: s.Notes(),
 	}
 	if s.Tunnel != nil {
 		j.Tunnel = s.Tunnel.Kind + " " + s.Tunnel.Target
@@ -443,7 +443,7 @@ func tlsJSON(s *decode.TLSSession) TLSJSON {
 	if cc := s.CertCompression(); cc != nil {
 		j.CertCompression = tlswire.CertCompressionName(cc.Algorithm)
 	}
-	j.HelloNotes, j.Errors = s.HelloNotes(), s.Errors
+	j.HelloNotes, j.Errors = s.HelloNotes(), s.Errors()
 	if sh := s.ServerHello; sh != nil {
 		j.Version = tlswire.VersionName(sh.Version())
 		j.Cipher = tlswire.CipherSuiteName(sh.CipherSuite)
@@ -453,7 +453,7 @@ func tlsJSON(s *decode.TLSSession) TLSJSON {
 	}
 	j.ServerALPN = s.ServerALPN()
 	j.Decrypted = s.Decrypted
-	j.HelloRetry = s.HelloRetry != nil
+	j.HelloRetry = s.HelloRetry() != nil
 	if s.Certificates != nil {
 		j.Certificates = make([]CertJSON, 0, len(s.Certificates.Certificates))
 		for i := range s.Certificates.Certificates {

@@ -14,18 +14,10 @@ import (
 // soleAppDataRecord returns a direction's one encrypted record of outer
 // type application_data (in TLS 1.3 every encrypted record, Finished
 // included; in TLS 1.2 only application data proper, since Finished
-// travels as handshake); ok is false when there are none or several. It
-// stops at the second record: a bulk transfer has thousands.
+// travels as handshake); ok is false when there are none or several
+// among the first few (see tlswire.Session.SoleAppDataRecord).
 func soleAppDataRecord(s *decode.TLSSession, dir tlswire.Dir) (rec tlswire.RecordInfo, ok bool) {
-	for _, r := range s.Encrypted[dir] {
-		if r.Type == tlswire.ContentApplicationData {
-			if ok {
-				return tlswire.RecordInfo{}, false
-			}
-			rec, ok = r, true
-		}
-	}
-	return rec, ok
+	return s.SoleAppDataRecord(dir)
 }
 
 func hasClientReset(c *decode.TCPConn) bool {

@@ -171,7 +171,7 @@ func TestCorpusAgreesWithTshark(t *testing.T) {
 				if want, ok := snetDecryptedRecords(path); ok {
 					got := 0
 					for _, s := range keyed.TLS {
-						got += s.DecryptedRecords[0] + s.DecryptedRecords[1]
+						got += int(s.DecryptedRecords(0) + s.DecryptedRecords(1))
 					}
 					count("keylog-decrypted-records (snet)", got == want)
 					if got != want {
@@ -277,20 +277,20 @@ func compareTLS(ev *decode.Events, facts tlsFacts, count func(string, bool), dis
 		if s.ClientHello != nil {
 			hellos[int(s.ClientHelloAt.Packet)] = s.ClientHello
 		}
-		if s.SecondClientHello != nil {
-			hellos[int(s.SecondClientHelloAt.Packet)] = s.SecondClientHello
+		if s.SecondClientHello() != nil {
+			hellos[int(s.SecondClientHelloAt().Packet)] = s.SecondClientHello()
 		}
 		if s.ServerHello != nil {
 			servers[int(s.ServerHelloAt.Packet)] = s.ServerHello
 		}
-		if s.HelloRetry != nil {
-			servers[int(s.HelloRetryAt.Packet)] = s.HelloRetry
+		if s.HelloRetry() != nil {
+			servers[int(s.HelloRetryAt().Packet)] = s.HelloRetry()
 		}
 		if s.Certificates != nil {
 			certs[int(s.CertificatesAt.Packet)] = s.Certificates
 		}
-		if s.ClientCertificates != nil { // tshark lists client certificates too
-			certs[int(s.ClientCertificatesAt.Packet)] = s.ClientCertificates
+		if s.ClientCertificates() != nil { // tshark lists client certificates too
+			certs[int(s.ClientCertificatesAt().Packet)] = s.ClientCertificates()
 		}
 	}
 	for _, h := range facts.ClientHellos {
@@ -394,17 +394,17 @@ func compareDecrypted(ev *decode.Events, facts tlsFacts, count func(string, bool
 	clientEE := map[int]bool{}
 	for _, s := range ev.TLS {
 		for _, a := range s.Alerts {
-			from := s.Client.String()
+			from := s.Client().String()
 			if a.From == tlswire.ServerToClient {
-				from = s.Server.String()
+				from = s.Server().String()
 			}
 			k := alertKey{int(a.At.Packet), from}
 			alerts[k] = append(alerts[k], a)
 		}
-		if s.EncryptedExtensions != nil {
-			ee[int(s.EncryptedExtensionsAt.Packet)] = s
+		if s.EncryptedExtensions() != nil {
+			ee[int(s.EncryptedExtensionsAt().Packet)] = s
 		}
-		for _, h := range s.Messages {
+		for _, h := range s.Messages() {
 			if h.Type == tlswire.TypeEncryptedExtensions && h.From == tlswire.ClientToServer {
 				clientEE[int(h.At.Packet)] = true
 			}
@@ -420,10 +420,10 @@ func compareDecrypted(ev *decode.Events, facts tlsFacts, count func(string, bool
 		}
 		s := ee[e.Frame]
 		switch {
-		case s != nil && s.Server.String() == e.Src:
-			count("tls-encrypted-extensions", s.EncryptedExtensions.ALPN == want)
-			if s.EncryptedExtensions.ALPN != want {
-				disagree("encrypted-extensions", e.Frame, "tshark ALPN %q, modsniff %q", want, s.EncryptedExtensions.ALPN)
+		case s != nil && s.Server().String() == e.Src:
+			count("tls-encrypted-extensions", s.EncryptedExtensions().ALPN == want)
+			if s.EncryptedExtensions().ALPN != want {
+				disagree("encrypted-extensions", e.Frame, "tshark ALPN %q, modsniff %q", want, s.EncryptedExtensions().ALPN)
 			}
 		case clientEE[e.Frame] && want == "":
 			count("tls-encrypted-extensions", true) // the client's (ALPS), which carries no ALPN

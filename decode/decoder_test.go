@@ -531,7 +531,7 @@ func TestSnapLengthCutsAreGapsNotWaits(t *testing.T) {
 		t.Errorf("payload counted %d, want at least %d (cut bytes count)", conn.Payload[0], len(stream))
 	}
 	s := ev.TLS[0]
-	if s.Lost[0] || len(s.Notes) > 0 {
-		t.Errorf("the record stream lost its step: lost %v, notes %q", s.Lost[0], s.Notes)
+	if s.Lost[0] || len(s.Notes()) > 0 {
+		t.Errorf("the record stream lost its step: lost %v, notes %q", s.Lost[0], s.Notes())
 	}
 }

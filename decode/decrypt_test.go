@@ -115,7 +115,7 @@ func TestDecryptHTTP2OverTLS13(t *testing.T) {
 	}
 	s := ev.TLS[0]
 	if !s.Decrypted || s.ServerALPN() != "h2" || s.Certificates == nil || s.Certificates.Certificates[0].Subject != p.LeafName {
-		t.Errorf("decrypted %v alpn %q certs %+v notes %q errors %q", s.Decrypted, s.ServerALPN(), s.Certificates, s.Notes, s.Errors)
+		t.Errorf("decrypted %v alpn %q certs %+v notes %q errors %q", s.Decrypted, s.ServerALPN(), s.Certificates, s.Notes(), s.Errors())
 	}
 	want := []string{
 		"h2 proxy.golang.org GET /golang.org/x/net/@v/list 200 ",
@@ -133,8 +133,8 @@ func TestDecryptHTTP2OverTLS13(t *testing.T) {
 
 	// Without keys: the same session, nothing decrypted, nothing noted.
 	ev = decodeRecording(t, rec, nil)
-	if s := ev.TLS[0]; s.Decrypted || s.Certificates != nil || len(ev.HTTP) != 0 || len(s.Notes) != 0 {
-		t.Errorf("without keys: decrypted %v certs %v http %v notes %q", s.Decrypted, s.Certificates, ev.HTTP, s.Notes)
+	if s := ev.TLS[0]; s.Decrypted || s.Certificates != nil || len(ev.HTTP) != 0 || len(s.Notes()) != 0 {
+		t.Errorf("without keys: decrypted %v certs %v http %v notes %q", s.Decrypted, s.Certificates, ev.HTTP, s.Notes())
 	}
 }
 
@@ -191,7 +191,7 @@ func TestDecryptGoAwayInadequateSecurity(t *testing.T) {
 		}
 	}
 	if len(goaway) == 0 {
-		t.Fatalf("no GOAWAY INADEQUATE_SECURITY in %q (notes %q)", exchanges(ev), ev.TLS[0].Notes)
+		t.Fatalf("no GOAWAY INADEQUATE_SECURITY in %q (notes %q)", exchanges(ev), ev.TLS[0].Notes())
 	}
 	if s := ev.TLS[0]; !s.Decrypted || s.ServerHello.CipherSuite != tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA {
 		t.Errorf("session %+v", s.ServerHello)
@@ -239,6 +239,6 @@ func TestDecryptWithSecretsBlock(t *testing.T) {
 		t.Fatal(err)
 	}
 	if s := in.Events.TLS[0]; !s.Decrypted || s.ServerALPN() != "h2" || in.SecretsBlocks != 1 {
-		t.Errorf("decrypted %v alpn %q secrets blocks %d notes %q", s.Decrypted, s.ServerALPN(), in.SecretsBlocks, s.Notes)
+		t.Errorf("decrypted %v alpn %q secrets blocks %d notes %q", s.Decrypted, s.ServerALPN(), in.SecretsBlocks, s.Notes())
 	}
 }

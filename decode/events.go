@@ -531,19 +531,59 @@ type TCPReset struct {
 }
 
 // TLSSession is one TLS handshake and what followed it, on a TCP
-// connection or inside a proxy tunnel.
+// connection or inside a proxy tunnel. It is kept for the whole analysis,
+// one per TLS connection: its client and server are its connection's (the
+// methods Client and Server), and the rare NotTLS bytes are behind a
+// pointer.
 type TLSSession struct {
-	Client, Server netip.AddrPort
 	// Conn is the carrying connection; Tunnel is set when the session runs
 	// inside an HTTP CONNECT or SOCKS tunnel.
 	Conn   *TCPConn
 	Tunnel *Tunnel
 	*tlswire.Session
-	// NotTLS holds the first bytes the server sent (at most NotTLSMax) when
-	// they did not start a TLS record (RFC 8446 §5.1): an HTTP status line,
-	// an SSH banner, HTTP/2 frames. NotTLSAt is the packet that began them.
-	NotTLS   []byte
-	NotTLSAt capture.Ref
+	notTLS *notTLS
+}
+
+// notTLS is the first bytes of a server that did not answer with TLS.
+type notTLS struct {
+	b  []byte
+	at capture.Ref
+}
+
+// Client returns the client's address: its connection's (inside a tunnel,
+// the tunnel's client side); zero without a connection.
+func (s *TLSSession) Client() netip.AddrPort {
+	if s.Conn == nil {
+		return netip.AddrPort{}
+	}
+	return s.Conn.Client
+}
+
+// Server returns the server's address: its connection's (inside a tunnel,
+// the proxy's); zero without a connection.
+func (s *TLSSession) Server() netip.AddrPort {
+	if s.Conn == nil {
+		return netip.AddrPort{}
+	}
+	return s.Conn.Server
+}
+
+// NotTLS returns the first bytes the server sent (at most NotTLSMax) when
+// they did not start a TLS record (RFC 8446 §5.1): an HTTP status line, an
+// SSH banner, HTTP/2 frames; nil when the server answered with TLS.
+func (s *TLSSession) NotTLS() []byte {
+	if s.notTLS == nil {
+		return nil
+	}
+	return s.notTLS.b
+}
+
+// NotTLSAt returns the packet that began the NotTLS bytes.
+func (s *TLSSession) NotTLSAt() capture.Ref {
+	if s.notTLS == nil {
+		return capture.Ref{}
+	}
+	return s.notTLS.at
 }
 
 // NotTLSMax bounds TLSSession.NotTLS.

@@ -162,7 +162,7 @@ func (a *h2App) note(at capture.Ref, dir int, format string, args ...any) {
 	if dir == 1 {
 		who = "server"
 	}
-	a.s.Notes = append(a.s.Notes, at.String()+" "+who+": HTTP/2: "+fmt.Sprintf(format, args...))
+	a.s.AddNote(at.String() + " " + who + ": HTTP/2: " + fmt.Sprintf(format, args...))
 }
 
 func (a *h2App) data(dir int, p []byte, at capture.Ref) {

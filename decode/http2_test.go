@@ -90,8 +90,8 @@ func TestHTTP2Frames(t *testing.T) {
 		for _, h := range ev.HTTP {
 			got = append(got, fmt.Sprintf("%s %s %s %s %d goaway=%s", h.Proto, h.Host, h.Method, h.Path, h.Status, h.GoAway))
 		}
-		notes := strings.Join(s.Notes, "; ")
-		for _, n := range s.Notes {
+		notes := strings.Join(s.Notes(), "; ")
+		for _, n := range s.Notes() {
 			notes = strings.Replace(notes, strings.Fields(n)[0]+" ", "", 1) // packet numbers depend on the chunking
 		}
 		summary := strings.Join(got, "\n") + "\nnotes: " + notes
@@ -103,11 +103,11 @@ func TestHTTP2Frames(t *testing.T) {
 			}
 			for _, n := range []string{"the server reset stream 5: REFUSED_STREAM", "the server sent GOAWAY PROTOCOL_ERROR (last stream 1)"} {
 				if !strings.Contains(summary, n) {
-					t.Errorf("notes %q lack %q", s.Notes, n)
+					t.Errorf("notes %q lack %q", s.Notes(), n)
 				}
 			}
 			if strings.Contains(summary, "client reset") {
-				t.Errorf("the client's CANCEL was noted: %q", s.Notes)
+				t.Errorf("the client's CANCEL was noted: %q", s.Notes())
 			}
 			if x := ev.HTTP[1]; x.Response.IsZero() || x.Response.Packet <= x.Request.Packet {
 				t.Errorf("GOAWAY not recorded as the unanswered request's response: %+v", x)
@@ -117,7 +117,7 @@ func TestHTTP2Frames(t *testing.T) {
 			t.Errorf("in %d-byte chunks:\n%s\nwant\n%s", step, summary, want)
 		}
 		// Header values are never kept.
-		if all := fmt.Sprintf("%+v %+v", ev.HTTP, s.Notes); strings.Contains(all, "TOPSECRET") || strings.Contains(all, "SECRETCOOKIE") || strings.Contains(all, "s3cret") {
+		if all := fmt.Sprintf("%+v %+v", ev.HTTP, s.Notes()); strings.Contains(all, "TOPSECRET") || strings.Contains(all, "SECRETCOOKIE") || strings.Contains(all, "s3cret") {
 			t.Errorf("a header value or query was kept: %s", all)
 		}
 	}
@@ -158,8 +158,8 @@ func TestHTTP2Broken(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, s := h2Run(tc[0], tc[1], 3)
-			if len(s.Notes) != 1 || !strings.Contains(s.Notes[0], "not read further") {
-				t.Errorf("notes %q", s.Notes)
+			if len(s.Notes()) != 1 || !strings.Contains(s.Notes()[0], "not read further") {
+				t.Errorf("notes %q", s.Notes())
 			}
 		})
 	}
@@ -174,8 +174,8 @@ func FuzzHTTP2(f *testing.F) {
 	f.Add([]byte(h2Preface), h2Frame(h2GoAway, 0, 0, []byte{0, 0, 0, 0, 0, 0, 0, 12}), uint8(1))
 	f.Fuzz(func(t *testing.T, client, server []byte, step uint8) {
 		ev, s := h2Run(client, server, int(step)+1)
-		if len(s.Notes) > maxH2Notes || len(ev.HTTP) > len(client)/9+2 {
-			t.Fatalf("%d notes, %d exchanges from %d bytes", len(s.Notes), len(ev.HTTP), len(client))
+		if len(s.Notes()) > maxH2Notes || len(ev.HTTP) > len(client)/9+2 {
+			t.Fatalf("%d notes, %d exchanges from %d bytes", len(s.Notes()), len(ev.HTTP), len(client))
 		}
 		for _, h := range ev.HTTP {
 			if h.Proto != "h2" || h.Request.IsZero() {

@@ -47,7 +47,7 @@ func ClientRandoms(ev *Events) [][32]byte {
 	var out [][32]byte
 	seen := make(map[[32]byte]bool)
 	for _, s := range ev.TLS {
-		for _, ch := range []*tlswire.ClientHello{s.ClientHello, s.SecondClientHello} {
+		for _, ch := range []*tlswire.ClientHello{s.ClientHello, s.SecondClientHello()} {
 			if ch != nil && !seen[ch.Random] {
 				seen[ch.Random] = true
 				out = append(out, ch.Random)

@@ -58,10 +58,10 @@ func (a *tlsApp) keepNotTLS(p []byte, at capture.Ref) {
 			return
 		}
 		a.server = 2
-		a.s.NotTLSAt = at
+		a.s.notTLS = &notTLS{at: at}
 	}
-	if n := NotTLSMax - len(a.s.NotTLS); n > 0 {
-		a.s.NotTLS = append(a.s.NotTLS, p[:min(n, len(p))]...)
+	if n := NotTLSMax - len(a.s.notTLS.b); n > 0 {
+		a.s.notTLS.b = append(a.s.notTLS.b, p[:min(n, len(p))]...)
 	}
 }
 func (a *tlsApp) gap(dir int, n int64, at capture.Ref) {
@@ -97,7 +97,7 @@ func (d *Decoder) newTLSApp(c *TCPConn, t *Tunnel, at capture.Ref) streamApp {
 	}
 	a.conn = tlswire.NewConn(opt)
 	a.s = &ev.s
-	*a.s = TLSSession{Client: c.Client, Server: c.Server, Conn: c, Tunnel: t, Session: a.conn.Session()}
+	*a.s = TLSSession{Conn: c, Tunnel: t, Session: a.conn.Session()}
 	c.TLS = a.s
 	d.tls = append(d.tls, a.s)
 	return a

@@ -72,8 +72,8 @@ func TestDamagedHelloIsKept(t *testing.T) {
 			t.Fatalf("hello %d: %+v at %v", i, s.ClientHello, s.ClientHelloAt)
 		}
 		m := s.Message(0, 1)
-		if m == nil || m.Err == nil || m.Err.Error() != wantErr[i] || len(s.Errors) != 1 || !strings.HasSuffix(s.Errors[0], wantErr[i]) {
-			t.Errorf("hello %d: message %+v, errors %q", i, m, s.Errors)
+		if m == nil || m.Err == nil || m.Err.Error() != wantErr[i] || len(s.Errors()) != 1 || !strings.HasSuffix(s.Errors()[0], wantErr[i]) {
+			t.Errorf("hello %d: message %+v, errors %q", i, m, s.Errors())
 		}
 	}
 	var gtpNote string

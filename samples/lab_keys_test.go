@@ -68,7 +68,7 @@ func TestLabKeysInjected(t *testing.T) {
 			}
 			for _, s := range in.Events.TLS {
 				if s.EncryptedCount[0]+s.EncryptedCount[1] > 0 && !s.Decrypted {
-					t.Errorf("%s: the TLS session to %s is not decrypted by the embedded keys", d.name, s.Server)
+					t.Errorf("%s: the TLS session to %s is not decrypted by the embedded keys", d.name, s.Server())
 				}
 			}
 			rep := analyze.Build([]*analyze.Input{in}, analyze.Options{})

@@ -323,7 +323,7 @@ func TestSamplesMeetExpectations(t *testing.T) {
 				for _, s := range in.Events.TLS {
 					if s.EncryptedCount[0]+s.EncryptedCount[1] > 0 && !s.Decrypted {
 						problems = append(problems, fmt.Sprintf("not decrypted: the TLS session to %s (ClientHello at packet %d)",
-							s.Server, s.ClientHelloAt.Packet))
+							s.Server(), s.ClientHelloAt.Packet))
 					}
 				}
 			}

@@ -212,7 +212,7 @@ func sessionName(s *decode.TLSSession) string {
 	if s.Tunnel != nil && s.Tunnel.Target != "" {
 		return oneLine(s.Tunnel.Target, 255)
 	}
-	return s.Server.String()
+	return s.Server().String()
 }
 
 // oneLine makes attacker-controlled text (a subject, a server name) safe

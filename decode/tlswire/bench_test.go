@@ -22,7 +22,7 @@ func BenchmarkConnAppData(b *testing.B) {
 		}
 		loops++
 	}
-	if s := c.Session(); s.Lost[1] || s.EncryptedCount[1]-before != loops*perLoop {
+	if s := c.Session(); s.Lost[1] || int(s.EncryptedCount[1]-before) != loops*perLoop {
 		b.Fatalf("lost %v, counted %d records, want %d", s.Lost, s.EncryptedCount[1]-before, loops*perLoop)
 	}
 }

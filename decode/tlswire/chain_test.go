@@ -74,7 +74,7 @@ func TestCertCacheSharesRepeatedChains(t *testing.T) {
 			t.Error("a damaged message is shared")
 		}
 		for _, s := range []*Session{a, b} {
-			if m := s.Message(ServerToClient, TypeCertificate); m == nil || m.Err == nil || len(s.Errors) == 0 {
+			if m := s.Message(ServerToClient, TypeCertificate); m == nil || m.Err == nil || len(s.Errors()) == 0 {
 				t.Errorf("damage not reported: %+v", m)
 			}
 		}
@@ -88,7 +88,7 @@ func TestCertCacheSharesRepeatedChains(t *testing.T) {
 		serverCertSession(cache, rsaChain)
 		s := serverCertSession(cache, rsaChain, rsaChain)
 		var logged []*CertificateMsg
-		for _, m := range s.Messages {
+		for _, m := range s.Messages() {
 			if v, ok := m.Value.(*CertificateMsg); ok {
 				logged = append(logged, v)
 			}

@@ -24,7 +24,9 @@ type ClientHello struct {
 	// Length is the length of the message body (at most 2^24-1; an int32
 	// that fills the padding after Random, because every session keeps a
 	// hello).
-	Length    int32
+	Length int32
+	// SessionID is legacy_session_id; a hello kept through an Interner
+	// has none (see [Interner.Hello]).
 	SessionID []byte
 	// ServerName is the first host_name of server_name (RFC 6066 §3), "" if none.
 	ServerName string
@@ -153,9 +155,20 @@ func (ch *ClientHello) note(format string, args ...any) {
 // the damage: a hello cut short by the capture still names its server. A
 // malformed extension body yields an error too, but the other extensions
 // are still decoded (their framing is intact); the error is the first one.
-func ParseClientHello(body []byte) (*ClientHello, error) {
+func ParseClientHello(body []byte) (*ClientHello, error) { return parseClientHello(body, nil) }
+
+// parseClientHello is ParseClientHello with the lists of the profile built
+// in sc's arrays, and without the session ID, when sc is set (see
+// helloScratch).
+func parseClientHello(body []byte, sc *helloScratch) (*ClientHello, error) {
 	s := cryptobyte.String(body)
-	ch := &ClientHello{Length: int32(len(body)), HelloProfile: &HelloProfile{}}
+	ch := &ClientHello{Length: int32(len(body))}
+	if sc != nil {
+		sc.prof = HelloProfile{}
+		ch.HelloProfile = &sc.prof
+	} else {
+		ch.HelloProfile = &HelloProfile{}
+	}
 	if !s.ReadUint16(&ch.LegacyVersion) {
 		return nil, perr(msgClientHello, "legacy_version", ErrTruncated)
 	}
@@ -169,9 +182,11 @@ func ParseClientHello(body []byte) (*ClientHello, error) {
 	if len(sid) > 32 {
 		ch.note("legacy_session_id of %d bytes exceeds 32", len(sid))
 	}
-	ch.SessionID = slices.Clone([]byte(sid))
+	if sc == nil {
+		ch.SessionID = slices.Clone([]byte(sid))
+	}
 	var err error
-	if ch.CipherSuites, err = readUint16List(&s, 2); err != nil {
+	if ch.CipherSuites, err = readUint16List(&s, 2, sc.u16(scSuites)); err != nil {
 		return ch, listErr(msgClientHello, "cipher_suites", err)
 	}
 	if len(ch.CipherSuites) == 0 {
@@ -181,7 +196,7 @@ func ParseClientHello(body []byte) (*ClientHello, error) {
 	if !s.ReadUint8LengthPrefixed(&comp) {
 		return ch, perr(msgClientHello, "legacy_compression_methods", ErrTruncated)
 	}
-	ch.CompressionMethods = slices.Clone([]byte(comp))
+	ch.CompressionMethods = sc.clone8(scCompression, comp)
 	if len(comp) == 0 {
 		ch.note("empty legacy_compression_methods")
 	}
@@ -217,8 +232,11 @@ func ParseClientHello(body []byte) (*ClientHello, error) {
 		if n := len(ch.Extensions); n > 0 && ch.Extensions[n-1] == ExtPreSharedKey {
 			ch.note("pre_shared_key is not the last extension")
 		}
+		if ch.Extensions == nil {
+			ch.Extensions = sc.u16(scExtensions)
+		}
 		ch.Extensions = append(ch.Extensions, typ)
-		if err := ch.parseExtension(typ, data); err != nil && first == nil {
+		if err := ch.parseExtension(typ, data, sc); err != nil && first == nil {
 			first = err
 		}
 	}
@@ -248,8 +266,8 @@ func noteDuplicates(types []uint16, note func(string, ...any)) {
 }
 
 // readUint16List reads a vector of 16-bit values whose length prefix has
-// prefix bytes (1 or 2).
-func readUint16List(s *cryptobyte.String, prefix int) ([]uint16, error) {
+// prefix bytes (1 or 2), into dst when it is not nil.
+func readUint16List(s *cryptobyte.String, prefix int, dst []uint16) ([]uint16, error) {
 	var v cryptobyte.String
 	ok := false
 	if prefix == 1 {
@@ -263,7 +281,10 @@ func readUint16List(s *cryptobyte.String, prefix int) ([]uint16, error) {
 	if len(v)%2 != 0 {
 		return nil, fmt.Errorf("%w: odd length %d", ErrMalformed, len(v))
 	}
-	list := make([]uint16, 0, len(v)/2) // bounded by the bytes present
+	list := dst[:0]
+	if list == nil || cap(list) < len(v)/2 {
+		list = make([]uint16, 0, len(v)/2) // bounded by the bytes present
+	}
 	for !v.Empty() {
 		var x uint16
 		v.ReadUint16(&x)
@@ -280,7 +301,7 @@ func listErr(msg, field string, err error) error {
 	return perrd(msg, field, ErrMalformed, strings.TrimPrefix(err.Error(), ErrMalformed.Error()+": "))
 }
 
-func (ch *ClientHello) parseExtension(typ uint16, data cryptobyte.String) error {
+func (ch *ClientHello) parseExtension(typ uint16, data cryptobyte.String, sc *helloScratch) error {
 	trunc := func() error { return perr(msgClientHello, extField(typ), ErrTruncated) }
 	var err error
 	switch typ {
@@ -296,7 +317,8 @@ func (ch *ClientHello) parseExtension(typ uint16, data cryptobyte.String) error 
 		if list.Empty() {
 			ch.note("server_name with an empty name list")
 		}
-		var names []string
+		var names []string // kept only when there are several
+		n := 0
 		for !list.Empty() {
 			var nt uint8
 			var name cryptobyte.String
@@ -307,12 +329,17 @@ func (ch *ClientHello) parseExtension(typ uint16, data cryptobyte.String) error 
 				ch.note("server_name entry of unknown name_type %d", nt)
 				continue
 			}
+			n++
+			if n == 1 {
+				ch.ServerName = string(name)
+				ch.checkHostName(ch.ServerName)
+				continue
+			}
+			if len(names) == 0 {
+				names = append(names, ch.ServerName)
+			}
 			if len(names) < 8 {
 				names = append(names, string(name))
-			}
-			if len(names) == 1 {
-				ch.ServerName = string(name)
-				ch.checkHostName(string(name))
 			}
 		}
 		if len(names) > 1 {
@@ -340,28 +367,31 @@ func (ch *ClientHello) parseExtension(typ uint16, data cryptobyte.String) error 
 				ch.ALPNOmitted++
 				continue
 			}
-			ch.ALPN = append(ch.ALPN, string(p))
+			if ch.ALPN == nil {
+				ch.ALPN = sc.names()
+			}
+			ch.ALPN = append(ch.ALPN, sc.name(len(ch.ALPN), p))
 		}
 		if ch.ALPNOmitted > 0 {
 			ch.note("application_layer_protocol_negotiation lists %d protocol names: the first %d are kept", maxALPN+ch.ALPNOmitted, maxALPN)
 		}
 	case ExtSupportedVersions:
-		if ch.SupportedVersions, err = readUint16List(&data, 1); err != nil {
+		if ch.SupportedVersions, err = readUint16List(&data, 1, sc.u16(scVersions)); err != nil {
 			return listErr(msgClientHello, extField(typ), err)
 		}
 		if len(ch.SupportedVersions) == 0 {
 			ch.note("empty supported_versions")
 		}
 	case ExtSupportedGroups:
-		if ch.SupportedGroups, err = readUint16List(&data, 2); err != nil {
+		if ch.SupportedGroups, err = readUint16List(&data, 2, sc.u16(scGroups)); err != nil {
 			return listErr(msgClientHello, extField(typ), err)
 		}
 	case ExtSignatureAlgorithms:
-		if ch.SignatureAlgorithms, err = readUint16List(&data, 2); err != nil {
+		if ch.SignatureAlgorithms, err = readUint16List(&data, 2, sc.u16(scSigs)); err != nil {
 			return listErr(msgClientHello, extField(typ), err)
 		}
 	case ExtSignatureAlgorithmsCert:
-		if ch.SignatureAlgorithmsCert, err = readUint16List(&data, 2); err != nil {
+		if ch.SignatureAlgorithmsCert, err = readUint16List(&data, 2, sc.u16(scSigsCert)); err != nil {
 			return listErr(msgClientHello, extField(typ), err)
 		}
 	case ExtKeyShare:
@@ -381,6 +411,9 @@ func (ch *ClientHello) parseExtension(typ uint16, data cryptobyte.String) error 
 			if want, ok := keyShareLength[g]; ok && want != len(key) {
 				ch.note("key_share for %s has %d bytes, expected %d", GroupName(g), len(key), want)
 			}
+			if ch.KeyShares == nil {
+				ch.KeyShares, ch.KeyShareGroups = sc.keyShares(), sc.u16(scKeyShareGroups)
+			}
 			ch.KeyShares = append(ch.KeyShares, KeyShare{Group: g, Length: len(key)})
 			ch.KeyShareGroups = append(ch.KeyShareGroups, g)
 		}
@@ -389,13 +422,13 @@ func (ch *ClientHello) parseExtension(typ uint16, data cryptobyte.String) error 
 		if !data.ReadUint8LengthPrefixed(&v) {
 			return trunc()
 		}
-		ch.ECPointFormats = slices.Clone([]byte(v))
+		ch.ECPointFormats = sc.clone8(scECPointFormats, v)
 	case ExtPSKKeyExchangeModes:
 		var v cryptobyte.String
 		if !data.ReadUint8LengthPrefixed(&v) {
 			return trunc()
 		}
-		ch.PSKModes = slices.Clone([]byte(v))
+		ch.PSKModes = sc.clone8(scPSKModes, v)
 	case ExtCompressCertificate:
 		var v cryptobyte.String
 		if !data.ReadUint8LengthPrefixed(&v) {
@@ -404,6 +437,9 @@ func (ch *ClientHello) parseExtension(typ uint16, data cryptobyte.String) error 
 		if len(v) == 0 || len(v)%2 != 0 {
 			// algorithms<2..2^8-2>: at least one two-byte value.
 			return perrd(msgClientHello, extField(typ), ErrMalformed, fmt.Sprintf("algorithm list of %d bytes", len(v)))
+		}
+		if ch.CertCompression == nil {
+			ch.CertCompression = sc.u16(scCertCompression)
 		}
 		for !v.Empty() {
 			var a uint16
@@ -515,4 +551,154 @@ func ParseSSLv2ClientHello(msg []byte) (*ClientHello, error) {
 		ch.note("%d bytes of trailing data after the SSLv2 challenge", len(s))
 	}
 	return ch, nil
+}
+
+// helloScratch lends the lists of the hellos an Interner parses their
+// arrays: most hellos of a capture offer what an earlier one did, take its
+// shared profile and drop what they parsed, so that building their lists
+// in arrays reused from hello to hello spares the allocations. A profile
+// parsed in it is only valid until the next parse (see
+// Interner.ParseClientHello). Its methods on a nil helloScratch give what
+// ParseClientHello allocates.
+type helloScratch struct {
+	prof   HelloProfile
+	lists  [scLists][]uint16
+	bytes  [scBytes][]uint8
+	shares []KeyShare
+	alpn   []string
+}
+
+// The lists and byte strings of a helloScratch.
+const (
+	scSuites = iota
+	scExtensions
+	scVersions
+	scGroups
+	scKeyShareGroups
+	scSigs
+	scSigsCert
+	scCertCompression
+	scLists
+)
+
+const (
+	scCompression = iota
+	scECPointFormats
+	scPSKModes
+	scBytes
+)
+
+// u16 returns the empty list to append list i to: nil (a new list) without
+// scratch.
+func (sc *helloScratch) u16(i int) []uint16 {
+	if sc == nil {
+		return nil
+	}
+	if sc.lists[i] == nil {
+		sc.lists[i] = make([]uint16, 0, 32)
+	}
+	return sc.lists[i][:0]
+}
+
+// clone8 returns a copy of b, in byte string i of the scratch.
+func (sc *helloScratch) clone8(i int, b []byte) []byte {
+	if sc == nil {
+		return slices.Clone(b)
+	}
+	if sc.bytes[i] == nil {
+		sc.bytes[i] = make([]byte, 0, 8)
+	}
+	return append(sc.bytes[i][:0], b...)
+}
+
+// keyShares returns the empty list of key shares to append to.
+func (sc *helloScratch) keyShares() []KeyShare {
+	if sc == nil {
+		return nil
+	}
+	if sc.shares == nil {
+		sc.shares = make([]KeyShare, 0, 4)
+	}
+	return sc.shares[:0]
+}
+
+// names returns the empty list of ALPN names to append to.
+func (sc *helloScratch) names() []string {
+	if sc == nil {
+		return nil
+	}
+	if sc.alpn == nil {
+		sc.alpn = make([]string, 0, 4)
+	}
+	return sc.alpn[:0]
+}
+
+// name returns p as the i-th ALPN name: the previous hello's i-th name
+// when it is the same, which costs no allocation.
+func (sc *helloScratch) name(i int, p []byte) string {
+	if sc != nil {
+		if old := sc.alpn[:cap(sc.alpn)]; i < len(old) && old[i] == string(p) {
+			return old[i]
+		}
+	}
+	return string(p)
+}
+
+// keep takes the arrays that the lists of p outgrew in place of the
+// scratch's, for the next hellos.
+func (sc *helloScratch) keep(p *HelloProfile) {
+	grow := func(dst *[]uint16, l []uint16) {
+		if cap(l) > cap(*dst) {
+			*dst = l[:0]
+		}
+	}
+	grow(&sc.lists[scSuites], p.CipherSuites)
+	grow(&sc.lists[scExtensions], p.Extensions)
+	grow(&sc.lists[scVersions], p.SupportedVersions)
+	grow(&sc.lists[scGroups], p.SupportedGroups)
+	grow(&sc.lists[scKeyShareGroups], p.KeyShareGroups)
+	grow(&sc.lists[scSigs], p.SignatureAlgorithms)
+	grow(&sc.lists[scSigsCert], p.SignatureAlgorithmsCert)
+	grow(&sc.lists[scCertCompression], p.CertCompression)
+	if cap(p.KeyShares) > cap(sc.shares) {
+		sc.shares = p.KeyShares[:0]
+	}
+	if cap(p.ALPN) > cap(sc.alpn) {
+		sc.alpn = p.ALPN[:0]
+	}
+	for i, b := range [scBytes][]uint8{p.CompressionMethods, p.ECPointFormats, p.PSKModes} {
+		if cap(b) > cap(sc.bytes[i]) {
+			sc.bytes[i] = b[:0]
+		}
+	}
+}
+
+// clone returns a copy of p that shares nothing with it, nil lists kept
+// nil.
+func (p *HelloProfile) clone() *HelloProfile {
+	cp := *p
+	cp.CipherSuites = cloneList(p.CipherSuites)
+	cp.CompressionMethods = cloneList(p.CompressionMethods)
+	cp.Extensions = cloneList(p.Extensions)
+	cp.ALPN = cloneList(p.ALPN)
+	cp.SupportedVersions = cloneList(p.SupportedVersions)
+	cp.SupportedGroups = cloneList(p.SupportedGroups)
+	cp.KeyShares = cloneList(p.KeyShares)
+	cp.KeyShareGroups = cloneList(p.KeyShareGroups)
+	cp.SignatureAlgorithms = cloneList(p.SignatureAlgorithms)
+	cp.SignatureAlgorithmsCert = cloneList(p.SignatureAlgorithmsCert)
+	cp.ECPointFormats = cloneList(p.ECPointFormats)
+	cp.PSKModes = cloneList(p.PSKModes)
+	cp.CertCompression = cloneList(p.CertCompression)
+	cp.SSLv2CipherSpecs = cloneList(p.SSLv2CipherSpecs)
+	return &cp
+}
+
+// cloneList returns a copy of l: nil for nil, an empty list for an empty
+// one.
+func cloneList[T any](l []T) []T {
+	if l == nil {
+		return nil
+	}
+	return append(make([]T, 0, len(l)), l...)
 }

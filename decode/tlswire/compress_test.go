@@ -146,9 +146,9 @@ func TestConnCompressedCertificate(t *testing.T) {
 				s.CertCompression() == nil || s.CertCompression().Algorithm != CertCompressionBrotli) {
 				t.Errorf("certificates %+v at %v", s.Certificates, s.CertificatesAt)
 			}
-			if tc.err != "" && (len(s.Errors) != 1 || !strings.HasPrefix(s.Errors[0], tc.err) || m.Err == nil ||
+			if tc.err != "" && (len(s.Errors()) != 1 || !strings.HasPrefix(s.Errors()[0], tc.err) || m.Err == nil ||
 				len(s.MessageErrors()) != 1) {
-				t.Errorf("errors %q, message error %v", s.Errors, m.Err)
+				t.Errorf("errors %q, message error %v", s.Errors(), m.Err)
 			}
 		})
 	}

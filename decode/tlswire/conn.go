@@ -3,6 +3,7 @@ package tlswire
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 
@@ -46,33 +47,22 @@ type opener interface {
 	open(hdr, body []byte) (innerType uint8, plaintext []byte, err error)
 }
 
-// half is the state of one direction.
+// half is the state of one direction. Its small fields are grouped at the
+// end, which keeps a Conn, allocated for every TLS connection, in a
+// smaller size class.
 type half struct {
 	dir Dir
 
-	hdr  [5]byte // a record header split across Feed calls
-	hdrN int
-
-	typ      uint8 // current record: content type
-	recLen   int   // its declared length
-	remain   int   // body bytes still to come
-	recOff   int   // body bytes consumed so far
-	mode     uint8
+	recLen   int // current record: its declared length
+	remain   int // body bytes still to come
+	recOff   int // body bytes consumed so far
 	recStart wire.Ref
-	recIdx   int // index of the current record in Session.Encrypted, or -1
-	small    [8]byte
-	smallN   int
-	dropRest bool // the rest of this handshake record is ignored
-
-	// phase is the direction's record-layer state, published in
-	// Session.Dirs; records from the next header on are protected from
-	// PhaseProtected on.
-	phase     Phase
-	ccsCompat bool // a ChangeCipherSpec taken as TLS 1.3 middlebox compatibility was seen
+	recIdx   int // index of the current record among the first MaxEncryptedRecords protected ones, or -1
+	hdrN     int // bytes of hdr held
+	smallN   int // bytes of small held
 
 	hs        []byte // handshake message being reassembled, header included
 	hsFirstAt wire.Ref
-	hsStopped bool
 	hsDiscard int // bytes of a message lost in a gap still to drop
 
 	pkts    int // distinct packets fed, until the ClientHello completed
@@ -81,21 +71,34 @@ type half struct {
 	// Messages are reported at the packet that completed their record, as
 	// Wireshark does: the log entries of the current record (and the views
 	// that follow them) are moved to its last packet when it ends.
-	hsFrom int // first Session.Messages entry of the current record
+	hsFrom int // first Session log entry of the current record
 
 	open   opener
 	recBuf []byte // the record body for modeSSLv2 and modeOpen
-	pooled bool   // recBuf is lent by ConnOptions.Buffers
 
 	// Decryption.
-	rechdr    [5]byte       // header of the current record
-	prot      bool          // the current record is protected
-	keysTried bool          // the key source was asked for this direction
-	dec       *dirDecrypter // the opener when keys were found
-	appBytes  int           // decrypted application data handed on
-	appDone   bool          // the application-data budget is spent
-	appGone   bool          // application data was lost: no more is handed on
-	earlyNote bool          // 0-RTT records were noted
+	dec      *dirDecrypter // the opener when keys were found
+	appBytes int           // decrypted application data handed on
+
+	small  [8]byte // the first bytes of a plaintext alert or ChangeCipherSpec
+	hdr    [5]byte // a record header split across Feed calls
+	rechdr [5]byte // header of the current record
+	typ    uint8   // current record: content type
+	mode   uint8
+	// phase is the direction's record-layer state, published in
+	// Session.Dirs; records from the next header on are protected from
+	// PhaseProtected on.
+	phase     Phase
+	firstApp  bool // the current record is the direction's Session.FirstAppData
+	dropRest  bool // the rest of this handshake record is ignored
+	ccsCompat bool // a ChangeCipherSpec taken as TLS 1.3 middlebox compatibility was seen
+	hsStopped bool
+	pooled    bool // recBuf is lent by ConnOptions.Buffers
+	prot      bool // the current record is protected
+	keysTried bool // the key source was asked for this direction
+	appDone   bool // the application-data budget is spent
+	appGone   bool // application data was lost: no more is handed on
+	earlyNote bool // 0-RTT records were noted
 }
 
 // ConnOptions configures a Conn.
@@ -136,8 +139,8 @@ type ConnOptions struct {
 // its ServerHello, for the client from its first application_data record
 // (its middlebox-compatibility ChangeCipherSpec, RFC 8446 Appendix D.4,
 // changes nothing). Protected records are skipped by counting, without
-// copying; the first MaxEncryptedRecords of each direction are described in
-// Session.Encrypted.
+// copying; the first of type application_data among the first
+// MaxEncryptedRecords of each direction is described in Session.FirstAppData.
 //
 // A Conn is not safe for concurrent use.
 type Conn struct {
@@ -147,8 +150,10 @@ type Conn struct {
 	notTLS   bool
 	done     bool
 	keyNoted bool // why the session is not decrypted was noted
-	// encBuf backs Session.Encrypted of both directions.
-	encBuf *[2 * MaxEncryptedRecords]RecordInfo
+	// serverRandom is the Random of the ServerHello, which the TLS 1.2 key
+	// block derives from: a ServerHello shared through the Interner does
+	// not keep it.
+	serverRandom [32]byte
 }
 
 // NewConn returns a Conn ready for the first bytes of both directions.
@@ -179,11 +184,13 @@ func (c *Conn) Session() *Session { return c.sess }
 func (c *Conn) IsTLS() bool { return !c.notTLS }
 
 func (c *Conn) note(dir Dir, at wire.Ref, format string, args ...any) {
-	c.sess.Notes = addNote(c.sess.Notes, at.String()+" "+dir.String()+": "+fmt.Sprintf(format, args...))
+	x := c.sess.extra()
+	x.Notes = addNote(x.Notes, at.String()+" "+dir.String()+": "+fmt.Sprintf(format, args...))
 }
 
 func (c *Conn) fail(dir Dir, at wire.Ref, format string, args ...any) {
-	c.sess.Errors = addNote(c.sess.Errors, at.String()+" "+dir.String()+": "+fmt.Sprintf(format, args...))
+	x := c.sess.extra()
+	x.Errors = addNote(x.Errors, at.String()+" "+dir.String()+": "+fmt.Sprintf(format, args...))
 }
 
 // stop gives up on a direction after a protocol error.
@@ -291,7 +298,7 @@ func LooksLikeTLS(prefix []byte) bool {
 func (c *Conn) startRecord(h *half, hdr []byte, at wire.Ref) {
 	typ := hdr[0]
 	n := int(hdr[3])<<8 | int(hdr[4])
-	h.recOff, h.recIdx, h.smallN, h.dropRest = 0, -1, 0, false
+	h.recOff, h.recIdx, h.smallN, h.dropRest, h.firstApp = 0, -1, 0, false, false
 	if h.phase == PhaseIdle {
 		c.setPhase(h, PhasePlain)
 		if hdr[0]&0x80 != 0 {
@@ -319,7 +326,7 @@ func (c *Conn) startRecord(h *half, hdr []byte, at wire.Ref) {
 	h.typ, h.recLen, h.remain = typ, n, n
 	h.rechdr = [5]byte(hdr)
 	h.prot = false
-	h.hsFrom = len(c.sess.Messages)
+	h.hsFrom = len(c.sess.log)
 	if h.hs != nil && len(h.hs) == 0 && h.phase == PhaseProtected && h.open == nil {
 		putHandshakeBuffer(h.hs)
 		h.hs = nil // nothing more to reassemble in clear
@@ -334,7 +341,7 @@ func (c *Conn) startRecord(h *half, hdr []byte, at wire.Ref) {
 			switch {
 			case h.hsStopped:
 				h.mode = modeSkip
-			case h.ccsCompat && c.sess.HelloRetry == nil:
+			case h.ccsCompat && c.sess.HelloRetry() == nil:
 				// After its compatibility CCS a TLS 1.3 client sends plaintext
 				// handshake only for a second ClientHello (the
 				// HelloRetryRequest may be missing from the capture); anything
@@ -373,14 +380,20 @@ func (c *Conn) protected(h *half) {
 	if st.ProtectedFrom.IsZero() {
 		st.ProtectedFrom = h.recStart
 	}
-	c.sess.EncryptedCount[h.dir]++
+	if c.sess.EncryptedCount[h.dir] < math.MaxInt32 {
+		c.sess.EncryptedCount[h.dir]++
+	}
 	st.ProtectedBytes += int64(n)
-	if len(c.sess.Encrypted[h.dir]) < MaxEncryptedRecords {
-		if c.sess.Encrypted[h.dir] == nil {
-			c.sess.Encrypted[h.dir] = c.encryptedRecords(h.dir)
+	if k := c.sess.EncryptedCount[h.dir]; k <= MaxEncryptedRecords {
+		h.recIdx = int(k) - 1
+		if h.typ == ContentApplicationData {
+			if na := &c.sess.AppDataAmongFirst[h.dir]; *na == 0 {
+				c.sess.FirstAppData[h.dir] = RecordInfo{Type: h.typ, Length: int32(n)}
+				h.firstApp, *na = true, 1
+			} else {
+				*na = 2
+			}
 		}
-		h.recIdx = len(c.sess.Encrypted[h.dir])
-		c.sess.Encrypted[h.dir] = append(c.sess.Encrypted[h.dir], RecordInfo{Type: h.typ, Length: int32(n)})
 	}
 	h.prot = true
 	h.mode = modeSkip
@@ -410,18 +423,6 @@ func (c *Conn) protected(h *half) {
 	}
 	h.mode = modeOpen
 	h.recBuf = h.recBuf[:0]
-}
-
-// encryptedRecords returns the empty slice that holds dir's
-// Session.Encrypted: both directions share one allocation, made when the
-// first of them needs it (a session that encrypts one direction almost
-// always encrypts the other).
-func (c *Conn) encryptedRecords(dir Dir) []RecordInfo {
-	if c.encBuf == nil {
-		c.encBuf = new([2 * MaxEncryptedRecords]RecordInfo)
-	}
-	i := int(dir) * MaxEncryptedRecords
-	return c.encBuf[i : i : i+MaxEncryptedRecords]
 }
 
 // wantRecord reports whether the protected record starting is worth
@@ -502,8 +503,8 @@ func (c *Conn) body(h *half, data []byte, at wire.Ref) {
 func (c *Conn) endRecord(h *half, at wire.Ref) {
 	mode := h.mode
 	h.mode = modeNone
-	if h.recIdx >= 0 {
-		c.sess.Encrypted[h.dir][h.recIdx].At = at
+	if h.firstApp {
+		c.sess.FirstAppData[h.dir].At = at
 	}
 	defer c.fixRefs(h, at)
 	switch mode {
@@ -534,7 +535,9 @@ func (c *Conn) endRecord(h *half, at wire.Ref) {
 			c.inferRecord(h, at)
 		} else {
 			c.sess.Decrypted = true
-			c.sess.DecryptedRecords[h.dir]++
+			if x := c.sess.extra(); x.DecryptedRecords[h.dir] < math.MaxInt32 {
+				x.DecryptedRecords[h.dir]++
+			}
 			if h.dec != nil && h.dec.switched {
 				h.dec.switched = false
 				c.note(h.dir, at, "the %s's Finished was not seen: application traffic keys taken from here on", h.dir)
@@ -585,13 +588,13 @@ func (c *Conn) openFailed(h *half, err error, at wire.Ref) {
 // fixRefs moves the log entries of the record's messages, and the views
 // that follow them, to at: the packet that completed the record.
 func (c *Conn) fixRefs(h *half, at wire.Ref) {
-	for i := h.hsFrom; i < len(c.sess.Messages); i++ {
-		if m := &c.sess.Messages[i]; m.From == h.dir {
-			m.At = at
-			c.sess.follow(m)
+	for i := h.hsFrom; i < len(c.sess.log); i++ {
+		if e := &c.sess.log[i]; Dir(e.from) == h.dir {
+			e.at = at
+			c.sess.follow(e)
 		}
 	}
-	h.hsFrom = len(c.sess.Messages)
+	h.hsFrom = len(c.sess.log)
 }
 
 // inferRecord accounts for a protected record that was not decrypted by
@@ -612,7 +615,7 @@ func (c *Conn) inferRecord(h *half, at wire.Ref) {
 			// A record too short for a Finished (RFC 8446 §4.4.4: a hash
 			// of at least 32 bytes, the inner type and a 16-byte tag) is
 			// not one: most likely the client's alert.
-			if h.recLen >= 4+32+1+16 && c.sess.Message(ServerToClient, TypeCertificateRequest) == nil {
+			if h.recLen >= 4+32+1+16 && !c.sess.logged(ServerToClient, TypeCertificateRequest) {
 				st.Finished, st.FinishedInferred = at, true
 			}
 			return
@@ -634,7 +637,9 @@ func (c *Conn) appRecord(st *DirState, at wire.Ref, inferred bool) {
 	if st.AppData.IsZero() {
 		st.AppData, st.AppDataInferred = at, inferred
 	}
-	st.AppDataRecords++
+	if st.AppDataRecords < math.MaxInt32 {
+		st.AppDataRecords++
+	}
 }
 
 // setPhase moves a direction to phase p and publishes it.
@@ -857,19 +862,21 @@ func putHandshakeBuffer(b []byte) {
 func (c *Conn) parseMessage(typ uint8, body []byte) (any, error) {
 	switch typ {
 	case TypeClientHello:
-		ch, err := ParseClientHello(body)
+		ch, err := c.opt.Intern.ParseClientHello(body)
 		if ch == nil {
 			return nil, err
 		}
-		c.opt.Intern.Hello(ch)
 		return ch, err
 	case TypeServerHello:
-		sh, err := ParseServerHello(body)
+		sh, err := c.opt.Intern.ParseServerHello(body)
 		if sh == nil {
 			return nil, err
 		}
-		c.opt.Intern.ServerHello(sh)
-		return sh, err
+		if !sh.IsHelloRetryRequest && c.sess.ServerHello == nil {
+			// A shared ServerHello has no Random: the parse read it here.
+			copy(c.serverRandom[:], body[2:2+len(c.serverRandom)])
+		}
+		return c.ownServerHello(sh), err
 	case TypeEncryptedExtensions:
 		return ParseEncryptedExtensions(body)
 	case TypeCertificate:
@@ -896,12 +903,23 @@ func (c *Conn) parseMessage(typ uint8, body []byte) (any, error) {
 	return nil, nil
 }
 
+// ownServerHello returns sh, or a copy of it when sh, shared through the
+// Interner, is already one of this session's hello views (see
+// ownCertificates).
+func (c *Conn) ownServerHello(sh *ServerHello) *ServerHello {
+	if sh == c.sess.ServerHello || sh == c.sess.HelloRetry() {
+		cp := *sh
+		return &cp
+	}
+	return sh
+}
+
 // ownCertificates returns m, or a copy of it when m, shared through the
 // CertCache, is already one of this session's certificate views: a view's
 // packet follows the log entry holding the same pointer (Session.follow),
 // so a repeated chain must not move it.
 func (c *Conn) ownCertificates(m *CertificateMsg) *CertificateMsg {
-	if m != nil && (m == c.sess.Certificates || m == c.sess.ClientCertificates) {
+	if m != nil && (m == c.sess.Certificates || m == c.sess.ClientCertificates()) {
 		cp := *m
 		return &cp
 	}
@@ -909,7 +927,7 @@ func (c *Conn) ownCertificates(m *CertificateMsg) *CertificateMsg {
 }
 
 // message handles one complete handshake message: it is parsed (see
-// parseMessage), logged in Session.Messages, and fills the Session's view
+// parseMessage), logged (see Session.Messages), and fills the Session's view
 // of its kind when it is the first of it. body is only valid during the
 // call.
 func (c *Conn) message(h *half, typ uint8, body []byte, first, at wire.Ref) {
@@ -947,13 +965,13 @@ func (c *Conn) message(h *half, typ uint8, body []byte, first, at wire.Ref) {
 // of its kind.
 func (c *Conn) logMessage(h *half, m Message, first wire.Ref) {
 	view := c.view(h, &m, first)
-	if len(c.sess.Messages) < maxMessages || view {
-		if c.sess.Messages == nil {
+	if len(c.sess.log) < maxMessages || view != viewNone {
+		if c.sess.log == nil {
 			// The two hellos are the whole plaintext log of a TLS 1.3
 			// session without keys.
-			c.sess.Messages = make([]Message, 0, 2)
+			c.sess.log = make([]logEntry, 0, 2)
 		}
-		c.sess.Messages = append(c.sess.Messages, m)
+		c.sess.log = append(c.sess.log, c.sess.entry(&m, view))
 	}
 }
 
@@ -972,20 +990,22 @@ func wrongSide(dir Dir, typ uint8, tls13 bool) bool {
 }
 
 // view makes m the Session's view of its kind when it is the first of it
-// and reports whether it did. The view's packet follows the log entry (see
-// Session.follow).
-func (c *Conn) view(h *half, m *Message, first wire.Ref) bool {
+// and returns which view it filled (viewNone when none). The view's packet
+// follows the log entry (see Session.follow).
+func (c *Conn) view(h *half, m *Message, first wire.Ref) uint8 {
 	s := c.sess
 	switch v := m.Value.(type) {
 	case *ClientHello:
 		return c.setClientHello(h, v, first, m.At)
 	case *ServerHello:
 		switch {
-		case v.IsHelloRetryRequest && s.HelloRetry == nil && s.ServerHello == nil:
-			s.HelloRetry, s.HelloRetryAt = v, m.At
+		case v.IsHelloRetryRequest && s.HelloRetry() == nil && s.ServerHello == nil:
+			x := s.extra()
+			x.HelloRetry, x.HelloRetryAt = v, m.At
+			return viewHelloRetry
 		case v.IsHelloRetryRequest:
 			c.note(h.dir, m.At, "another HelloRetryRequest")
-			return false
+			return viewNone
 		case s.ServerHello == nil:
 			s.ServerHello, s.ServerHelloAt = v, m.At
 			if isTLS13(v.Version()) {
@@ -994,21 +1014,25 @@ func (c *Conn) view(h *half, m *Message, first wire.Ref) bool {
 				c.setPhase(h, PhaseProtected)
 				h.dropRest = true
 			}
+			return viewServerHello
 		default:
 			c.note(h.dir, m.At, "another ServerHello")
-			return false
+			return viewNone
 		}
-		return true
 	case *CertificateMsg:
 		return c.setCertificates(h.dir, v, m.At)
 	case *CompressedCertificate:
-		return v.Certificate != nil && c.setCertificates(h.dir, v.Certificate, m.At)
-	case *EncryptedExtensions:
-		if s.EncryptedExtensions == nil {
-			s.EncryptedExtensions, s.EncryptedExtensionsAt = v, m.At
-			return true
+		if v.Certificate == nil {
+			return viewNone
 		}
-		return false
+		return c.setCertificates(h.dir, v.Certificate, m.At)
+	case *EncryptedExtensions:
+		if s.EncryptedExtensions() == nil {
+			x := s.extra()
+			x.EncryptedExtensions, x.EncryptedExtensionsAt = v, m.At
+			return viewEncryptedExtensions
+		}
+		return viewNone
 	}
 	switch m.Type {
 	case TypeServerHelloDone:
@@ -1018,45 +1042,47 @@ func (c *Conn) view(h *half, m *Message, first wire.Ref) bool {
 	case TypeFinished:
 		s.Dirs[h.dir].Finished, s.Dirs[h.dir].FinishedInferred = m.At, false
 	}
-	return false
+	return viewNone
 }
 
 // setCertificates makes msg the view of dir's certificates when it is the
-// first.
-func (c *Conn) setCertificates(dir Dir, msg *CertificateMsg, at wire.Ref) bool {
+// first, and returns the view it filled.
+func (c *Conn) setCertificates(dir Dir, msg *CertificateMsg, at wire.Ref) uint8 {
 	s := c.sess
 	if dir == ClientToServer {
-		if s.ClientCertificates == nil {
-			s.ClientCertificates, s.ClientCertificatesAt = msg, at
-			return true
+		if s.ClientCertificates() == nil {
+			x := s.extra()
+			x.ClientCertificates, x.ClientCertificatesAt = msg, at
+			return viewClientCertificates
 		}
-		return false
+		return viewNone
 	}
 	if s.Certificates == nil {
 		s.Certificates, s.CertificatesAt = msg, at
-		return true
+		return viewCertificates
 	}
-	return false
+	return viewNone
 }
 
-func (c *Conn) setClientHello(h *half, ch *ClientHello, first, at wire.Ref) bool {
+func (c *Conn) setClientHello(h *half, ch *ClientHello, first, at wire.Ref) uint8 {
 	s := c.sess
 	switch {
 	case s.ClientHello == nil:
 		s.ClientHello, s.ClientHelloAt, s.ClientHelloFirstAt = ch, at, first
-		s.ClientHelloPackets = h.pkts
-	case s.SecondClientHello == nil && s.ServerHello == nil:
+		s.ClientHelloPackets = int32(min(h.pkts, math.MaxInt32))
+		return viewClientHello
+	case s.SecondClientHello() == nil && s.ServerHello == nil:
 		// The answer to a HelloRetryRequest (RFC 8446 §4.1.2), which may be
 		// missing from the capture.
-		s.SecondClientHello, s.SecondClientHelloAt = ch, at
-		if s.HelloRetry == nil {
+		x := s.extra()
+		x.SecondClientHello, x.SecondClientHelloAt = ch, at
+		if s.HelloRetry() == nil {
 			c.note(h.dir, at, "second ClientHello without a HelloRetryRequest seen")
 		}
-	default:
-		c.note(h.dir, at, "another ClientHello in clear (renegotiation or a new handshake on the same stream)")
-		return false
+		return viewSecondClientHello
 	}
-	return true
+	c.note(h.dir, at, "another ClientHello in clear (renegotiation or a new handshake on the same stream)")
+	return viewNone
 }
 
 // Gap says that n bytes of one direction were lost (n < 0: an unknown

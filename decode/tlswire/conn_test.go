@@ -56,10 +56,10 @@ func TestConnTLS12(t *testing.T) {
 		t.Errorf("certificates %+v at %v", s.Certificates, s.CertificatesAt)
 	}
 	if skeGroup(s) != 29 || s.Message(ServerToClient, TypeServerHelloDone) == nil || s.Message(ClientToServer, TypeClientKeyExchange) == nil {
-		t.Errorf("ske group %d, messages %v", skeGroup(s), s.Messages)
+		t.Errorf("ske group %d, messages %v", skeGroup(s), s.Messages())
 	}
 	var types []uint8
-	for _, h := range s.Messages {
+	for _, h := range s.Messages() {
 		types = append(types, h.Type)
 	}
 	if !slices.Equal(types, []uint8{1, 2, 11, 12, 14, 16}) {
@@ -75,19 +75,23 @@ func TestConnTLS12(t *testing.T) {
 		d[0].Phase != PhaseProtected || d[1].Phase != PhaseProtected {
 		t.Errorf("record-layer state %+v", d)
 	}
-	wantC := []RecordInfo{{ContentHandshake, 40, ref(4)}, {ContentApplicationData, 100, ref(6)}}
-	wantS := []RecordInfo{{ContentHandshake, 40, ref(5)}, {ContentApplicationData, 3000, ref(7)}, {ContentAlert, 26, ref(8)}}
-	if !slices.Equal(s.Encrypted[0], wantC) || !slices.Equal(s.Encrypted[1], wantS) {
-		t.Errorf("records %v / %v", s.Encrypted[0], s.Encrypted[1])
+	// Each side's protected records are its Finished (handshake), one of
+	// application data and, from the server, an alert.
+	wantApp := [2]RecordInfo{{ContentApplicationData, 100, ref(6)}, {ContentApplicationData, 3000, ref(7)}}
+	if s.FirstAppData != wantApp || s.AppDataAmongFirst != [2]uint8{1, 1} {
+		t.Errorf("first application data records %v (%v)", s.FirstAppData, s.AppDataAmongFirst)
 	}
-	if s.EncryptedCount != [2]int{2, 3} || protectedBytes(s) != [2]int64{140, 3066} {
+	if r, ok := s.SoleAppDataRecord(ServerToClient); !ok || r != wantApp[1] {
+		t.Errorf("sole application data record %v %v", r, ok)
+	}
+	if s.EncryptedCount != [2]int32{2, 3} || protectedBytes(s) != [2]int64{140, 3066} {
 		t.Errorf("counts %v bytes %v", s.EncryptedCount, protectedBytes(s))
 	}
 	if len(s.Alerts) != 1 || s.Alerts[0] != (Alert{From: ServerToClient, Encrypted: true, At: ref(8)}) || s.Alerts[0].Name() != "encrypted" {
 		t.Errorf("alerts %v", s.Alerts)
 	}
-	if len(s.Notes)+len(s.Errors) != 0 {
-		t.Errorf("notes %q errors %q", s.Notes, s.Errors)
+	if len(s.Notes())+len(s.Errors()) != 0 {
+		t.Errorf("notes %q errors %q", s.Notes(), s.Errors())
 	}
 }
 
@@ -116,8 +120,8 @@ func TestConnMessageAcrossRecords(t *testing.T) {
 	if done := s.Message(ServerToClient, TypeServerHelloDone); s.CertificatesAt != ref(16) || done == nil || done.At != ref(16) {
 		t.Errorf("certificate at %v, done %v", s.CertificatesAt, done)
 	}
-	if len(s.Notes)+len(s.Errors) != 0 {
-		t.Errorf("notes %q errors %q", s.Notes, s.Errors)
+	if len(s.Notes())+len(s.Errors()) != 0 {
+		t.Errorf("notes %q errors %q", s.Notes(), s.Errors())
 	}
 }
 
@@ -143,8 +147,8 @@ func TestConnLimits(t *testing.T) {
 		c.Feed(ServerToClient, cat(record(ContentHandshake, msg(TypeServerHello, serverHello12)), record(ContentHandshake, big)), ref(2))
 		c.Feed(ServerToClient, cat(record(ContentHandshake, make([]byte, 16000)), record(ContentChangeCipherSpec, hx("01"))), ref(3))
 		s := c.Session()
-		if len(s.Errors) != 1 || !strings.Contains(s.Errors[0], "certificate message of 70000 bytes exceeds the 65536-byte reassembly limit") {
-			t.Errorf("errors %q", s.Errors)
+		if len(s.Errors()) != 1 || !strings.Contains(s.Errors()[0], "certificate message of 70000 bytes exceeds the 65536-byte reassembly limit") {
+			t.Errorf("errors %q", s.Errors())
 		}
 		if s.Dirs[1].ChangeCipherSpec != ref(3) || s.Lost[1] {
 			t.Errorf("the record layer stopped too: ccs %v lost %v", ccsAt(s), s.Lost)
@@ -156,16 +160,16 @@ func TestConnLimits(t *testing.T) {
 		c.Feed(ClientToServer, hx("17 0303 4801"), ref(2)) // application_data of 18433 bytes
 		c.Feed(ClientToServer, record(ContentAlert, hx("0228")), ref(3))
 		s := c.Session()
-		if len(s.Errors) != 1 || !strings.Contains(s.Errors[0], "#2 client: record_overflow: application_data record of 18433 bytes exceeds 18432") || !s.Lost[0] || len(s.Alerts) != 0 {
-			t.Errorf("errors %q lost %v alerts %v", s.Errors, s.Lost, s.Alerts)
+		if len(s.Errors()) != 1 || !strings.Contains(s.Errors()[0], "#2 client: record_overflow: application_data record of 18433 bytes exceeds 18432") || !s.Lost[0] || len(s.Alerts) != 0 {
+			t.Errorf("errors %q lost %v alerts %v", s.Errors(), s.Lost, s.Alerts)
 		}
 	})
 	t.Run("junk after a record", func(t *testing.T) {
 		c := NewConn(ConnOptions{})
 		c.Feed(ClientToServer, cat(record(ContentHandshake, msg(TypeClientHello, browserHello)), []byte("GET / HTTP/1.1\r\n")), ref(1))
 		s := c.Session()
-		if s.ClientHello == nil || !s.Lost[0] || len(s.Errors) != 1 || !c.IsTLS() {
-			t.Errorf("hello %v lost %v errors %q", s.ClientHello != nil, s.Lost, s.Errors)
+		if s.ClientHello == nil || !s.Lost[0] || len(s.Errors()) != 1 || !c.IsTLS() {
+			t.Errorf("hello %v lost %v errors %q", s.ClientHello != nil, s.Lost, s.Errors())
 		}
 	})
 }
@@ -229,8 +233,11 @@ func TestConnGap(t *testing.T) {
 		s := c.Session()
 		// Inside a record skipped by counting, a gap costs nothing and is
 		// not noted (snap-length captures are full of them).
-		if s.Lost[1] || s.EncryptedCount[1] != 3 || s.Encrypted[1][1].At != ref(9) || len(s.Notes) != 0 {
-			t.Errorf("lost %v count %d records %v notes %q", s.Lost, s.EncryptedCount, s.Encrypted[1], s.Notes)
+		if s.Lost[1] || s.EncryptedCount[1] != 3 || s.FirstAppData[1].At != ref(9) || s.AppDataAmongFirst[1] != 2 || len(s.Notes()) != 0 {
+			t.Errorf("lost %v count %d records %v (%v) notes %q", s.Lost, s.EncryptedCount, s.FirstAppData[1], s.AppDataAmongFirst, s.Notes())
+		}
+		if _, ok := s.SoleAppDataRecord(ServerToClient); ok {
+			t.Error("two records of application data taken as one")
 		}
 	})
 	t.Run("inside a certificate", func(t *testing.T) {
@@ -244,8 +251,8 @@ func TestConnGap(t *testing.T) {
 		s := c.Session()
 		certLen := len(tls12Certificate(t)) - 4
 		if s.Certificates != nil || s.Message(ServerToClient, TypeServerHelloDone) == nil || skeGroup(s) == 0 || s.Lost[1] ||
-			!slices.Contains(s.Notes, "#3 server: certificate message of "+strconv.Itoa(certLen)+" bytes lost in a gap") {
-			t.Errorf("certs %v messages %v lost %v notes %q", s.Certificates != nil, s.Messages, s.Lost, s.Notes)
+			!slices.Contains(s.Notes(), "#3 server: certificate message of "+strconv.Itoa(certLen)+" bytes lost in a gap") {
+			t.Errorf("certs %v messages %v lost %v notes %q", s.Certificates != nil, s.Messages(), s.Lost, s.Notes())
 		}
 	})
 	t.Run("unknown size", func(t *testing.T) {
@@ -282,8 +289,8 @@ func TestConnFinish(t *testing.T) {
 		"#1 client: stream ends inside a client_hello message (495 of " + strconv.Itoa(len(rec)-5) + " bytes)",
 		"#2 server: stream ends inside a record header (2 of 5 bytes)",
 	}
-	if !slices.Equal(s.Notes, want) || s.ClientHello != nil {
-		t.Errorf("notes %q", s.Notes)
+	if !slices.Equal(s.Notes(), want) || s.ClientHello != nil {
+		t.Errorf("notes %q", s.Notes())
 	}
 }
 
@@ -307,8 +314,8 @@ func TestConnTLS13CompatCCS(t *testing.T) {
 		c.Feed(ClientToServer, record(ContentChangeCipherSpec, hx("01")), ref(2))
 		c.Feed(ClientToServer, record(ContentHandshake, msg(TypeClientHello, browserHello)), ref(3))
 		s := c.Session()
-		if s.SecondClientHello == nil || s.SecondClientHelloAt != ref(3) || !s.Dirs[0].ProtectedFrom.IsZero() {
-			t.Errorf("second hello %v at %v, encrypted at %v", s.SecondClientHello != nil, s.SecondClientHelloAt, protectedFrom(s))
+		if s.SecondClientHello() == nil || s.SecondClientHelloAt() != ref(3) || !s.Dirs[0].ProtectedFrom.IsZero() {
+			t.Errorf("second hello %v at %v, encrypted at %v", s.SecondClientHello() != nil, s.SecondClientHelloAt(), protectedFrom(s))
 		}
 	})
 	t.Run("encrypted flight after a missed ServerHello", func(t *testing.T) {
@@ -317,8 +324,8 @@ func TestConnTLS13CompatCCS(t *testing.T) {
 		c.Feed(ClientToServer, record(ContentChangeCipherSpec, hx("01")), ref(2))
 		c.Feed(ClientToServer, record(ContentHandshake, bytes.Repeat([]byte{0x9c}, 40)), ref(3))
 		s := c.Session()
-		if s.SecondClientHello != nil || s.Dirs[0].ProtectedFrom != ref(3) || s.EncryptedCount[0] != 1 || len(s.Errors) != 0 {
-			t.Errorf("encrypted at %v count %v errors %q", protectedFrom(s), s.EncryptedCount, s.Errors)
+		if s.SecondClientHello() != nil || s.Dirs[0].ProtectedFrom != ref(3) || s.EncryptedCount[0] != 1 || len(s.Errors()) != 0 {
+			t.Errorf("encrypted at %v count %v errors %q", protectedFrom(s), s.EncryptedCount, s.Errors())
 		}
 	})
 	t.Run("server", func(t *testing.T) {
@@ -328,7 +335,7 @@ func TestConnTLS13CompatCCS(t *testing.T) {
 			record(ContentApplicationData, make([]byte, 2000))), ref(2))
 		c.Feed(ClientToServer, cat(record(ContentChangeCipherSpec, hx("01")), record(ContentApplicationData, make([]byte, 53))), ref(3))
 		s := c.Session()
-		if protectedFrom(s) != [2]capture.Ref{ref(3), ref(2)} || s.EncryptedCount != [2]int{1, 1} || ccsAt(s) != [2]capture.Ref{ref(3), ref(2)} {
+		if protectedFrom(s) != [2]capture.Ref{ref(3), ref(2)} || s.EncryptedCount != [2]int32{1, 1} || ccsAt(s) != [2]capture.Ref{ref(3), ref(2)} {
 			t.Errorf("encrypted at %v count %v ccs %v", protectedFrom(s), s.EncryptedCount, ccsAt(s))
 		}
 	})
@@ -363,9 +370,9 @@ func TestConnOpenerSeam(t *testing.T) {
 		c.Feed(ServerToClient, stream[i:i+1], ref(2))
 	}
 	s := c.Session()
-	if s.EncryptedExtensions == nil || s.ServerALPN() != "h2" || s.Certificates == nil || !s.Certificates.TLS13 ||
+	if s.EncryptedExtensions() == nil || s.ServerALPN() != "h2" || s.Certificates == nil || !s.Certificates.TLS13 ||
 		s.Certificates.Certificates[0].Subject != p.leafName {
-		t.Errorf("decrypted flight: ee %+v certs %+v", s.EncryptedExtensions, s.Certificates)
+		t.Errorf("decrypted flight: ee %+v certs %+v", s.EncryptedExtensions(), s.Certificates)
 	}
 	if len(s.Alerts) != 1 || !s.Alerts[0].Encrypted || s.Alerts[0].Name() != "unknown_ca" || s.EncryptedCount[1] != 3 {
 		t.Errorf("alerts %v count %d", s.Alerts, s.EncryptedCount[1])

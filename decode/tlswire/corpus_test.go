@@ -148,7 +148,7 @@ func TestCorpusFacts(t *testing.T) {
 				if s, dir := sessFor(fc.Src, fc.Dst); s != nil && dir == ClientToServer {
 					ch, at = s.ClientHello, int(s.ClientHelloAt.Packet)
 					if seenCH[k] == 2 {
-						ch, at = s.SecondClientHello, int(s.SecondClientHelloAt.Packet)
+						ch, at = s.SecondClientHello(), int(s.SecondClientHelloAt().Packet)
 					}
 				}
 			}
@@ -204,7 +204,7 @@ func TestCorpusFacts(t *testing.T) {
 			if s != nil && dir == ServerToClient {
 				sh, at = s.ServerHello, int(s.ServerHelloAt.Packet)
 				if fs.HelloRetryRequest {
-					sh, at = s.HelloRetry, int(s.HelloRetryAt.Packet)
+					sh, at = s.HelloRetry(), int(s.HelloRetryAt().Packet)
 				}
 			}
 			if sh == nil {
@@ -245,7 +245,7 @@ func TestCorpusFacts(t *testing.T) {
 			if s != nil {
 				m, at = s.Certificates, int(s.CertificatesAt.Packet)
 				if dir == ClientToServer {
-					m, at = s.ClientCertificates, int(s.ClientCertificatesAt.Packet)
+					m, at = s.ClientCertificates(), int(s.ClientCertificatesAt().Packet)
 				}
 			}
 			if m == nil {

@@ -133,11 +133,11 @@ func FuzzConnKeys(f *testing.F) {
 			t.Fatalf("application data %v beyond the budget", app)
 		}
 		for d := range 2 {
-			if s.DecryptedRecords[d] > s.EncryptedCount[d] {
-				t.Fatalf("decrypted %v of %v records", s.DecryptedRecords, s.EncryptedCount)
+			if s.DecryptedRecords(Dir(d)) > s.EncryptedCount[d] {
+				t.Fatalf("decrypted %v of %v records", [2]int32{s.DecryptedRecords(0), s.DecryptedRecords(1)}, s.EncryptedCount)
 			}
 		}
-		if len(s.Notes) > maxNotes || len(s.Errors) > maxNotes || len(s.Alerts) > maxAlerts || len(s.Messages) > maxMessages+8 {
+		if len(s.Notes()) > maxNotes || len(s.Errors()) > maxNotes || len(s.Alerts) > maxAlerts || len(s.Messages()) > maxMessages+8 {
 			t.Fatal("unbounded session lists")
 		}
 		if c.opt.Buffers.used != 0 {
@@ -247,8 +247,8 @@ func BenchmarkConnDecrypt(b *testing.B) {
 				for off := 0; off < len(data); off += 1460 {
 					c.Feed(ServerToClient, data[off:min(off+1460, len(data))], ref(3))
 				}
-				if s := c.Session(); s.DecryptedRecords[1] != s.EncryptedCount[1] || len(s.Errors) != 0 {
-					b.Fatalf("decrypted %v of %v: %q", s.DecryptedRecords, s.EncryptedCount, s.Errors)
+				if s := c.Session(); s.DecryptedRecords(1) != s.EncryptedCount[1] || len(s.Errors()) != 0 {
+					b.Fatalf("decrypted %v of %v: %q", [2]int32{s.DecryptedRecords(0), s.DecryptedRecords(1)}, s.EncryptedCount, s.Errors())
 				}
 			}
 		})

@@ -80,8 +80,8 @@ func decryptAllPatterns(t *testing.T, rec *recorder, keys KeySource) *decrypted 
 	for _, name := range []string{"whole", "bytes", "odd", "header"} {
 		d := feedKeys(rec, chunkPatterns[name], keys, ConnOptions{Certs: NewCertCache(0)})
 		s := d.c.Session()
-		got := summary(s) + fmt.Sprintf(" dec=%v/%v keys=%v ee=%+v app=%x/%x", s.Decrypted, s.DecryptedRecords, s.Keys,
-			s.EncryptedExtensions, sha(d.app[0]), sha(d.app[1]))
+		got := summary(s) + fmt.Sprintf(" dec=%v/%v keys=%v ee=%+v app=%x/%x", s.Decrypted, [2]int32{s.DecryptedRecords(0), s.DecryptedRecords(1)}, s.Keys,
+			s.EncryptedExtensions(), sha(d.app[0]), sha(d.app[1]))
 		if first == nil {
 			want, first = got, d
 			continue
@@ -104,8 +104,8 @@ const request = "GET /golang.org/x/crypto/@v/list HTTP/1.1\r\n\r\n"
 func checkDecrypted(t *testing.T, d *decrypted, p *testPKI, respLen int) {
 	t.Helper()
 	s := d.c.Session()
-	if !s.Decrypted || s.Keys != KeysFound || len(s.Errors) != 0 || len(s.Notes) != 0 {
-		t.Errorf("decrypted %v keys %v errors %q notes %q", s.Decrypted, s.Keys, s.Errors, s.Notes)
+	if !s.Decrypted || s.Keys != KeysFound || len(s.Errors()) != 0 || len(s.Notes()) != 0 {
+		t.Errorf("decrypted %v keys %v errors %q notes %q", s.Decrypted, s.Keys, s.Errors(), s.Notes())
 	}
 	if s.ServerALPN() != "h2" {
 		t.Errorf("server ALPN %q", s.ServerALPN())
@@ -121,7 +121,7 @@ func checkDecrypted(t *testing.T, d *decrypted, p *testPKI, respLen int) {
 		t.Errorf("server application data: %d bytes, want %d", len(d.app[1]), respLen)
 	}
 	var fin [2]bool
-	for _, h := range s.Messages {
+	for _, h := range s.Messages() {
 		if h.Type == TypeFinished {
 			fin[h.From] = true
 		}
@@ -148,18 +148,18 @@ func TestDecryptTLS13(t *testing.T) {
 	d := decryptAllPatterns(t, rec, keyLogOf(t, kl.Bytes()))
 	checkDecrypted(t, d, p, 70000)
 	s := d.c.Session()
-	if !s.Certificates.TLS13 || s.EncryptedExtensions == nil || s.EncryptedExtensionsAt.IsZero() || s.CertificatesAt.IsZero() {
-		t.Errorf("TLS 1.3 messages: certs %+v ee %v at %v", s.Certificates, s.EncryptedExtensions, s.EncryptedExtensionsAt)
+	if !s.Certificates.TLS13 || s.EncryptedExtensions() == nil || s.EncryptedExtensionsAt().IsZero() || s.CertificatesAt.IsZero() {
+		t.Errorf("TLS 1.3 messages: certs %+v ee %v at %v", s.Certificates, s.EncryptedExtensions(), s.EncryptedExtensionsAt())
 	}
 	var cv bool
-	for _, h := range s.Messages {
+	for _, h := range s.Messages() {
 		cv = cv || h.Type == TypeCertificateVerify && h.From == ServerToClient && h.Protected
 	}
 	if !cv {
 		t.Errorf("no CertificateVerify in %v", logSummary(s))
 	}
-	if s.DecryptedRecords[0] != s.EncryptedCount[0] || s.DecryptedRecords[1] != s.EncryptedCount[1] {
-		t.Errorf("decrypted %v of %v records", s.DecryptedRecords, s.EncryptedCount)
+	if s.DecryptedRecords(0) != s.EncryptedCount[0] || s.DecryptedRecords(1) != s.EncryptedCount[1] {
+		t.Errorf("decrypted %v of %v records", [2]int32{s.DecryptedRecords(0), s.DecryptedRecords(1)}, s.EncryptedCount)
 	}
 }
 
@@ -319,8 +319,8 @@ func TestDecryptClientRejects(t *testing.T) {
 			if s.Certificates == nil || s.Certificates.Certificates[0].Subject != p.leafName {
 				t.Errorf("certificates %+v", s.Certificates)
 			}
-			if max == tls.VersionTLS13 && (!s.Decrypted || s.ServerALPN() != "h2" || len(s.Errors) != 0) {
-				t.Errorf("decrypted %v alpn %q errors %q notes %q", s.Decrypted, s.ServerALPN(), s.Errors, s.Notes)
+			if max == tls.VersionTLS13 && (!s.Decrypted || s.ServerALPN() != "h2" || len(s.Errors()) != 0) {
+				t.Errorf("decrypted %v alpn %q errors %q notes %q", s.Decrypted, s.ServerALPN(), s.Errors(), s.Notes())
 			}
 		})
 	}
@@ -341,8 +341,8 @@ func TestDecryptHelloRetryRequest(t *testing.T) {
 		t.Fatalf("handshake: client %v, server %v", cerr, serr)
 	}
 	d := decryptAllPatterns(t, rec, keyLogOf(t, kl.Bytes()))
-	if s := d.c.Session(); s.HelloRetry == nil || s.SecondClientHello == nil {
-		t.Fatalf("no HelloRetryRequest: %+v", s.HelloRetry)
+	if s := d.c.Session(); s.HelloRetry() == nil || s.SecondClientHello() == nil {
+		t.Fatalf("no HelloRetryRequest: %+v", s.HelloRetry())
 	}
 	checkDecrypted(t, d, p, 5000)
 }
@@ -387,12 +387,12 @@ func TestDecryptWrongKeys(t *testing.T) {
 			t.Run(tls.VersionName(max)+"/"+tc.name, func(t *testing.T) {
 				d := feedKeys(rec, nil, keyLogOf(t, tc.keys), ConnOptions{})
 				s := d.c.Session()
-				if s.Keys != tc.state || s.Decrypted || s.EncryptedExtensions != nil {
-					t.Errorf("keys %v decrypted %v ee %v", s.Keys, s.Decrypted, s.EncryptedExtensions)
+				if s.Keys != tc.state || s.Decrypted || s.EncryptedExtensions() != nil {
+					t.Errorf("keys %v decrypted %v ee %v", s.Keys, s.Decrypted, s.EncryptedExtensions())
 				}
-				all := strings.Join(append(slices.Clone(s.Notes), s.Errors...), "\n")
+				all := strings.Join(append(slices.Clone(s.Notes()), s.Errors()...), "\n")
 				if !strings.Contains(all, tc.msg) || tc.msg == "" && all != "" {
-					t.Errorf("notes %q errors %q: want %q", s.Notes, s.Errors, tc.msg)
+					t.Errorf("notes %q errors %q: want %q", s.Notes(), s.Errors(), tc.msg)
 				}
 				if len(d.app[0])+len(d.app[1]) != 0 {
 					t.Errorf("application data from wrong keys")
@@ -424,16 +424,16 @@ func TestDecryptAppDataBudget(t *testing.T) {
 	if len(d.app[1]) != 20000 || string(d.app[0]) != request {
 		t.Errorf("application data %d/%d bytes", len(d.app[0]), len(d.app[1]))
 	}
-	if s.DecryptedRecords[1] >= s.EncryptedCount[1] || len(s.Errors) != 0 || len(s.Notes) != 0 {
-		t.Errorf("decrypted %v of %v; errors %q notes %q", s.DecryptedRecords, s.EncryptedCount, s.Errors, s.Notes)
+	if s.DecryptedRecords(1) >= s.EncryptedCount[1] || len(s.Errors()) != 0 || len(s.Notes()) != 0 {
+		t.Errorf("decrypted %v of %v; errors %q notes %q", [2]int32{s.DecryptedRecords(0), s.DecryptedRecords(1)}, s.EncryptedCount, s.Errors(), s.Notes())
 	}
 	if buffers.used != 0 || buffers.Refused() != 0 {
 		t.Errorf("buffers: %d bytes still lent, %d refused", buffers.used, buffers.Refused())
 	}
 	// A pool too small for one record: nothing decrypted, noted.
 	d = feedKeys(rec, nil, keyLogOf(t, kl.Bytes()), ConnOptions{Buffers: NewRecordBuffers(100)})
-	if s := d.c.Session(); s.Decrypted || !strings.Contains(strings.Join(s.Notes, "\n"), "buffer limit") {
-		t.Errorf("decrypted %v notes %q", s.Decrypted, s.Notes)
+	if s := d.c.Session(); s.Decrypted || !strings.Contains(strings.Join(s.Notes(), "\n"), "buffer limit") {
+		t.Errorf("decrypted %v notes %q", s.Decrypted, s.Notes())
 	}
 }
 
@@ -515,8 +515,8 @@ func TestDecryptSyntheticKeyUpdate(t *testing.T) {
 			c.Feed(ServerToClient, stream, ref(3))
 			c.Finish()
 			se := c.Session()
-			if !se.Decrypted || se.ServerALPN() != "h2" || se.DecryptedRecords[1] != 6 || len(se.Errors) != 0 {
-				t.Errorf("decrypted %v alpn %q records %v errors %q notes %q", se.Decrypted, se.ServerALPN(), se.DecryptedRecords, se.Errors, se.Notes)
+			if !se.Decrypted || se.ServerALPN() != "h2" || se.DecryptedRecords(1) != 6 || len(se.Errors()) != 0 {
+				t.Errorf("decrypted %v alpn %q records %v errors %q notes %q", se.Decrypted, se.ServerALPN(), [2]int32{se.DecryptedRecords(0), se.DecryptedRecords(1)}, se.Errors(), se.Notes())
 			}
 			if len(se.Alerts) != 1 || se.Alerts[0].Name() != "unknown_ca" || !se.Alerts[0].Encrypted {
 				t.Errorf("alerts %v", se.Alerts)

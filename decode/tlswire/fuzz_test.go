@@ -2,6 +2,7 @@ package tlswire
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -65,15 +66,27 @@ func FuzzParseClientHello(f *testing.F) {
 				}
 			}
 			ch.MaxVersion()
-			// Interning changes nothing a reader sees, however odd the
-			// hello, and a second equal hello gets the first one's profile.
+			// Interning changes nothing a reader sees but the session ID
+			// it drops, however odd the hello, and a second equal hello
+			// gets the first one's profile.
 			in := NewInterner(8)
 			first, _ := ParseClientHello(b)
 			in.Hello(first)
 			second, _ := ParseClientHello(b)
 			in.Hello(second)
+			ch.SessionID = nil
 			if !reflect.DeepEqual(first, ch) || !reflect.DeepEqual(second, ch) {
 				t.Fatalf("interned hello differs:\n%+v\n%+v", first, ch)
+			}
+			// So does the Interner's own parse, whose arrays are reused
+			// from hello to hello: after another hello, and again.
+			in = NewInterner(8)
+			in.ParseClientHello(browserHello)
+			for range 2 {
+				got, gerr := in.ParseClientHello(b)
+				if !reflect.DeepEqual(got, ch) || fmt.Sprint(gerr) != fmt.Sprint(err) {
+					t.Fatalf("hello parsed by the Interner differs:\n%+v (%v)\n%+v (%v)", got, gerr, ch, err)
+				}
 			}
 		}
 		ch, err = ParseSSLv2ClientHello(b)
@@ -101,6 +114,37 @@ func FuzzParseServerHello(f *testing.F) {
 			sh.Version()
 			if len(sh.Notes) > maxNotes {
 				t.Fatal("notes unbounded")
+			}
+			// Interning keeps everything a reader sees but the Random and
+			// the session ID, and equal hellos share one value.
+			in := NewInterner(8)
+			first, _ := ParseServerHello(b)
+			first = in.ServerHello(first)
+			second, _ := ParseServerHello(b)
+			second = in.ServerHello(second)
+			want := *sh
+			if len(sh.Notes) == 0 && len(sh.Extensions) <= maxProfileKey/2 {
+				want.Random, want.SessionID = [32]byte{}, nil
+				if first != second {
+					t.Fatal("equal ServerHellos not shared")
+				}
+			}
+			if !reflect.DeepEqual(*first, want) || !reflect.DeepEqual(*second, want) {
+				t.Fatalf("interned ServerHello differs:\n%+v\n%+v", first, want)
+			}
+			// So does the Interner's own parse, whose array is reused from
+			// hello to hello: after another hello, and again. A damaged
+			// ServerHello is not shared.
+			if err != nil {
+				want = *sh
+			}
+			in = NewInterner(8)
+			in.ParseServerHello(serverHello13)
+			for range 2 {
+				got, gerr := in.ParseServerHello(b)
+				if got == nil || !reflect.DeepEqual(*got, want) || fmt.Sprint(gerr) != fmt.Sprint(err) {
+					t.Fatalf("ServerHello parsed by the Interner differs:\n%+v (%v)\n%+v (%v)", got, gerr, want, err)
+				}
 			}
 		}
 		_, err = ParseEncryptedExtensions(b)
@@ -158,11 +202,11 @@ func FuzzConn(f *testing.F) {
 		runFeeds(c, prog)
 		s := c.Session()
 		for d := range 2 {
-			if len(s.Encrypted[d]) > MaxEncryptedRecords || s.EncryptedCount[d] < len(s.Encrypted[d]) {
-				t.Fatalf("records %d / %d", len(s.Encrypted[d]), s.EncryptedCount[d])
+			if n := s.AppDataAmongFirst[d]; n > 2 || int32(n) > s.EncryptedCount[d] || (n > 0) != (s.FirstAppData[d].Type == ContentApplicationData) {
+				t.Fatalf("application data records %d (%+v) / %d", n, s.FirstAppData[d], s.EncryptedCount[d])
 			}
 		}
-		if len(s.Notes) > maxNotes || len(s.Errors) > maxNotes || len(s.Alerts) > maxAlerts || len(s.Messages) > maxMessages+8 {
+		if len(s.Notes()) > maxNotes || len(s.Errors()) > maxNotes || len(s.Alerts) > maxAlerts || len(s.Messages()) > maxMessages+8 {
 			t.Fatal("unbounded session lists")
 		}
 		summary(s)

@@ -18,7 +18,11 @@ type Interner struct {
 	shares   map[string][]KeyShare
 	names    map[string][]string
 	profiles map[string]*HelloProfile
+	servers  map[string]*ServerHello
 	key      []byte
+	scratch  helloScratch
+	sh       ServerHello // the ServerHello being parsed
+	shExts   []uint16    // the array of its extension types
 	maxKeys  int
 }
 
@@ -27,7 +31,7 @@ type Interner struct {
 func NewInterner(max int) *Interner {
 	return &Interner{lists: make(map[string][]uint16), strs: make(map[string]string),
 		shares: make(map[string][]KeyShare), names: make(map[string][]string),
-		profiles: make(map[string]*HelloProfile), maxKeys: max}
+		profiles: make(map[string]*HelloProfile), servers: make(map[string]*ServerHello), maxKeys: max}
 }
 
 // list returns the shared copy of l.
@@ -111,11 +115,14 @@ const maxProfileKey = 1 << 10
 
 // Hello gives ch the profile an earlier hello that offered the same
 // already has, or else replaces the profile's lists and names by shared
-// copies and keeps it for the next hellos; nil in does nothing.
+// copies and keeps it for the next hellos; nil in does nothing. It drops
+// the legacy session ID, which nothing reads once the hello is parsed and
+// which a TLS 1.3 client fills with 32 random bytes per connection.
 func (in *Interner) Hello(ch *ClientHello) {
 	if in == nil || ch == nil || ch.HelloProfile == nil {
 		return
 	}
+	ch.SessionID = nil
 	ch.ServerName = in.str(ch.ServerName)
 	k, keyed := in.profileKey(ch.HelloProfile)
 	if keyed {
@@ -140,6 +147,31 @@ func (in *Interner) Hello(ch *ClientHello) {
 	if keyed && len(in.profiles) < in.maxKeys {
 		in.profiles[string(k)] = ch.HelloProfile
 	}
+}
+
+// ParseClientHello parses body like the package's ParseClientHello and
+// gives the hello its shared profile like Hello; when an earlier hello
+// offered the same, parsing allocates little more than the ClientHello
+// itself. A nil in parses alone.
+func (in *Interner) ParseClientHello(body []byte) (*ClientHello, error) {
+	if in == nil {
+		return ParseClientHello(body)
+	}
+	ch, err := parseClientHello(body, &in.scratch)
+	if ch == nil {
+		return nil, err
+	}
+	in.scratch.keep(ch.HelloProfile)
+	if k, keyed := in.profileKey(ch.HelloProfile); keyed {
+		if shared, ok := in.profiles[string(k)]; ok {
+			ch.HelloProfile = shared
+			ch.ServerName = in.str(ch.ServerName)
+			return ch, err
+		}
+	}
+	ch.HelloProfile = ch.HelloProfile.clone() // nothing may keep the scratch's arrays
+	in.Hello(ch)
+	return ch, err
 }
 
 // profileKey encodes p as a key of Interner.profiles, in a buffer reused
@@ -197,11 +229,92 @@ func (in *Interner) profileKey(p *HelloProfile) (key []byte, keyed bool) {
 	return k, len(k) <= maxProfileKey
 }
 
-// ServerHello replaces sh's names by shared copies; nil in does nothing.
-func (in *Interner) ServerHello(sh *ServerHello) {
+// ServerHello returns the ServerHello an earlier server answered with the
+// same content, or else sh, kept for the next ones; nil in returns sh. A
+// server answers every client of one configuration alike apart from its
+// Random and the echoed session ID: these are dropped (zero and nil) from
+// the value returned, since nothing reads them once the keys are derived
+// (see Conn), and so sessions share one ServerHello. Hellos with notes are
+// kept as parsed, with their lists and names shared.
+func (in *Interner) ServerHello(sh *ServerHello) *ServerHello {
 	if in == nil || sh == nil {
-		return
+		return sh
 	}
 	sh.ALPN = in.str(sh.ALPN)
 	sh.Extensions = in.list(sh.Extensions)
+	if len(sh.Notes) > 0 || len(sh.Extensions) > maxProfileKey/2 {
+		return sh
+	}
+	k := in.serverKey(sh)
+	if shared, ok := in.servers[string(k)]; ok {
+		return shared
+	}
+	sh.Random, sh.SessionID = [32]byte{}, nil
+	if len(in.servers) < in.maxKeys {
+		in.servers[string(k)] = sh
+	}
+	return sh
+}
+
+// ParseServerHello parses body like the package's ParseServerHello and
+// returns the shared ServerHello of the same content, without Random and
+// SessionID, like ServerHello: when an earlier server answered alike,
+// parsing allocates nothing. A ServerHello with notes or a parse error is
+// the caller's own, as ParseServerHello returns it. A nil in parses alone.
+func (in *Interner) ParseServerHello(body []byte) (*ServerHello, error) {
+	if in == nil {
+		return ParseServerHello(body)
+	}
+	if in.shExts == nil {
+		in.shExts = make([]uint16, 0, 16)
+	}
+	sh := &in.sh
+	err := parseServerHello(body, sh, in.shExts[:0])
+	if cap(sh.Extensions) > cap(in.shExts) {
+		in.shExts = sh.Extensions[:0]
+	}
+	if sh.Length < 0 {
+		return nil, err
+	}
+	shareable := err == nil && len(sh.Notes) == 0 && len(sh.Extensions) <= maxProfileKey/2
+	if shareable {
+		if shared, ok := in.servers[string(in.serverKey(sh))]; ok {
+			return shared, nil
+		}
+	}
+	own := *sh // nothing may keep the scratch's array, nor body
+	own.Extensions = cloneList(sh.Extensions)
+	own.SessionID = cloneList(sh.SessionID)
+	if !shareable {
+		own.ALPN = in.str(own.ALPN)
+		own.Extensions = in.list(own.Extensions)
+		return &own, err
+	}
+	return in.ServerHello(&own), nil
+}
+
+// serverKey encodes what a shared ServerHello holds, in a buffer reused by
+// the next call.
+func (in *Interner) serverKey(sh *ServerHello) []byte {
+	k := in.key[:0]
+	k = binary.BigEndian.AppendUint16(k, sh.LegacyVersion)
+	k = binary.BigEndian.AppendUint16(k, sh.CipherSuite)
+	k = append(k, sh.CompressionMethod)
+	k = binary.BigEndian.AppendUint16(k, sh.SupportedVersion)
+	k = binary.BigEndian.AppendUint16(k, sh.KeyShareGroup)
+	k = binary.BigEndian.AppendUint16(k, sh.DowngradeSentinel)
+	if sh.IsHelloRetryRequest {
+		k = append(k, 1)
+	} else {
+		k = append(k, 0)
+	}
+	k = binary.BigEndian.AppendUint32(k, uint32(sh.KeyShareLength))
+	k = binary.BigEndian.AppendUint32(k, uint32(sh.Length))
+	k = binary.BigEndian.AppendUint32(k, uint32(len(sh.Extensions)))
+	for _, e := range sh.Extensions {
+		k = binary.BigEndian.AppendUint16(k, e)
+	}
+	k = append(k, sh.ALPN...)
+	in.key = k[:0]
+	return k
 }

@@ -196,8 +196,8 @@ func (c *Conn) clientRandom() ([32]byte, bool) {
 	switch {
 	case c.sess.ClientHello != nil:
 		return c.sess.ClientHello.Random, true
-	case c.sess.SecondClientHello != nil:
-		return c.sess.SecondClientHello.Random, true
+	case c.sess.SecondClientHello() != nil:
+		return c.sess.SecondClientHello().Random, true
 	}
 	return [32]byte{}, false
 }
@@ -302,7 +302,7 @@ func (c *Conn) tls12Decrypter(dir Dir, s suite, v uint16, sec wire.TLSSecrets) (
 		return nil, errors.New("the key log has TLS 1.3 secrets but no master secret (CLIENT_RANDOM) for this TLS 1.2 session")
 	}
 	random, _ := c.clientRandom()
-	kb := deriveKeyBlock(s, v, sec.MasterSecret, random, c.sess.ServerHello.Random)
+	kb := deriveKeyBlock(s, v, sec.MasterSecret, random, c.serverRandom)
 	etm := s.prot == protCBC && slices.Contains(c.sess.ServerHello.Extensions, 22) // encrypt_then_mac (RFC 7366)
 	rc, err := newTLS12Cipher(s, v, etm, kb.macKey[dir], kb.key[dir], kb.iv[dir])
 	if err != nil {

@@ -219,8 +219,8 @@ func decodeCapture(t testing.TB, path string, certs *CertCache) *captureResult {
 		if s.ClientHello != nil {
 			res.hellos = append(res.hellos, helloRef{'t', tc.client, tc.server, 1, s.ClientHello, s.ClientHelloAt})
 		}
-		if s.SecondClientHello != nil {
-			res.hellos = append(res.hellos, helloRef{'t', tc.client, tc.server, 2, s.SecondClientHello, s.SecondClientHelloAt})
+		if s.SecondClientHello() != nil {
+			res.hellos = append(res.hellos, helloRef{'t', tc.client, tc.server, 2, s.SecondClientHello(), s.SecondClientHelloAt()})
 		}
 	}
 	for _, qh := range quicOrder {

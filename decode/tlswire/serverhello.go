@@ -22,6 +22,9 @@ var (
 
 // ServerHello is a decoded ServerHello or HelloRetryRequest message (RFC 8446
 // §4.1.3, §4.1.4; RFC 5246 §7.4.1.3). Nothing in it aliases the parsed bytes.
+// The sessions of a Conn with an Interner share equal ServerHellos, which
+// then have a zero Random and no SessionID (see [Interner.ServerHello]); a
+// shared one is read-only.
 type ServerHello struct {
 	// The fixed-size fields come first, packed: a ServerHello is kept for
 	// the whole analysis, and this order keeps it at 144 bytes.
@@ -79,14 +82,28 @@ func (sh *ServerHello) note(format string, args ...any) {
 // TLS 1.3 drafts before 22. On error the returned
 // ServerHello, when not nil, holds what was read before the damage.
 func ParseServerHello(body []byte) (*ServerHello, error) {
+	sh := &ServerHello{}
+	err := parseServerHello(body, sh, nil)
+	if sh.Length < 0 {
+		return nil, err
+	}
+	return sh, err
+}
+
+// parseServerHello is ParseServerHello into sh, whose Length is -1 when
+// ParseServerHello returns no ServerHello. With exts set (an empty list),
+// the extension types are appended to it and SessionID aliases body (see
+// Interner.ParseServerHello).
+func parseServerHello(body []byte, sh *ServerHello, exts []uint16) error {
 	s := cryptobyte.String(body)
-	sh := &ServerHello{Length: int32(len(body))}
+	*sh = ServerHello{Length: -1}
 	if !s.ReadUint16(&sh.LegacyVersion) {
-		return nil, perr(msgServerHello, "legacy_version", ErrTruncated)
+		return perr(msgServerHello, "legacy_version", ErrTruncated)
 	}
 	if !s.CopyBytes(sh.Random[:]) {
-		return nil, perr(msgServerHello, "random", ErrTruncated)
+		return perr(msgServerHello, "random", ErrTruncated)
 	}
+	sh.Length = int32(len(body))
 	sh.IsHelloRetryRequest = sh.Random == helloRetryRequestRandom
 	switch tail := sh.Random[24:]; {
 	case bytes.Equal(tail, downgradeTLS12):
@@ -100,45 +117,52 @@ func ParseServerHello(body []byte) (*ServerHello, error) {
 	if !draft {
 		var sid cryptobyte.String
 		if !s.ReadUint8LengthPrefixed(&sid) {
-			return sh, perr(msgServerHello, "legacy_session_id", ErrTruncated)
+			return perr(msgServerHello, "legacy_session_id", ErrTruncated)
 		}
 		if len(sid) > 32 {
 			sh.note("legacy_session_id of %d bytes exceeds 32", len(sid))
 		}
-		sh.SessionID = slices.Clone([]byte(sid))
+		if exts != nil {
+			sh.SessionID = sid
+		} else {
+			sh.SessionID = slices.Clone([]byte(sid))
+		}
 	}
 	if !s.ReadUint16(&sh.CipherSuite) {
-		return sh, perr(msgServerHello, "cipher_suite", ErrTruncated)
+		return perr(msgServerHello, "cipher_suite", ErrTruncated)
 	}
 	if !draft && !s.ReadUint8(&sh.CompressionMethod) {
-		return sh, perr(msgServerHello, "legacy_compression_method", ErrTruncated)
+		return perr(msgServerHello, "legacy_compression_method", ErrTruncated)
 	}
 	if s.Empty() {
-		return sh, nil
+		return nil
 	}
-	var exts cryptobyte.String
+	var list cryptobyte.String
 	var first error
 	rest := s // a failed read consumes the length
-	if !s.ReadUint16LengthPrefixed(&exts) {
+	if !s.ReadUint16LengthPrefixed(&list) {
 		// Read the extensions that are there (see ParseClientHello).
 		first = perr(msgServerHello, "extensions", ErrTruncated)
 		if len(rest) < 2 {
-			return sh, first
+			return first
 		}
-		exts = rest[2:]
+		list = rest[2:]
 		s = nil
 	}
 	if !s.Empty() {
 		sh.note("%d bytes of trailing data after extensions", len(s))
 	}
-	for !exts.Empty() {
+	for !list.Empty() {
 		var typ uint16
 		var data cryptobyte.String
-		if !exts.ReadUint16(&typ) {
-			return sh, orFirst(first, perr(msgServerHello, "extensions", ErrTruncated))
+		if !list.ReadUint16(&typ) {
+			return orFirst(first, perr(msgServerHello, "extensions", ErrTruncated))
 		}
-		if !exts.ReadUint16LengthPrefixed(&data) {
-			return sh, orFirst(first, perr(msgServerHello, extField(typ), ErrTruncated))
+		if !list.ReadUint16LengthPrefixed(&data) {
+			return orFirst(first, perr(msgServerHello, extField(typ), ErrTruncated))
+		}
+		if sh.Extensions == nil {
+			sh.Extensions = exts
 		}
 		sh.Extensions = append(sh.Extensions, typ)
 		if err := sh.parseExtension(typ, data); err != nil && first == nil {
@@ -146,7 +170,7 @@ func ParseServerHello(body []byte) (*ServerHello, error) {
 		}
 	}
 	noteDuplicates(sh.Extensions, sh.note)
-	return sh, first
+	return first
 }
 
 func (sh *ServerHello) parseExtension(typ uint16, data cryptobyte.String) error {

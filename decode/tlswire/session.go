@@ -53,10 +53,9 @@ func ParseAlert(b []byte) (Alert, error) {
 }
 
 // RecordInfo describes one encrypted record: what an analysis without keys
-// can still see.
-// It is kept compact (24 bytes) because every session keeps up to
-// 2×MaxEncryptedRecords of them; the packet that carried the header of a
-// direction's first protected record is DirState.ProtectedFrom.
+// can still see. It is kept compact (24 bytes) because every session keeps
+// one per direction (Session.FirstAppData); the packet that carried the
+// header of a direction's first protected record is DirState.ProtectedFrom.
 type RecordInfo struct {
 	// Type is the outer content type (always application_data in TLS 1.3).
 	Type uint8
@@ -70,7 +69,7 @@ type RecordInfo struct {
 
 // Message is one handshake message of a session's log (RFC 8446 §4, RFC
 // 5246 §7.4), plaintext or decrypted, in the order the messages completed.
-// Its fields are ordered to keep it at 64 bytes: every session keeps a log.
+// A Session keeps its log compactly and gives Messages back on demand.
 type Message struct {
 	From Dir
 	Type uint8
@@ -155,8 +154,8 @@ func (p Phase) String() string {
 // it: what a check needs to tell a client that carried on from one that
 // gave up, without looking at record types itself.
 //
-// Its flags are grouped after the references so that the two DirStates of
-// a Session take 96 bytes each rather than 112.
+// Its flags are grouped after the references, with the 32-bit record
+// count, so that the two DirStates of a Session take 88 bytes each.
 type DirState struct {
 	// Bytes counts the bytes fed.
 	Bytes int64
@@ -182,9 +181,9 @@ type DirState struct {
 	// application_data record after the one holding Finished (TLS 1.3) or
 	// the first application_data record (TLS 1.2). AppDataInferred says it
 	// was taken from the shape. AppDataRecords counts the records taken as
-	// application data.
+	// application data (up to math.MaxInt32).
 	AppData        wire.Ref
-	AppDataRecords int
+	AppDataRecords int32
 	// Phase is where the direction's record stream stands.
 	Phase            Phase
 	FinishedInferred bool
@@ -193,8 +192,8 @@ type DirState struct {
 
 // Limits on what a Session keeps.
 const (
-	// MaxEncryptedRecords is how many encrypted records per direction are
-	// kept in Session.Encrypted; the counts go on.
+	// MaxEncryptedRecords is how many of the first encrypted records per
+	// direction Session.SoleAppDataRecord looks at; the counts go on.
 	MaxEncryptedRecords = 4
 	// maxMessages bounds the log; messages that fill one of the Session's
 	// views (ClientHello, ServerHello, Certificates …) are logged even past
@@ -209,6 +208,11 @@ const (
 // (ClientHello, ServerHello, Certificates …, each with the packet that
 // completed it); pointers are nil and references zero for what was not
 // seen. Arrays indexed by [Dir] hold one value per direction.
+//
+// A Session is kept for the whole analysis, one per TLS connection: what
+// few sessions have (a HelloRetryRequest, client certificates, decrypted
+// EncryptedExtensions, notes, errors) is in Extra, read through the methods
+// of the same names, and the fields are ordered to leave no padding.
 type Session struct {
 	// ClientHello is the first ClientHello; ClientHelloAt is the packet that
 	// completed it, ClientHelloFirstAt the packet that carried its first
@@ -216,45 +220,38 @@ type Session struct {
 	// that carried client bytes up to and including the one that completed
 	// it: more than one means a multi-segment hello, the kind some
 	// middleboxes drop.
-	ClientHello        *ClientHello
-	ClientHelloAt      wire.Ref
-	ClientHelloFirstAt wire.Ref
-	ClientHelloPackets int
-
-	// HelloRetry is a HelloRetryRequest (RFC 8446 §4.1.4) and
-	// SecondClientHello the ClientHello that answered it.
-	HelloRetry          *ServerHello
-	HelloRetryAt        wire.Ref
-	SecondClientHello   *ClientHello
-	SecondClientHelloAt wire.Ref
-
+	ClientHello *ClientHello
 	// ServerHello is the ServerHello that is not a HelloRetryRequest.
-	ServerHello   *ServerHello
-	ServerHelloAt wire.Ref
-
+	ServerHello *ServerHello
 	// Certificates is the server's Certificate message (in clear in TLS 1.2
 	// and earlier; in TLS 1.3 only when decrypted), also when it came
-	// compressed (RFC 8879: see CompressedCertificate);
-	// ClientCertificates the client's.
-	Certificates          *CertificateMsg
-	CertificatesAt        wire.Ref
-	ClientCertificates    *CertificateMsg
-	ClientCertificatesAt  wire.Ref
-	EncryptedExtensions   *EncryptedExtensions
-	EncryptedExtensionsAt wire.Ref
+	// compressed (RFC 8879: see CompressedCertificate).
+	Certificates *CertificateMsg
+	// Extra holds what few sessions have; nil when there is none of it.
+	Extra *SessionExtra
 
-	// Messages is the log of handshake messages of both directions in the
-	// order they completed, with their parsed values and parse errors.
-	Messages []Message
+	ClientHelloAt      wire.Ref
+	ClientHelloFirstAt wire.Ref
+	ServerHelloAt      wire.Ref
+	CertificatesAt     wire.Ref
+
+	// log is the log of handshake messages (see Messages), nil when it was
+	// the two hellos alone (helloLog).
+	log []logEntry
 	// Alerts lists the alerts of both directions in order.
 	Alerts []Alert
 	// Dirs is the record-layer state of each direction.
 	Dirs [2]DirState
 
-	// Encrypted holds the first MaxEncryptedRecords protected records of
-	// each direction; EncryptedCount counts all of them.
-	Encrypted      [2][]RecordInfo
-	EncryptedCount [2]int
+	// FirstAppData is the first protected record of outer type
+	// application_data among the first MaxEncryptedRecords protected
+	// records of each direction, and AppDataAmongFirst the number of such
+	// records among them, counted up to 2: what SoleAppDataRecord needs.
+	// EncryptedCount counts all protected records (up to math.MaxInt32).
+	FirstAppData   [2]RecordInfo
+	EncryptedCount [2]int32
+
+	ClientHelloPackets int32
 	// Lost is set for a direction whose record stream could not be followed
 	// to the end (a gap of unknown size or inside a header, a protocol
 	// error): Dirs[d].Phase is then PhaseLost.
@@ -266,9 +263,39 @@ type Session struct {
 	// include those that travelled encrypted (TLS 1.3 EncryptedExtensions,
 	// Certificate …; Alerts with Encrypted set and their real level and
 	// description). DecryptedRecords counts them per direction.
-	Keys             KeyState
-	Decrypted        bool
-	DecryptedRecords [2]int
+	Keys              KeyState
+	Decrypted         bool
+	AppDataAmongFirst [2]uint8
+	// helloLog is set when the finished log was the two hellos and nothing
+	// else, as a TLS 1.3 session without keys logs: it is then not kept,
+	// since the views say all of it (see entries).
+	helloLog bool
+}
+
+// SessionExtra is the part of a [Session] that few sessions have.
+type SessionExtra struct {
+	// HelloRetry is a HelloRetryRequest (RFC 8446 §4.1.4) and
+	// SecondClientHello the ClientHello that answered it.
+	HelloRetry        *ServerHello
+	SecondClientHello *ClientHello
+	// ClientCertificates is the client's Certificate message.
+	ClientCertificates *CertificateMsg
+	// EncryptedExtensions is the server's EncryptedExtensions (RFC 8446
+	// §4.3.1): in clear only in TLS 1.3 drafts, else once decrypted.
+	EncryptedExtensions *EncryptedExtensions
+
+	HelloRetryAt          wire.Ref
+	SecondClientHelloAt   wire.Ref
+	ClientCertificatesAt  wire.Ref
+	EncryptedExtensionsAt wire.Ref
+
+	// DecryptedRecords counts the records decrypted per direction (up to
+	// math.MaxInt32).
+	DecryptedRecords [2]int32
+
+	// values holds the parsed values and errors of the logged messages
+	// whose value is not one of the views (see logEntry).
+	values []loggedValue
 
 	// Notes are anomalies of the record and handshake layers, each prefixed
 	// with the packet and the sender ("#12 client: …"); notes about one
@@ -278,15 +305,288 @@ type Session struct {
 	Errors []string
 }
 
+// logEntry is one message of a Session's log as the Session keeps it: 32
+// bytes where a Message takes 64, because every session keeps a log and
+// most of its values are the session's views. A message that filled a view
+// (view) takes its value from it; a ServerKeyExchange without error keeps
+// its group in aux; any other value or parse error is in
+// SessionExtra.values, at index aux.
+type logEntry struct {
+	at     wire.Ref
+	length int32
+	aux    uint32
+	from   uint8 // the Dir
+	typ    uint8
+	prot   bool
+	view   uint8 // which view the message filled: viewNone …
+	val    uint8 // where its value is: valNone …
+}
+
+// The views a logged message can fill.
+const (
+	viewNone uint8 = iota
+	viewClientHello
+	viewSecondClientHello
+	viewServerHello
+	viewHelloRetry
+	viewCertificates
+	viewClientCertificates
+	viewEncryptedExtensions
+)
+
+// Where a logged message's value is.
+const (
+	valNone uint8 = iota // no value, no error
+	valView              // the view the message filled
+	valSKE               // a ServerKeyExchange of group aux
+	valSide              // SessionExtra.values[aux]
+)
+
+// loggedValue is the value and parse error of a logged message.
+type loggedValue struct {
+	value any
+	err   error
+}
+
+// viewValue returns the view v as a message value.
+func (s *Session) viewValue(v uint8) any {
+	switch v {
+	case viewClientHello:
+		return s.ClientHello
+	case viewSecondClientHello:
+		return s.Extra.SecondClientHello
+	case viewServerHello:
+		return s.ServerHello
+	case viewHelloRetry:
+		return s.Extra.HelloRetry
+	case viewCertificates:
+		return s.Certificates
+	case viewClientCertificates:
+		return s.Extra.ClientCertificates
+	case viewEncryptedExtensions:
+		return s.Extra.EncryptedExtensions
+	}
+	return nil
+}
+
+// entry returns the log entry of m, which filled the view view.
+func (s *Session) entry(m *Message, view uint8) logEntry {
+	e := logEntry{at: m.At, length: m.Length, from: uint8(m.From), typ: m.Type, prot: m.Protected, view: view}
+	switch v := m.Value.(type) {
+	case nil:
+		if m.Err == nil {
+			return e
+		}
+	case *ServerKeyExchange:
+		if m.Err == nil {
+			e.val, e.aux = valSKE, uint32(v.Group)
+			return e
+		}
+	default:
+		if view != viewNone && m.Err == nil && s.viewValue(view) == m.Value {
+			e.val = valView
+			return e
+		}
+	}
+	x := s.extra()
+	e.val, e.aux = valSide, uint32(len(x.values))
+	x.values = append(x.values, loggedValue{m.Value, m.Err})
+	return e
+}
+
+// message returns the logged message of e.
+func (s *Session) message(e *logEntry) Message {
+	m := Message{From: Dir(e.from), Type: e.typ, Protected: e.prot, Length: e.length, At: e.at}
+	switch e.val {
+	case valView:
+		m.Value = s.viewValue(e.view)
+	case valSKE:
+		m.Value = &ServerKeyExchange{Group: uint16(e.aux)}
+	case valSide:
+		v := s.Extra.values[e.aux]
+		m.Value, m.Err = v.value, v.err
+	}
+	return m
+}
+
+// Messages returns the log of handshake messages of both directions in the
+// order they completed, with their parsed values and parse errors: a new
+// slice at each call.
+func (s *Session) Messages() []Message {
+	log := s.entries()
+	if len(log) == 0 {
+		return nil
+	}
+	out := make([]Message, len(log))
+	for i := range log {
+		out[i] = s.message(&log[i])
+	}
+	return out
+}
+
+// entries returns the log entries: the kept ones, or the two hellos'.
+func (s *Session) entries() []logEntry {
+	if s.helloLog {
+		e := s.helloEntries()
+		return e[:]
+	}
+	return s.log
+}
+
+// helloEntries returns the log entries of the two hello views, as the Conn
+// logs them.
+func (s *Session) helloEntries() [2]logEntry {
+	return [2]logEntry{
+		{at: s.ClientHelloAt, length: s.ClientHello.Length, from: uint8(ClientToServer), typ: TypeClientHello, view: viewClientHello, val: valView},
+		{at: s.ServerHelloAt, length: s.ServerHello.Length, from: uint8(ServerToClient), typ: TypeServerHello, view: viewServerHello, val: valView},
+	}
+}
+
+// logged reports whether a message of type typ from dir was logged.
+func (s *Session) logged(dir Dir, typ uint8) bool {
+	log := s.entries()
+	for i := range log {
+		if e := &log[i]; Dir(e.from) == dir && e.typ == typ {
+			return true
+		}
+	}
+	return false
+}
+
+// extra returns s.Extra, allocating it the first time.
+func (s *Session) extra() *SessionExtra {
+	if s.Extra == nil {
+		s.Extra = &SessionExtra{}
+	}
+	return s.Extra
+}
+
+// HelloRetry returns the HelloRetryRequest (see SessionExtra), nil if none.
+func (s *Session) HelloRetry() *ServerHello {
+	if s.Extra == nil {
+		return nil
+	}
+	return s.Extra.HelloRetry
+}
+
+// HelloRetryAt returns the packet that completed the HelloRetryRequest.
+func (s *Session) HelloRetryAt() wire.Ref {
+	if s.Extra == nil {
+		return wire.Ref{}
+	}
+	return s.Extra.HelloRetryAt
+}
+
+// SecondClientHello returns the ClientHello that answered a
+// HelloRetryRequest, nil if none.
+func (s *Session) SecondClientHello() *ClientHello {
+	if s.Extra == nil {
+		return nil
+	}
+	return s.Extra.SecondClientHello
+}
+
+// SecondClientHelloAt returns the packet that completed the second
+// ClientHello.
+func (s *Session) SecondClientHelloAt() wire.Ref {
+	if s.Extra == nil {
+		return wire.Ref{}
+	}
+	return s.Extra.SecondClientHelloAt
+}
+
+// ClientCertificates returns the client's Certificate message, nil if none.
+func (s *Session) ClientCertificates() *CertificateMsg {
+	if s.Extra == nil {
+		return nil
+	}
+	return s.Extra.ClientCertificates
+}
+
+// ClientCertificatesAt returns the packet that completed the client's
+// Certificate message.
+func (s *Session) ClientCertificatesAt() wire.Ref {
+	if s.Extra == nil {
+		return wire.Ref{}
+	}
+	return s.Extra.ClientCertificatesAt
+}
+
+// EncryptedExtensions returns the server's EncryptedExtensions, nil if it
+// was not read.
+func (s *Session) EncryptedExtensions() *EncryptedExtensions {
+	if s.Extra == nil {
+		return nil
+	}
+	return s.Extra.EncryptedExtensions
+}
+
+// EncryptedExtensionsAt returns the packet that completed the
+// EncryptedExtensions.
+func (s *Session) EncryptedExtensionsAt() wire.Ref {
+	if s.Extra == nil {
+		return wire.Ref{}
+	}
+	return s.Extra.EncryptedExtensionsAt
+}
+
+// DecryptedRecords returns the number of records of dir that were
+// decrypted.
+func (s *Session) DecryptedRecords(dir Dir) int32 {
+	if s.Extra == nil {
+		return 0
+	}
+	return s.Extra.DecryptedRecords[dir&1]
+}
+
+// Notes returns the anomalies of the record and handshake layers (see
+// SessionExtra.Notes).
+func (s *Session) Notes() []string {
+	if s.Extra == nil {
+		return nil
+	}
+	return s.Extra.Notes
+}
+
+// AddNote appends a note of a layer above TLS (the HTTP/2 of decrypted
+// data …) to Notes, as is: the caller bounds them and prefixes the packet.
+func (s *Session) AddNote(note string) {
+	x := s.extra()
+	x.Notes = append(x.Notes, note)
+}
+
+// Errors returns the messages that could not be decoded and the protocol
+// errors that stopped a direction (see SessionExtra.Errors).
+func (s *Session) Errors() []string {
+	if s.Extra == nil {
+		return nil
+	}
+	return s.Extra.Errors
+}
+
 // Message returns the first logged message of type typ from dir, nil if
 // none was seen.
 func (s *Session) Message(dir Dir, typ uint8) *Message {
-	for i := range s.Messages {
-		if m := &s.Messages[i]; m.From == dir && m.Type == typ {
-			return m
+	log := s.entries()
+	for i := range log {
+		if e := &log[i]; Dir(e.from) == dir && e.typ == typ {
+			m := s.message(e)
+			return &m
 		}
 	}
 	return nil
+}
+
+// SoleAppDataRecord returns dir's one protected record of outer type
+// application_data among its first MaxEncryptedRecords protected records
+// (in TLS 1.3 every protected record, Finished included; in TLS 1.2 only
+// application data proper, since Finished travels as handshake); ok is
+// false when there are none or several.
+func (s *Session) SoleAppDataRecord(dir Dir) (rec RecordInfo, ok bool) {
+	if s.AppDataAmongFirst[dir&1] != 1 {
+		return RecordInfo{}, false
+	}
+	return s.FirstAppData[dir&1], true
 }
 
 // FinishedSeen reports whether dir's Finished was read or inferred (see
@@ -331,11 +631,11 @@ func (s *Session) HelloNotes() []string {
 	if s.ClientHello != nil {
 		add(msgClientHello, s.ClientHello.Notes)
 	}
-	if s.SecondClientHello != nil {
-		add("second "+msgClientHello, s.SecondClientHello.Notes)
+	if ch := s.SecondClientHello(); ch != nil {
+		add("second "+msgClientHello, ch.Notes)
 	}
-	if s.HelloRetry != nil {
-		add("hello retry request", s.HelloRetry.Notes)
+	if hrr := s.HelloRetry(); hrr != nil {
+		add("hello retry request", hrr.Notes)
 	}
 	if s.ServerHello != nil {
 		add(msgServerHello, s.ServerHello.Notes)
@@ -350,9 +650,11 @@ func (s *Session) HelloNotes() []string {
 // prefixed with the packet and the sender like Errors.
 func (s *Session) MessageErrors() []string {
 	var out []string
-	for i := range s.Messages {
-		if m := &s.Messages[i]; m.Err != nil {
-			out = append(out, m.At.String()+" "+m.From.String()+": "+m.Err.Error())
+	for i := range s.log { // a log of the hellos alone has no errors
+		if e := &s.log[i]; e.val == valSide {
+			if err := s.Extra.values[e.aux].err; err != nil {
+				out = append(out, e.at.String()+" "+Dir(e.from).String()+": "+err.Error())
+			}
 		}
 	}
 	return out
@@ -365,8 +667,8 @@ func (s *Session) Version() uint16 {
 	if s.ServerHello != nil {
 		return s.ServerHello.Version()
 	}
-	if s.HelloRetry != nil {
-		return s.HelloRetry.Version()
+	if hrr := s.HelloRetry(); hrr != nil {
+		return hrr.Version()
 	}
 	return 0
 }
@@ -380,52 +682,33 @@ func (s *Session) ServerALPN() string {
 	if s.ServerHello != nil && s.ServerHello.ALPN != "" {
 		return s.ServerHello.ALPN
 	}
-	if s.EncryptedExtensions != nil {
-		return s.EncryptedExtensions.ALPN
+	if ee := s.EncryptedExtensions(); ee != nil {
+		return ee.ALPN
 	}
 	return ""
 }
 
-// follow moves the packet of the view that m fills, if any, to m.At: a
+// follow moves the packet of the view that e filled, if any, to e.at: a
 // message's packet is only known when its record ends.
-func (s *Session) follow(m *Message) {
-	switch v := m.Value.(type) {
-	case *ClientHello:
-		switch v {
-		case s.ClientHello:
-			s.ClientHelloAt = m.At
-		case s.SecondClientHello:
-			s.SecondClientHelloAt = m.At
-		}
-	case *ServerHello:
-		switch v {
-		case s.ServerHello:
-			s.ServerHelloAt = m.At
-		case s.HelloRetry:
-			s.HelloRetryAt = m.At
-		}
-	case *EncryptedExtensions:
-		if v == s.EncryptedExtensions {
-			s.EncryptedExtensionsAt = m.At
-		}
-	case *CertificateMsg:
-		s.followCertificates(v, m.At)
-	case *CompressedCertificate:
-		if v.Certificate != nil {
-			s.followCertificates(v.Certificate, m.At)
-		}
+func (s *Session) follow(e *logEntry) {
+	switch e.view {
+	case viewClientHello:
+		s.ClientHelloAt = e.at
+	case viewSecondClientHello:
+		s.Extra.SecondClientHelloAt = e.at
+	case viewServerHello:
+		s.ServerHelloAt = e.at
+	case viewHelloRetry:
+		s.Extra.HelloRetryAt = e.at
+	case viewCertificates:
+		s.CertificatesAt = e.at
+	case viewClientCertificates:
+		s.Extra.ClientCertificatesAt = e.at
+	case viewEncryptedExtensions:
+		s.Extra.EncryptedExtensionsAt = e.at
 	}
-	if m.Type == TypeFinished && !s.Dirs[m.From].FinishedInferred {
-		s.Dirs[m.From].Finished = m.At
-	}
-}
-
-func (s *Session) followCertificates(c *CertificateMsg, at wire.Ref) {
-	switch c {
-	case s.Certificates:
-		s.CertificatesAt = at
-	case s.ClientCertificates:
-		s.ClientCertificatesAt = at
+	if e.typ == TypeFinished && !s.Dirs[e.from&1].FinishedInferred {
+		s.Dirs[e.from&1].Finished = e.at
 	}
 }
 
@@ -433,7 +716,13 @@ func (s *Session) followCertificates(c *CertificateMsg, at wire.Ref) {
 // append left: a Session is kept for the whole analysis, and a TLS 1.2
 // flight of five or six messages would otherwise keep room for eight.
 func (s *Session) clip() {
-	if cap(s.Messages) > len(s.Messages) {
-		s.Messages = append([]Message(nil), s.Messages...)
+	if len(s.log) == 2 && s.ClientHello != nil && s.ServerHello != nil && [2]logEntry(s.log) == s.helloEntries() {
+		s.log, s.helloLog = nil, true
+	}
+	if cap(s.log) > len(s.log) {
+		s.log = append([]logEntry(nil), s.log...)
+	}
+	if s.Extra != nil && cap(s.Extra.values) > len(s.Extra.values) {
+		s.Extra.values = append([]loggedValue(nil), s.Extra.values...)
 	}
 }
