@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"crypto/x509"
 	"errors"
-	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/modsniff/modsniff/decode"
@@ -59,8 +59,10 @@ func runTLSForeignIssuer(ctx *Context) []Finding {
 	var out []Finding
 	type hostClass struct{ host, class, issuer string }
 	seen := make(map[hostClass]bool) // one finding per (host, chain class)
+	var buf []*x509.Certificate      // the chain of each session in turn
 	for _, s := range ctx.Events.TLS {
-		chain := parsedChain(s.Certificates)
+		chain := appendParsedChain(buf[:0], s.Certificates)
+		buf = chain
 		if len(chain) == 0 {
 			continue
 		}
@@ -79,74 +81,143 @@ func runTLSForeignIssuer(ctx *Context) []Finding {
 	return out
 }
 
-// foreignIssuerFinding explains an untrusted chain.
+// foreignIssuerFinding explains an untrusted chain: its host, severity
+// and evidence now, its texts (foreignIssuerText) when they are read.
 func foreignIssuerFinding(ctx *Context, s *decode.TLSSession, host string, chain []*x509.Certificate, v *chainVerdict) Finding {
 	leaf := chain[0]
-	issuer := displayName(leaf.Issuer)
 	f := Finding{Host: host, Evidence: []Evidence{
-		evidence(s.ClientHelloAt, "ClientHello for %q", sniOf(s)),
-		evidence(s.CertificatesAt, "certificate for %s issued by %s", displayName(leaf.Subject), issuer),
+		{At: s.ClientHelloAt, Detail: "ClientHello for " + strconv.Quote(sniOf(s))},
+		{At: s.CertificatesAt, Detail: "certificate for " + displayName(leaf.Subject) + " issued by " + displayName(leaf.Issuer)},
 	}}
-	// what is a noun phrase: "<host> presented <what>".
-	var what, hint string
+	switch foreignIssuerCase(s, host, v) {
+	case foreignInternal:
+		f.Severity = Info
+	case foreignAccepted:
+		f.Severity = Warning
+	default:
+		f.Severity = Error
+	}
+	for _, a := range s.Alerts {
+		if a.From == tlswire.ClientToServer && a.Fatal() {
+			f.Evidence = append(f.Evidence, Evidence{At: a.At, Detail: "client alert " + a.Name()})
+		}
+	}
+	f.text = &foreignIssuerText{s: s, v: v}
+	if !ctx.Opt.StreamEvents {
+		f.buildText()
+	}
+	return f
+}
+
+// foreignCase is how a foreign chain is worded and graded.
+type foreignCase int
+
+const (
+	// foreignRefused: the client did not accept the chain (error).
+	foreignRefused foreignCase = iota
+	// foreignAccepted: the client carried on (warning).
+	foreignAccepted
+	// foreignInternal: an internal name with a private CA (info).
+	foreignInternal
+)
+
+// foreignIssuerCase grades a foreign chain by the host and what the client
+// did.
+func foreignIssuerCase(s *decode.TLSSession, host string, v *chainVerdict) foreignCase {
+	switch {
+	case !isPublicName(host) && v.Class != "interception" && v.Class != "impersonation":
+		return foreignInternal
+	case clientCarriedOnAfter(s):
+		return foreignAccepted
+	}
+	return foreignRefused
+}
+
+// clientCarriedOnAfter reports whether clientBehaviour says the client
+// carried on, without wording it.
+func clientCarriedOnAfter(s *decode.TLSSession) bool {
+	return s.FatalAlert(tlswire.ClientToServer) == nil && s.ClientSentAppData()
+}
+
+// foreignIssuerText builds the texts of a tls-foreign-issuer finding from
+// the session and the chain's verdict, both kept by the analysis anyway:
+// 7,500 findings of a dense capture held 1.1 KB of text each.
+type foreignIssuerText struct {
+	s *decode.TLSSession
+	v *chainVerdict
+}
+
+func (t *foreignIssuerText) fill(host string) findingTexts {
+	s, v := t.s, t.v
+	var buf [4]*x509.Certificate
+	chain := appendParsedChain(buf[:0], s.Certificates)
+	what, hint := foreignWhat(chain, v)
+	switch foreignIssuerCase(s, host, v) {
+	case foreignInternal:
+		hint = "Normal for an internal server. Make the go command trust the CA: install it with " +
+			"update-ca-certificates or point SSL_CERT_FILE at a bundle that contains it; pass it to modsniff " +
+			"with --trust to silence this note."
+	case foreignAccepted:
+		hint = "The client trusts this CA, so the fetch may work, but TLS to " + host + " is not end to end. " + hint
+	}
+	x := findingTexts{Summary: t.summaryOf(chain, host, what), Hint: hint,
+		Expected: "a chain for " + host + " leading to a public root (Mozilla's root store)"}
+	if _, how := clientBehaviour(s); how != "" {
+		x.Observed = what + "; chain: " + chainText(chain) + "; " + how
+	} else {
+		x.Observed = what + "; chain: " + chainText(chain)
+	}
+	return x
+}
+
+func (t *foreignIssuerText) summary(host string) string {
+	var buf [4]*x509.Certificate
+	chain := appendParsedChain(buf[:0], t.s.Certificates)
+	what, _ := foreignWhat(chain, t.v)
+	return t.summaryOf(chain, host, what)
+}
+
+// summaryOf words the finding's summary, what being foreignWhat's.
+func (t *foreignIssuerText) summaryOf(chain []*x509.Certificate, host, what string) string {
+	switch foreignIssuerCase(t.s, host, t.v) {
+	case foreignInternal:
+		return host + " (an internal name) uses a private CA: " + displayName(chain[0].Issuer)
+	case foreignAccepted:
+		return host + " presented " + what + ", and the client accepted it"
+	}
+	return host + " presented " + what
+}
+
+// foreignWhat words what the server presented, a noun phrase ("<host>
+// presented <what>"), and the fix for it.
+func foreignWhat(chain []*x509.Certificate, v *chainVerdict) (what, hint string) {
 	switch v.Class {
 	case "interception":
-		what = fmt.Sprintf("a certificate from %s, the CA of %s (%s)", v.TopIssuer, v.Product.Product, v.Product.Kind)
+		what = "a certificate from " + v.TopIssuer + ", the CA of " + v.Product.Product + " (" + v.Product.Kind + ")"
 		hint = v.Product.Fix
 	case "impersonation":
-		what = fmt.Sprintf("a chain that names %s but is not signed by it — forged to look public", v.Claimed)
+		what = "a chain that names " + v.Claimed + " but is not signed by it — forged to look public"
 		hint = "Someone is impersonating a public CA — strong evidence of interception. Do not trust this chain; " +
 			"find the device doing it (a corporate gateway, malware, a compromised router) before going on."
 	case "self-signed":
-		what = fmt.Sprintf("a self-signed certificate (%s)", displayName(leaf.Subject))
+		what = "a self-signed certificate (" + displayName(chain[0].Subject) + ")"
 		hint = "The server (or something in front of it) presents a self-signed certificate. For your own " +
 			"internal GOPROXY, give it a certificate from your CA and trust that CA via SSL_CERT_FILE; for a public " +
 			"host this is interception."
 	case "unknown-public":
-		what = fmt.Sprintf("a chain ending at %s, which is not in Mozilla's root store", v.Claimed)
+		what = "a chain ending at " + v.Claimed + ", which is not in Mozilla's root store"
 		hint = "Either the server did not send its intermediate certificate (Go does not fetch missing " +
 			"intermediates: fix the server's fullchain), or the chain ends at a root that has left the root store " +
 			"(the server must move to a current CA; an outdated ca-certificates package on the client may still " +
 			"accept it, a current one will not)."
 	default:
-		what = fmt.Sprintf("a certificate from %s, a private or corporate CA", v.TopIssuer)
+		what = "a certificate from " + v.TopIssuer + ", a private or corporate CA"
 		hint = fixCorporate
 	}
 	if errors.Is(v.VerifyErr, x509.ErrUnsupportedAlgorithm) {
 		what += " (its signature algorithm is not supported)"
 	}
-	behaviour, how := clientBehaviour(s)
-	internal := !isPublicName(host) && v.Class != "interception" && v.Class != "impersonation"
-	switch {
-	case internal:
-		f.Severity = Info
-		f.Summary = host + " (an internal name) uses a private CA: " + issuer
-		hint = "Normal for an internal server. Make the go command trust the CA: install it with " +
-			"update-ca-certificates or point SSL_CERT_FILE at a bundle that contains it; pass it to modsniff " +
-			"with --trust to silence this note."
-	case behaviour == clientCarriedOn:
-		f.Severity = Warning
-		f.Summary = host + " presented " + what + ", and the client accepted it"
-		hint = "The client trusts this CA, so the fetch may work, but TLS to " + host + " is not end to end. " + hint
-	default:
-		f.Severity = Error
-		f.Summary = host + " presented " + what
-	}
-	// One finding per host: its strings are built once, without
-	// intermediate copies.
-	f.Expected = "a chain for " + host + " leading to a public root (Mozilla's root store)"
-	if how != "" {
-		f.Observed = what + "; chain: " + chainText(chain) + "; " + how
-	} else {
-		f.Observed = what + "; chain: " + chainText(chain)
-	}
-	for _, a := range s.Alerts {
-		if a.From == tlswire.ClientToServer && a.Fatal() {
-			f.Evidence = append(f.Evidence, evidence(a.At, "client alert %s", a.Name()))
-		}
-	}
-	f.Hint = hint
-	return f
+	return what, hint
 }
 
 // chainText lists a chain as "subject ← issuer" steps.

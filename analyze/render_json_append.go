@@ -489,6 +489,10 @@ func appendHTTPJSON(b []byte, j *HTTPJSON, ind int) []byte {
 // unescaped, its severity and evidence through their MarshalJSON, which
 // json.Marshal escapes HTML in.
 func appendFinding(b []byte, f *Finding, ind int) []byte {
+	if f.text != nil {
+		g := f.withText()
+		f = &g
+	}
 	o := openJSONObject(b, ind, false)
 	o.str("id", f.ID)
 	o.key("severity")
@@ -660,7 +664,14 @@ func sliceElem(v reflect.Value) (elem arrayElem, ok bool) {
 	case []HTTPJSON:
 		return sliceAppender(jsonFast.http, s, appendHTTPJSON), true
 	case []Finding:
-		return sliceAppender(jsonFast.finding, s, appendFinding), true
+		if !jsonFast.finding {
+			// encoding/json reads the fields: build the texts first.
+			return func(e *elemEncoder, b []byte, i int, in string) ([]byte, error) {
+				enc, err := e.indented(reflect.ValueOf(s[i].withText()), in)
+				return append(b, enc...), err
+			}, true
+		}
+		return sliceAppender(true, s, appendFinding), true
 	case []Host:
 		return sliceAppender(jsonFast.host, s, appendHost), true
 	}

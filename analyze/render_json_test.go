@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/netip"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"testing"
 
@@ -136,5 +137,51 @@ func TestParallelArraysAreEncoderJSON(t *testing.T) {
 			t.Fatalf("parallel JSON differs from encoding/json at byte %d of %d: got %q, want %q", i, want.Len(),
 				got.Bytes()[max(i-40, 0):min(i+40, got.Len())], want.Bytes()[max(i-40, 0):min(i+40, want.Len())])
 		}
+	}
+}
+
+// TestForeignIssuerTextsAreBuiltAsWritten analyzes sessions with foreign
+// chains with their findings' texts left unbuilt (Options.StreamEvents):
+// the findings hold no text until written, and the JSON report, the host
+// verdicts and the texts built in place are those of findings built whole.
+func TestForeignIssuerTextsAreBuiltAsWritten(t *testing.T) {
+	ev := foreignEvents(t, 4*arrayParallelMin)
+	eager := &Context{Events: ev}
+	lazy := &Context{Events: ev, Opt: Options{StreamEvents: true}}
+	want, got := run(eager), run(lazy)
+	n := 0
+	for i := range got {
+		if got[i].ID != checkTLSForeignIssuer.ID {
+			continue
+		}
+		n++
+		if got[i].text == nil || got[i].Summary != "" || got[i].Hint != "" {
+			t.Fatalf("finding %d holds its texts: %+v", i, got[i])
+		}
+	}
+	if n < arrayParallelMin {
+		t.Fatalf("%d foreign-issuer findings, want at least %d", n, arrayParallelMin)
+	}
+	render := func(ctx *Context, fs []Finding) []byte {
+		rep := &Report{Schema: Schema, Inputs: []InputInfo{}, Findings: fs, Hosts: hosts(ctx, fs), lazy: ev}
+		var b bytes.Buffer
+		if err := renderJSON(&b, rep); err != nil {
+			t.Fatal(err)
+		}
+		return b.Bytes()
+	}
+	if w, g := render(eager, want), render(lazy, got); !bytes.Equal(g, w) {
+		t.Fatalf("JSON of unbuilt texts differs:\n got %.2000s\nwant %.2000s", g, w)
+	}
+	wantHosts, gotHosts := hosts(eager, want), hosts(lazy, got)
+	for i := range wantHosts {
+		if g, w := gotHosts[i].Verdict(), wantHosts[i].Verdict(); g != w {
+			t.Errorf("host %s: verdict %q, want %q", wantHosts[i].Name, g, w)
+		}
+	}
+	rep := &Report{Findings: got}
+	rep.buildTexts()
+	if !reflect.DeepEqual(rep.Findings, want) {
+		t.Errorf("texts built in place differ from findings built whole")
 	}
 }

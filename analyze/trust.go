@@ -137,16 +137,28 @@ func (ctx *Context) trust() *trustStore {
 // rejected (tls-go-policy judges it), so that no check mistakes an
 // intermediate for the leaf.
 func parsedChain(m *tlswire.CertificateMsg) []*x509.Certificate {
+	return appendParsedChain(nil, m)
+}
+
+// appendParsedChain appends parsedChain(m) to dst, allocating at most
+// once: every check lists the chain of every session.
+func appendParsedChain(dst []*x509.Certificate, m *tlswire.CertificateMsg) []*x509.Certificate {
 	if m == nil || len(m.Certificates) == 0 || m.Certificates[0].Cert == nil {
-		return nil
+		return dst
 	}
-	var out []*x509.Certificate
+	n := 0
 	for i := range m.Certificates {
-		if c := m.Certificates[i].Cert; c != nil {
-			out = append(out, c)
+		if m.Certificates[i].Cert != nil {
+			n++
 		}
 	}
-	return out
+	dst = slices.Grow(dst, n)
+	for i := range m.Certificates {
+		if c := m.Certificates[i].Cert; c != nil {
+			dst = append(dst, c)
+		}
+	}
+	return dst
 }
 
 // validityTime picks a moment at which every certificate of the chain is
