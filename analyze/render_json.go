@@ -37,6 +37,8 @@ type jsonStream struct {
 	w    *bufio.Writer
 	elem *elemEncoder
 	buf  []byte // the element being written, in sequential arrays
+	// free holds the batch buffers of parallel arrays for reuse.
+	free chan []byte
 	err  error
 	// lazy are the decoded events written in place of Report.Events.
 	lazy *decode.Events
