@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/modsniff/modsniff/capture"
 	"github.com/modsniff/modsniff/decode"
 	"github.com/modsniff/modsniff/decode/tlswire"
 )
@@ -76,20 +77,19 @@ func runTLSForeignIssuer(ctx *Context) []Finding {
 			continue
 		}
 		seen[key] = true
-		out = append(out, foreignIssuerFinding(ctx, s, host, chain, v))
+		out = append(out, foreignIssuerFinding(ctx, s, host, v))
 	}
 	return out
 }
 
-// foreignIssuerFinding explains an untrusted chain: its host, severity
-// and evidence now, its texts (foreignIssuerText) when they are read.
-func foreignIssuerFinding(ctx *Context, s *decode.TLSSession, host string, chain []*x509.Certificate, v *chainVerdict) Finding {
-	leaf := chain[0]
-	f := Finding{Host: host, Evidence: []Evidence{
-		{At: s.ClientHelloAt, Detail: "ClientHello for " + strconv.Quote(sniOf(s))},
-		{At: s.CertificatesAt, Detail: "certificate for " + displayName(leaf.Subject) + " issued by " + displayName(leaf.Issuer)},
-	}}
-	switch foreignIssuerCase(s, host, v) {
+// foreignIssuerFinding explains an untrusted chain: its host and
+// severity now, its texts and evidence (foreignIssuerText) when they are
+// read.
+func foreignIssuerFinding(ctx *Context, s *decode.TLSSession, host string, v *chainVerdict) Finding {
+	t := &foreignIssuerText{s: s, class: v.Class, topIssuer: v.TopIssuer, claimed: v.Claimed, product: v.Product,
+		unsupported: errors.Is(v.VerifyErr, x509.ErrUnsupportedAlgorithm)}
+	f := Finding{Host: host, text: t}
+	switch t.grade(host) {
 	case foreignInternal:
 		f.Severity = Info
 	case foreignAccepted:
@@ -97,15 +97,23 @@ func foreignIssuerFinding(ctx *Context, s *decode.TLSSession, host string, chain
 	default:
 		f.Severity = Error
 	}
-	for _, a := range s.Alerts {
-		if a.From == tlswire.ClientToServer && a.Fatal() {
-			f.Evidence = append(f.Evidence, Evidence{At: a.At, Detail: "client alert " + a.Name()})
-		}
-	}
-	f.text = &foreignIssuerText{s: s, v: v}
 	if !ctx.Opt.StreamEvents {
 		f.buildText()
+		return f
 	}
+	// Until the texts are built, the evidence is its first packet, by
+	// which the findings sort (firstEvidence).
+	first := s.ClientHelloAt
+	later := func(a, b capture.Ref) bool { return a.Input > b.Input || a.Input == b.Input && a.Packet > b.Packet }
+	if later(first, s.CertificatesAt) {
+		first = s.CertificatesAt
+	}
+	for _, a := range s.Alerts {
+		if a.From == tlswire.ClientToServer && a.Fatal() && later(first, a.At) {
+			first = a.At
+		}
+	}
+	f.Evidence = []Evidence{{At: first}}
 	return f
 }
 
@@ -121,38 +129,47 @@ const (
 	foreignInternal
 )
 
-// foreignIssuerCase grades a foreign chain by the host and what the client
-// did.
-func foreignIssuerCase(s *decode.TLSSession, host string, v *chainVerdict) foreignCase {
+// foreignIssuerText builds the texts and evidence of a tls-foreign-issuer
+// finding from its session, which the analysis keeps anyway, and what the
+// chain's verdict said: 7,500 findings of a dense capture held 1.3 KB of
+// text and evidence each.
+type foreignIssuerText struct {
+	s *decode.TLSSession
+	// class, topIssuer, claimed and product are the chainVerdict's;
+	// unsupported is set when crypto/x509 does not support a signature
+	// algorithm of the chain.
+	class, topIssuer, claimed string
+	product                   *interceptor
+	unsupported               bool
+}
+
+// grade grades a foreign chain by the host and what the client did.
+func (t *foreignIssuerText) grade(host string) foreignCase {
 	switch {
-	case !isPublicName(host) && v.Class != "interception" && v.Class != "impersonation":
+	case !isPublicName(host) && t.class != "interception" && t.class != "impersonation":
 		return foreignInternal
-	case clientCarriedOnAfter(s):
-		return foreignAccepted
+	case t.s.FatalAlert(tlswire.ClientToServer) == nil && t.s.ClientSentAppData():
+		return foreignAccepted // clientBehaviour's clientCarriedOn
 	}
 	return foreignRefused
 }
 
-// clientCarriedOnAfter reports whether clientBehaviour says the client
-// carried on, without wording it.
-func clientCarriedOnAfter(s *decode.TLSSession) bool {
-	return s.FatalAlert(tlswire.ClientToServer) == nil && s.ClientSentAppData()
-}
-
-// foreignIssuerText builds the texts of a tls-foreign-issuer finding from
-// the session and the chain's verdict, both kept by the analysis anyway:
-// 7,500 findings of a dense capture held 1.1 KB of text each.
-type foreignIssuerText struct {
-	s *decode.TLSSession
-	v *chainVerdict
-}
-
 func (t *foreignIssuerText) fill(host string) findingTexts {
-	s, v := t.s, t.v
+	s := t.s
 	var buf [4]*x509.Certificate
 	chain := appendParsedChain(buf[:0], s.Certificates)
-	what, hint := foreignWhat(chain, v)
-	switch foreignIssuerCase(s, host, v) {
+	leaf := chain[0]
+	x := findingTexts{Evidence: []Evidence{
+		{At: s.ClientHelloAt, Detail: "ClientHello for " + strconv.Quote(sniOf(s))},
+		{At: s.CertificatesAt, Detail: "certificate for " + displayName(leaf.Subject) + " issued by " + displayName(leaf.Issuer)},
+	}}
+	for _, a := range s.Alerts {
+		if a.From == tlswire.ClientToServer && a.Fatal() {
+			x.Evidence = append(x.Evidence, Evidence{At: a.At, Detail: "client alert " + a.Name()})
+		}
+	}
+	what, hint := t.what(chain)
+	switch t.grade(host) {
 	case foreignInternal:
 		hint = "Normal for an internal server. Make the go command trust the CA: install it with " +
 			"update-ca-certificates or point SSL_CERT_FILE at a bundle that contains it; pass it to modsniff " +
@@ -160,8 +177,8 @@ func (t *foreignIssuerText) fill(host string) findingTexts {
 	case foreignAccepted:
 		hint = "The client trusts this CA, so the fetch may work, but TLS to " + host + " is not end to end. " + hint
 	}
-	x := findingTexts{Summary: t.summaryOf(chain, host, what), Hint: hint,
-		Expected: "a chain for " + host + " leading to a public root (Mozilla's root store)"}
+	x.Summary, x.Hint = t.summaryOf(chain, host, what), hint
+	x.Expected = "a chain for " + host + " leading to a public root (Mozilla's root store)"
 	if _, how := clientBehaviour(s); how != "" {
 		x.Observed = what + "; chain: " + chainText(chain) + "; " + how
 	} else {
@@ -173,13 +190,13 @@ func (t *foreignIssuerText) fill(host string) findingTexts {
 func (t *foreignIssuerText) summary(host string) string {
 	var buf [4]*x509.Certificate
 	chain := appendParsedChain(buf[:0], t.s.Certificates)
-	what, _ := foreignWhat(chain, t.v)
+	what, _ := t.what(chain)
 	return t.summaryOf(chain, host, what)
 }
 
-// summaryOf words the finding's summary, what being foreignWhat's.
+// summaryOf words the finding's summary, what being t.what's.
 func (t *foreignIssuerText) summaryOf(chain []*x509.Certificate, host, what string) string {
-	switch foreignIssuerCase(t.s, host, t.v) {
+	switch t.grade(host) {
 	case foreignInternal:
 		return host + " (an internal name) uses a private CA: " + displayName(chain[0].Issuer)
 	case foreignAccepted:
@@ -188,15 +205,15 @@ func (t *foreignIssuerText) summaryOf(chain []*x509.Certificate, host, what stri
 	return host + " presented " + what
 }
 
-// foreignWhat words what the server presented, a noun phrase ("<host>
-// presented <what>"), and the fix for it.
-func foreignWhat(chain []*x509.Certificate, v *chainVerdict) (what, hint string) {
-	switch v.Class {
+// what words what the server presented, a noun phrase ("<host> presented
+// <what>"), and the fix for it.
+func (t *foreignIssuerText) what(chain []*x509.Certificate) (what, hint string) {
+	switch t.class {
 	case "interception":
-		what = "a certificate from " + v.TopIssuer + ", the CA of " + v.Product.Product + " (" + v.Product.Kind + ")"
-		hint = v.Product.Fix
+		what = "a certificate from " + t.topIssuer + ", the CA of " + t.product.Product + " (" + t.product.Kind + ")"
+		hint = t.product.Fix
 	case "impersonation":
-		what = "a chain that names " + v.Claimed + " but is not signed by it — forged to look public"
+		what = "a chain that names " + t.claimed + " but is not signed by it — forged to look public"
 		hint = "Someone is impersonating a public CA — strong evidence of interception. Do not trust this chain; " +
 			"find the device doing it (a corporate gateway, malware, a compromised router) before going on."
 	case "self-signed":
@@ -205,16 +222,16 @@ func foreignWhat(chain []*x509.Certificate, v *chainVerdict) (what, hint string)
 			"internal GOPROXY, give it a certificate from your CA and trust that CA via SSL_CERT_FILE; for a public " +
 			"host this is interception."
 	case "unknown-public":
-		what = "a chain ending at " + v.Claimed + ", which is not in Mozilla's root store"
+		what = "a chain ending at " + t.claimed + ", which is not in Mozilla's root store"
 		hint = "Either the server did not send its intermediate certificate (Go does not fetch missing " +
 			"intermediates: fix the server's fullchain), or the chain ends at a root that has left the root store " +
 			"(the server must move to a current CA; an outdated ca-certificates package on the client may still " +
 			"accept it, a current one will not)."
 	default:
-		what = "a certificate from " + v.TopIssuer + ", a private or corporate CA"
+		what = "a certificate from " + t.topIssuer + ", a private or corporate CA"
 		hint = fixCorporate
 	}
-	if errors.Is(v.VerifyErr, x509.ErrUnsupportedAlgorithm) {
+	if t.unsupported {
 		what += " (its signature algorithm is not supported)"
 	}
 	return what, hint

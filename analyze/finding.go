@@ -77,10 +77,11 @@ type Finding struct {
 	WiresharkFilter string `json:"wireshark_filter"`
 	Hint            string `json:"hint"`
 
-	// text, when set, builds Summary, Expected, Observed and Hint, which
-	// are then empty: a check with one finding per host leaves its long
-	// texts to be built as the report is written (Options.StreamEvents)
-	// instead of holding them all. Read the texts through withText.
+	// text, when set, builds Summary, Expected, Observed, Hint and the
+	// evidence, which are then empty but for the first evidence packet
+	// (by which findings sort): a check with one finding per host leaves
+	// them to be built as the report is written (Options.StreamEvents)
+	// instead of holding them all. Read the finding through withText.
 	text findingText
 }
 
@@ -93,9 +94,11 @@ type findingText interface {
 	summary(host string) string
 }
 
-// findingTexts are the texts of a finding that findingText builds.
+// findingTexts are the texts and evidence of a finding that findingText
+// builds.
 type findingTexts struct {
 	Summary, Expected, Observed, Hint string
+	Evidence                          []Evidence
 }
 
 // withText returns the finding with its texts built: a copy of f.
@@ -110,6 +113,8 @@ func (f *Finding) buildText() {
 	if t := f.text; t != nil {
 		x := t.fill(f.Host)
 		f.Summary, f.Expected, f.Observed, f.Hint, f.text = x.Summary, x.Expected, x.Observed, x.Hint, nil
+		f.Evidence = x.Evidence
+		f.finalize()
 	}
 }
 
@@ -152,8 +157,12 @@ func evidence(at capture.Ref, format string, args ...any) Evidence {
 
 // finalize sorts a finding's evidence by (input, packet), drops duplicates
 // and packet-less items, and sets the Wireshark filter that selects exactly
-// those packets.
+// those packets. A finding whose texts are unbuilt is finalized when they
+// are built.
 func (f *Finding) finalize() {
+	if f.text != nil {
+		return
+	}
 	slices.SortStableFunc(f.Evidence, func(a, b Evidence) int {
 		if c := cmp.Compare(a.At.Input, b.At.Input); c != 0 {
 			return c

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"slices"
 	"testing"
 
 	"github.com/modsniff/modsniff/decode"
@@ -155,7 +156,8 @@ func TestForeignIssuerTextsAreBuiltAsWritten(t *testing.T) {
 			continue
 		}
 		n++
-		if got[i].text == nil || got[i].Summary != "" || got[i].Hint != "" {
+		if got[i].text == nil || got[i].Summary != "" || got[i].Hint != "" || len(got[i].Evidence) != 1 ||
+			got[i].Evidence[0].Detail != "" || got[i].WiresharkFilter != "" {
 			t.Fatalf("finding %d holds its texts: %+v", i, got[i])
 		}
 	}
@@ -177,6 +179,9 @@ func TestForeignIssuerTextsAreBuiltAsWritten(t *testing.T) {
 	for i := range wantHosts {
 		if g, w := gotHosts[i].Verdict(), wantHosts[i].Verdict(); g != w {
 			t.Errorf("host %s: verdict %q, want %q", wantHosts[i].Name, g, w)
+		}
+		if g, w := gotHosts[i].Interception.Evidence(), wantHosts[i].Interception.Evidence(); !slices.Equal(g, w) {
+			t.Errorf("host %s: interception evidence %v, want %v", wantHosts[i].Name, g, w)
 		}
 	}
 	rep := &Report{Findings: got}

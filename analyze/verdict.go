@@ -35,11 +35,15 @@ type LayerVerdict struct {
 // evidence. It is derived, not stored: a dense capture has tens of
 // thousands of hosts.
 func (v LayerVerdict) Evidence() []capture.Ref {
-	if v.Finding == nil || len(v.Finding.Evidence) == 0 {
+	if v.Finding == nil {
 		return nil
 	}
-	refs := make([]capture.Ref, len(v.Finding.Evidence))
-	for i, e := range v.Finding.Evidence {
+	f := v.Finding.withText()
+	if len(f.Evidence) == 0 {
+		return nil
+	}
+	refs := make([]capture.Ref, len(f.Evidence))
+	for i, e := range f.Evidence {
 		refs[i] = e.At
 	}
 	return refs
