@@ -1,7 +1,5 @@
 package analyze
 
-import "fmt"
-
 var checkTLSCertHidden = &Check{ID: "tls-cert-hidden", Layer: "tls", Severity: Info,
 	Title: "TLS 1.3 without keys: the certificate could not be seen",
 	Doc:   "TLS 1.3 encrypts the server's certificate. Once per host, the hint says how to obtain keys so that interception can be checked.",
@@ -25,10 +23,10 @@ func runTLSCertHidden(ctx *Context) []Finding {
 		seen[host] = true
 		out = append(out, Finding{
 			Severity: Info, Host: host,
-			Summary:  fmt.Sprintf("%s uses TLS 1.3: its certificate is encrypted and was not checked", host),
+			Summary:  host + " uses TLS 1.3: its certificate is encrypted and was not checked",
 			Expected: "a certificate to check for interception",
 			Observed: "TLS 1.3 without key logs: certificate, ALPN and alerts are encrypted",
-			Evidence: []Evidence{evidence(s.ServerHelloAt, "ServerHello: TLS 1.3")},
+			Evidence: []Evidence{{At: s.ServerHelloAt, Detail: "ServerHello: TLS 1.3"}},
 			Hint: "Run `modsniff probe` on the failing machine: it fetches like the go command with key logging and " +
 				"records a capture with the keys inside, so the certificate becomes visible. With a key log from " +
 				"another client (SSLKEYLOGFILE of curl or a browser), pass it with --keylog.",

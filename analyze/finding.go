@@ -152,6 +152,9 @@ func (e *Evidence) jsonForm() evidenceJSON {
 
 // evidence builds an Evidence item for a packet.
 func evidence(at capture.Ref, format string, args ...any) Evidence {
+	if len(args) == 0 && !strings.Contains(format, "%") {
+		return Evidence{At: at, Detail: format} // what Sprintf returns, without a copy
+	}
 	return Evidence{At: at, Detail: fmt.Sprintf(format, args...)}
 }
 
