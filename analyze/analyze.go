@@ -16,11 +16,11 @@ type Options struct {
 	// StreamEvents leaves Report.Events empty: rendering the report as JSON
 	// then converts and writes the decoded events one by one (the JSON form
 	// of 80,000 sessions is a third of the memory otherwise); the other
-	// formats convert them all when they render. It also leaves the long
-	// texts of tls-foreign-issuer findings (Summary, Expected, Observed,
-	// Hint) empty, to be built as each finding is written. For a caller
-	// that renders the report and reads neither Events nor those texts
-	// itself.
+	// formats convert them all when they render. It also leaves the texts
+	// and evidence of the findings a dense capture has one per host
+	// (tls-foreign-issuer, tls-cert-hidden) unbuilt, to be built as each
+	// is written (Finding.text). For a caller that renders the report and
+	// reads neither Events nor those findings' fields itself.
 	StreamEvents bool
 	// AllowAddrs declares address ranges that are legitimate answers (a
 	// split-horizon mirror).

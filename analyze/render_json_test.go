@@ -141,28 +141,33 @@ func TestParallelArraysAreEncoderJSON(t *testing.T) {
 	}
 }
 
-// TestForeignIssuerTextsAreBuiltAsWritten analyzes sessions with foreign
-// chains with their findings' texts left unbuilt (Options.StreamEvents):
-// the findings hold no text until written, and the JSON report, the host
-// verdicts and the texts built in place are those of findings built whole.
-func TestForeignIssuerTextsAreBuiltAsWritten(t *testing.T) {
+// TestFindingTextsAreBuiltAsWritten analyzes sessions with foreign chains
+// and TLS 1.3 sessions without keys with their findings' texts left
+// unbuilt (Options.StreamEvents): those findings hold no text until
+// written, and the JSON report, the host verdicts and the texts built in
+// place are those of findings built whole.
+func TestFindingTextsAreBuiltAsWritten(t *testing.T) {
 	ev := foreignEvents(t, 4*arrayParallelMin)
+	more := hostsEvents(2 * arrayParallelMin)
+	ev.DNS, ev.TCP, ev.TLS = append(ev.DNS, more.DNS...), append(ev.TCP, more.TCP...), append(ev.TLS, more.TLS...)
 	eager := &Context{Events: ev}
 	lazy := &Context{Events: ev, Opt: Options{StreamEvents: true}}
 	want, got := run(eager), run(lazy)
-	n := 0
+	n := map[string]int{}
 	for i := range got {
-		if got[i].ID != checkTLSForeignIssuer.ID {
+		if got[i].ID != checkTLSForeignIssuer.ID && got[i].ID != checkTLSCertHidden.ID {
 			continue
 		}
-		n++
+		n[got[i].ID]++
 		if got[i].text == nil || got[i].Summary != "" || got[i].Hint != "" || len(got[i].Evidence) != 1 ||
 			got[i].Evidence[0].Detail != "" || got[i].WiresharkFilter != "" {
 			t.Fatalf("finding %d holds its texts: %+v", i, got[i])
 		}
 	}
-	if n < arrayParallelMin {
-		t.Fatalf("%d foreign-issuer findings, want at least %d", n, arrayParallelMin)
+	for _, id := range []string{checkTLSForeignIssuer.ID, checkTLSCertHidden.ID} {
+		if n[id] < arrayParallelMin {
+			t.Fatalf("%d %s findings, want at least %d", n[id], id, arrayParallelMin)
+		}
 	}
 	render := func(ctx *Context, fs []Finding) []byte {
 		rep := &Report{Schema: Schema, Inputs: []InputInfo{}, Findings: fs, Hosts: hosts(ctx, fs), lazy: ev}
