@@ -3,7 +3,6 @@ package analyze
 import (
 	"bytes"
 	"crypto/x509"
-	"errors"
 	"strconv"
 	"strings"
 
@@ -87,7 +86,7 @@ func runTLSForeignIssuer(ctx *Context) []Finding {
 // read.
 func foreignIssuerFinding(ctx *Context, s *decode.TLSSession, host string, v *chainVerdict) Finding {
 	t := &foreignIssuerText{s: s, class: v.Class, topIssuer: v.TopIssuer, claimed: v.Claimed, product: v.Product,
-		unsupported: errors.Is(v.VerifyErr, x509.ErrUnsupportedAlgorithm)}
+		unsupported: v.Unsupported}
 	f := Finding{Host: host, text: t}
 	switch t.grade(host) {
 	case foreignInternal:

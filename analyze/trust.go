@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -73,8 +74,11 @@ type chainVerdict struct {
 	Trusted bool
 	// TrustedByUser: the chain leads to a CA given with --trust.
 	TrustedByUser bool
-	// VerifyErr is crypto/x509's reason when neither holds.
-	VerifyErr error
+	// Unsupported is set when crypto/x509 refused the chain for a
+	// signature algorithm it does not support (ErrUnsupportedAlgorithm);
+	// its other reasons are not kept (a dense capture has thousands of
+	// distinct foreign chains).
+	Unsupported bool
 	// Class is "interception", "impersonation", "self-signed",
 	// "incomplete" or "private" for an untrusted chain.
 	Class   string
@@ -244,20 +248,17 @@ func (ts *trustStore) judge(chain []*x509.Certificate) *chainVerdict {
 		return opts.Intermediates
 	}
 	v := &chainVerdict{TopIssuer: displayName(chain[len(chain)-1].Issuer)}
-	var err error
-	if ts.roots.unreachable(chain) {
-		// What Verify would say, without its signature checks (a dense
-		// capture has thousands of distinct foreign chains).
-		err = x509.UnknownAuthorityError{Cert: chain[0]}
-	} else {
+	if !ts.roots.unreachable(chain) {
+		// An unreachable chain is what Verify would refuse as
+		// x509.UnknownAuthorityError, without its signature checks.
 		intermediates()
-		_, err = chain[0].Verify(opts)
+		_, err := chain[0].Verify(opts)
+		if err == nil {
+			v.Trusted = true
+			return v
+		}
+		v.Unsupported = errors.Is(err, x509.ErrUnsupportedAlgorithm)
 	}
-	if err == nil {
-		v.Trusted = true
-		return v
-	}
-	v.VerifyErr = err
 	if ts.user != nil {
 		intermediates()
 		opts.Roots = ts.user
