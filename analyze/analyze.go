@@ -39,6 +39,7 @@ func Build(inputs []*Input, opt Options) *Report {
 		rep.Inputs = append(rep.Inputs, inputInfo(in))
 	}
 	rep.Findings = run(ctx)
+	ctx.releaseCheckState()
 	rep.Hosts = hosts(ctx, rep.Findings)
 	if opt.StreamEvents {
 		rep.lazy = ev

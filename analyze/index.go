@@ -122,6 +122,16 @@ func (ctx *Context) buildNames() {
 	}
 }
 
+// releaseCheckState drops, once the checks have run, what host verdicts
+// do not read: the trust store with its judged chains (3 MB on a dense
+// 4 GiB capture) and the map of each session's host, so that the heap
+// does not hold them while the verdicts are built. sessionHost still
+// answers without its map; trust must not be called afterwards.
+func (ctx *Context) releaseCheckState() {
+	ctx.ts = nil
+	ctx.ix.sessionHost = nil
+}
+
 // addPair appends addr to the addresses of name and reports whether it was
 // not among them yet.
 func (ix *index) addPair(name string, addr netip.Addr) bool {
