@@ -50,6 +50,9 @@ type elemEncoder struct {
 	buf bytes.Buffer // compact encoding of the value being written
 	out []byte       // buf indented
 	enc *json.Encoder
+	// scratch holds the lists of the events the calling goroutine
+	// converts and writes one at a time.
+	scratch jsonScratch
 }
 
 func newElemEncoder() *elemEncoder {
