@@ -348,7 +348,13 @@ func eventStreams(ev *decode.Events) map[string]func() (int, arrayElem) {
 			return len(ev.DNS), appendedElem(false, appendDNSJSON, func(i int) DNSJSON { return dnsJSON(ev.DNS[i]) })
 		},
 		"TLS": func() (int, arrayElem) {
-			return len(ev.TLS), appendedElem(jsonFast.tls, appendTLSJSON, func(i int) TLSJSON { return tlsJSON(ev.TLS[i]) })
+			if jsonFast.tls {
+				return len(ev.TLS), func(e *elemEncoder, b []byte, i int, in string) ([]byte, error) {
+					j := tlsJSONIn(ev.TLS[i], &e.scratch)
+					return appendTLSJSON(b, &j, len(in)), nil
+				}
+			}
+			return len(ev.TLS), appendedElem(false, appendTLSJSON, func(i int) TLSJSON { return tlsJSON(ev.TLS[i]) })
 		},
 		"TCP": func() (int, arrayElem) {
 			return len(ev.TCP), appendedElem(jsonFast.tcp, appendTCPJSON, func(i int) TCPJSON { return tcpJSON(ev.TCP[i]) })
@@ -371,12 +377,26 @@ func firstRef(x *decode.DNSExchange) capture.Ref {
 
 func dnsJSON(x *decode.DNSExchange) DNSJSON { return dnsJSONIn(x, nil) }
 
-// jsonScratch holds the lists of the last DNSJSON converted, for the next
-// to reuse: the streamed report writes each transaction as soon as it is
-// converted, and a dense capture has tens of thousands.
+// jsonScratch holds the lists of the last DNSJSON and TLSJSON converted,
+// for the next to reuse: the streamed report writes each event as soon as
+// it is converted, and a dense capture has tens of thousands.
 type jsonScratch struct {
 	resps []DNSRespJSON
 	recs  []RecordJSON
+	certs []CertJSON
+}
+
+// certificates returns an empty list for n certificates: from the scratch
+// (the last session converted is gone), or allocated when sc is nil.
+// Never nil.
+func (sc *jsonScratch) certificates(n int) []CertJSON {
+	if sc == nil {
+		return make([]CertJSON, 0, n)
+	}
+	if cap(sc.certs) < n || sc.certs == nil {
+		sc.certs = make([]CertJSON, 0, max(n, 8))
+	}
+	return sc.certs[:0:n]
 }
 
 // responses returns an empty list for n responses: from the scratch, which
@@ -456,7 +476,11 @@ func helloRef(s *decode.TLSSession) capture.Ref {
 	return capture.Ref{}
 }
 
-func tlsJSON(s *decode.TLSSession) TLSJSON {
+func tlsJSON(s *decode.TLSSession) TLSJSON { return tlsJSONIn(s, nil) }
+
+// tlsJSONIn is tlsJSON with its certificate list from sc, valid until the
+// next call with sc; sc nil allocates it.
+func tlsJSONIn(s *decode.TLSSession, sc *jsonScratch) TLSJSON {
 	at := helloRef(s)
 	j := TLSJSON{
 		Input: int(at.Input), Packet: int(at.Packet), Time: Timestamp(at.Time()),
@@ -504,7 +528,7 @@ func tlsJSON(s *decode.TLSSession) TLSJSON {
 	j.Decrypted = s.Decrypted
 	j.HelloRetry = s.HelloRetry != nil
 	if s.Certificates != nil {
-		j.Certificates = make([]CertJSON, 0, len(s.Certificates.Certificates))
+		j.Certificates = sc.certificates(len(s.Certificates.Certificates))
 		for i := range s.Certificates.Certificates {
 			j.Certificates = append(j.Certificates, certJSON(&s.Certificates.Certificates[i]))
 		}

@@ -3,9 +3,11 @@ package analyze
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/modsniff/modsniff/decode"
+	"github.com/modsniff/modsniff/decode/tlswire"
 )
 
 // TestDNSJSONFromScratchIsDNSJSON converts transactions with no response,
@@ -32,6 +34,25 @@ func TestDNSJSONFromScratchIsDNSJSON(t *testing.T) {
 		got, want := dnsJSONIn(x, &sc), dnsJSON(x)
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("transaction %d: from the scratch %+v, want %+v", i, got, want)
+		}
+	}
+}
+
+// TestTLSJSONFromScratchIsTLSJSON converts sessions with and without
+// certificates, the longer chains after the shorter, through one scratch,
+// and wants each value as tlsJSON allocates it.
+func TestTLSJSONFromScratchIsTLSJSON(t *testing.T) {
+	ev := foreignEvents(t, 8)
+	ev.TLS = append(ev.TLS, hostsEvents(2).TLS...)
+	long := *ev.TLS[0]
+	long.Certificates = &tlswire.CertificateMsg{Certificates: slices.Repeat(ev.TLS[0].Certificates.Certificates, 6)}
+	ss := append([]*decode.TLSSession{&long}, ev.TLS...)
+	ss = append(ss, &long)
+	var sc jsonScratch
+	for i, s := range ss {
+		got, want := tlsJSONIn(s, &sc), tlsJSON(s)
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("session %d: from the scratch %+v, want %+v", i, got, want)
 		}
 	}
 }
