@@ -77,9 +77,10 @@ type Finding struct {
 	WiresharkFilter string `json:"wireshark_filter"`
 	Hint            string `json:"hint"`
 
-	// text, when set, builds Summary, Expected, Observed, Hint and the
-	// evidence, which are then empty but for the first evidence packet
-	// (by which findings sort), without its detail: a check with one
+	// text, when set, builds Summary, Expected, Observed, Hint, the
+	// evidence and WiresharkFilter, which are then empty but for the first
+	// evidence packet (by which findings sort), without its detail: a
+	// check with one
 	// finding per host leaves them to be built as the report is written
 	// (Options.StreamEvents) instead of holding them all. Read the
 	// finding through withText.
