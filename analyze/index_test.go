@@ -65,3 +65,23 @@ func TestNameIndexListsEachPairOnce(t *testing.T) {
 		t.Errorf("192.0.2.1 resolved from %v, want the three names once each", got)
 	}
 }
+
+// TestHostNamesAreListedOnceNormalized mentions names in several
+// spellings (upper case, a final dot), addresses and an empty name, each
+// repeatedly, and wants each host name once, lower-cased, without the dot.
+func TestHostNamesAreListedOnceNormalized(t *testing.T) {
+	ev := &decode.Events{}
+	q := 1
+	for range 3 {
+		for _, name := range []string{"Proxy.Golang.ORG.", "proxy.golang.org", "192.0.2.1", "2001:db8::1", "", "a.example.",
+			"a.example", "A.EXAMPLE"} {
+			ev.DNS = append(ev.DNS, exchange(q, "10.0.0.2:40000", "10.0.0.1:53", name, "A"))
+			q++
+		}
+	}
+	got := (&Context{Events: ev}).hostNames()
+	slices.Sort(got)
+	if want := []string{"a.example", "proxy.golang.org"}; !slices.Equal(got, want) {
+		t.Errorf("host names %q, want %q", got, want)
+	}
+}
