@@ -16,8 +16,11 @@ type Options struct {
 	// StreamEvents leaves Report.Events empty: rendering the report as JSON
 	// then converts and writes the decoded events one by one (the JSON form
 	// of 80,000 sessions is a third of the memory otherwise); the other
-	// formats convert them all when they render. For a caller that renders
-	// the report and does not read Events itself.
+	// formats convert them all when they render. It also leaves the texts
+	// and evidence of the findings a dense capture has one per host
+	// (tls-foreign-issuer, tls-cert-hidden) unbuilt, to be built as each
+	// is written (Finding.text). For a caller that renders the report and
+	// reads neither Events nor those findings' fields itself.
 	StreamEvents bool
 	// AllowAddrs declares address ranges that are legitimate answers (a
 	// split-horizon mirror).
@@ -36,6 +39,7 @@ func Build(inputs []*Input, opt Options) *Report {
 		rep.Inputs = append(rep.Inputs, inputInfo(in))
 	}
 	rep.Findings = run(ctx)
+	ctx.releaseCheckState()
 	rep.Hosts = hosts(ctx, rep.Findings)
 	if opt.StreamEvents {
 		rep.lazy = ev
@@ -43,6 +47,7 @@ func Build(inputs []*Input, opt Options) *Report {
 		rep.Events = eventsJSON(ev)
 	}
 	if m := ctx.Meta(); m != nil {
+		rep.buildTexts() // GoErrorSummary quotes findings
 		rep.Context = &CaptureContext{Command: m.Command, ExitStatus: m.ExitStatus, GoVersion: m.GoVersion,
 			GoEnv: m.GoEnv, Probe: m.Probe, Keys: m.Keys, KeysNotCovered: m.KeysNotCovered}
 		rep.Context.GoSaid = GoErrorSummary(m, rep)

@@ -165,7 +165,14 @@ func run(ctx *Context) []Finding {
 		})
 	}
 	wg.Wait()
+	n := 0
+	for _, fs := range found {
+		n += len(fs)
+	}
 	var all []Finding
+	if n > 0 {
+		all = make([]Finding, 0, n) // the report's findings: no spare room
+	}
 	for _, fs := range found {
 		all = append(all, fs...)
 	}

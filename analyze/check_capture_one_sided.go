@@ -98,6 +98,7 @@ func downgradeOneSided(ctx *Context, fs []Finding) []Finding {
 	for i := range fs {
 		if c := CheckByID(fs[i].ID); c != nil && c.RestsOnSilence && fs[i].Severity > Info {
 			fs[i].Severity = Info
+			fs[i].buildText()
 			fs[i].Observed += "; the capture sees one direction only (capture-one-sided), so this silence may be the capture's, not the network's"
 		}
 	}

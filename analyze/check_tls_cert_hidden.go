@@ -1,6 +1,6 @@
 package analyze
 
-import "fmt"
+import "github.com/modsniff/modsniff/decode"
 
 var checkTLSCertHidden = &Check{ID: "tls-cert-hidden", Layer: "tls", Severity: Info,
 	Title: "TLS 1.3 without keys: the certificate could not be seen",
@@ -23,16 +23,33 @@ func runTLSCertHidden(ctx *Context) []Finding {
 			continue
 		}
 		seen[host] = true
-		out = append(out, Finding{
-			Severity: Info, Host: host,
-			Summary:  fmt.Sprintf("%s uses TLS 1.3: its certificate is encrypted and was not checked", host),
-			Expected: "a certificate to check for interception",
-			Observed: "TLS 1.3 without key logs: certificate, ALPN and alerts are encrypted",
-			Evidence: []Evidence{evidence(s.ServerHelloAt, "ServerHello: TLS 1.3")},
-			Hint: "Run `modsniff probe` on the failing machine: it fetches like the go command with key logging and " +
-				"records a capture with the keys inside, so the certificate becomes visible. With a key log from " +
-				"another client (SSLKEYLOGFILE of curl or a browser), pass it with --keylog.",
-		})
+		// One finding per TLS 1.3 host: with Options.StreamEvents its
+		// summary and evidence detail are worded as it is written.
+		f := Finding{Severity: Info, Host: host, Evidence: []Evidence{{At: s.ServerHelloAt}},
+			text: (*certHiddenText)(s)}
+		if !ctx.Opt.StreamEvents {
+			f.buildText()
+		}
+		out = append(out, f)
 	}
 	return out
+}
+
+// certHiddenText words a tls-cert-hidden finding from its session.
+type certHiddenText decode.TLSSession
+
+func (t *certHiddenText) fill(host string) findingTexts {
+	return findingTexts{
+		Summary:  t.summary(host),
+		Expected: "a certificate to check for interception",
+		Observed: "TLS 1.3 without key logs: certificate, ALPN and alerts are encrypted",
+		Evidence: []Evidence{{At: t.ServerHelloAt, Detail: "ServerHello: TLS 1.3"}},
+		Hint: "Run `modsniff probe` on the failing machine: it fetches like the go command with key logging and " +
+			"records a capture with the keys inside, so the certificate becomes visible. With a key log from " +
+			"another client (SSLKEYLOGFILE of curl or a browser), pass it with --keylog.",
+	}
+}
+
+func (t *certHiddenText) summary(host string) string {
+	return host + " uses TLS 1.3: its certificate is encrypted and was not checked"
 }

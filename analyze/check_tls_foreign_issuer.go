@@ -3,10 +3,10 @@ package analyze
 import (
 	"bytes"
 	"crypto/x509"
-	"errors"
-	"fmt"
+	"strconv"
 	"strings"
 
+	"github.com/modsniff/modsniff/capture"
 	"github.com/modsniff/modsniff/decode"
 	"github.com/modsniff/modsniff/decode/tlswire"
 )
@@ -59,8 +59,10 @@ func runTLSForeignIssuer(ctx *Context) []Finding {
 	var out []Finding
 	type hostClass struct{ host, class, issuer string }
 	seen := make(map[hostClass]bool) // one finding per (host, chain class)
+	var buf []*x509.Certificate      // the chain of each session in turn
 	for _, s := range ctx.Events.TLS {
-		chain := parsedChain(s.Certificates)
+		chain := appendParsedChain(buf[:0], s.Certificates)
+		buf = chain
 		if len(chain) == 0 {
 			continue
 		}
@@ -74,79 +76,164 @@ func runTLSForeignIssuer(ctx *Context) []Finding {
 			continue
 		}
 		seen[key] = true
-		out = append(out, foreignIssuerFinding(ctx, s, host, chain, v))
+		out = append(out, foreignIssuerFinding(ctx, s, host, v))
 	}
 	return out
 }
 
-// foreignIssuerFinding explains an untrusted chain.
-func foreignIssuerFinding(ctx *Context, s *decode.TLSSession, host string, chain []*x509.Certificate, v *chainVerdict) Finding {
+// foreignIssuerFinding explains an untrusted chain: its host and
+// severity now, its texts and evidence (foreignIssuerText) when they are
+// read.
+func foreignIssuerFinding(ctx *Context, s *decode.TLSSession, host string, v *chainVerdict) Finding {
+	t := &foreignIssuerText{s: s, class: v.Class, topIssuer: v.TopIssuer, claimed: v.Claimed, product: v.Product,
+		unsupported: v.Unsupported}
+	f := Finding{Host: host, text: t}
+	switch t.grade(host) {
+	case foreignInternal:
+		f.Severity = Info
+	case foreignAccepted:
+		f.Severity = Warning
+	default:
+		f.Severity = Error
+	}
+	if !ctx.Opt.StreamEvents {
+		f.buildText()
+		return f
+	}
+	// Until the texts are built, the evidence is its first packet, by
+	// which the findings sort (firstEvidence).
+	first := s.ClientHelloAt
+	later := func(a, b capture.Ref) bool { return a.Input > b.Input || a.Input == b.Input && a.Packet > b.Packet }
+	if later(first, s.CertificatesAt) {
+		first = s.CertificatesAt
+	}
+	for _, a := range s.Alerts {
+		if a.From == tlswire.ClientToServer && a.Fatal() && later(first, a.At) {
+			first = a.At
+		}
+	}
+	f.Evidence = []Evidence{{At: first}}
+	return f
+}
+
+// foreignCase is how a foreign chain is worded and graded.
+type foreignCase int
+
+const (
+	// foreignRefused: the client did not accept the chain (error).
+	foreignRefused foreignCase = iota
+	// foreignAccepted: the client carried on (warning).
+	foreignAccepted
+	// foreignInternal: an internal name with a private CA (info).
+	foreignInternal
+)
+
+// foreignIssuerText builds the texts and evidence of a tls-foreign-issuer
+// finding from its session, which the analysis keeps anyway, and what the
+// chain's verdict said: 7,500 findings of a dense capture held 1.3 KB of
+// text and evidence each.
+type foreignIssuerText struct {
+	s *decode.TLSSession
+	// class, topIssuer, claimed and product are the chainVerdict's;
+	// unsupported is set when crypto/x509 does not support a signature
+	// algorithm of the chain.
+	class, topIssuer, claimed string
+	product                   *interceptor
+	unsupported               bool
+}
+
+// grade grades a foreign chain by the host and what the client did.
+func (t *foreignIssuerText) grade(host string) foreignCase {
+	switch {
+	case !isPublicName(host) && t.class != "interception" && t.class != "impersonation":
+		return foreignInternal
+	case t.s.FatalAlert(tlswire.ClientToServer) == nil && t.s.ClientSentAppData():
+		return foreignAccepted // clientBehaviour's clientCarriedOn
+	}
+	return foreignRefused
+}
+
+func (t *foreignIssuerText) fill(host string) findingTexts {
+	s := t.s
+	var buf [4]*x509.Certificate
+	chain := appendParsedChain(buf[:0], s.Certificates)
 	leaf := chain[0]
-	issuer := displayName(leaf.Issuer)
-	f := Finding{Host: host, Evidence: []Evidence{
-		evidence(s.ClientHelloAt, "ClientHello for %q", sniOf(s)),
-		evidence(s.CertificatesAt, "certificate for %s issued by %s", displayName(leaf.Subject), issuer),
+	x := findingTexts{Evidence: []Evidence{
+		{At: s.ClientHelloAt, Detail: "ClientHello for " + strconv.Quote(sniOf(s))},
+		{At: s.CertificatesAt, Detail: "certificate for " + displayName(leaf.Subject) + " issued by " + displayName(leaf.Issuer)},
 	}}
-	// what is a noun phrase: "<host> presented <what>".
-	var what, hint string
-	switch v.Class {
+	for _, a := range s.Alerts {
+		if a.From == tlswire.ClientToServer && a.Fatal() {
+			x.Evidence = append(x.Evidence, Evidence{At: a.At, Detail: "client alert " + a.Name()})
+		}
+	}
+	what, hint := t.what(chain)
+	switch t.grade(host) {
+	case foreignInternal:
+		hint = "Normal for an internal server. Make the go command trust the CA: install it with " +
+			"update-ca-certificates or point SSL_CERT_FILE at a bundle that contains it; pass it to modsniff " +
+			"with --trust to silence this note."
+	case foreignAccepted:
+		hint = "The client trusts this CA, so the fetch may work, but TLS to " + host + " is not end to end. " + hint
+	}
+	x.Summary, x.Hint = t.summaryOf(chain, host, what), hint
+	x.Expected = "a chain for " + host + " leading to a public root (Mozilla's root store)"
+	if _, how := clientBehaviour(s); how != "" {
+		x.Observed = what + "; chain: " + chainText(chain) + "; " + how
+	} else {
+		x.Observed = what + "; chain: " + chainText(chain)
+	}
+	return x
+}
+
+func (t *foreignIssuerText) summary(host string) string {
+	var buf [4]*x509.Certificate
+	chain := appendParsedChain(buf[:0], t.s.Certificates)
+	what, _ := t.what(chain)
+	return t.summaryOf(chain, host, what)
+}
+
+// summaryOf words the finding's summary, what being t.what's.
+func (t *foreignIssuerText) summaryOf(chain []*x509.Certificate, host, what string) string {
+	switch t.grade(host) {
+	case foreignInternal:
+		return host + " (an internal name) uses a private CA: " + displayName(chain[0].Issuer)
+	case foreignAccepted:
+		return host + " presented " + what + ", and the client accepted it"
+	}
+	return host + " presented " + what
+}
+
+// what words what the server presented, a noun phrase ("<host> presented
+// <what>"), and the fix for it.
+func (t *foreignIssuerText) what(chain []*x509.Certificate) (what, hint string) {
+	switch t.class {
 	case "interception":
-		what = fmt.Sprintf("a certificate from %s, the CA of %s (%s)", v.TopIssuer, v.Product.Product, v.Product.Kind)
-		hint = v.Product.Fix
+		what = "a certificate from " + t.topIssuer + ", the CA of " + t.product.Product + " (" + t.product.Kind + ")"
+		hint = t.product.Fix
 	case "impersonation":
-		what = fmt.Sprintf("a chain that names %s but is not signed by it — forged to look public", v.Claimed)
+		what = "a chain that names " + t.claimed + " but is not signed by it — forged to look public"
 		hint = "Someone is impersonating a public CA — strong evidence of interception. Do not trust this chain; " +
 			"find the device doing it (a corporate gateway, malware, a compromised router) before going on."
 	case "self-signed":
-		what = fmt.Sprintf("a self-signed certificate (%s)", displayName(leaf.Subject))
+		what = "a self-signed certificate (" + displayName(chain[0].Subject) + ")"
 		hint = "The server (or something in front of it) presents a self-signed certificate. For your own " +
 			"internal GOPROXY, give it a certificate from your CA and trust that CA via SSL_CERT_FILE; for a public " +
 			"host this is interception."
 	case "unknown-public":
-		what = fmt.Sprintf("a chain ending at %s, which is not in Mozilla's root store", v.Claimed)
+		what = "a chain ending at " + t.claimed + ", which is not in Mozilla's root store"
 		hint = "Either the server did not send its intermediate certificate (Go does not fetch missing " +
 			"intermediates: fix the server's fullchain), or the chain ends at a root that has left the root store " +
 			"(the server must move to a current CA; an outdated ca-certificates package on the client may still " +
 			"accept it, a current one will not)."
 	default:
-		what = fmt.Sprintf("a certificate from %s, a private or corporate CA", v.TopIssuer)
+		what = "a certificate from " + t.topIssuer + ", a private or corporate CA"
 		hint = fixCorporate
 	}
-	if errors.Is(v.VerifyErr, x509.ErrUnsupportedAlgorithm) {
+	if t.unsupported {
 		what += " (its signature algorithm is not supported)"
 	}
-	behaviour, how := clientBehaviour(s)
-	internal := !isPublicName(host) && v.Class != "interception" && v.Class != "impersonation"
-	switch {
-	case internal:
-		f.Severity = Info
-		f.Summary = host + " (an internal name) uses a private CA: " + issuer
-		hint = "Normal for an internal server. Make the go command trust the CA: install it with " +
-			"update-ca-certificates or point SSL_CERT_FILE at a bundle that contains it; pass it to modsniff " +
-			"with --trust to silence this note."
-	case behaviour == clientCarriedOn:
-		f.Severity = Warning
-		f.Summary = host + " presented " + what + ", and the client accepted it"
-		hint = "The client trusts this CA, so the fetch may work, but TLS to " + host + " is not end to end. " + hint
-	default:
-		f.Severity = Error
-		f.Summary = host + " presented " + what
-	}
-	// One finding per host: its strings are built once, without
-	// intermediate copies.
-	f.Expected = "a chain for " + host + " leading to a public root (Mozilla's root store)"
-	if how != "" {
-		f.Observed = what + "; chain: " + chainText(chain) + "; " + how
-	} else {
-		f.Observed = what + "; chain: " + chainText(chain)
-	}
-	for _, a := range s.Alerts {
-		if a.From == tlswire.ClientToServer && a.Fatal() {
-			f.Evidence = append(f.Evidence, evidence(a.At, "client alert %s", a.Name()))
-		}
-	}
-	f.Hint = hint
-	return f
+	return what, hint
 }
 
 // chainText lists a chain as "subject ← issuer" steps.

@@ -76,6 +76,56 @@ type Finding struct {
 	// WiresharkFilter selects exactly the evidence packets.
 	WiresharkFilter string `json:"wireshark_filter"`
 	Hint            string `json:"hint"`
+
+	// text, when set, builds Summary, Expected, Observed, Hint, the
+	// evidence and WiresharkFilter, which are then empty but for the first
+	// evidence packet (by which findings sort), without its detail: a
+	// check with one
+	// finding per host leaves them to be built as the report is written
+	// (Options.StreamEvents) instead of holding them all. Read the
+	// finding through withText.
+	text findingText
+}
+
+// findingText builds the texts of a finding that left them unbuilt
+// (Finding.text): Summary, Expected, Observed and Hint.
+type findingText interface {
+	// fill builds the texts of the finding about host.
+	fill(host string) findingTexts
+	// summary is the Summary of fill's texts.
+	summary(host string) string
+}
+
+// findingTexts are the texts and evidence of a finding that findingText
+// builds.
+type findingTexts struct {
+	Summary, Expected, Observed, Hint string
+	Evidence                          []Evidence
+}
+
+// withText returns the finding with its texts built: a copy of f.
+func (f *Finding) withText() Finding {
+	g := *f
+	g.buildText()
+	return g
+}
+
+// buildText builds the texts of f in place, if it left them unbuilt.
+func (f *Finding) buildText() {
+	if t := f.text; t != nil {
+		x := t.fill(f.Host)
+		f.Summary, f.Expected, f.Observed, f.Hint, f.text = x.Summary, x.Expected, x.Observed, x.Hint, nil
+		f.Evidence = x.Evidence
+		f.finalize()
+	}
+}
+
+// summary is the finding's Summary, built if need be.
+func (f *Finding) summary() string {
+	if f.text == nil {
+		return f.Summary
+	}
+	return f.text.summary(f.Host)
 }
 
 // Evidence is one packet that supports a finding: its reference (input,
@@ -104,13 +154,20 @@ func (e *Evidence) jsonForm() evidenceJSON {
 
 // evidence builds an Evidence item for a packet.
 func evidence(at capture.Ref, format string, args ...any) Evidence {
+	if len(args) == 0 && !strings.Contains(format, "%") {
+		return Evidence{At: at, Detail: format} // what Sprintf returns, without a copy
+	}
 	return Evidence{At: at, Detail: fmt.Sprintf(format, args...)}
 }
 
 // finalize sorts a finding's evidence by (input, packet), drops duplicates
 // and packet-less items, and sets the Wireshark filter that selects exactly
-// those packets.
+// those packets. A finding whose texts are unbuilt is finalized when they
+// are built.
 func (f *Finding) finalize() {
+	if f.text != nil {
+		return
+	}
 	slices.SortStableFunc(f.Evidence, func(a, b Evidence) int {
 		if c := cmp.Compare(a.At.Input, b.At.Input); c != 0 {
 			return c
@@ -191,4 +248,12 @@ func sortFindings(fs []Finding) {
 		}
 		return cmp.Compare(a.Host, b.Host)
 	})
+}
+
+// buildTexts builds the texts every finding of the report left unbuilt,
+// for the renderers and callers that read the fields themselves.
+func (rep *Report) buildTexts() {
+	for i := range rep.Findings {
+		rep.Findings[i].buildText()
+	}
 }

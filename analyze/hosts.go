@@ -113,19 +113,23 @@ func hostOnly(hp string) string {
 // (and CNAME targets), SNI, tunnel targets and HTTP hosts, sorted.
 func (ctx *Context) hostNames() []string {
 	seen := make(map[string]bool)
-	// raw holds the names as written, so that a name every session
-	// repeats is lower-cased and parsed once.
-	raw := make(map[string]bool)
+	// other holds the names as written that are not host names as
+	// seen holds them (upper case, a final dot, an address), so that a
+	// name every session repeats is lower-cased and parsed once; the
+	// usual name, written as seen holds it, is found in seen itself.
+	other := make(map[string]bool)
 	add := func(n string) {
-		if raw[n] {
+		if seen[n] || other[n] {
 			return
 		}
-		raw[n] = true
-		n = strings.ToLower(strings.TrimSuffix(n, "."))
-		if n == "" || net.ParseIP(n) != nil {
+		m := strings.ToLower(strings.TrimSuffix(n, "."))
+		if m != n || m == "" || net.ParseIP(m) != nil {
+			other[n] = true
+		}
+		if m == "" || net.ParseIP(m) != nil {
 			return
 		}
-		seen[n] = true
+		seen[m] = true
 	}
 	for _, x := range ctx.Events.DNS {
 		if x.QType == dns.TypeA || x.QType == dns.TypeAAAA || x.QType == dns.TypeHTTPS {

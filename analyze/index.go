@@ -15,9 +15,11 @@ import (
 // first use, so that host verdicts and checks are linear in the number of
 // events: no lookup scans every transaction, session or connection.
 type index struct {
-	byAddr  map[netip.Addr][]string // names that resolved to an address, in first-seen order
-	byName  map[string][]netip.Addr // addresses a name resolved to
-	addrSet map[addrName]bool       // the pairs in byAddr and byName
+	byAddr map[netip.Addr][]string // names that resolved to an address, in first-seen order
+	byName map[string][]netip.Addr // addresses a name resolved to
+	// manyAddrs holds byName's list as a set for the names with more
+	// than shortAddrs addresses, whose list is too long to search.
+	manyAddrs map[string]map[netip.Addr]bool
 	// loopback holds namesFor of loopback addresses: their own names and
 	// those answered with the unspecified address.
 	loopback map[netip.Addr][]string
@@ -59,10 +61,11 @@ type addressAnswer struct {
 	a *decode.DNSRecord
 }
 
-type addrName struct {
-	addr netip.Addr
-	name string
-}
+// shortAddrs is the longest address list of a name that buildNames
+// searches for a pair it has seen; a longer one gets a set (manyAddrs).
+// Most names have one to four addresses, and a set per name, or one of
+// every pair, took more than the lists themselves.
+const shortAddrs = 16
 
 type hostPort struct {
 	host string
@@ -84,7 +87,6 @@ func (ctx *Context) buildNames() {
 	ix := &ctx.ix
 	ix.byAddr = make(map[netip.Addr][]string)
 	ix.byName = make(map[string][]netip.Addr)
-	ix.addrSet = make(map[addrName]bool)
 	// Names one response makes equivalent to the question: at most one
 	// per CNAME of its answers (the decoder keeps 32 records a section),
 	// so a reused list, not a map per response.
@@ -110,16 +112,54 @@ func (ctx *Context) buildNames() {
 				if (a.Type != dns.TypeA && a.Type != dns.TypeAAAA) || !a.Addr.IsValid() || !isAlias(a.Name) {
 					continue
 				}
-				k := addrName{a.Addr.Unmap(), qname}
-				if ix.addrSet[k] {
+				addr := a.Addr.Unmap()
+				if !ix.addPair(qname, addr) {
 					continue
 				}
-				ix.addrSet[k] = true
-				ix.byAddr[k.addr] = append(ix.byAddr[k.addr], qname)
-				ix.byName[qname] = append(ix.byName[qname], k.addr)
+				ix.byAddr[addr] = append(ix.byAddr[addr], qname)
 			}
 		}
 	}
+}
+
+// releaseCheckState drops, once the checks have run, what host verdicts
+// do not read: the trust store with its judged chains (3 MB on a dense
+// 4 GiB capture) and the map of each session's host, so that the heap
+// does not hold them while the verdicts are built. sessionHost still
+// answers without its map; trust must not be called afterwards.
+func (ctx *Context) releaseCheckState() {
+	ctx.ts = nil
+	ctx.ix.sessionHost = nil
+}
+
+// addPair appends addr to the addresses of name and reports whether it was
+// not among them yet.
+func (ix *index) addPair(name string, addr netip.Addr) bool {
+	addrs := ix.byName[name]
+	if len(addrs) < shortAddrs {
+		if slices.Contains(addrs, addr) {
+			return false
+		}
+		ix.byName[name] = append(addrs, addr)
+		return true
+	}
+	set := ix.manyAddrs[name]
+	if set == nil {
+		if ix.manyAddrs == nil {
+			ix.manyAddrs = make(map[string]map[netip.Addr]bool)
+		}
+		set = make(map[netip.Addr]bool, 2*len(addrs))
+		for _, a := range addrs {
+			set[a] = true
+		}
+		ix.manyAddrs[name] = set
+	}
+	if set[addr] {
+		return false
+	}
+	set[addr] = true
+	ix.byName[name] = append(addrs, addr)
+	return true
 }
 
 // namesFor returns the names that resolved to addr in this capture. A

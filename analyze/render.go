@@ -30,6 +30,9 @@ func Render(w io.Writer, rep *Report, format string, opt RenderOptions) error {
 	if rep.lazy != nil && format != "json" {
 		rep.Events, rep.lazy = eventsJSON(rep.lazy), nil
 	}
+	if format != "json" {
+		rep.buildTexts()
+	}
 	switch format {
 	case "json":
 		return renderJSON(w, rep)

@@ -37,6 +37,8 @@ type jsonStream struct {
 	w    *bufio.Writer
 	elem *elemEncoder
 	buf  []byte // the element being written, in sequential arrays
+	// free holds the batch buffers of parallel arrays for reuse.
+	free chan []byte
 	err  error
 	// lazy are the decoded events written in place of Report.Events.
 	lazy *decode.Events
@@ -48,6 +50,9 @@ type elemEncoder struct {
 	buf bytes.Buffer // compact encoding of the value being written
 	out []byte       // buf indented
 	enc *json.Encoder
+	// scratch holds the lists of the events the calling goroutine
+	// converts and writes one at a time.
+	scratch jsonScratch
 }
 
 func newElemEncoder() *elemEncoder {

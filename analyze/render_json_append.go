@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"net/netip"
 	"reflect"
 	"strconv"
 	"strings"
@@ -489,6 +490,10 @@ func appendHTTPJSON(b []byte, j *HTTPJSON, ind int) []byte {
 // unescaped, its severity and evidence through their MarshalJSON, which
 // json.Marshal escapes HTML in.
 func appendFinding(b []byte, f *Finding, ind int) []byte {
+	if f.text != nil {
+		g := f.withText()
+		f = &g
+	}
 	o := openJSONObject(b, ind, false)
 	o.str("id", f.ID)
 	o.key("severity")
@@ -520,10 +525,55 @@ func appendEvidenceJSON(b []byte, j *evidenceJSON, ind int) []byte {
 }
 
 // appendHost writes a host as its MarshalJSON (json.Marshal, HTML escaped)
-// indented.
+// indented: jsonForm's fields, without building its verdict line and
+// address strings (tens of thousands of hosts in a dense capture).
 func appendHost(b []byte, h *Host, ind int) []byte {
-	j := h.jsonForm()
-	return appendHostJSON(b, &j, ind)
+	dns, tls, icpt := h.DNS.Text(), h.TLS.Text(), h.InterceptionText()
+	o := openJSONObject(b, ind, true)
+	o.str("name", h.Name)
+	o.str("role", h.Role)
+	o.key("verdict")
+	// verdictLine's string, escaped piece by piece: the separator starts
+	// and ends with a space, so no piece's escaping depends on the bytes
+	// of its neighbours.
+	o.b = append(o.b, '"')
+	o.b = appendJSONStringPart(o.b, dns)
+	o.b = append(o.b, " · "...)
+	o.b = appendJSONStringPart(o.b, tls)
+	if icpt != "" {
+		o.b = append(o.b, " · "...)
+		o.b = appendJSONStringPart(o.b, icpt)
+	}
+	o.b = append(o.b, '"')
+	o.key("layers")
+	o.b = appendLayersJSON(o.b, &layersJSON{DNS: dns, TLS: tls, Interception: icpt}, o.in)
+	if len(h.Addrs) > 0 {
+		o.key("addresses")
+		o.b = appendJSONArray(o.b, h.Addrs, o.in, appendAddrJSON)
+	}
+	return o.close()
+}
+
+// appendJSONStringPart appends s escaped as json.Marshal escapes it,
+// without quotes: part of a string whose other parts meet it at ASCII
+// characters.
+func appendJSONStringPart(b []byte, s string) []byte {
+	n := len(b)
+	b = appendJSONString(b, s, true)
+	copy(b[n:], b[n+1:len(b)-1])
+	return b[:len(b)-2]
+}
+
+// appendAddrJSON appends an address as json.Marshal writes its string:
+// only a zone can hold characters to escape, and only String words the
+// zero Addr.
+func appendAddrJSON(b []byte, a *netip.Addr, _ int) []byte {
+	if a.Zone() != "" || !a.IsValid() {
+		return appendJSONString(b, a.String(), true)
+	}
+	b = append(b, '"')
+	b = a.AppendTo(b)
+	return append(b, '"')
 }
 
 func appendHostJSON(b []byte, j *hostJSON, ind int) []byte {
@@ -660,7 +710,14 @@ func sliceElem(v reflect.Value) (elem arrayElem, ok bool) {
 	case []HTTPJSON:
 		return sliceAppender(jsonFast.http, s, appendHTTPJSON), true
 	case []Finding:
-		return sliceAppender(jsonFast.finding, s, appendFinding), true
+		if !jsonFast.finding {
+			// encoding/json reads the fields: build the texts first.
+			return func(e *elemEncoder, b []byte, i int, in string) ([]byte, error) {
+				enc, err := e.indented(reflect.ValueOf(s[i].withText()), in)
+				return append(b, enc...), err
+			}, true
+		}
+		return sliceAppender(true, s, appendFinding), true
 	case []Host:
 		return sliceAppender(jsonFast.host, s, appendHost), true
 	}

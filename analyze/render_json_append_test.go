@@ -389,7 +389,8 @@ func testHosts() []Host {
 		h := Host{Name: s, Role: trickyStrings[(i+2)%len(trickyStrings)]}
 		switch i % 3 {
 		case 0:
-			h.Addrs = []netip.Addr{netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("fe80::1").WithZone("eth<0>&")}
+			h.Addrs = []netip.Addr{netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("fe80::1").WithZone("eth<0>&"),
+				netip.MustParseAddr("::ffff:192.0.2.2"), netip.MustParseAddr("2001:db8::1"), {}}
 			h.DNS.State, h.DNS.Finding = Failed, f
 		case 1:
 			h.TLS.State, h.TLS.Finding = Failed, f

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"net/netip"
 	"path/filepath"
+	"reflect"
 	"runtime"
+	"slices"
 	"testing"
 
 	"github.com/modsniff/modsniff/decode"
@@ -136,5 +138,60 @@ func TestParallelArraysAreEncoderJSON(t *testing.T) {
 			t.Fatalf("parallel JSON differs from encoding/json at byte %d of %d: got %q, want %q", i, want.Len(),
 				got.Bytes()[max(i-40, 0):min(i+40, got.Len())], want.Bytes()[max(i-40, 0):min(i+40, want.Len())])
 		}
+	}
+}
+
+// TestFindingTextsAreBuiltAsWritten analyzes sessions with foreign chains
+// and TLS 1.3 sessions without keys with their findings' texts left
+// unbuilt (Options.StreamEvents): those findings hold no text until
+// written, and the JSON report, the host verdicts and the texts built in
+// place are those of findings built whole.
+func TestFindingTextsAreBuiltAsWritten(t *testing.T) {
+	ev := foreignEvents(t, 4*arrayParallelMin)
+	more := hostsEvents(2 * arrayParallelMin)
+	ev.DNS, ev.TCP, ev.TLS = append(ev.DNS, more.DNS...), append(ev.TCP, more.TCP...), append(ev.TLS, more.TLS...)
+	eager := &Context{Events: ev}
+	lazy := &Context{Events: ev, Opt: Options{StreamEvents: true}}
+	want, got := run(eager), run(lazy)
+	n := map[string]int{}
+	for i := range got {
+		if got[i].ID != checkTLSForeignIssuer.ID && got[i].ID != checkTLSCertHidden.ID {
+			continue
+		}
+		n[got[i].ID]++
+		if got[i].text == nil || got[i].Summary != "" || got[i].Hint != "" || len(got[i].Evidence) != 1 ||
+			got[i].Evidence[0].Detail != "" || got[i].WiresharkFilter != "" {
+			t.Fatalf("finding %d holds its texts: %+v", i, got[i])
+		}
+	}
+	for _, id := range []string{checkTLSForeignIssuer.ID, checkTLSCertHidden.ID} {
+		if n[id] < arrayParallelMin {
+			t.Fatalf("%d %s findings, want at least %d", n[id], id, arrayParallelMin)
+		}
+	}
+	render := func(ctx *Context, fs []Finding) []byte {
+		rep := &Report{Schema: Schema, Inputs: []InputInfo{}, Findings: fs, Hosts: hosts(ctx, fs), lazy: ev}
+		var b bytes.Buffer
+		if err := renderJSON(&b, rep); err != nil {
+			t.Fatal(err)
+		}
+		return b.Bytes()
+	}
+	if w, g := render(eager, want), render(lazy, got); !bytes.Equal(g, w) {
+		t.Fatalf("JSON of unbuilt texts differs:\n got %.2000s\nwant %.2000s", g, w)
+	}
+	wantHosts, gotHosts := hosts(eager, want), hosts(lazy, got)
+	for i := range wantHosts {
+		if g, w := gotHosts[i].Verdict(), wantHosts[i].Verdict(); g != w {
+			t.Errorf("host %s: verdict %q, want %q", wantHosts[i].Name, g, w)
+		}
+		if g, w := gotHosts[i].Interception.Evidence(), wantHosts[i].Interception.Evidence(); !slices.Equal(g, w) {
+			t.Errorf("host %s: interception evidence %v, want %v", wantHosts[i].Name, g, w)
+		}
+	}
+	rep := &Report{Findings: got}
+	rep.buildTexts()
+	if !reflect.DeepEqual(rep.Findings, want) {
+		t.Errorf("texts built in place differ from findings built whole")
 	}
 }

@@ -20,7 +20,7 @@ import (
 func (v DNSVerdict) Text() string {
 	switch {
 	case v.State == Failed:
-		return "DNS ✗ " + v.Finding.Summary
+		return "DNS ✗ " + v.Finding.summary()
 	case v.Answered != nil:
 		var typ, list string
 		n := 0
@@ -52,7 +52,7 @@ func (v DNSVerdict) Text() string {
 func (v TLSVerdict) Text() string {
 	switch {
 	case v.State == Failed:
-		return strings.ToUpper(v.Finding.Layer) + " ✗ " + v.Finding.Summary
+		return strings.ToUpper(v.Finding.Layer) + " ✗ " + v.Finding.summary()
 	case v.Sessions == 0:
 		return "no TLS seen"
 	case v.Session == nil:
@@ -88,7 +88,7 @@ func (h Host) InterceptionText() string {
 	if h.Interception.State != Failed {
 		return ""
 	}
-	return "interception ✗ " + h.Interception.Finding.Summary
+	return "interception ✗ " + h.Interception.Finding.summary()
 }
 
 // Verdict words the whole verdict on one line, the layers joined by " · ".

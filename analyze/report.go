@@ -337,10 +337,24 @@ func httpJSON(h *decode.HTTPExchange) HTTPJSON {
 func eventStreams(ev *decode.Events) map[string]func() (int, arrayElem) {
 	return map[string]func() (int, arrayElem){
 		"DNS": func() (int, arrayElem) {
-			return len(ev.DNS), appendedElem(jsonFast.dns, appendDNSJSON, func(i int) DNSJSON { return dnsJSON(ev.DNS[i]) })
+			if jsonFast.dns {
+				// Converted into the worker's scratch and written
+				// at once.
+				return len(ev.DNS), func(e *elemEncoder, b []byte, i int, in string) ([]byte, error) {
+					j := dnsJSONIn(ev.DNS[i], &e.scratch)
+					return appendDNSJSON(b, &j, len(in)), nil
+				}
+			}
+			return len(ev.DNS), appendedElem(false, appendDNSJSON, func(i int) DNSJSON { return dnsJSON(ev.DNS[i]) })
 		},
 		"TLS": func() (int, arrayElem) {
-			return len(ev.TLS), appendedElem(jsonFast.tls, appendTLSJSON, func(i int) TLSJSON { return tlsJSON(ev.TLS[i]) })
+			if jsonFast.tls {
+				return len(ev.TLS), func(e *elemEncoder, b []byte, i int, in string) ([]byte, error) {
+					j := tlsJSONIn(ev.TLS[i], &e.scratch)
+					return appendTLSJSON(b, &j, len(in)), nil
+				}
+			}
+			return len(ev.TLS), appendedElem(false, appendTLSJSON, func(i int) TLSJSON { return tlsJSON(ev.TLS[i]) })
 		},
 		"TCP": func() (int, arrayElem) {
 			return len(ev.TCP), appendedElem(jsonFast.tcp, appendTCPJSON, func(i int) TCPJSON { return tcpJSON(ev.TCP[i]) })
@@ -361,19 +375,74 @@ func firstRef(x *decode.DNSExchange) capture.Ref {
 	return x.Responses[0].At
 }
 
-func dnsJSON(x *decode.DNSExchange) DNSJSON {
+func dnsJSON(x *decode.DNSExchange) DNSJSON { return dnsJSONIn(x, nil) }
+
+// jsonScratch holds the lists of the last DNSJSON and TLSJSON converted,
+// for the next to reuse: the streamed report writes each event as soon as
+// it is converted, and a dense capture has tens of thousands.
+type jsonScratch struct {
+	resps []DNSRespJSON
+	recs  []RecordJSON
+	certs []CertJSON
+}
+
+// certificates returns an empty list for n certificates: from the scratch
+// (the last session converted is gone), or allocated when sc is nil.
+// Never nil.
+func (sc *jsonScratch) certificates(n int) []CertJSON {
+	if sc == nil {
+		return make([]CertJSON, 0, n)
+	}
+	if cap(sc.certs) < n || sc.certs == nil {
+		sc.certs = make([]CertJSON, 0, max(n, 8))
+	}
+	return sc.certs[:0:n]
+}
+
+// responses returns an empty list for n responses: from the scratch, which
+// it empties (the last value converted is gone), or allocated when sc is
+// nil. Never nil: an empty list is written [].
+func (sc *jsonScratch) responses(n int) []DNSRespJSON {
+	if sc == nil {
+		return make([]DNSRespJSON, 0, n)
+	}
+	if cap(sc.resps) < n || sc.resps == nil {
+		sc.resps = make([]DNSRespJSON, 0, max(n, 8))
+	}
+	sc.recs = sc.recs[:0]
+	return sc.resps[:0:n]
+}
+
+// records returns an empty list for n records, carved from the scratch
+// (or allocated when sc is nil). Never nil.
+func (sc *jsonScratch) records(n int) []RecordJSON {
+	if sc == nil {
+		return make([]RecordJSON, 0, n)
+	}
+	if cap(sc.recs)-len(sc.recs) < n || sc.recs == nil {
+		// The lists already carved keep the old array.
+		sc.recs = make([]RecordJSON, 0, max(n, 2*cap(sc.recs), 32))
+	}
+	l := len(sc.recs)
+	sc.recs = sc.recs[:l+n]
+	return sc.recs[l : l : l+n]
+}
+
+// dnsJSONIn is dnsJSON with its lists from sc, valid until the next call
+// with sc; sc nil allocates them.
+func dnsJSONIn(x *decode.DNSExchange, sc *jsonScratch) DNSJSON {
 	at := firstRef(x)
 	j := DNSJSON{
 		Input: int(at.Input), Packet: int(at.Packet), Time: Timestamp(at.Time()),
 		Client: addrPort(x.Client), Server: addrPort(x.Server), Transport: x.Transport.String(),
-		ID: x.ID, Name: x.Name, Type: x.QuestionType(), Responses: make([]DNSRespJSON, 0, len(x.Responses)), Malformed: x.Malformed(),
+		ID: x.ID, Name: x.Name, Type: x.QuestionType(), Responses: sc.responses(len(x.Responses)), Malformed: x.Malformed(),
 	}
 	for _, r := range x.Retries() {
 		j.Retries = append(j.Retries, int(r.Packet))
 	}
 	for _, r := range x.Responses {
 		rj := DNSRespJSON{Packet: int(r.At.Packet), Time: Timestamp(r.At.Time()), RCode: decode.RcodeName(r.RCode),
-			Truncated: r.Truncated, Answers: make([]RecordJSON, 0, len(r.Answers)), AnswersOmitted: r.AnswersOmitted(), IPTTL: r.IP.TTL, IPID: r.IP.ID, Malformed: r.Malformed()}
+			Truncated: r.Truncated, Answers: sc.records(len(r.Answers)), AnswersOmitted: r.AnswersOmitted(), IPTTL: r.IP.TTL, IPID: r.IP.ID, Malformed: r.Malformed()}
 		for _, a := range r.Answers {
 			rj.Answers = append(rj.Answers, RecordJSON{Name: a.Name, Type: decode.TypeName(a.Type), TTL: a.TTL, Data: a.Data()})
 		}
@@ -407,7 +476,11 @@ func helloRef(s *decode.TLSSession) capture.Ref {
 	return capture.Ref{}
 }
 
-func tlsJSON(s *decode.TLSSession) TLSJSON {
+func tlsJSON(s *decode.TLSSession) TLSJSON { return tlsJSONIn(s, nil) }
+
+// tlsJSONIn is tlsJSON with its certificate list from sc, valid until the
+// next call with sc; sc nil allocates it.
+func tlsJSONIn(s *decode.TLSSession, sc *jsonScratch) TLSJSON {
 	at := helloRef(s)
 	j := TLSJSON{
 		Input: int(at.Input), Packet: int(at.Packet), Time: Timestamp(at.Time()),
@@ -455,7 +528,7 @@ func tlsJSON(s *decode.TLSSession) TLSJSON {
 	j.Decrypted = s.Decrypted
 	j.HelloRetry = s.HelloRetry() != nil
 	if s.Certificates != nil {
-		j.Certificates = make([]CertJSON, 0, len(s.Certificates.Certificates))
+		j.Certificates = sc.certificates(len(s.Certificates.Certificates))
 		for i := range s.Certificates.Certificates {
 			j.Certificates = append(j.Certificates, certJSON(&s.Certificates.Certificates[i]))
 		}

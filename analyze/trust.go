@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -73,8 +74,11 @@ type chainVerdict struct {
 	Trusted bool
 	// TrustedByUser: the chain leads to a CA given with --trust.
 	TrustedByUser bool
-	// VerifyErr is crypto/x509's reason when neither holds.
-	VerifyErr error
+	// Unsupported is set when crypto/x509 refused the chain for a
+	// signature algorithm it does not support (ErrUnsupportedAlgorithm);
+	// its other reasons are not kept (a dense capture has thousands of
+	// distinct foreign chains).
+	Unsupported bool
 	// Class is "interception", "impersonation", "self-signed",
 	// "incomplete" or "private" for an untrusted chain.
 	Class   string
@@ -137,16 +141,28 @@ func (ctx *Context) trust() *trustStore {
 // rejected (tls-go-policy judges it), so that no check mistakes an
 // intermediate for the leaf.
 func parsedChain(m *tlswire.CertificateMsg) []*x509.Certificate {
+	return appendParsedChain(nil, m)
+}
+
+// appendParsedChain appends parsedChain(m) to dst, allocating at most
+// once: every check lists the chain of every session.
+func appendParsedChain(dst []*x509.Certificate, m *tlswire.CertificateMsg) []*x509.Certificate {
 	if m == nil || len(m.Certificates) == 0 || m.Certificates[0].Cert == nil {
-		return nil
+		return dst
 	}
-	var out []*x509.Certificate
+	n := 0
 	for i := range m.Certificates {
-		if c := m.Certificates[i].Cert; c != nil {
-			out = append(out, c)
+		if m.Certificates[i].Cert != nil {
+			n++
 		}
 	}
-	return out
+	dst = slices.Grow(dst, n)
+	for i := range m.Certificates {
+		if c := m.Certificates[i].Cert; c != nil {
+			dst = append(dst, c)
+		}
+	}
+	return dst
 }
 
 // validityTime picks a moment at which every certificate of the chain is
@@ -232,20 +248,17 @@ func (ts *trustStore) judge(chain []*x509.Certificate) *chainVerdict {
 		return opts.Intermediates
 	}
 	v := &chainVerdict{TopIssuer: displayName(chain[len(chain)-1].Issuer)}
-	var err error
-	if ts.roots.unreachable(chain) {
-		// What Verify would say, without its signature checks (a dense
-		// capture has thousands of distinct foreign chains).
-		err = x509.UnknownAuthorityError{Cert: chain[0]}
-	} else {
+	if !ts.roots.unreachable(chain) {
+		// An unreachable chain is what Verify would refuse as
+		// x509.UnknownAuthorityError, without its signature checks.
 		intermediates()
-		_, err = chain[0].Verify(opts)
+		_, err := chain[0].Verify(opts)
+		if err == nil {
+			v.Trusted = true
+			return v
+		}
+		v.Unsupported = errors.Is(err, x509.ErrUnsupportedAlgorithm)
 	}
-	if err == nil {
-		v.Trusted = true
-		return v
-	}
-	v.VerifyErr = err
 	if ts.user != nil {
 		intermediates()
 		opts.Roots = ts.user

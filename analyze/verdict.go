@@ -22,16 +22,31 @@ const (
 	Failed
 )
 
-// LayerVerdict is one layer of a host's verdict: its state, the finding
-// that failed it, and the packets it rests on. Renderers word it
-// (render_verdict.go); nothing here is text.
+// LayerVerdict is one layer of a host's verdict: its state and the finding
+// that failed it; Evidence gives the packets it rests on. Renderers word
+// it (render_verdict.go); nothing here is text.
 type LayerVerdict struct {
 	State State
 	// Finding is the most severe warning or error that failed the layer.
 	Finding *Finding
-	// Evidence locates the packets behind the verdict: the finding's
-	// evidence, the answer, or the ServerHello.
-	Evidence []capture.Ref
+}
+
+// Evidence locates the packets behind a failed layer: its finding's
+// evidence. It is derived, not stored: a dense capture has tens of
+// thousands of hosts.
+func (v LayerVerdict) Evidence() []capture.Ref {
+	if v.Finding == nil {
+		return nil
+	}
+	f := v.Finding.withText()
+	if len(f.Evidence) == 0 {
+		return nil
+	}
+	refs := make([]capture.Ref, len(f.Evidence))
+	for i, e := range f.Evidence {
+		refs[i] = e.At
+	}
+	return refs
 }
 
 // DNSVerdict is the name-resolution layer of a host's verdict.
@@ -47,6 +62,20 @@ type DNSVerdict struct {
 	Proxy *decode.Tunnel
 }
 
+// Evidence locates the packets behind the verdict: the failing finding's
+// evidence, the answer summarised, or the request of the tunnel.
+func (v DNSVerdict) Evidence() []capture.Ref {
+	switch {
+	case v.State == Failed:
+		return v.LayerVerdict.Evidence()
+	case v.Answered != nil:
+		return []capture.Ref{v.Answered.Responses[0].At}
+	case !v.Asked && v.Proxy != nil:
+		return []capture.Ref{v.Proxy.Request}
+	}
+	return nil
+}
+
 // TLSVerdict is the TLS layer (or the TCP, proxy or HTTP layer when one of
 // them failed) of a host's verdict.
 type TLSVerdict struct {
@@ -57,6 +86,18 @@ type TLSVerdict struct {
 	Session  *decode.TLSSession
 	// Issuer names the leaf certificate's issuer briefly, when seen.
 	Issuer string
+}
+
+// Evidence locates the packets behind the verdict: the failing finding's
+// evidence, or the ServerHello of the session summarised.
+func (v TLSVerdict) Evidence() []capture.Ref {
+	switch {
+	case v.State == Failed:
+		return v.LayerVerdict.Evidence()
+	case v.Session != nil:
+		return []capture.Ref{v.Session.ServerHelloAt}
+	}
+	return nil
 }
 
 // Host is one host name seen, its role for the go command and its verdict
@@ -118,11 +159,7 @@ func hosts(ctx *Context, findings []Finding) []Host {
 
 // failed is the verdict of a layer that f failed.
 func failed(f *Finding) LayerVerdict {
-	v := LayerVerdict{State: Failed, Finding: f}
-	for _, e := range f.Evidence {
-		v.Evidence = append(v.Evidence, e.At)
-	}
-	return v
+	return LayerVerdict{State: Failed, Finding: f}
 }
 
 // dnsVerdict judges name resolution for a host.
@@ -139,7 +176,6 @@ func (ctx *Context) dnsVerdict(host string, hf hostFindings) DNSVerdict {
 		if v.Answered == nil && hasAddress(x) {
 			v.Answered = x
 			v.State = OK
-			v.Evidence = []capture.Ref{x.Responses[0].At}
 		}
 	}
 	if v.Answered != nil || v.Asked {
@@ -147,7 +183,6 @@ func (ctx *Context) dnsVerdict(host string, hf hostFindings) DNSVerdict {
 	}
 	if ts := ctx.tunnelsFor(host); len(ts) > 0 {
 		v.Proxy = ts[0]
-		v.Evidence = []capture.Ref{ts[0].Request}
 	}
 	return v
 }
@@ -188,7 +223,6 @@ func (ctx *Context) tlsVerdict(host string, hf hostFindings) TLSVerdict {
 	if s == nil {
 		return v
 	}
-	v.Evidence = []capture.Ref{s.ServerHelloAt}
 	if ver := s.ServerHello.Version(); ver >= tlswire.VersionTLS10 && ver <= tlswire.VersionTLS13 || ver>>8 == 0x7f {
 		v.State = OK
 	}
