@@ -807,10 +807,17 @@ func (l *segLog) seal() {
 		evProxy: int32(len(ev.Proxy)), evHTTP: int32(len(ev.HTTP)), evICMP: int32(len(ev.ICMP)),
 		evNTP: int32(len(ev.NTP)), evNotes: int32(len(ev.Notes)),
 	}
-	if n != l.last {
-		l.segs.add(segment{l.cur, n})
-		l.last = n
+	// Compared field by field (numEventKinds is 8, which the constants
+	// below check): most packets create no event, and the comparison of
+	// the whole array was a call to memequal per packet.
+	const _, _ = uint(numEventKinds - 8), uint(8 - numEventKinds)
+	last := &l.last
+	if n[evDNS] == last[evDNS] && n[evTCP] == last[evTCP] && n[evTLS] == last[evTLS] && n[evProxy] == last[evProxy] &&
+		n[evHTTP] == last[evHTTP] && n[evICMP] == last[evICMP] && n[evNTP] == last[evNTP] && n[evNotes] == last[evNotes] {
+		return
 	}
+	l.segs.add(segment{l.cur, n})
+	l.last = n
 }
 
 // checkShare notes a shard holding more live flows than its share of
