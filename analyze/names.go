@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"net/netip"
 	"strings"
+	"sync"
 )
 
 // internalSuffixes are name suffixes that never exist in the public DNS:
@@ -113,7 +114,9 @@ var forgedIPData string
 
 // forgedIPs is the set of addresses known from published measurements to
 // appear in forged DNS answers (see data/forged-ips.txt for the sources).
-var forgedIPs = func() map[netip.Addr]string {
+// It is built on first use: parsing the list was most of this package's
+// start-up time, paid by every command.
+var forgedIPs = sync.OnceValue(func() map[netip.Addr]string {
 	m := make(map[netip.Addr]string)
 	source := ""
 	sc := bufio.NewScanner(strings.NewReader(forgedIPData))
@@ -137,7 +140,7 @@ var forgedIPs = func() map[netip.Addr]string {
 		}
 	}
 	return m
-}()
+})
 
 // ownerSuffixes lists, for the organisations whose real addresses fill the
 // forged-address pools, the names they serve: an answer from the pool for
@@ -149,8 +152,9 @@ var ownerSuffixes = map[string][]string{
 	"google":   {"google.com", "googleapis.com", "gstatic.com", "youtube.com", "golang.org", "go.dev", "googlevideo.com", "ggpht.com", "googleusercontent.com"},
 }
 
-// ownerPrefixes maps address blocks in the pools to their owner.
-var ownerPrefixes = func() map[netip.Prefix]string {
+// ownerPrefixes maps address blocks in the pools to their owner; built on
+// first use, like forgedIPs.
+var ownerPrefixes = sync.OnceValue(func() map[netip.Prefix]string {
 	m := map[string]string{
 		"31.13.64.0/18": "facebook", "157.240.0.0/16": "facebook", "69.171.224.0/19": "facebook",
 		"66.220.144.0/20": "facebook", "69.63.176.0/20": "facebook", "173.252.64.0/18": "facebook",
@@ -166,19 +170,19 @@ var ownerPrefixes = func() map[netip.Prefix]string {
 		out[netip.MustParsePrefix(cidr)] = owner
 	}
 	return out
-}()
+})
 
 // forgedFor reports whether addr, answered for name, is a known forged
 // answer, and where that is published. Pool addresses that belong to the
 // organisation serving name are not counted.
 func forgedFor(name string, addr netip.Addr) (string, bool) {
 	addr = addr.Unmap()
-	source, ok := forgedIPs[addr]
+	source, ok := forgedIPs()[addr]
 	if !ok {
 		return "", false
 	}
 	name = strings.ToLower(strings.TrimSuffix(name, "."))
-	for p, owner := range ownerPrefixes {
+	for p, owner := range ownerPrefixes() {
 		if !p.Contains(addr) {
 			continue
 		}
