@@ -45,48 +45,6 @@ type Packet struct {
 	// ByteOrder is the byte order of the host that wrote the capture (the
 	// file's), which some link types' headers are in (NFLOG's TLVs).
 	ByteOrder binary.ByteOrder
-
-	// chunk is the read-ahead chunk Data lies in; nil when Data is in a
-	// buffer of the reader's own (see Hold).
-	chunk *chunk
-}
-
-// Hold keeps the bytes of a packet's Data valid after later calls to the
-// Reader's Next, until Release: the read-ahead chunk they lie in is not
-// filled again before. Every packet of that chunk then stays valid too,
-// which is what lets a consumer keep a batch of frames without copying
-// them. The zero Hold keeps nothing. A Hold is released once; it may be
-// released on another goroutine than the reader's.
-type Hold struct{ c *chunk }
-
-// Holdable reports whether Hold can keep p's Data: whether it lies in a
-// read-ahead chunk, which is so for most packets of a capture file and
-// never for a live capture or a record that spans two chunks.
-func (p *Packet) Holdable() bool { return p.chunk != nil }
-
-// Hold keeps p's Data, and the rest of its chunk, valid until the Hold is
-// released; the zero Hold when p is not Holdable.
-func (p *Packet) Hold() Hold {
-	if p.chunk == nil {
-		return Hold{}
-	}
-	p.chunk.ra.hold(p.chunk)
-	return Hold{p.chunk}
-}
-
-// Keeps reports whether h keeps p's Data valid: whether p lies in the chunk
-// h holds.
-func (h Hold) Keeps(p *Packet) bool { return h.c != nil && h.c == p.chunk }
-
-// Valid reports whether h holds a chunk.
-func (h Hold) Valid() bool { return h.c != nil }
-
-// Release ends the Hold.
-func (h Hold) Release() {
-	if h.c != nil {
-		h.c.ra.holds.Add(-1)
-		h.c.release()
-	}
 }
 
 // Ref points at one packet of one input. It is an alias of [wire.Ref],

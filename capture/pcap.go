@@ -115,7 +115,6 @@ func (r *Reader) nextPcap() bool {
 			Length:    int(rec.origlen),
 			Offset:    at,
 			ByteOrder: r.bo,
-			chunk:     r.lent,
 		}
 		if !r.pcapSeen {
 			r.pcapSeen = true

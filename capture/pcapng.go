@@ -578,7 +578,6 @@ func (r *Reader) deliver(id int, ts uint64, data []byte, origlen uint32, at int6
 		Interface: id,
 		Offset:    at,
 		ByteOrder: r.bo,
-		chunk:     r.lent,
 	}
 	if !ifc.seen {
 		ifc.seen = true

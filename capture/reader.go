@@ -103,7 +103,7 @@ type Reader struct {
 	// yet in buf, and pendChunk that chunk; own the buffer that holds a
 	// block spanning two chunks.
 	ra              *readAhead
-	lent, pendChunk *chunk
+	lent, pendChunk []byte
 	pend, own       []byte
 
 	pkt    Packet
@@ -510,14 +510,14 @@ func (r *Reader) fillChunks(n int) int {
 				}
 				break
 			}
-			r.total += int64(len(c.data))
-			r.pend, r.pendChunk = c.data, c
+			r.total += int64(len(c))
+			r.pend, r.pendChunk = c, c
 		}
 		if avail == 0 {
 			// Nothing left to read in buf: read the chunk in place.
 			r.giveLent()
-			r.buf, r.lent = r.pendChunk.data, r.pendChunk
-			r.start, r.end = len(r.pendChunk.data)-len(r.pend), len(r.pendChunk.data)
+			r.buf, r.lent = r.pendChunk, r.pendChunk
+			r.start, r.end = len(r.pendChunk)-len(r.pend), len(r.pendChunk)
 			r.pend, r.pendChunk = nil, nil
 			continue
 		}
@@ -533,7 +533,7 @@ func (r *Reader) fillChunks(n int) int {
 		r.buf = r.own
 		r.end += k
 		if r.pend = r.pend[k:]; len(r.pend) == 0 {
-			r.pendChunk.release()
+			r.ra.give(r.pendChunk)
 			r.pendChunk = nil
 		}
 	}
@@ -544,10 +544,10 @@ func (r *Reader) fillChunks(n int) int {
 	return min(n, r.end-r.start)
 }
 
-// giveLent releases the chunk buf reads in place.
+// giveLent gives the chunk buf reads in place back to the readAhead.
 func (r *Reader) giveLent() {
 	if r.lent != nil {
-		r.lent.release()
+		r.ra.give(r.lent)
 		r.lent = nil
 	}
 }
@@ -556,7 +556,7 @@ func (r *Reader) giveLent() {
 func (r *Reader) giveBack() {
 	r.giveLent()
 	if r.pendChunk != nil {
-		r.pendChunk.release()
+		r.ra.give(r.pendChunk)
 		r.pend, r.pendChunk = nil, nil
 	}
 }

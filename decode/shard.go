@@ -69,13 +69,9 @@ type shard struct {
 
 // Batching keeps the channel operations to a few per hundred packets:
 // a batch goes when it holds batchPackets messages or batchBytes of frames.
-// Frames of a capture file are not copied: a batch holds the read-ahead
-// chunk they lie in (see putFrame), so that what waits for the shards,
-// queueBatches each, is a few chunks of 256 KiB whatever the input; the
-// copy of every frame was a twentieth of the CPU time of a 1 GiB capture.
-// What is copied (reassembled datagrams, frames of a live capture) goes
-// to the batch's buffer, with batchSlack room past batchBytes for the
-// frame that fills it, so that an Ethernet or jumbo frame never
+// queueBatches bound what waits for each shard, so memory stays at about a
+// megabyte whatever the input. batchSlack is room past batchBytes for the
+// frame that fills a batch, so that an Ethernet or jumbo frame never
 // reallocates the buffer. Batches of 256 frames and 256 KiB decoded no
 // faster and held 4 MB: a quarter of the live heap of the decoding of a
 // 1 GiB capture.
@@ -105,7 +101,7 @@ type msg struct {
 	proto    layers.IPProtocol
 	num      int
 	t        time.Time
-	data     []byte // the frame, transport segment or datagram
+	off, n   int // the frame or datagram in batch.buf
 	order    binary.ByteOrder
 	src, dst netip.Addr
 	ip       IPInfo
@@ -115,13 +111,7 @@ type msg struct {
 
 type batch struct {
 	msgs []msg
-	// buf holds the copies of what is not in a frame the reader can keep
-	// (see putFrame); hold keeps the chunk of the capture file the other
-	// messages' data lie in.
 	buf  []byte
-	hold capture.Hold
-	// size counts the data bytes of msgs, copied or kept.
-	size int
 }
 
 // maxShards bounds the default number of shards.
@@ -176,8 +166,7 @@ func NewSharded(input int, opt Options) *Sharded {
 }
 
 // Packet decodes one captured frame; frames must come in capture order.
-// p.Data is copied, or held (capture.Hold) when the reader can keep it: the
-// caller may read the next packet.
+// p.Data is copied: the caller may reuse it.
 func (s *Sharded) Packet(p *capture.Packet) {
 	fe := s.fe
 	fe.seg.begin(moment{int64(p.Number), phasePacket, 0})
@@ -211,7 +200,7 @@ func (s *Sharded) route(i int, src, dst netip.Addr, ip IPInfo, proto layers.IPPr
 	if !ok || !ok2 || e != h+len(l.Contents) {
 		// Not one piece of the frame (never for the layers decoded in
 		// place): the shard decodes the whole frame.
-		s.putFrame(i, msg{kind: msgPacket, lt: p.LinkType, num: p.Number, t: p.Time, order: p.ByteOrder}, p.Data)
+		s.put(i, msg{kind: msgPacket, lt: p.LinkType, num: p.Number, t: p.Time, order: p.ByteOrder}, p.Data)
 		return
 	}
 	s.putTransport(i, src, dst, ip, proto, s.fe.ipPayload, p.Data[h:e+len(l.Payload)])
@@ -222,7 +211,7 @@ func (s *Sharded) route(i int, src, dst netip.Addr, ip IPInfo, proto layers.IPPr
 // wire, -1 when unknown.
 func (s *Sharded) putTransport(i int, src, dst netip.Addr, ip IPInfo, proto layers.IPProtocol, ipPayload int, seg []byte) {
 	p := s.cur
-	s.putFrame(i, msg{kind: msgTransport, proto: proto, num: p.Number, t: p.Time, src: src, dst: dst, ip: ip, ipPayload: ipPayload}, seg)
+	s.put(i, msg{kind: msgTransport, proto: proto, num: p.Number, t: p.Time, src: src, dst: dst, ip: ip, ipPayload: ipPayload}, seg)
 }
 
 // datagram hands an IP datagram the front end reassembled to the shard of
@@ -302,57 +291,16 @@ func mix(x uint64) uint64 {
 // put appends m, with a copy of data, to the batch of shard i, and sends
 // the batch when it is full.
 func (s *Sharded) put(i int, m msg, data []byte) {
-	b := s.filling(i)
-	if len(data) > 0 {
-		if b.buf == nil {
-			b.buf = make([]byte, 0, batchBytes+batchSlack)
-		}
-		start := len(b.buf)
-		b.buf = append(b.buf, data...)
-		m.data = b.buf[start:len(b.buf):len(b.buf)]
-	}
-	s.add(i, b, m)
-}
-
-// putFrame is put for data that lies in the current frame. When the reader
-// can keep the frame's chunk of the capture file (capture.Hold), the batch
-// keeps that chunk instead of copying the frame: one Hold per batch, which
-// the shard releases once it has decoded the batch. A batch keeps one
-// chunk: a frame from the next chunk sends it first, so that no batch
-// waiting to fill up for a quiet shard keeps more than the chunk of its
-// last frame.
-func (s *Sharded) putFrame(i int, m msg, data []byte) {
-	p := s.cur
-	if !p.Holdable() {
-		s.put(i, m, data)
-		return
-	}
-	b := s.filling(i)
-	if !b.hold.Keeps(p) {
-		if b.hold.Valid() {
-			s.send(i)
-			b = s.filling(i)
-		}
-		b.hold = p.Hold()
-	}
-	m.data = data
-	s.add(i, b, m)
-}
-
-// filling returns the batch the front end is filling for shard i.
-func (s *Sharded) filling(i int) *batch {
 	sh := s.shards[i]
-	if sh.fill == nil {
-		sh.fill = s.batch()
+	b := sh.fill
+	if b == nil {
+		b = s.batch()
+		sh.fill = b
 	}
-	return sh.fill
-}
-
-// add appends m to b, the batch of shard i, and sends it when it is full.
-func (s *Sharded) add(i int, b *batch, m msg) {
+	m.off, m.n = len(b.buf), len(data)
+	b.buf = append(b.buf, data...)
 	b.msgs = append(b.msgs, m)
-	b.size += len(m.data)
-	if len(b.msgs) >= batchPackets || b.size >= batchBytes {
+	if len(b.msgs) >= batchPackets || len(b.buf) >= batchBytes {
 		s.send(i)
 	}
 }
@@ -375,7 +323,7 @@ func (s *Sharded) batch() *batch {
 	}
 	if s.made < cap(s.free) {
 		s.made++
-		return &batch{msgs: make([]msg, 0, batchPackets)}
+		return &batch{msgs: make([]msg, 0, batchPackets), buf: make([]byte, 0, batchBytes+batchSlack)}
 	}
 	return <-s.free
 }
@@ -403,12 +351,12 @@ func (s *Sharded) run(sh *shard) {
 	d := sh.d
 	for b := range sh.in {
 		if s.aborted.Load() {
-			s.recycle(b) // Abort: what is queued is not decoded
+			s.free <- b // Abort: what is queued is not decoded
 			continue
 		}
 		for i := range b.msgs {
 			m := &b.msgs[i]
-			data := m.data
+			data := b.buf[m.off : m.off+m.n]
 			switch m.kind {
 			case msgSweep:
 				d.seg.begin(moment{int64(m.num), phaseSweep, 0})
@@ -444,15 +392,9 @@ func (s *Sharded) run(sh *shard) {
 				s.near.Store(true)
 			}
 		}
-		s.recycle(b)
+		b.msgs, b.buf = b.msgs[:0], b.buf[:0]
+		s.free <- b
 	}
-}
-
-// recycle releases what batch b kept and makes it free for the front end.
-func (s *Sharded) recycle(b *batch) {
-	b.hold.Release()
-	b.msgs, b.buf, b.hold, b.size = b.msgs[:0], b.buf[:0], capture.Hold{}, 0
-	s.free <- b
 }
 
 // finishShard finishes every live flow at the end of the input, as

@@ -115,10 +115,10 @@ func bulkCapture(t *testing.T) string {
 }
 
 // TestShardedDecodingOfALongFileEqualsSequential decodes a capture file
-// many read-ahead chunks long, whose frames the shards decode in place
-// while the reader reads on (capture.Hold): the events, retransmissions
-// compared byte for byte and HTTP bodies included, are the sequential
-// decoder's. A chunk filled again under a batch would change them.
+// many read-ahead chunks long, with records spanning chunks, on two and
+// three shards: the events, retransmissions compared byte for byte and
+// HTTP exchanges included, are the sequential decoder's. A frame handed to
+// a shard from a chunk the reader has filled again would change them.
 func TestShardedDecodingOfALongFileEqualsSequential(t *testing.T) {
 	path := bulkCapture(t)
 	if st, err := os.Stat(path); err != nil || st.Size() < 6<<20 {
