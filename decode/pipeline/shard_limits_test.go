@@ -26,22 +26,8 @@ import (
 // fragments.
 func busyCapture(t *testing.T) string {
 	t.Helper()
-	var b bytes.Buffer
-	w, err := capture.NewWriter(&b, capture.Section{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ifc, err := w.AddInterface(capture.Interface{LinkType: layers.LinkTypeRaw, Name: "raw"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	at := t0
-	write := func(pkt []byte) {
-		at = at.Add(700 * time.Millisecond)
-		if err := w.WritePacket(ifc, at, pkt, len(pkt)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	c := newRawCapture(t, 700*time.Millisecond)
+	write := c.write
 	server := netip.MustParseAddrPort("192.0.2.80:80")
 	resolver := netip.MustParseAddrPort("192.0.2.53:53")
 	type conn struct {
@@ -116,15 +102,53 @@ func busyCapture(t *testing.T) string {
 			}
 		}
 		if i%100 == 99 {
-			at = at.Add(6 * time.Minute) // the open flows go idle
+			c.at = c.at.Add(6 * time.Minute) // the open flows go idle
 		}
 	}
-	if err := w.Flush(); err != nil {
+	return c.file("busy.pcapng")
+}
+
+// rawCapture writes a raw-IP pcapng capture, a frame every step of
+// capture time from t0, to a file in a test's temporary directory.
+type rawCapture struct {
+	t    *testing.T
+	b    bytes.Buffer
+	w    *capture.Writer
+	ifc  int
+	at   time.Time
+	step time.Duration
+}
+
+func newRawCapture(t *testing.T, step time.Duration) *rawCapture {
+	t.Helper()
+	c := &rawCapture{t: t, at: t0, step: step}
+	var err error
+	if c.w, err = capture.NewWriter(&c.b, capture.Section{}); err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(t.TempDir(), "busy.pcapng")
-	if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
+	if c.ifc, err = c.w.AddInterface(capture.Interface{LinkType: layers.LinkTypeRaw, Name: "raw"}); err != nil {
 		t.Fatal(err)
+	}
+	return c
+}
+
+// write adds the IP packet pkt, a step after the previous one.
+func (c *rawCapture) write(pkt []byte) {
+	c.at = c.at.Add(c.step)
+	if err := c.w.WritePacket(c.ifc, c.at, pkt, len(pkt)); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// file writes the capture to name in the test's temporary directory and
+// returns its path.
+func (c *rawCapture) file(name string) string {
+	if err := c.w.Flush(); err != nil {
+		c.t.Fatal(err)
+	}
+	path := filepath.Join(c.t.TempDir(), name)
+	if err := os.WriteFile(path, c.b.Bytes(), 0o600); err != nil {
+		c.t.Fatal(err)
 	}
 	return path
 }

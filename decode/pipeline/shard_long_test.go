@@ -5,13 +5,9 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/gopacket/gopacket/layers"
-
-	"github.com/modsniff/modsniff/capture"
 	"github.com/modsniff/modsniff/decode"
 	"github.com/modsniff/modsniff/samples/frames"
 )
@@ -23,22 +19,8 @@ import (
 // reassembly compares with the bytes it delivered (a conflict).
 func bulkCapture(t *testing.T) string {
 	t.Helper()
-	var b bytes.Buffer
-	w, err := capture.NewWriter(&b, capture.Section{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ifc, err := w.AddInterface(capture.Interface{LinkType: layers.LinkTypeRaw, Name: "raw"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	at := t0
-	write := func(pkt []byte) {
-		at = at.Add(time.Millisecond)
-		if err := w.WritePacket(ifc, at, pkt, len(pkt)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	c := newRawCapture(t, time.Millisecond)
+	write := c.write
 	server := netip.MustParseAddrPort("192.0.2.80:80")
 	const body, seg = 32 << 10, 1400
 	for g := range 30 {
@@ -107,11 +89,7 @@ func bulkCapture(t *testing.T) string {
 			write(frames.AppendTCPPacket(nil, frames.TCP{Src: d.c, Dst: server, Seq: d.cs, Ack: end + 1, Flags: frames.ACK | frames.FIN}, 64, 0, nil))
 		}
 	}
-	path := filepath.Join(t.TempDir(), "bulk.pcapng")
-	if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return c.file("bulk.pcapng")
 }
 
 // TestShardedDecodingOfALongFileEqualsSequential decodes a capture file
