@@ -119,52 +119,39 @@ type DNSExtra struct {
 }
 
 // Retries returns the further identical queries of the transaction.
-func (x *DNSExchange) Retries() []capture.Ref {
-	if x.Extra == nil {
-		return nil
-	}
-	return x.Extra.Retries
-}
+func (x *DNSExchange) Retries() []capture.Ref { return x.rare().Retries }
 
 // ICMP returns the ICMP errors quoting the transaction's query or a
 // response to it.
-func (x *DNSExchange) ICMP() []*ICMPError {
-	if x.Extra == nil {
-		return nil
-	}
-	return x.Extra.ICMP
-}
+func (x *DNSExchange) ICMP() []*ICMPError { return x.rare().ICMP }
 
 // Rejected returns the responses with the transaction's ID but another
 // question (see DNSExtra.Rejected).
-func (x *DNSExchange) Rejected() []*DNSResponse {
-	if x.Extra == nil {
-		return nil
-	}
-	return x.Extra.Rejected
-}
+func (x *DNSExchange) Rejected() []*DNSResponse { return x.rare().Rejected }
 
 // Reset returns the reset of the DNS-over-TCP connection, nil if none.
-func (x *DNSExchange) Reset() *capture.Ref {
-	if x.Extra == nil {
-		return nil
-	}
-	return x.Extra.Reset
-}
+func (x *DNSExchange) Reset() *capture.Ref { return x.rare().Reset }
 
 // Malformed returns the parse error of a query that could not be fully
 // decoded, "" if it decoded.
-func (x *DNSExchange) Malformed() string {
-	if x.Extra == nil {
-		return ""
-	}
-	return x.Extra.Malformed
-}
+func (x *DNSExchange) Malformed() string { return x.rare().Malformed }
 
 // extra returns x.Extra, made when missing.
 func (x *DNSExchange) extra() *DNSExtra {
 	if x.Extra == nil {
 		x.Extra = new(DNSExtra)
+	}
+	return x.Extra
+}
+
+// noDNSExtra is what a transaction without rare parts reads: a zero value
+// that is never written.
+var noDNSExtra DNSExtra
+
+// rare returns x.Extra, or noDNSExtra when x has none: for reading only.
+func (x *DNSExchange) rare() *DNSExtra {
+	if x.Extra == nil {
+		return &noDNSExtra
 	}
 	return x.Extra
 }
@@ -234,50 +221,38 @@ func (r *DNSResponse) extra() *DNSResponseExtra {
 	return r.Extra
 }
 
+// noDNSResponseExtra is what a response without rare parts reads: a zero
+// value that is never written.
+var noDNSResponseExtra DNSResponseExtra
+
+// rare returns r.Extra, or noDNSResponseExtra when r has none: for
+// reading only.
+func (r *DNSResponse) rare() *DNSResponseExtra {
+	if r.Extra == nil {
+		return &noDNSResponseExtra
+	}
+	return r.Extra
+}
+
 // Malformed returns the parse error when only part of the message could be
 // decoded, "" when it decoded.
-func (r *DNSResponse) Malformed() string {
-	if r.Extra == nil {
-		return ""
-	}
-	return r.Extra.Malformed
-}
+func (r *DNSResponse) Malformed() string { return r.rare().Malformed }
 
 // MalformedSection names the section where decoding stopped (zero when the
 // message decoded).
-func (r *DNSResponse) MalformedSection() DNSSection {
-	if r.Extra == nil {
-		return 0
-	}
-	return r.Extra.MalformedSection
-}
+func (r *DNSResponse) MalformedSection() DNSSection { return r.rare().MalformedSection }
 
 // Question returns the response's own question name, set only for a
 // response in DNSExchange.Rejected.
-func (r *DNSResponse) Question() string {
-	if r.Extra == nil {
-		return ""
-	}
-	return r.Extra.Question
-}
+func (r *DNSResponse) Question() string { return r.rare().Question }
 
 // QType returns the response's own question type, set only for a response
 // in DNSExchange.Rejected.
-func (r *DNSResponse) QType() uint16 {
-	if r.Extra == nil {
-		return 0
-	}
-	return r.Extra.QType
-}
+func (r *DNSResponse) QType() uint16 { return r.rare().QType }
 
 // AnswersOmitted counts the answer records beyond the first 32, which are
 // not kept.
-func (r *DNSResponse) AnswersOmitted() int {
-	if r.Extra == nil {
-		return 0
-	}
-	return r.Extra.AnswersOmitted
-}
+func (r *DNSResponse) AnswersOmitted() int { return r.rare().AnswersOmitted }
 
 // DNSSection names a section of a DNS message (RFC 1035 §4.1).
 type DNSSection uint8
@@ -393,6 +368,18 @@ func (c *TCPConn) extra() *TCPExtra {
 	return c.Extra
 }
 
+// noTCPExtra is what a connection without rare parts reads: a zero value
+// that is never written.
+var noTCPExtra TCPExtra
+
+// rare returns c.Extra, or noTCPExtra when c has none: for reading only.
+func (c *TCPConn) rare() *TCPExtra {
+	if c.Extra == nil {
+		return &noTCPExtra
+	}
+	return c.Extra
+}
+
 // SYN returns the client's SYNs: the first and every retransmission, in
 // capture order; none when no SYN from the client was captured. The
 // caller must not modify the slice.
@@ -421,34 +408,19 @@ func (c *TCPConn) AddSYN(at capture.Ref) {
 }
 
 // Resets returns every RST of the connection, from either side.
-func (c *TCPConn) Resets() []TCPReset {
-	if c.Extra == nil {
-		return nil
-	}
-	return c.Extra.Resets
-}
+func (c *TCPConn) Resets() []TCPReset { return c.rare().Resets }
 
 // AddReset records a RST.
 func (c *TCPConn) AddReset(r TCPReset) { c.extra().Resets = append(c.extra().Resets, r) }
 
 // ICMP returns the ICMP errors quoting the connection.
-func (c *TCPConn) ICMP() []*ICMPError {
-	if c.Extra == nil {
-		return nil
-	}
-	return c.Extra.ICMP
-}
+func (c *TCPConn) ICMP() []*ICMPError { return c.rare().ICMP }
 
 // AddICMP records an ICMP error quoting the connection.
 func (c *TCPConn) AddICMP(e *ICMPError) { c.extra().ICMP = append(c.extra().ICMP, e) }
 
 // Tunnel returns the proxy tunnel the stream carried, nil if none.
-func (c *TCPConn) Tunnel() *Tunnel {
-	if c.Extra == nil {
-		return nil
-	}
-	return c.Extra.Tunnel
-}
+func (c *TCPConn) Tunnel() *Tunnel { return c.rare().Tunnel }
 
 // SetTunnel records the proxy tunnel the stream carried.
 func (c *TCPConn) SetTunnel(t *Tunnel) { c.extra().Tunnel = t }
@@ -456,12 +428,7 @@ func (c *TCPConn) SetTunnel(t *Tunnel) { c.extra().Tunnel = t }
 // Stall returns direction dir's acknowledgement stall still open when the
 // connection ended (index 0: the client's data), nil if none (see
 // TCPPath).
-func (c *TCPConn) Stall(dir int) *TCPStall {
-	if c.Extra == nil {
-		return nil
-	}
-	return c.Extra.Stall[dir]
-}
+func (c *TCPConn) Stall(dir int) *TCPStall { return c.rare().Stall[dir] }
 
 // SetStall records direction dir's open acknowledgement stall.
 func (c *TCPConn) SetStall(dir int, st *TCPStall) { c.extra().Stall[dir] = st }

@@ -461,92 +461,55 @@ func (s *Session) extra() *SessionExtra {
 	return s.Extra
 }
 
-// HelloRetry returns the HelloRetryRequest (see SessionExtra), nil if none.
-func (s *Session) HelloRetry() *ServerHello {
+// noSessionExtra is what a session without rare parts reads: a zero value
+// that is never written.
+var noSessionExtra SessionExtra
+
+// rare returns s.Extra, or noSessionExtra when s has none: for reading
+// only.
+func (s *Session) rare() *SessionExtra {
 	if s.Extra == nil {
-		return nil
+		return &noSessionExtra
 	}
-	return s.Extra.HelloRetry
+	return s.Extra
 }
 
+// HelloRetry returns the HelloRetryRequest (see SessionExtra), nil if none.
+func (s *Session) HelloRetry() *ServerHello { return s.rare().HelloRetry }
+
 // HelloRetryAt returns the packet that completed the HelloRetryRequest.
-func (s *Session) HelloRetryAt() wire.Ref {
-	if s.Extra == nil {
-		return wire.Ref{}
-	}
-	return s.Extra.HelloRetryAt
-}
+func (s *Session) HelloRetryAt() wire.Ref { return s.rare().HelloRetryAt }
 
 // SecondClientHello returns the ClientHello that answered a
 // HelloRetryRequest, nil if none.
-func (s *Session) SecondClientHello() *ClientHello {
-	if s.Extra == nil {
-		return nil
-	}
-	return s.Extra.SecondClientHello
-}
+func (s *Session) SecondClientHello() *ClientHello { return s.rare().SecondClientHello }
 
 // SecondClientHelloAt returns the packet that completed the second
 // ClientHello.
-func (s *Session) SecondClientHelloAt() wire.Ref {
-	if s.Extra == nil {
-		return wire.Ref{}
-	}
-	return s.Extra.SecondClientHelloAt
-}
+func (s *Session) SecondClientHelloAt() wire.Ref { return s.rare().SecondClientHelloAt }
 
 // ClientCertificates returns the client's Certificate message, nil if none.
-func (s *Session) ClientCertificates() *CertificateMsg {
-	if s.Extra == nil {
-		return nil
-	}
-	return s.Extra.ClientCertificates
-}
+func (s *Session) ClientCertificates() *CertificateMsg { return s.rare().ClientCertificates }
 
 // ClientCertificatesAt returns the packet that completed the client's
 // Certificate message.
-func (s *Session) ClientCertificatesAt() wire.Ref {
-	if s.Extra == nil {
-		return wire.Ref{}
-	}
-	return s.Extra.ClientCertificatesAt
-}
+func (s *Session) ClientCertificatesAt() wire.Ref { return s.rare().ClientCertificatesAt }
 
 // EncryptedExtensions returns the server's EncryptedExtensions, nil if it
 // was not read.
-func (s *Session) EncryptedExtensions() *EncryptedExtensions {
-	if s.Extra == nil {
-		return nil
-	}
-	return s.Extra.EncryptedExtensions
-}
+func (s *Session) EncryptedExtensions() *EncryptedExtensions { return s.rare().EncryptedExtensions }
 
 // EncryptedExtensionsAt returns the packet that completed the
 // EncryptedExtensions.
-func (s *Session) EncryptedExtensionsAt() wire.Ref {
-	if s.Extra == nil {
-		return wire.Ref{}
-	}
-	return s.Extra.EncryptedExtensionsAt
-}
+func (s *Session) EncryptedExtensionsAt() wire.Ref { return s.rare().EncryptedExtensionsAt }
 
 // DecryptedRecords returns the number of records of dir that were
 // decrypted.
-func (s *Session) DecryptedRecords(dir Dir) int32 {
-	if s.Extra == nil {
-		return 0
-	}
-	return s.Extra.DecryptedRecords[dir&1]
-}
+func (s *Session) DecryptedRecords(dir Dir) int32 { return s.rare().DecryptedRecords[dir&1] }
 
 // Notes returns the anomalies of the record and handshake layers (see
 // SessionExtra.Notes).
-func (s *Session) Notes() []string {
-	if s.Extra == nil {
-		return nil
-	}
-	return s.Extra.Notes
-}
+func (s *Session) Notes() []string { return s.rare().Notes }
 
 // AddNote appends a note of a layer above TLS (the HTTP/2 of decrypted
 // data …) to Notes, as is: the caller bounds them and prefixes the packet.
@@ -557,12 +520,7 @@ func (s *Session) AddNote(note string) {
 
 // Errors returns the messages that could not be decoded and the protocol
 // errors that stopped a direction (see SessionExtra.Errors).
-func (s *Session) Errors() []string {
-	if s.Extra == nil {
-		return nil
-	}
-	return s.Extra.Errors
-}
+func (s *Session) Errors() []string { return s.rare().Errors }
 
 // Message returns the first logged message of type typ from dir, nil if
 // none was seen.
