@@ -48,7 +48,7 @@ func rejectingAlert(s *decode.TLSSession) *tlswire.Alert {
 // rejection of: it verifies (publicly or with --trust), every certificate
 // is valid at the packet's time, the leaf covers the name asked for and the
 // go command's own policy accepts it. root names the CA it leads to.
-func (ctx *Context) trustedChain(s *decode.TLSSession, chain []*x509.Certificate) (root string, byUser, ok bool) {
+func (ctx *Context) trustedChain(s *decode.TLSSession, chain []*tlswire.CertData) (root string, byUser, ok bool) {
 	if len(chain) == 0 || hasUnparsed(s.Certificates) {
 		return "", false, false
 	}
@@ -60,7 +60,7 @@ func (ctx *Context) trustedChain(s *decode.TLSSession, chain []*x509.Certificate
 	if !at.IsZero() && !ctx.trust().validAtAny(chain, at) {
 		return "", false, false // tls-expired (or tls-clock-skew) speaks
 	}
-	if name := sniOf(s); name != "" && chain[0].VerifyHostname(name) != nil {
+	if name := sniOf(s); name != "" && !coversName(chain[0].Info, name) {
 		return "", false, false // tls-hostname-mismatch speaks
 	}
 	if len(goPolicyCertProblems(s.Certificates)) > 0 {
@@ -76,7 +76,7 @@ func hasUnparsed(m *tlswire.CertificateMsg) bool {
 		return false
 	}
 	for _, c := range m.Certificates {
-		if c.Cert == nil {
+		if c.Info == nil {
 			return true
 		}
 	}
@@ -85,14 +85,18 @@ func hasUnparsed(m *tlswire.CertificateMsg) bool {
 
 // validAtAny reports whether chain verifies at t against the trust store's
 // roots or the user's CAs.
-func (ts *trustStore) validAtAny(chain []*x509.Certificate, t time.Time) bool {
+func (ts *trustStore) validAtAny(chain []*tlswire.CertData, t time.Time) bool {
 	if ts.validAt(chain, t) {
 		return true
 	}
 	if ts.user == nil {
 		return false
 	}
-	_, err := chain[0].Verify(x509.VerifyOptions{Roots: ts.user, Intermediates: intermediates(chain), CurrentTime: t,
+	parsed := ts.x509Chain(chain)
+	if parsed == nil {
+		return false
+	}
+	_, err := parsed[0].Verify(x509.VerifyOptions{Roots: ts.user, Intermediates: intermediates(parsed), CurrentTime: t,
 		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
 	return err == nil
 }
@@ -106,19 +110,23 @@ func intermediates(chain []*x509.Certificate) *x509.CertPool {
 }
 
 // rootName names the root a trusted chain leads to.
-func (ts *trustStore) rootName(chain []*x509.Certificate) string {
-	opts := x509.VerifyOptions{Roots: ts.roots.pool, Intermediates: intermediates(chain), CurrentTime: validityTime(chain),
+func (ts *trustStore) rootName(chain []*tlswire.CertData) string {
+	parsed := ts.x509Chain(chain)
+	if parsed == nil {
+		return displayName(&chain[len(chain)-1].Info.Issuer)
+	}
+	opts := x509.VerifyOptions{Roots: ts.roots.pool, Intermediates: intermediates(parsed), CurrentTime: validityTime(chain),
 		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}
-	chains, err := chain[0].Verify(opts)
+	chains, err := parsed[0].Verify(opts)
 	if err != nil && ts.user != nil {
 		opts.Roots = ts.user
-		chains, err = chain[0].Verify(opts)
+		chains, err = parsed[0].Verify(opts)
 	}
 	if err != nil || len(chains) == 0 {
-		return displayName(chain[len(chain)-1].Issuer)
+		return displayName(&chain[len(chain)-1].Info.Issuer)
 	}
 	c := chains[0]
-	return displayName(c[len(c)-1].Subject)
+	return pkixDisplayName(c[len(c)-1].Subject)
 }
 
 // rejectedShape returns the client's one short encrypted record of a TLS 1.3
@@ -139,7 +147,7 @@ func rejectedShape(s *decode.TLSSession) (tlswire.RecordInfo, bool) {
 // name.
 type knownChain struct {
 	s      *decode.TLSSession
-	chain  []*x509.Certificate
+	chain  []*tlswire.CertData
 	root   string
 	byUser bool
 }
@@ -176,7 +184,7 @@ func runTLSClientTrustStore(ctx *Context) []Finding {
 			f.Observed = fmt.Sprintf("chain %s leads to %s, valid at the packet's time and covering %q; the client answered with a fatal %s alert",
 				chainText(chain), root, sniOf(s), a.Name())
 			f.Evidence = []Evidence{evidence(s.ClientHelloAt, "ClientHello for %q", sniOf(s)),
-				evidence(s.CertificatesAt, "certificate for %s, chain to %s", displayName(chain[0].Subject), root),
+				evidence(s.CertificatesAt, "certificate for %s, chain to %s", displayName(&chain[0].Info.Subject), root),
 				evidence(a.At, "client alert %s", a.Name())}
 			out = append(out, f)
 			continue
@@ -194,7 +202,7 @@ func runTLSClientTrustStore(ctx *Context) []Finding {
 		f.Observed = fmt.Sprintf("another session to %q showed the chain %s, which leads to %s; in this TLS 1.3 session the client "+
 			"sent one %d-byte encrypted record (an alert) and closed", sniOf(s), chainText(k.chain), k.root, rec.Length)
 		f.Evidence = []Evidence{evidence(k.s.CertificatesAt, "certificate for %s, chain to %s (another session)",
-			displayName(k.chain[0].Subject), k.root),
+			displayName(&k.chain[0].Info.Subject), k.root),
 			evidence(s.ClientHelloAt, "ClientHello for %q", sniOf(s)),
 			evidence(rec.At, "one %d-byte encrypted record from the client: the size of an alert", rec.Length)}
 		out = append(out, f)
@@ -203,7 +211,7 @@ func runTLSClientTrustStore(ctx *Context) []Finding {
 }
 
 // trustStoreFinding fills the parts of a finding common to both shapes.
-func trustStoreFinding(ctx *Context, host, root string, byUser bool, chain []*x509.Certificate) Finding {
+func trustStoreFinding(ctx *Context, host, root string, byUser bool, chain []*tlswire.CertData) Finding {
 	f := Finding{Severity: Error, Host: host}
 	if byUser {
 		f.Summary = fmt.Sprintf("the client rejected %s's chain to %s, the CA given with --trust: the client's trust store lacks it", host, root)

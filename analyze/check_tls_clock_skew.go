@@ -64,15 +64,16 @@ func (ctx *Context) clockSamples() []skewSample {
 	for _, s := range ctx.Events.TLS {
 		chain := parsedChain(s.Certificates)
 		at := s.CertificatesAt.Time()
-		if len(chain) == 0 || at.IsZero() || !at.Before(chain[0].NotBefore.Add(-maxClockSkew)) {
+		if len(chain) == 0 || at.IsZero() || !at.Before(chain[0].Info.NotBefore.Add(-maxClockSkew)) {
 			continue
 		}
 		if v := ctx.trust().verify(chain); !v.Trusted && !v.TrustedByUser {
 			continue
 		}
-		samples = append(samples, skewSample{chain[0].NotBefore.Sub(at), evidence(s.CertificatesAt,
-			"certificate for %s from %s, not valid before %s", displayName(chain[0].Subject), displayName(chain[0].Issuer),
-			chain[0].NotBefore.UTC().Format(time.RFC3339)), sessionHost(ctx, s)})
+		leaf := chain[0].Info
+		samples = append(samples, skewSample{leaf.NotBefore.Sub(at), evidence(s.CertificatesAt,
+			"certificate for %s from %s, not valid before %s", displayName(&leaf.Subject), displayName(&leaf.Issuer),
+			leaf.NotBefore.UTC().Format(time.RFC3339)), sessionHost(ctx, s)})
 	}
 	return samples
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/modsniff/modsniff/decode/tlswire"
 )
 
 var checkTLSExpired = &Check{ID: "tls-expired", Layer: "tls", Severity: Error,
@@ -32,7 +34,8 @@ func runTLSExpired(ctx *Context) []Finding {
 		if v.Trusted && ctx.trust().validAt(chain, at) {
 			continue
 		}
-		for i, c := range chain {
+		for i, cd := range chain {
+			c := cd.Info
 			if !at.Before(c.NotBefore) && !at.After(c.NotAfter) {
 				continue
 			}
@@ -40,7 +43,7 @@ func runTLSExpired(ctx *Context) []Finding {
 				continue
 			}
 			host := sessionHost(ctx, s)
-			key := host + "|" + certKey(c)
+			key := host + "|" + certKey(cd)
 			if seen[key] {
 				break
 			}
@@ -63,10 +66,10 @@ func runTLSExpired(ctx *Context) []Finding {
 			}
 			out = append(out, Finding{
 				Severity: Error, Host: host,
-				Summary:  fmt.Sprintf("the %s certificate %s is %s", role, displayName(c.Subject), strings.SplitN(state, " (", 2)[0]),
+				Summary:  fmt.Sprintf("the %s certificate %s is %s", role, displayName(&c.Subject), strings.SplitN(state, " (", 2)[0]),
 				Expected: fmt.Sprintf("certificates valid at %s, the time of the packet", at.UTC().Format(time.RFC3339)),
-				Observed: fmt.Sprintf("%s: %s", displayName(c.Subject), state),
-				Evidence: []Evidence{evidence(s.CertificatesAt, "certificate %s valid %s to %s", displayName(c.Subject),
+				Observed: fmt.Sprintf("%s: %s", displayName(&c.Subject), state),
+				Evidence: []Evidence{evidence(s.CertificatesAt, "certificate %s valid %s to %s", displayName(&c.Subject),
 					c.NotBefore.UTC().Format("2006-01-02"), c.NotAfter.UTC().Format("2006-01-02"))},
 				Hint: hint,
 			})
@@ -77,12 +80,12 @@ func runTLSExpired(ctx *Context) []Finding {
 }
 
 // validAt reports whether chain verifies at time t.
-func (ts *trustStore) validAt(chain []*x509.Certificate, t time.Time) bool {
-	inter := x509.NewCertPool()
-	for _, c := range chain[1:] {
-		inter.AddCert(c)
+func (ts *trustStore) validAt(chain []*tlswire.CertData, t time.Time) bool {
+	parsed := ts.x509Chain(chain)
+	if parsed == nil {
+		return false
 	}
-	_, err := chain[0].Verify(x509.VerifyOptions{Roots: ts.roots.pool, Intermediates: inter, CurrentTime: t,
+	_, err := parsed[0].Verify(x509.VerifyOptions{Roots: ts.roots.pool, Intermediates: intermediates(parsed), CurrentTime: t,
 		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
 	return err == nil
 }

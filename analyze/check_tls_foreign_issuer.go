@@ -1,8 +1,6 @@
 package analyze
 
 import (
-	"bytes"
-	"crypto/x509"
 	"strconv"
 	"strings"
 
@@ -59,7 +57,7 @@ func runTLSForeignIssuer(ctx *Context) []Finding {
 	var out []Finding
 	type hostClass struct{ host, class, issuer string }
 	seen := make(map[hostClass]bool) // one finding per (host, chain class)
-	var buf []*x509.Certificate      // the chain of each session in turn
+	var buf []*tlswire.CertData      // the chain of each session in turn
 	for _, s := range ctx.Events.TLS {
 		chain := appendParsedChain(buf[:0], s.Certificates)
 		buf = chain
@@ -155,12 +153,12 @@ func (t *foreignIssuerText) grade(host string) foreignCase {
 
 func (t *foreignIssuerText) fill(host string) findingTexts {
 	s := t.s
-	var buf [4]*x509.Certificate
+	var buf [4]*tlswire.CertData
 	chain := appendParsedChain(buf[:0], s.Certificates)
-	leaf := chain[0]
+	leaf := chain[0].Info
 	x := findingTexts{Evidence: []Evidence{
 		{At: s.ClientHelloAt, Detail: "ClientHello for " + strconv.Quote(sniOf(s))},
-		{At: s.CertificatesAt, Detail: "certificate for " + displayName(leaf.Subject) + " issued by " + displayName(leaf.Issuer)},
+		{At: s.CertificatesAt, Detail: "certificate for " + displayName(&leaf.Subject) + " issued by " + displayName(&leaf.Issuer)},
 	}}
 	for _, a := range s.Alerts {
 		if a.From == tlswire.ClientToServer && a.Fatal() {
@@ -187,17 +185,17 @@ func (t *foreignIssuerText) fill(host string) findingTexts {
 }
 
 func (t *foreignIssuerText) summary(host string) string {
-	var buf [4]*x509.Certificate
+	var buf [4]*tlswire.CertData
 	chain := appendParsedChain(buf[:0], t.s.Certificates)
 	what, _ := t.what(chain)
 	return t.summaryOf(chain, host, what)
 }
 
 // summaryOf words the finding's summary, what being t.what's.
-func (t *foreignIssuerText) summaryOf(chain []*x509.Certificate, host, what string) string {
+func (t *foreignIssuerText) summaryOf(chain []*tlswire.CertData, host, what string) string {
 	switch t.grade(host) {
 	case foreignInternal:
-		return host + " (an internal name) uses a private CA: " + displayName(chain[0].Issuer)
+		return host + " (an internal name) uses a private CA: " + displayName(&chain[0].Info.Issuer)
 	case foreignAccepted:
 		return host + " presented " + what + ", and the client accepted it"
 	}
@@ -206,7 +204,7 @@ func (t *foreignIssuerText) summaryOf(chain []*x509.Certificate, host, what stri
 
 // what words what the server presented, a noun phrase ("<host> presented
 // <what>"), and the fix for it.
-func (t *foreignIssuerText) what(chain []*x509.Certificate) (what, hint string) {
+func (t *foreignIssuerText) what(chain []*tlswire.CertData) (what, hint string) {
 	switch t.class {
 	case "interception":
 		what = "a certificate from " + t.topIssuer + ", the CA of " + t.product.Product + " (" + t.product.Kind + ")"
@@ -216,7 +214,7 @@ func (t *foreignIssuerText) what(chain []*x509.Certificate) (what, hint string) 
 		hint = "Someone is impersonating a public CA — strong evidence of interception. Do not trust this chain; " +
 			"find the device doing it (a corporate gateway, malware, a compromised router) before going on."
 	case "self-signed":
-		what = "a self-signed certificate (" + displayName(chain[0].Subject) + ")"
+		what = "a self-signed certificate (" + displayName(&chain[0].Info.Subject) + ")"
 		hint = "The server (or something in front of it) presents a self-signed certificate. For your own " +
 			"internal GOPROXY, give it a certificate from your CA and trust that CA via SSL_CERT_FILE; for a public " +
 			"host this is interception."
@@ -237,13 +235,13 @@ func (t *foreignIssuerText) what(chain []*x509.Certificate) (what, hint string) 
 }
 
 // chainText lists a chain as "subject ← issuer" steps.
-func chainText(chain []*x509.Certificate) string {
+func chainText(chain []*tlswire.CertData) string {
 	var parts []string
 	for _, c := range chain {
-		parts = append(parts, displayName(c.Subject))
+		parts = append(parts, displayName(&c.Info.Subject))
 	}
-	if top := chain[len(chain)-1]; !bytes.Equal(top.RawIssuer, top.RawSubject) {
-		parts = append(parts, displayName(top.Issuer)) // the issuer the server did not send
+	if top := chain[len(chain)-1].Info; !top.SelfIssued() {
+		parts = append(parts, displayName(&top.Issuer)) // the issuer the server did not send
 	}
 	return strings.Join(parts, " ← ")
 }

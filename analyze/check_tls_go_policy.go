@@ -1,7 +1,6 @@
 package analyze
 
 import (
-	"crypto/rsa"
 	"crypto/x509"
 	"fmt"
 	"slices"
@@ -67,7 +66,7 @@ func goPolicyCertProblems(m *tlswire.CertificateMsg) []policyProblem {
 		if name == "" {
 			name = "(unnamed)"
 		}
-		c := raw.Cert
+		c := raw.Info
 		if c == nil {
 			if raw.Err == nil {
 				continue
@@ -83,25 +82,24 @@ func goPolicyCertProblems(m *tlswire.CertificateMsg) []policyProblem {
 				GoSays: "tls: failed to parse certificate from server: " + clip(e, 160)})
 			continue
 		}
-		if c.SerialNumber != nil && c.SerialNumber.Sign() < 0 {
-			out = append(out, policyProblem{What: "a negative serial number", Detail: fmt.Sprintf("%s (%s) has the serial %s", role, name, c.SerialNumber),
+		if c.NegativeSerial != "" {
+			out = append(out, policyProblem{What: "a negative serial number", Detail: fmt.Sprintf("%s (%s) has the serial %s", role, name, c.NegativeSerial),
 				GoSays: "tls: failed to parse certificate from server: x509: negative serial number", GODEBUG: "x509negativeserial=1"})
 		}
 		// Go never checks a root's self-signature: its algorithm does not matter.
-		selfSigned := string(c.RawIssuer) == string(c.RawSubject)
+		selfSigned := c.SelfIssued()
 		if weakSignature[c.SignatureAlgorithm] && !selfSigned {
 			out = append(out, policyProblem{What: "a " + c.SignatureAlgorithm.String() + " signature",
 				Detail: fmt.Sprintf("%s (%s) is signed with %s", role, name, c.SignatureAlgorithm),
 				GoSays: "x509: certificate signed by unknown authority (possibly because of \"x509: cannot verify signature: insecure algorithm " +
 					c.SignatureAlgorithm.String() + "\" …)"})
 		}
-		if k, ok := c.PublicKey.(*rsa.PublicKey); ok && k.N != nil && k.N.BitLen() < 1024 {
-			out = append(out, policyProblem{What: fmt.Sprintf("a %d-bit RSA key", k.N.BitLen()),
-				Detail: fmt.Sprintf("%s (%s) holds a %d-bit RSA key", role, name, k.N.BitLen()),
-				GoSays: fmt.Sprintf("crypto/rsa: %d-bit keys are insecure", k.N.BitLen()), GODEBUG: "rsa1024min=0"})
+		if bits := c.RSABits; bits > 0 && bits < 1024 {
+			out = append(out, policyProblem{What: fmt.Sprintf("a %d-bit RSA key", bits),
+				Detail: fmt.Sprintf("%s (%s) holds a %d-bit RSA key", role, name, bits),
+				GoSays: fmt.Sprintf("crypto/rsa: %d-bit keys are insecure", bits), GODEBUG: "rsa1024min=0"})
 		}
-		if i == 0 && len(c.DNSNames) == 0 && len(c.IPAddresses) == 0 && len(c.URIs) == 0 && len(c.EmailAddresses) == 0 &&
-			c.Subject.CommonName != "" && !c.IsCA {
+		if i == 0 && !c.HasSAN && c.Subject.CommonName != "" && !c.IsCA {
 			out = append(out, policyProblem{What: "a leaf without subjectAltName (Common Name only)",
 				Detail: fmt.Sprintf("the leaf names %q only in its Common Name", c.Subject.CommonName),
 				GoSays: "x509: certificate relies on legacy Common Name field, use SANs instead"})

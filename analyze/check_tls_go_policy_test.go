@@ -6,7 +6,6 @@ import (
 	_ "crypto/md5" // MD5 for the legacy signature under test
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
@@ -106,9 +105,9 @@ func replaceOnce(t *testing.T, b, old, new []byte) []byte {
 func rawMsg(ders ...[]byte) *tlswire.CertificateMsg {
 	m := &tlswire.CertificateMsg{}
 	for _, d := range ders {
-		c, err := x509.ParseCertificate(d)
-		e := tlswire.Certificate{CertData: &tlswire.CertData{Raw: d, Cert: c, Err: err, SHA256: sha256.Sum256(d), Subject: "CN=" + modHost}}
-		m.Certificates = append(m.Certificates, e)
+		c := tlswire.NewCertData(d)
+		c.Subject = "CN=" + modHost
+		m.Certificates = append(m.Certificates, tlswire.Certificate{CertData: c})
 	}
 	return m
 }

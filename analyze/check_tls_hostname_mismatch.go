@@ -24,10 +24,12 @@ func runTLSHostnameMismatch(ctx *Context) []Finding {
 		if len(chain) == 0 || name == "" {
 			continue
 		}
-		leaf := chain[0]
-		err := leaf.VerifyHostname(name)
-		key := name + "|" + certKey(leaf)
-		if err == nil || seen[key] {
+		leaf := chain[0].Info
+		if coversName(leaf, name) {
+			continue
+		}
+		key := name + "|" + certKey(chain[0])
+		if seen[key] {
 			continue
 		}
 		seen[key] = true
@@ -39,7 +41,7 @@ func runTLSHostnameMismatch(ctx *Context) []Finding {
 			Severity: Error, Host: strings.ToLower(name),
 			Summary:  fmt.Sprintf("the certificate for %s is valid for %s", name, strings.Join(firstN(covers, 4), ", ")),
 			Expected: fmt.Sprintf("a certificate whose names include %s", name),
-			Observed: fmt.Sprintf("names %s (issued by %s)", strings.Join(firstN(covers, 8), ", "), displayName(leaf.Issuer)),
+			Observed: fmt.Sprintf("names %s (issued by %s)", strings.Join(firstN(covers, 8), ", "), displayName(&leaf.Issuer)),
 			Evidence: []Evidence{
 				evidence(s.ClientHelloAt, "ClientHello for %q", name),
 				evidence(s.CertificatesAt, "certificate for %s", strings.Join(firstN(covers, 4), ", ")),

@@ -123,8 +123,9 @@ func (ca *testCA) leaf(t testing.TB, cn string, names []string, nb, na time.Time
 func chainMsg(certs ...*x509.Certificate) *tlswire.CertificateMsg {
 	m := &tlswire.CertificateMsg{}
 	for _, c := range certs {
-		m.Certificates = append(m.Certificates, tlswire.Certificate{CertData: &tlswire.CertData{Raw: c.Raw, Cert: c,
-			Subject: c.Subject.String(), Issuer: c.Issuer.String()}})
+		d := tlswire.NewCertData(c.Raw)
+		d.Subject, d.Issuer = c.Subject.String(), c.Issuer.String()
+		m.Certificates = append(m.Certificates, tlswire.Certificate{CertData: d})
 	}
 	return m
 }

@@ -2,10 +2,11 @@ package analyze
 
 import (
 	"crypto/sha256"
-	"crypto/x509"
 	"regexp"
 	"strings"
 	"sync"
+
+	"github.com/modsniff/modsniff/decode/tlswire"
 )
 
 // interceptor is one TLS interception product, recognised by the names its
@@ -124,7 +125,7 @@ var builtinInterceptors = sync.OnceValue(func() []interceptor {
 
 // certNames writes a certificate's issuer and subject as "CN=… O=… OU=…"
 // strings for matching.
-func certNames(c *x509.Certificate) []string {
+func certNames(c *tlswire.CertInfo) []string {
 	name := func(cn string, o, ou []string) string {
 		parts := []string{"CN=" + cn}
 		for _, v := range o {
@@ -143,20 +144,20 @@ func certNames(c *x509.Certificate) []string {
 
 // identifyInterceptor returns the interception product whose CA issued or
 // appears in the chain, or nil.
-func identifyInterceptor(chain []*x509.Certificate) *interceptor {
+func identifyInterceptor(chain []*tlswire.CertData) *interceptor {
 	return identifyIn(builtinInterceptors(), chain)
 }
 
 // identifyIn returns the product of table whose CA issued or appears in
 // the chain, or nil.
-func identifyIn(table []interceptor, chain []*x509.Certificate) *interceptor {
+func identifyIn(table []interceptor, chain []*tlswire.CertData) *interceptor {
 	for i := range table {
 		p := &table[i]
 		for _, c := range chain {
 			if p.SHA256 != ([32]byte{}) && sha256.Sum256(c.Raw) == p.SHA256 {
 				return p
 			}
-			for _, n := range certNames(c) {
+			for _, n := range certNames(c.Info) {
 				if cn := newCertName(n); p.matches(&cn) {
 					return p
 				}

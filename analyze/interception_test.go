@@ -1,9 +1,10 @@
 package analyze
 
 import (
-	"crypto/x509"
 	"crypto/x509/pkix"
 	"testing"
+
+	"github.com/modsniff/modsniff/decode/tlswire"
 )
 
 // TestInterceptorTableNamesEachProduct builds a CA named as each product
@@ -36,8 +37,8 @@ func TestInterceptorTableNamesEachProduct(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.product, func(t *testing.T) {
-			leaf := &x509.Certificate{Subject: pkix.Name{CommonName: "proxy.golang.org"}, Issuer: tt.issuer}
-			p := identifyInterceptor([]*x509.Certificate{leaf})
+			leaf := namedCert(pkix.Name{CommonName: "proxy.golang.org"}, tt.issuer)
+			p := identifyInterceptor([]*tlswire.CertData{leaf})
 			if p == nil || p.Product != tt.product {
 				t.Fatalf("identified %v, want %s", p, tt.product)
 			}
@@ -53,9 +54,15 @@ func TestInterceptorTableNamesEachProduct(t *testing.T) {
 		{CommonName: "Amazon RSA 2048 M02", Organization: []string{"Amazon"}},
 		{CommonName: "Example Corp Issuing CA 01", Organization: []string{"Example Corp"}},
 	} {
-		leaf := &x509.Certificate{Subject: pkix.Name{CommonName: "proxy.golang.org"}, Issuer: public}
-		if p := identifyInterceptor([]*x509.Certificate{leaf}); p != nil {
+		leaf := namedCert(pkix.Name{CommonName: "proxy.golang.org"}, public)
+		if p := identifyInterceptor([]*tlswire.CertData{leaf}); p != nil {
 			t.Errorf("%s taken for %s", public.CommonName, p.Product)
 		}
 	}
+}
+
+// namedCert is a parsed certificate that has only its names, for the
+// checks that match names.
+func namedCert(subject, issuer pkix.Name) *tlswire.CertData {
+	return &tlswire.CertData{Info: &tlswire.CertInfo{Subject: tlswire.NameOf(subject), Issuer: tlswire.NameOf(issuer)}}
 }

@@ -1,7 +1,6 @@
 package analyze
 
 import (
-	"crypto/x509"
 	"crypto/x509/pkix"
 	"testing"
 )
@@ -10,8 +9,7 @@ import (
 // lets through every name some product's pattern matches: each product is
 // still recognised, and a plain certificate is not.
 func TestInterceptorIndexPrefilterAgrees(t *testing.T) {
-	plain := &x509.Certificate{Issuer: pkix.Name{CommonName: "R11", Organization: []string{"Let's Encrypt"}},
-		Subject: pkix.Name{CommonName: "proxy.golang.org"}}
+	plain := namedCert(pkix.Name{CommonName: "proxy.golang.org"}, pkix.Name{CommonName: "R11", Organization: []string{"Let's Encrypt"}})
 	if i := interceptorIndex(plain); i != -1 {
 		t.Errorf("a public certificate is taken for %s", builtinInterceptors()[i].Product)
 	}
@@ -21,8 +19,8 @@ func TestInterceptorIndexPrefilterAgrees(t *testing.T) {
 		// A name each product's pattern matches, found by trying the
 		// product's own name and its pattern's literal form.
 		for _, cand := range []string{p.Product, p.Pattern.String()[len("(?i)"):]} {
-			c := &x509.Certificate{Issuer: pkix.Name{CommonName: cand}, Subject: pkix.Name{CommonName: "example.com"}}
-			if !p.Pattern.MatchString(certNames(c)[0]) {
+			c := namedCert(pkix.Name{CommonName: "example.com"}, pkix.Name{CommonName: cand})
+			if !p.Pattern.MatchString(certNames(c.Info)[0]) {
 				continue
 			}
 			tried++

@@ -549,7 +549,7 @@ func certJSON(c *tlswire.Certificate) CertJSON {
 		j.Error = c.Err.Error()
 	}
 	j.Subject, j.Issuer = c.Subject, c.Issuer
-	if x := c.Cert; x != nil {
+	if x := c.Info; x != nil {
 		j.DNSNames = append(j.DNSNames, x.DNSNames...)
 		j.NotBefore = Timestamp(x.NotBefore)
 		j.NotAfter = Timestamp(x.NotAfter)

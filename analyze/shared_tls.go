@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/modsniff/modsniff/decode"
 	"github.com/modsniff/modsniff/decode/tlswire"
@@ -78,7 +79,27 @@ func (ctx *Context) suspicion(s *decode.TLSSession, host string) string {
 
 // certKey identifies a certificate by its SHA-256 fingerprint, to report
 // each one once.
-func certKey(c *x509.Certificate) string {
-	sum := sha256.Sum256(c.Raw)
+func certKey(c *tlswire.CertData) string {
+	sum := c.SHA256
+	if sum == ([32]byte{}) {
+		sum = sha256.Sum256(c.Raw)
+	}
 	return string(sum[:])
+}
+
+// hostProbes are empty certificates that coversName fills with a
+// certificate's names, to ask crypto/x509 without parsing the whole
+// certificate again.
+var hostProbes = sync.Pool{New: func() any { return new(x509.Certificate) }}
+
+// coversName reports whether a certificate's subjectAltNames cover name,
+// by crypto/x509's own rules (RFC 6125: wildcards, IP addresses only
+// against IP names), which read nothing but those names.
+func coversName(c *tlswire.CertInfo, name string) bool {
+	probe := hostProbes.Get().(*x509.Certificate)
+	probe.DNSNames, probe.IPAddresses = c.DNSNames, c.IPAddresses
+	ok := probe.VerifyHostname(name) == nil
+	probe.DNSNames, probe.IPAddresses = nil, nil
+	hostProbes.Put(probe)
+	return ok
 }

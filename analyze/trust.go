@@ -56,12 +56,12 @@ type rootSet struct {
 // crypto/x509 looks parents up by the raw issuer name (RFC 5280 §6.1), and
 // verification fails without checking a signature. Only answered for a
 // set that knows its subjects.
-func (rs *rootSet) unreachable(chain []*x509.Certificate) bool {
+func (rs *rootSet) unreachable(chain []*tlswire.CertData) bool {
 	if rs.subjects == nil {
 		return false
 	}
 	for _, c := range chain {
-		if rs.subjects[string(c.RawIssuer)] || rs.subjects[string(c.RawSubject)] {
+		if rs.subjects[string(c.Info.RawIssuer)] || rs.subjects[string(c.Info.RawSubject)] {
 			return false
 		}
 	}
@@ -100,7 +100,7 @@ type trustStore struct {
 	err   error
 	cache map[[32]byte]*chainVerdict
 	// byLeaf finds a judged chain by its certificates' pointers.
-	byLeaf map[*x509.Certificate][]chainEntry
+	byLeaf map[*tlswire.CertData][]chainEntry
 
 	// products is the user's interceptor table, tried before the
 	// built-in one.
@@ -108,7 +108,49 @@ type trustStore struct {
 	// builtin caches the built-in table's answer per certificate (an
 	// intermediate is shared by many distinct chains): the index in
 	// interceptors, -1 for none.
-	builtin map[*x509.Certificate]int
+	builtin map[*tlswire.CertData]int
+
+	// parsed keeps the certificates parsed for verification (see
+	// x509Of), guarded by parsedMu: validAt runs outside mu.
+	parsedMu sync.Mutex
+	parsed   map[*tlswire.CertData]*x509.Certificate
+}
+
+// maxParsed bounds trustStore.parsed. A chain's intermediates and the
+// chains verified again at each session's time are found there; when it
+// is full it starts again, so that the parsed certificates a capture with
+// thousands of distinct leaves verifies do not stay for the analysis.
+const maxParsed = 256
+
+// x509Of returns c parsed by crypto/x509 (c.Info is set: it parsed once
+// already), nil in the impossible case that it does not parse again.
+func (ts *trustStore) x509Of(c *tlswire.CertData) *x509.Certificate {
+	ts.parsedMu.Lock()
+	defer ts.parsedMu.Unlock()
+	if x, ok := ts.parsed[c]; ok {
+		return x
+	}
+	x, err := c.X509()
+	if err != nil {
+		return nil
+	}
+	if ts.parsed == nil || len(ts.parsed) >= maxParsed {
+		ts.parsed = make(map[*tlswire.CertData]*x509.Certificate)
+	}
+	ts.parsed[c] = x
+	return x
+}
+
+// x509Chain returns the chain parsed by crypto/x509, nil if a certificate
+// does not parse.
+func (ts *trustStore) x509Chain(chain []*tlswire.CertData) []*x509.Certificate {
+	out := make([]*x509.Certificate, len(chain))
+	for i, c := range chain {
+		if out[i] = ts.x509Of(c); out[i] == nil {
+			return nil
+		}
+	}
+	return out
 }
 
 func newTrustStore(opt Options) *trustStore {
@@ -139,26 +181,26 @@ func (ctx *Context) trust() *trustStore {
 // parsedChain returns the parsed certificates of a Certificate message,
 // skipping those crypto/x509 rejected; nil when the leaf itself was
 // rejected (tls-go-policy judges it), so that no check mistakes an
-// intermediate for the leaf.
-func parsedChain(m *tlswire.CertificateMsg) []*x509.Certificate {
+// intermediate for the leaf. Every certificate of the result has Info.
+func parsedChain(m *tlswire.CertificateMsg) []*tlswire.CertData {
 	return appendParsedChain(nil, m)
 }
 
 // appendParsedChain appends parsedChain(m) to dst, allocating at most
 // once: every check lists the chain of every session.
-func appendParsedChain(dst []*x509.Certificate, m *tlswire.CertificateMsg) []*x509.Certificate {
-	if m == nil || len(m.Certificates) == 0 || m.Certificates[0].Cert == nil {
+func appendParsedChain(dst []*tlswire.CertData, m *tlswire.CertificateMsg) []*tlswire.CertData {
+	if m == nil || len(m.Certificates) == 0 || m.Certificates[0].Info == nil {
 		return dst
 	}
 	n := 0
 	for i := range m.Certificates {
-		if m.Certificates[i].Cert != nil {
+		if m.Certificates[i].Info != nil {
 			n++
 		}
 	}
 	dst = slices.Grow(dst, n)
 	for i := range m.Certificates {
-		if c := m.Certificates[i].Cert; c != nil {
+		if c := m.Certificates[i].CertData; c.Info != nil {
 			dst = append(dst, c)
 		}
 	}
@@ -168,18 +210,18 @@ func appendParsedChain(dst []*x509.Certificate, m *tlswire.CertificateMsg) []*x5
 // validityTime picks a moment at which every certificate of the chain is
 // within its validity, so that trust is judged apart from expiry (which
 // tls-expired judges at the packet's time).
-func validityTime(chain []*x509.Certificate) time.Time {
+func validityTime(chain []*tlswire.CertData) time.Time {
 	var lo, hi time.Time
 	for i, c := range chain {
-		if i == 0 || c.NotBefore.After(lo) {
-			lo = c.NotBefore
+		if i == 0 || c.Info.NotBefore.After(lo) {
+			lo = c.Info.NotBefore
 		}
-		if i == 0 || c.NotAfter.Before(hi) {
-			hi = c.NotAfter
+		if i == 0 || c.Info.NotAfter.Before(hi) {
+			hi = c.Info.NotAfter
 		}
 	}
 	if lo.After(hi) {
-		return chain[0].NotBefore.Add(time.Second)
+		return chain[0].Info.NotBefore.Add(time.Second)
 	}
 	return lo.Add(time.Second)
 }
@@ -188,7 +230,7 @@ func validityTime(chain []*x509.Certificate) time.Time {
 // on time (validityTime), so one judgement serves every session that
 // sends the chain: found by the certificates' pointers when the decoder's
 // certificate cache shares them, else by the hash of their DER.
-func (ts *trustStore) verify(chain []*x509.Certificate) *chainVerdict {
+func (ts *trustStore) verify(chain []*tlswire.CertData) *chainVerdict {
 	if len(chain) == 0 {
 		return nil
 	}
@@ -201,7 +243,7 @@ func (ts *trustStore) verify(chain []*x509.Certificate) *chainVerdict {
 	}
 	v := ts.verifyDER(chain)
 	if ts.byLeaf == nil {
-		ts.byLeaf = make(map[*x509.Certificate][]chainEntry)
+		ts.byLeaf = make(map[*tlswire.CertData][]chainEntry)
 	}
 	ts.byLeaf[chain[0]] = append(ts.byLeaf[chain[0]], chainEntry{slices.Clone(chain), v})
 	return v
@@ -209,12 +251,12 @@ func (ts *trustStore) verify(chain []*x509.Certificate) *chainVerdict {
 
 // chainEntry is a judged chain, by its certificates' pointers.
 type chainEntry struct {
-	chain []*x509.Certificate
+	chain []*tlswire.CertData
 	v     *chainVerdict
 }
 
 // verifyDER judges a chain, once per distinct DER.
-func (ts *trustStore) verifyDER(chain []*x509.Certificate) *chainVerdict {
+func (ts *trustStore) verifyDER(chain []*tlswire.CertData) *chainVerdict {
 	h := sha256.New()
 	for _, c := range chain {
 		h.Write(c.Raw)
@@ -229,30 +271,31 @@ func (ts *trustStore) verifyDER(chain []*x509.Certificate) *chainVerdict {
 	return v
 }
 
-func (ts *trustStore) judge(chain []*x509.Certificate) *chainVerdict {
-	// The intermediates' pool is built only for a chain that gets to
-	// Verify: hashing every certificate into a pool was most of the cost
-	// of judging a foreign chain.
+func (ts *trustStore) judge(chain []*tlswire.CertData) *chainVerdict {
+	// The chain is parsed, and the intermediates' pool built, only for a
+	// chain that gets to Verify: hashing every certificate into a pool
+	// was most of the cost of judging a foreign chain.
 	opts := x509.VerifyOptions{
 		Roots:       ts.roots.pool,
 		CurrentTime: validityTime(chain),
 		KeyUsages:   []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
 	}
-	intermediates := func() *x509.CertPool {
-		if opts.Intermediates == nil {
-			opts.Intermediates = x509.NewCertPool()
-			for _, c := range chain[1:] {
-				opts.Intermediates.AddCert(c)
+	var parsed []*x509.Certificate
+	verify := func() error {
+		if parsed == nil {
+			if parsed = ts.x509Chain(chain); parsed == nil {
+				return errors.New("a certificate no longer parses")
 			}
+			opts.Intermediates = intermediates(parsed)
 		}
-		return opts.Intermediates
+		_, err := parsed[0].Verify(opts)
+		return err
 	}
-	v := &chainVerdict{TopIssuer: displayName(chain[len(chain)-1].Issuer)}
+	v := &chainVerdict{TopIssuer: displayName(&chain[len(chain)-1].Info.Issuer)}
 	if !ts.roots.unreachable(chain) {
 		// An unreachable chain is what Verify would refuse as
 		// x509.UnknownAuthorityError, without its signature checks.
-		intermediates()
-		_, err := chain[0].Verify(opts)
+		err := verify()
 		if err == nil {
 			v.Trusted = true
 			return v
@@ -260,9 +303,8 @@ func (ts *trustStore) judge(chain []*x509.Certificate) *chainVerdict {
 		v.Unsupported = errors.Is(err, x509.ErrUnsupportedAlgorithm)
 	}
 	if ts.user != nil {
-		intermediates()
 		opts.Roots = ts.user
-		if _, err := chain[0].Verify(opts); err == nil {
+		if verify() == nil {
 			v.TrustedByUser = true
 		}
 	}
@@ -279,10 +321,10 @@ func (ts *trustStore) judge(chain []*x509.Certificate) *chainVerdict {
 		return v
 	}
 	switch {
-	case len(chain) == 1 && bytes.Equal(chain[0].RawIssuer, chain[0].RawSubject):
+	case len(chain) == 1 && chain[0].Info.SelfIssued():
 		v.Class = "self-signed"
-	case publicIssuerName(chain[len(chain)-1]) != "":
-		v.Class, v.Claimed = "unknown-public", publicIssuerName(chain[len(chain)-1])
+	case publicIssuerName(&chain[len(chain)-1].Info.Issuer) != "":
+		v.Class, v.Claimed = "unknown-public", publicIssuerName(&chain[len(chain)-1].Info.Issuer)
 	default:
 		v.Class = "private"
 	}
@@ -292,9 +334,9 @@ func (ts *trustStore) judge(chain []*x509.Certificate) *chainVerdict {
 // interceptorOf is identifyInterceptor (the built-in table) with its answer
 // for each certificate cached: the product with the lowest index that matches any
 // certificate of the chain.
-func (ts *trustStore) interceptorOf(chain []*x509.Certificate) *interceptor {
+func (ts *trustStore) interceptorOf(chain []*tlswire.CertData) *interceptor {
 	if ts.builtin == nil {
-		ts.builtin = make(map[*x509.Certificate]int)
+		ts.builtin = make(map[*tlswire.CertData]int)
 	}
 	best := -1
 	for _, c := range chain {
@@ -329,8 +371,8 @@ var anyInterceptor = sync.OnceValue(func() *regexp.Regexp {
 
 // interceptorIndex is the index of the first product of interceptors whose
 // pattern matches the certificate's issuer or subject, -1 for none.
-func interceptorIndex(c *x509.Certificate) int {
-	texts := certNames(c)
+func interceptorIndex(c *tlswire.CertData) int {
+	texts := certNames(c.Info)
 	names := [2]certName{newCertName(texts[0]), newCertName(texts[1])}
 	// Some pattern matches one of the names: ASCII names are answered
 	// by substring search, others need the one-pass regexp first.
@@ -369,18 +411,22 @@ func interceptorIndex(c *x509.Certificate) int {
 // impersonated returns the public CA a chain names but is not signed by: a
 // certificate whose issuer is exactly the subject of a public root, yet
 // whose signature that root's key does not verify.
-func (ts *trustStore) impersonated(chain []*x509.Certificate) string {
+func (ts *trustStore) impersonated(chain []*tlswire.CertData) string {
 	bySubject := mozillaRoots().bySubject()
+	forged := func(c *tlswire.CertData, r *x509.Certificate) bool {
+		x := ts.x509Of(c)
+		return x == nil || x.CheckSignatureFrom(r) != nil
+	}
 	for _, c := range chain {
-		for _, r := range bySubject[string(c.RawIssuer)] {
-			if c.CheckSignatureFrom(r) != nil {
-				return displayName(r.Subject)
+		for _, r := range bySubject[string(c.Info.RawIssuer)] {
+			if forged(c, r) {
+				return pkixDisplayName(r.Subject)
 			}
 		}
 		// A certificate that copies a public root's subject as its own.
-		for _, r := range bySubject[string(c.RawSubject)] {
-			if !bytes.Equal(c.Raw, r.Raw) && c.CheckSignatureFrom(r) != nil {
-				return displayName(r.Subject)
+		for _, r := range bySubject[string(c.Info.RawSubject)] {
+			if !bytes.Equal(c.Raw, r.Raw) && forged(c, r) {
+				return pkixDisplayName(r.Subject)
 			}
 		}
 	}
@@ -422,14 +468,14 @@ var publicCAOrgsLower = sync.OnceValue(func() []string {
 	return out
 })
 
-// publicIssuerName names the issuer of c when its organisation runs or ran
-// a public CA.
-func publicIssuerName(c *x509.Certificate) string {
-	for _, o := range c.Issuer.Organization {
+// publicIssuerName names an issuer when its organisation runs or ran a
+// public CA.
+func publicIssuerName(issuer *tlswire.Name) string {
+	for _, o := range issuer.Organization {
 		lo := strings.ToLower(o)
 		for _, p := range publicCAOrgsLower() {
 			if strings.Contains(lo, p) {
-				return displayName(c.Issuer)
+				return displayName(issuer)
 			}
 		}
 	}
@@ -437,7 +483,7 @@ func publicIssuerName(c *x509.Certificate) string {
 }
 
 // displayName shortens a distinguished name to "CN (O)" for sentences.
-func displayName(n pkix.Name) string {
+func displayName(n *tlswire.Name) string {
 	var o string
 	if len(n.Organization) > 0 {
 		o = n.Organization[0]
@@ -450,15 +496,25 @@ func displayName(n pkix.Name) string {
 	case o != "":
 		return o
 	}
-	return n.String()
+	return n.Full
 }
 
-// DescribeChain judges a chain a TLS client was given (leaf first) the way
-// tls-foreign-issuer does, for reports that come from the TLS stack rather
-// than from packets: "trusted", or who issued it and what that means.
-func DescribeChain(chain []*x509.Certificate, opt Options) string {
+// pkixDisplayName is displayName for a name crypto/x509 parsed: a root's.
+func pkixDisplayName(n pkix.Name) string {
+	m := tlswire.NameOf(n)
+	return displayName(&m)
+}
+
+// DescribeChain judges a chain (leaf first, each certificate parsed, as
+// by tlswire.NewCertData) the way tls-foreign-issuer does, for reports on
+// certificates outside a session's verdict: "trusted", or who issued it
+// and what that means.
+func DescribeChain(chain []*tlswire.CertData, opt Options) string {
 	if len(chain) == 0 {
 		return "no certificate"
+	}
+	if slices.ContainsFunc(chain, func(c *tlswire.CertData) bool { return c.Info == nil }) {
+		return "not judged: crypto/x509 cannot parse a certificate of the chain"
 	}
 	v := newTrustStore(opt).verify(chain)
 	switch {

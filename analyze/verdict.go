@@ -227,7 +227,7 @@ func (ctx *Context) tlsVerdict(host string, hf hostFindings) TLSVerdict {
 		v.State = OK
 	}
 	if s.Certificates != nil && len(s.Certificates.Certificates) > 0 {
-		if leaf := s.Certificates.Leaf(); leaf.Cert != nil {
+		if leaf := s.Certificates.Leaf(); leaf.Info != nil {
 			v.Issuer = issuerShort(leaf)
 		}
 	}
@@ -237,7 +237,7 @@ func (ctx *Context) tlsVerdict(host string, hf hostFindings) TLSVerdict {
 // issuerShort names a certificate's issuer briefly: its organisation, else
 // its common name.
 func issuerShort(c *tlswire.Certificate) string {
-	x := c.Cert
+	x := c.Info
 	if len(x.Issuer.Organization) > 0 {
 		return x.Issuer.Organization[0]
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/hex"
 	"encoding/pem"
 	"fmt"
@@ -124,12 +123,12 @@ func (w *pemWriter) session(path string, s *decode.TLSSession) {
 	if m == nil || len(m.Certificates) == 0 {
 		return
 	}
-	var chain []*x509.Certificate
+	var chain []*tlswire.CertData
 	for _, c := range m.Certificates {
-		if c.Cert == nil {
+		if c.Info == nil {
 			break // a verdict needs the parsed chain up to here
 		}
-		chain = append(chain, c.Cert)
+		chain = append(chain, c.CertData)
 	}
 	verdict := "not judged: crypto/x509 cannot parse the leaf"
 	trusted := false
@@ -144,7 +143,7 @@ func (w *pemWriter) session(path string, s *decode.TLSSession) {
 			return
 		}
 		for i, c := range m.Certificates {
-			if i == 0 || c.Cert == nil || !c.Cert.IsCA || w.seen[c.SHA256] {
+			if i == 0 || c.Info == nil || !c.Info.IsCA || w.seen[c.SHA256] {
 				continue
 			}
 			w.seen[c.SHA256] = true
@@ -170,14 +169,14 @@ func (w *pemWriter) session(path string, s *decode.TLSSession) {
 		switch {
 		case i == 0:
 			role = "leaf"
-		case c.Cert != nil && bytes.Equal(c.Cert.RawIssuer, c.Cert.RawSubject):
+		case c.Info != nil && c.Info.SelfIssued():
 			role = "root"
 		}
 		lines := []string{fmt.Sprintf("%s, certificate %d of %d (%s), seen at %s", host, i+1, len(m.Certificates), role, where)}
 		if i == 0 {
 			lines = append(lines, "chain verdict: "+verdict)
 		}
-		if c.Cert == nil && c.Err != nil {
+		if c.Info == nil && c.Err != nil {
 			lines = append(lines, "crypto/x509 cannot parse it: "+oneLine(c.Err.Error(), 200))
 		}
 		w.write(c, lines)

@@ -293,10 +293,12 @@ func printProbe(e *env, res *probe.Result, opt analyze.Options) {
 			}
 			if t := s.TLS; t != nil && len(t.Chain) > 0 {
 				var names []string
-				for _, c := range t.Chain {
+				chain := make([]*tlswire.CertData, len(t.Chain))
+				for i, c := range t.Chain {
 					names = append(names, certName(c))
+					chain[i] = tlswire.NewCertData(c.Raw)
 				}
-				fmt.Fprintf(w, "          certificate: %s — %s\n", strings.Join(names, " ← "), analyze.DescribeChain(t.Chain, opt))
+				fmt.Fprintf(w, "          certificate: %s — %s\n", strings.Join(names, " ← "), analyze.DescribeChain(chain, opt))
 			}
 			if s.Decision != "" {
 				fmt.Fprintf(w, "          %s\n", s.Decision)

@@ -1,13 +1,16 @@
 package tlswire
 
 import (
+	"bytes"
+	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/asn1"
 	"fmt"
+	"net"
 	"slices"
 	"sync"
+	"time"
 
 	"golang.org/x/crypto/cryptobyte"
 )
@@ -27,12 +30,17 @@ type Certificate struct {
 // CertData is a DER certificate and what was parsed of it. Messages refer
 // to it rather than copy it: a capture holds many messages per distinct
 // certificate, and each Certificate is then 32 bytes.
+//
+// It keeps the facts the analysis reads of a certificate ([CertInfo]), not
+// the *x509.Certificate: that struct alone is 1.5 KB, a capture holds a
+// distinct leaf per server, and only the verification of a chain needs
+// it, which [CertData.X509] parses again.
 type CertData struct {
 	// Raw is the DER as sent.
 	Raw []byte
-	// Cert is the parsed certificate, nil when crypto/x509 rejected it.
-	Cert *x509.Certificate
-	// Err is crypto/x509's error, nil when Cert is set.
+	// Info is what crypto/x509 parsed of Raw, nil when it rejected it.
+	Info *CertInfo
+	// Err is crypto/x509's error, nil when Info is set.
 	Err error
 	// SHA256 is the SHA-256 of Raw, the fingerprint reports show.
 	SHA256 [32]byte
@@ -40,6 +48,77 @@ type CertData struct {
 	// the DER even when crypto/x509 rejected the certificate; "" when even
 	// that failed.
 	Subject, Issuer string
+}
+
+// CertInfo is what the analysis reads of a parsed certificate (RFC 5280
+// §4.1) outside the verification of its chain.
+type CertInfo struct {
+	// NotBefore and NotAfter bound the validity (RFC 5280 §4.1.2.5).
+	NotBefore, NotAfter time.Time
+	// DNSNames and IPAddresses are the subjectAltName entries of those
+	// kinds (RFC 5280 §4.2.1.6).
+	DNSNames    []string
+	IPAddresses []net.IP
+	// Subject and Issuer are the parts of the names the analysis words
+	// and matches.
+	Subject, Issuer Name
+	// RawSubject and RawIssuer are the DER names, views into the
+	// CertData's Raw: crypto/x509 finds a parent by its raw subject.
+	RawSubject, RawIssuer []byte
+	// NegativeSerial is the serial number in decimal when it is negative
+	// (crypto/x509 parses one only with GODEBUG=x509negativeserial=1),
+	// "" otherwise.
+	NegativeSerial string
+	// SignatureAlgorithm is the algorithm of the issuer's signature.
+	SignatureAlgorithm x509.SignatureAlgorithm
+	// RSABits is the modulus length of an RSA public key, 0 for other
+	// keys.
+	RSABits int
+	// IsCA is the basic constraints' cA flag (RFC 5280 §4.2.1.9).
+	IsCA bool
+	// HasSAN reports whether the certificate names anything in a
+	// subjectAltName: a DNS name, an IP address, a URI or an email
+	// address. Go refuses a leaf that names its host only in its Common
+	// Name.
+	HasSAN bool
+}
+
+// SelfIssued reports whether the certificate's issuer is its own subject
+// (RFC 5280 §3.2): a root, or a server's self-signed certificate.
+func (c *CertInfo) SelfIssued() bool { return bytes.Equal(c.RawIssuer, c.RawSubject) }
+
+// Name is the parts of a distinguished name (RFC 5280 §4.1.2.4) the
+// analysis words and matches.
+type Name struct {
+	CommonName                       string
+	Organization, OrganizationalUnit []string
+	// Full is the name as pkix.Name.String renders it, kept only when the
+	// name has neither a common name nor an organization, the parts a
+	// short form is made of.
+	Full string
+}
+
+// NameOf takes the parts of n that a Name keeps.
+func NameOf(n pkix.Name) Name {
+	out := Name{CommonName: n.CommonName, Organization: n.Organization, OrganizationalUnit: n.OrganizationalUnit}
+	if n.CommonName == "" && (len(n.Organization) == 0 || n.Organization[0] == "") {
+		out.Full = n.String()
+	}
+	return out
+}
+
+// X509 parses the certificate again with crypto/x509, for the
+// verification of its chain. Each call parses: a caller that needs it
+// often keeps the result.
+func (c *CertData) X509() (*x509.Certificate, error) {
+	return x509.ParseCertificate(c.Raw)
+}
+
+// NewCertData parses a DER certificate the way the decoders do, for a
+// certificate that comes from elsewhere (a TLS stack, a PEM file). The
+// result does not alias der.
+func NewCertData(der []byte) *CertData {
+	return parseDER(slices.Clone(der), sha256.Sum256(der))
 }
 
 // CertificateMsg is a decoded Certificate message: the TLS 1.2 form (RFC
@@ -170,83 +249,35 @@ func (cc *CertCache) Parse(der []byte) Certificate {
 	return Certificate{CertData: d}
 }
 
-// Object identifiers of the extensions crypto/x509's verification reads
-// from Certificate.Extensions (RFC 5280 §4.2.1.6, §4.2.1.10).
-var (
-	oidSubjectAltName   = asn1.ObjectIdentifier{2, 5, 29, 17}
-	oidNameConstraints  = asn1.ObjectIdentifier{2, 5, 29, 30}
-	keptExtensionsByOID = []asn1.ObjectIdentifier{oidSubjectAltName, oidNameConstraints}
-)
-
-// slimExtensions drops from c.Extensions the raw extensions crypto/x509
-// has already parsed into fields, keeping the two its verification reads
-// from the list (subjectAltName to compare chain candidates, and
-// nameConstraints), with shared identifiers. A parsed certificate is kept
-// for the whole analysis, and its list of raw extensions, each with its own
-// identifier, was a quarter of it.
-func slimExtensions(c *x509.Certificate) {
-	kept := c.Extensions[:0:0]
-	for _, e := range c.Extensions {
-		for _, id := range keptExtensionsByOID {
-			if e.Id.Equal(id) {
-				e.Id = id
-				kept = append(kept, e)
-			}
-		}
-	}
-	c.Extensions = kept
-}
-
-// slimFields drops what crypto/x509 parsed that neither its verification
-// nor modsniff reads: the URLs of the authority information access and
-// CRL distribution points extensions (RFC 5280 §4.2.2.1, §4.2.1.13), the
-// policies again as asn1.ObjectIdentifiers (Policies keeps them, and is
-// what verification reads), and the names' attribute lists when slimName
-// finds them redundant.
-func slimFields(c *x509.Certificate) {
-	c.OCSPServer, c.IssuingCertificateURL, c.CRLDistributionPoints = nil, nil, nil
-	c.PolicyIdentifiers = nil
-	slimName(&c.Subject)
-	slimName(&c.Issuer)
-}
-
-// slimName drops n.Names, the list of every attribute of a name, when each
-// of them is also in one of n's fields (RFC 5280 §4.1.2.4: country,
-// organization, organizational unit, locality, province, street address,
-// postal code, common name, serial number). pkix.Name.String, its only
-// reader in crypto/x509, then renders the same string without it.
-func slimName(n *pkix.Name) {
-	if n.ExtraNames != nil {
-		return
-	}
-	for _, atv := range n.Names {
-		t := atv.Type
-		if len(t) != 4 || t[0] != 2 || t[1] != 5 || t[2] != 4 {
-			return
-		}
-		switch t[3] {
-		case 3, 5, 6, 7, 8, 9, 10, 11, 17:
-		default:
-			return
-		}
-	}
-	n.Names = nil
-}
-
 func parseDER(raw []byte, sum [32]byte) *CertData {
 	c := &CertData{Raw: raw, SHA256: sum}
-	c.Cert, c.Err = x509.ParseCertificate(raw)
-	if c.Err != nil {
-		c.Cert = nil
+	x, err := x509.ParseCertificate(raw)
+	if err != nil {
+		c.Err = err
 	} else {
-		slimExtensions(c.Cert)
-		slimFields(c.Cert)
+		c.Info = infoOf(x)
 	}
 	if iss, sub, ok := rawNames(raw); ok {
 		c.Issuer, _ = FormatName(iss)
 		c.Subject, _ = FormatName(sub)
 	}
 	return c
+}
+
+// infoOf takes the facts a CertInfo keeps from a parsed certificate. Its
+// slices and strings are crypto/x509's, which it allocated for them alone.
+func infoOf(x *x509.Certificate) *CertInfo {
+	i := &CertInfo{NotBefore: x.NotBefore, NotAfter: x.NotAfter, DNSNames: x.DNSNames, IPAddresses: x.IPAddresses,
+		Subject: NameOf(x.Subject), Issuer: NameOf(x.Issuer), RawSubject: x.RawSubject, RawIssuer: x.RawIssuer,
+		SignatureAlgorithm: x.SignatureAlgorithm, IsCA: x.IsCA,
+		HasSAN: len(x.DNSNames)+len(x.IPAddresses)+len(x.URIs)+len(x.EmailAddresses) > 0}
+	if x.SerialNumber != nil && x.SerialNumber.Sign() < 0 {
+		i.NegativeSerial = x.SerialNumber.String()
+	}
+	if k, ok := x.PublicKey.(*rsa.PublicKey); ok && k.N != nil {
+		i.RSABits = k.N.BitLen()
+	}
+	return i
 }
 
 // add keeps d and returns the data to use: d, or the one another caller

@@ -48,7 +48,7 @@ func TestCertCacheSharesRepeatedChains(t *testing.T) {
 			t.Error("different leaves")
 		}
 		// The intermediate they have in common is parsed once.
-		if a.Certificates.Certificates[1].Cert != b.Certificates.Certificates[1].Cert {
+		if a.Certificates.Certificates[1].CertData != b.Certificates.Certificates[1].CertData {
 			t.Error("the common intermediate is parsed twice")
 		}
 	})

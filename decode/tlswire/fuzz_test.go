@@ -172,8 +172,8 @@ func FuzzParseCertificate(f *testing.F) {
 			t.Fatal("nil message")
 		}
 		for _, c := range m.Certificates {
-			if (c.Cert == nil) == (c.Err == nil) {
-				t.Fatalf("certificate with both or neither of Cert and Err: %+v", c)
+			if (c.Info == nil) == (c.Err == nil) {
+				t.Fatalf("certificate with both or neither of Info and Err: %+v", c)
 			}
 		}
 		// Only a message that parsed without error is shared.

@@ -349,7 +349,7 @@ func TestRealHandshakeTLS12(t *testing.T) {
 				t.Fatalf("certificates %+v", m)
 			}
 			leaf, inter := m.Certificates[0], m.Certificates[1]
-			if leaf.Cert == nil || leaf.Err != nil || !slices.Equal(leaf.Cert.DNSNames, []string{"proxy.golang.org", "sum.golang.org"}) {
+			if leaf.Info == nil || leaf.Err != nil || !slices.Equal(leaf.Info.DNSNames, []string{"proxy.golang.org", "sum.golang.org"}) {
 				t.Errorf("leaf %+v", leaf)
 			}
 			if leaf.Subject != p.leafName || leaf.Issuer != p.interName || inter.Subject != p.interName || inter.Issuer != p.rootName {

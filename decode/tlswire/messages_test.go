@@ -337,10 +337,10 @@ func TestParseCertificate(t *testing.T) {
 		t.Fatalf("%+v", m)
 	}
 	c0, c2 := m.Certificates[0], m.Certificates[2]
-	if c0.Cert == nil || c0.Subject != p.leafName || c0.Issuer != p.interName || c0.SHA256 != sha256.Sum256(leaf) || m.Leaf() != &m.Certificates[0] {
+	if c0.Info == nil || c0.Subject != p.leafName || c0.Issuer != p.interName || c0.SHA256 != sha256.Sum256(leaf) || m.Leaf() != &m.Certificates[0] {
 		t.Errorf("leaf %+v", c0)
 	}
-	if c2.Cert != nil || c2.Err == nil || !bytes.Equal(c2.Raw, garbage) || c2.Subject != "" {
+	if c2.Info != nil || c2.Err == nil || !bytes.Equal(c2.Raw, garbage) || c2.Subject != "" {
 		t.Errorf("unparseable certificate %+v", c2)
 	}
 	// TLS 1.3 (RFC 8446 §4.4.2): context, then entries with extensions.
@@ -377,7 +377,7 @@ func TestCertCache(t *testing.T) {
 	}
 	a, _ := cc.ParseCertificate(body, false)
 	b, _ := cc.ParseCertificate(body, false)
-	if a.Certificates[0].Cert != b.Certificates[0].Cert {
+	if a.Certificates[0].CertData != b.Certificates[0].CertData {
 		t.Error("the cache parsed a certificate twice")
 	}
 	// Bounded: a third certificate evicts the oldest.
@@ -387,7 +387,7 @@ func TestCertCache(t *testing.T) {
 		t.Errorf("len %d after eviction", cc.Len())
 	}
 	var nilCache *CertCache
-	if c := nilCache.Parse(p.root.Raw); c.Cert == nil || nilCache.Len() != 0 {
+	if c := nilCache.Parse(p.root.Raw); c.Info == nil || nilCache.Len() != 0 {
 		t.Error("a nil cache does not parse")
 	}
 }
