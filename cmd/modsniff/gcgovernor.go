@@ -51,7 +51,7 @@ func newGCGovernor(floor, ceiling int64) *gcGovernor {
 	g := &gcGovernor{floor: floor,
 		sample: []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/memory/classes/total:bytes"},
 			{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/heap/released:bytes"},
-			{Name: "/memory/classes/heap/free:bytes"}}}
+			{Name: "/memory/classes/heap/free:bytes"}, {Name: "/memory/classes/profiling/buckets:bytes"}}}
 	g.ceiling.Store(ceiling)
 	debug.SetMemoryLimit(g.limit(0, 0))
 	g.arm()
@@ -74,8 +74,12 @@ func (g *gcGovernor) arm() {
 		// stacks, metadata. Not the free heap pages: the heap grows
 		// into them first, and counting them raised the limit by what
 		// decoding had just freed, so that analysis and output could
-		// take that much again on top.
-		other := int64(g.sample[1].Value.Uint64()) - int64(g.sample[2].Value.Uint64()) - int64(g.sample[3].Value.Uint64()) - int64(g.sample[4].Value.Uint64())
+		// take that much again on top. Nor the profiler's buckets: the
+		// runtime reserves their hash table whole (1.4 MB) at the first
+		// sampled allocation, which package initialisation makes before
+		// main can turn sampling off, and touches it a page at a time.
+		other := int64(g.sample[1].Value.Uint64()) - int64(g.sample[2].Value.Uint64()) - int64(g.sample[3].Value.Uint64()) -
+			int64(g.sample[4].Value.Uint64()) - int64(g.sample[5].Value.Uint64())
 		debug.SetMemoryLimit(g.limit(live, other))
 		g.arm()
 	}, g)
