@@ -240,7 +240,7 @@ func chainText(chain []*tlswire.CertData) string {
 	for _, c := range chain {
 		parts = append(parts, displayName(&c.Info.Subject))
 	}
-	if top := chain[len(chain)-1].Info; !top.SelfIssued() {
+	if top := chain[len(chain)-1].Info; !top.SelfIssued {
 		parts = append(parts, displayName(&top.Issuer)) // the issuer the server did not send
 	}
 	return strings.Join(parts, " ← ")

@@ -87,7 +87,7 @@ func goPolicyCertProblems(m *tlswire.CertificateMsg) []policyProblem {
 				GoSays: "tls: failed to parse certificate from server: x509: negative serial number", GODEBUG: "x509negativeserial=1"})
 		}
 		// Go never checks a root's self-signature: its algorithm does not matter.
-		selfSigned := c.SelfIssued()
+		selfSigned := c.SelfIssued
 		if weakSignature[c.SignatureAlgorithm] && !selfSigned {
 			out = append(out, policyProblem{What: "a " + c.SignatureAlgorithm.String() + " signature",
 				Detail: fmt.Sprintf("%s (%s) is signed with %s", role, name, c.SignatureAlgorithm),

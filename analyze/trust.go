@@ -61,7 +61,8 @@ func (rs *rootSet) unreachable(chain []*tlswire.CertData) bool {
 		return false
 	}
 	for _, c := range chain {
-		if rs.subjects[string(c.Info.RawIssuer)] || rs.subjects[string(c.Info.RawSubject)] {
+		issuer, subject := c.RawNames()
+		if rs.subjects[string(issuer)] || rs.subjects[string(subject)] {
 			return false
 		}
 	}
@@ -321,7 +322,7 @@ func (ts *trustStore) judge(chain []*tlswire.CertData) *chainVerdict {
 		return v
 	}
 	switch {
-	case len(chain) == 1 && chain[0].Info.SelfIssued():
+	case len(chain) == 1 && chain[0].Info.SelfIssued:
 		v.Class = "self-signed"
 	case publicIssuerName(&chain[len(chain)-1].Info.Issuer) != "":
 		v.Class, v.Claimed = "unknown-public", publicIssuerName(&chain[len(chain)-1].Info.Issuer)
@@ -418,13 +419,14 @@ func (ts *trustStore) impersonated(chain []*tlswire.CertData) string {
 		return x == nil || x.CheckSignatureFrom(r) != nil
 	}
 	for _, c := range chain {
-		for _, r := range bySubject[string(c.Info.RawIssuer)] {
+		issuer, subject := c.RawNames()
+		for _, r := range bySubject[string(issuer)] {
 			if forged(c, r) {
 				return pkixDisplayName(r.Subject)
 			}
 		}
 		// A certificate that copies a public root's subject as its own.
-		for _, r := range bySubject[string(c.Info.RawSubject)] {
+		for _, r := range bySubject[string(subject)] {
 			if !bytes.Equal(c.Raw, r.Raw) && forged(c, r) {
 				return pkixDisplayName(r.Subject)
 			}

@@ -169,7 +169,7 @@ func (w *pemWriter) session(path string, s *decode.TLSSession) {
 		switch {
 		case i == 0:
 			role = "leaf"
-		case c.Info != nil && c.Info.SelfIssued():
+		case c.Info != nil && c.Info.SelfIssued:
 			role = "root"
 		}
 		lines := []string{fmt.Sprintf("%s, certificate %d of %d (%s), seen at %s", host, i+1, len(m.Certificates), role, where)}

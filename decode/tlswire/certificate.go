@@ -62,9 +62,6 @@ type CertInfo struct {
 	// Subject and Issuer are the parts of the names the analysis words
 	// and matches.
 	Subject, Issuer Name
-	// RawSubject and RawIssuer are the DER names, views into the
-	// CertData's Raw: crypto/x509 finds a parent by its raw subject.
-	RawSubject, RawIssuer []byte
 	// NegativeSerial is the serial number in decimal when it is negative
 	// (crypto/x509 parses one only with GODEBUG=x509negativeserial=1),
 	// "" otherwise.
@@ -73,9 +70,12 @@ type CertInfo struct {
 	SignatureAlgorithm x509.SignatureAlgorithm
 	// RSABits is the modulus length of an RSA public key, 0 for other
 	// keys.
-	RSABits int
+	RSABits int32
 	// IsCA is the basic constraints' cA flag (RFC 5280 §4.2.1.9).
 	IsCA bool
+	// SelfIssued reports whether the issuer is the subject, byte for
+	// byte (RFC 5280 §3.2): a root, or a self-signed server certificate.
+	SelfIssued bool
 	// HasSAN reports whether the certificate names anything in a
 	// subjectAltName: a DNS name, an IP address, a URI or an email
 	// address. Go refuses a leaf that names its host only in its Common
@@ -83,9 +83,15 @@ type CertInfo struct {
 	HasSAN bool
 }
 
-// SelfIssued reports whether the certificate's issuer is its own subject
-// (RFC 5280 §3.2): a root, or a server's self-signed certificate.
-func (c *CertInfo) SelfIssued() bool { return bytes.Equal(c.RawIssuer, c.RawSubject) }
+// RawNames returns the DER of the certificate's issuer and subject names
+// (RFC 5280 §4.1.2.4, §4.1.2.6), views into Raw, nil when Raw does not
+// hold them: crypto/x509 finds a parent by its raw subject. They are read
+// again on each call rather than kept, as only judging a new chain needs
+// them.
+func (c *CertData) RawNames() (issuer, subject []byte) {
+	issuer, subject, _ = rawNames(c.Raw)
+	return issuer, subject
+}
 
 // Name is the parts of a distinguished name (RFC 5280 §4.1.2.4) the
 // analysis words and matches.
@@ -268,14 +274,14 @@ func parseDER(raw []byte, sum [32]byte) *CertData {
 // slices and strings are crypto/x509's, which it allocated for them alone.
 func infoOf(x *x509.Certificate) *CertInfo {
 	i := &CertInfo{NotBefore: x.NotBefore, NotAfter: x.NotAfter, DNSNames: x.DNSNames, IPAddresses: x.IPAddresses,
-		Subject: NameOf(x.Subject), Issuer: NameOf(x.Issuer), RawSubject: x.RawSubject, RawIssuer: x.RawIssuer,
+		Subject: NameOf(x.Subject), Issuer: NameOf(x.Issuer), SelfIssued: bytes.Equal(x.RawIssuer, x.RawSubject),
 		SignatureAlgorithm: x.SignatureAlgorithm, IsCA: x.IsCA,
 		HasSAN: len(x.DNSNames)+len(x.IPAddresses)+len(x.URIs)+len(x.EmailAddresses) > 0}
 	if x.SerialNumber != nil && x.SerialNumber.Sign() < 0 {
 		i.NegativeSerial = x.SerialNumber.String()
 	}
 	if k, ok := x.PublicKey.(*rsa.PublicKey); ok && k.N != nil {
-		i.RSABits = k.N.BitLen()
+		i.RSABits = int32(k.N.BitLen())
 	}
 	return i
 }

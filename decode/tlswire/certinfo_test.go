@@ -91,21 +91,16 @@ func TestCertInfoHoldsWhatCryptoX509Parsed(t *testing.T) {
 			if (i.Subject.Full != "") != tc.wantFull || tc.wantFull && i.Subject.Full != want.Subject.String() {
 				t.Errorf("full subject %q, want it %v (%q)", i.Subject.Full, tc.wantFull, want.Subject.String())
 			}
-			if !bytes.Equal(i.RawSubject, want.RawSubject) || !bytes.Equal(i.RawIssuer, want.RawIssuer) || i.SelfIssued() != tc.selfIssued {
+			if iss, sub := d.RawNames(); !bytes.Equal(sub, want.RawSubject) || !bytes.Equal(iss, want.RawIssuer) || i.SelfIssued != tc.selfIssued {
 				t.Error("raw names differ")
 			}
-			if i.HasSAN != tc.wantSAN || i.RSABits != tc.wantRSA || i.IsCA != want.IsCA || i.SignatureAlgorithm != want.SignatureAlgorithm ||
+			if i.HasSAN != tc.wantSAN || int(i.RSABits) != tc.wantRSA || i.IsCA != want.IsCA || i.SignatureAlgorithm != want.SignatureAlgorithm ||
 				i.NegativeSerial != "" {
 				t.Errorf("info %+v", i)
 			}
 			x, err := d.X509()
 			if err != nil || !x.Equal(want) {
 				t.Errorf("X509: %v", err)
-			}
-			// The views into the DER are into the CertData's own copy.
-			if start := uintptr(unsafe.Pointer(unsafe.SliceData(d.Raw))); uintptr(unsafe.Pointer(unsafe.SliceData(i.RawSubject))) < start ||
-				uintptr(unsafe.Pointer(unsafe.SliceData(i.RawSubject))) >= start+uintptr(len(d.Raw)) {
-				t.Error("RawSubject is not a view of Raw")
 			}
 		})
 	}
@@ -122,9 +117,9 @@ func TestCertInfoHoldsWhatCryptoX509Parsed(t *testing.T) {
 
 // TestCertInfoStaysCompact holds CertInfo to the size it was laid out for:
 // one is kept per distinct certificate until the analysis ends, where a
-// parsed x509.Certificate took 1.5 KB.
+// parsed x509.Certificate took 1.5 KB. 288 bytes is a size class of the allocator.
 func TestCertInfoStaysCompact(t *testing.T) {
-	if got := unsafe.Sizeof(CertInfo{}); got > 352 {
-		t.Errorf("CertInfo is %d bytes, more than 352", got)
+	if got := unsafe.Sizeof(CertInfo{}); got > 288 {
+		t.Errorf("CertInfo is %d bytes, more than 288", got)
 	}
 }
