@@ -53,8 +53,7 @@ func ParseAlert(b []byte) (Alert, error) {
 }
 
 // RecordInfo describes one encrypted record: what an analysis without keys
-// can still see. It is kept compact (24 bytes) because every session keeps
-// one per direction (Session.FirstAppData); the packet that carried the
+// can still see (Session.SoleAppDataRecord); the packet that carried the
 // header of a direction's first protected record is DirState.ProtectedFrom.
 type RecordInfo struct {
 	// Type is the outer content type (always application_data in TLS 1.3).
@@ -155,18 +154,14 @@ func (p Phase) String() string {
 // gave up, without looking at record types itself.
 //
 // Its flags are grouped after the references, with the 32-bit record
-// count, so that the two DirStates of a Session take 88 bytes each.
+// count, so that the two DirStates of a Session take 56 bytes each. What
+// only the Conn needs while it decodes (the bytes fed, whether a
+// ChangeCipherSpec came) is kept in the Conn, not here: a Session is kept
+// for the whole analysis.
 type DirState struct {
-	// Bytes counts the bytes fed.
-	Bytes int64
-	// ChangeCipherSpec is the packet of the direction's first
-	// ChangeCipherSpec record (in TLS 1.3 the middlebox-compatibility one).
-	ChangeCipherSpec wire.Ref
 	// ProtectedFrom is the packet carrying the header of the direction's
-	// first protected record; ProtectedBytes counts the bodies of all its
-	// protected records, as declared in their headers.
-	ProtectedFrom  wire.Ref
-	ProtectedBytes int64
+	// first protected record.
+	ProtectedFrom wire.Ref
 	// Finished is the packet that completed the record holding the
 	// direction's Finished (RFC 8446 §4.4.4, RFC 5246 §7.4.9): read in clear
 	// or decrypted, or, without keys, taken from the record layer: in TLS
@@ -243,13 +238,15 @@ type Session struct {
 	// Dirs is the record-layer state of each direction.
 	Dirs [2]DirState
 
-	// FirstAppData is the first protected record of outer type
-	// application_data among the first MaxEncryptedRecords protected
-	// records of each direction, and AppDataAmongFirst the number of such
-	// records among them, counted up to 2: what SoleAppDataRecord needs.
+	// FirstAppDataAt and FirstAppDataLength locate and measure the first
+	// protected record of outer type application_data among the first
+	// MaxEncryptedRecords protected records of each direction (its type
+	// needs no room: it is application_data), and AppDataAmongFirst counts
+	// such records among them up to 2: what SoleAppDataRecord needs.
 	// EncryptedCount counts all protected records (up to math.MaxInt32).
-	FirstAppData   [2]RecordInfo
-	EncryptedCount [2]int32
+	FirstAppDataAt     [2]wire.Ref
+	FirstAppDataLength [2]int32
+	EncryptedCount     [2]int32
 
 	ClientHelloPackets int32
 	// Lost is set for a direction whose record stream could not be followed
@@ -544,7 +541,7 @@ func (s *Session) SoleAppDataRecord(dir Dir) (rec RecordInfo, ok bool) {
 	if s.AppDataAmongFirst[dir&1] != 1 {
 		return RecordInfo{}, false
 	}
-	return s.FirstAppData[dir&1], true
+	return RecordInfo{Type: ContentApplicationData, Length: s.FirstAppDataLength[dir&1], At: s.FirstAppDataAt[dir&1]}, true
 }
 
 // FinishedSeen reports whether dir's Finished was read or inferred (see
