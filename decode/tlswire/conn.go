@@ -58,9 +58,9 @@ type half struct {
 	recOff   int // body bytes consumed so far
 	recStart wire.Ref
 	bytes    int64 // bytes fed
-	recIdx   int // index of the current record among the first MaxEncryptedRecords protected ones, or -1
-	hdrN     int // bytes of hdr held
-	smallN   int // bytes of small held
+	recIdx   int   // index of the current record among the first MaxEncryptedRecords protected ones, or -1
+	hdrN     int   // bytes of hdr held
+	smallN   int   // bytes of small held
 
 	hs        []byte // handshake message being reassembled, header included
 	hsFirstAt wire.Ref
@@ -590,7 +590,7 @@ func (c *Conn) openFailed(h *half, err error, at wire.Ref) {
 // that follow them, to at: the packet that completed the record.
 func (c *Conn) fixRefs(h *half, at wire.Ref) {
 	for i := h.hsFrom; i < len(c.sess.log); i++ {
-		if e := &c.sess.log[i]; Dir(e.from) == h.dir {
+		if e := &c.sess.log[i]; e.from() == h.dir {
 			e.at = at
 			c.sess.follow(e)
 		}

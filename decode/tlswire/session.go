@@ -302,21 +302,48 @@ type SessionExtra struct {
 	Errors []string
 }
 
-// logEntry is one message of a Session's log as the Session keeps it: 32
+// logEntry is one message of a Session's log as the Session keeps it: 24
 // bytes where a Message takes 64, because every session keeps a log and
 // most of its values are the session's views. A message that filled a view
 // (view) takes its value from it; a ServerKeyExchange without error keeps
 // its group in aux; any other value or parse error is in
-// SessionExtra.values, at index aux.
+// SessionExtra.values, at index aux (the log is bounded by maxMessages and
+// a handful of views, so the index fits). The sender, the protected flag,
+// the view and where the value is share one byte (see the methods).
 type logEntry struct {
 	at     wire.Ref
 	length int32
-	aux    uint32
-	from   uint8 // the Dir
+	aux    uint16
 	typ    uint8
-	prot   bool
-	view   uint8 // which view the message filled: viewNone …
-	val    uint8 // where its value is: valNone …
+	bits   uint8 // from (bit 0), prot (bit 1), view (bits 2–4), val (bits 5–6)
+}
+
+// newLogEntry returns the entry of a message of type typ and length
+// length from dir, completed at at, which filled view.
+func newLogEntry(at wire.Ref, length int32, from Dir, typ uint8, prot bool, view uint8) logEntry {
+	e := logEntry{at: at, length: length, typ: typ, bits: uint8(from&1) | view&7<<2}
+	if prot {
+		e.bits |= 2
+	}
+	return e
+}
+
+// from returns the sender of the entry's message.
+func (e *logEntry) from() Dir { return Dir(e.bits & 1) }
+
+// prot reports whether the message travelled protected.
+func (e *logEntry) prot() bool { return e.bits&2 != 0 }
+
+// view returns the view the message filled: viewNone …
+func (e *logEntry) view() uint8 { return e.bits >> 2 & 7 }
+
+// val returns where the message's value is: valNone …
+func (e *logEntry) val() uint8 { return e.bits >> 5 & 3 }
+
+// setVal records that the value is at val, with aux.
+func (e *logEntry) setVal(val uint8, aux uint16) {
+	e.bits = e.bits&^(3<<5) | val&3<<5
+	e.aux = aux
 }
 
 // The views a logged message can fill.
@@ -368,7 +395,7 @@ func (s *Session) viewValue(v uint8) any {
 
 // entry returns the log entry of m, which filled the view view.
 func (s *Session) entry(m *Message, view uint8) logEntry {
-	e := logEntry{at: m.At, length: m.Length, from: uint8(m.From), typ: m.Type, prot: m.Protected, view: view}
+	e := newLogEntry(m.At, m.Length, m.From, m.Type, m.Protected, view)
 	switch v := m.Value.(type) {
 	case nil:
 		if m.Err == nil {
@@ -376,27 +403,27 @@ func (s *Session) entry(m *Message, view uint8) logEntry {
 		}
 	case *ServerKeyExchange:
 		if m.Err == nil {
-			e.val, e.aux = valSKE, uint32(v.Group)
+			e.setVal(valSKE, v.Group)
 			return e
 		}
 	default:
 		if view != viewNone && m.Err == nil && s.viewValue(view) == m.Value {
-			e.val = valView
+			e.setVal(valView, 0)
 			return e
 		}
 	}
 	x := s.extra()
-	e.val, e.aux = valSide, uint32(len(x.values))
+	e.setVal(valSide, uint16(len(x.values)))
 	x.values = append(x.values, loggedValue{m.Value, m.Err})
 	return e
 }
 
 // message returns the logged message of e.
 func (s *Session) message(e *logEntry) Message {
-	m := Message{From: Dir(e.from), Type: e.typ, Protected: e.prot, Length: e.length, At: e.at}
-	switch e.val {
+	m := Message{From: e.from(), Type: e.typ, Protected: e.prot(), Length: e.length, At: e.at}
+	switch e.val() {
 	case valView:
-		m.Value = s.viewValue(e.view)
+		m.Value = s.viewValue(e.view())
 	case valSKE:
 		m.Value = &ServerKeyExchange{Group: uint16(e.aux)}
 	case valSide:
@@ -433,17 +460,20 @@ func (s *Session) entries() []logEntry {
 // helloEntries returns the log entries of the two hello views, as the Conn
 // logs them.
 func (s *Session) helloEntries() [2]logEntry {
-	return [2]logEntry{
-		{at: s.ClientHelloAt, length: s.ClientHello.Length, from: uint8(ClientToServer), typ: TypeClientHello, view: viewClientHello, val: valView},
-		{at: s.ServerHelloAt, length: s.ServerHello.Length, from: uint8(ServerToClient), typ: TypeServerHello, view: viewServerHello, val: valView},
+	e := [2]logEntry{
+		newLogEntry(s.ClientHelloAt, s.ClientHello.Length, ClientToServer, TypeClientHello, false, viewClientHello),
+		newLogEntry(s.ServerHelloAt, s.ServerHello.Length, ServerToClient, TypeServerHello, false, viewServerHello),
 	}
+	e[0].setVal(valView, 0)
+	e[1].setVal(valView, 0)
+	return e
 }
 
 // logged reports whether a message of type typ from dir was logged.
 func (s *Session) logged(dir Dir, typ uint8) bool {
 	log := s.entries()
 	for i := range log {
-		if e := &log[i]; Dir(e.from) == dir && e.typ == typ {
+		if e := &log[i]; e.from() == dir && e.typ == typ {
 			return true
 		}
 	}
@@ -524,7 +554,7 @@ func (s *Session) Errors() []string { return s.rare().Errors }
 func (s *Session) Message(dir Dir, typ uint8) *Message {
 	log := s.entries()
 	for i := range log {
-		if e := &log[i]; Dir(e.from) == dir && e.typ == typ {
+		if e := &log[i]; e.from() == dir && e.typ == typ {
 			m := s.message(e)
 			return &m
 		}
@@ -606,9 +636,9 @@ func (s *Session) HelloNotes() []string {
 func (s *Session) MessageErrors() []string {
 	var out []string
 	for i := range s.log { // a log of the hellos alone has no errors
-		if e := &s.log[i]; e.val == valSide {
+		if e := &s.log[i]; e.val() == valSide {
 			if err := s.Extra.values[e.aux].err; err != nil {
-				out = append(out, e.at.String()+" "+Dir(e.from).String()+": "+err.Error())
+				out = append(out, e.at.String()+" "+e.from().String()+": "+err.Error())
 			}
 		}
 	}
@@ -646,7 +676,7 @@ func (s *Session) ServerALPN() string {
 // follow moves the packet of the view that e filled, if any, to e.at: a
 // message's packet is only known when its record ends.
 func (s *Session) follow(e *logEntry) {
-	switch e.view {
+	switch e.view() {
 	case viewClientHello:
 		s.ClientHelloAt = e.at
 	case viewSecondClientHello:
@@ -662,8 +692,8 @@ func (s *Session) follow(e *logEntry) {
 	case viewEncryptedExtensions:
 		s.Extra.EncryptedExtensionsAt = e.at
 	}
-	if e.typ == TypeFinished && !s.Dirs[e.from&1].FinishedInferred {
-		s.Dirs[e.from&1].Finished = e.at
+	if d := e.from(); e.typ == TypeFinished && !s.Dirs[d].FinishedInferred {
+		s.Dirs[d].Finished = e.at
 	}
 }
 
