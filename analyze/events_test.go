@@ -185,7 +185,7 @@ func tlsSession(spec sessionSpec) *decode.TLSSession {
 	for i, r := range spec.clientRecs { // as the decoder keeps them
 		if i < tlswire.MaxEncryptedRecords && r.Type == tlswire.ContentApplicationData {
 			if s.AppDataAmongFirst[0] == 0 {
-				s.FirstAppData[0] = r
+				s.FirstAppDataAt[0], s.FirstAppDataLength[0] = r.At, r.Length
 			}
 			s.AppDataAmongFirst[0] = min(s.AppDataAmongFirst[0]+1, 2)
 		}

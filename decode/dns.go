@@ -182,7 +182,7 @@ func (d *Decoder) dnsMessage(src, dst netip.AddrPort, tcp bool, payload []byte, 
 		qtype = m.Question[0].Qtype
 	}
 	if !m.Response {
-		d.dnsQuery(src, dst, tcp, &m, name, qtype, ip, malformed, at)
+		d.dnsQuery(src, dst, tcp, &m, name, qtype, malformed, at)
 		return
 	}
 	client, server := dst, src
@@ -239,7 +239,7 @@ func (d *Decoder) dnsMessage(src, dst netip.AddrPort, tcp bool, payload []byte, 
 }
 
 // dnsQuery files a query: a new transaction, or a retry of a live one.
-func (d *Decoder) dnsQuery(src, dst netip.AddrPort, tcp bool, m *dns.Msg, name string, qtype uint16, ip IPInfo, malformed string, at capture.Ref) {
+func (d *Decoder) dnsQuery(src, dst netip.AddrPort, tcp bool, m *dns.Msg, name string, qtype uint16, malformed string, at capture.Ref) {
 	lname := strings.ToLower(name)
 	if st := d.dnsByQuestion(src, dst, tcp, m.Id, lname, qtype); st != nil && !st.ex.Query.IsZero() && at.Time().Sub(st.lastTime()) < 30*time.Second {
 		st.last = at.Time().UnixNano()
@@ -253,7 +253,6 @@ func (d *Decoder) dnsQuery(src, dst netip.AddrPort, tcp bool, m *dns.Msg, name s
 		return
 	}
 	ex.Query = at
-	ex.QueryIP = ip
 	ex.RD = m.RecursionDesired
 	if malformed != "" {
 		ex.extra().Malformed = malformed

@@ -72,7 +72,8 @@ type IPInfo struct {
 // (RFC 1035 §7), keyed by client, server, transport, ID and question. A
 // second response that differs from the first is kept: that is how an
 // injected answer shows. The fields are ordered to leave no padding: every
-// transaction is kept until the analysis ends.
+// transaction is kept until the analysis ends. The query's IP header is
+// not kept (nothing reads it; a response's is, in DNSResponse.IP).
 type DNSExchange struct {
 	Client, Server netip.AddrPort
 	// Name is the question name without the trailing dot, as sent.
@@ -92,8 +93,7 @@ type DNSExchange struct {
 	QType uint16
 	// EDNS is the advertised UDP payload size (0 without an OPT record,
 	// RFC 6891 §6.2.3).
-	EDNS    uint16
-	QueryIP IPInfo
+	EDNS uint16
 	// RD reports the recursion-desired bit of the query.
 	RD        bool
 	Transport DNSTransport

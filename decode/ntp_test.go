@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // ntpMsg builds an NTP packet (RFC 5905 §7.3) of the given version and
@@ -43,6 +44,31 @@ func TestNTPRequestsAndRepliesAreMatched(t *testing.T) {
 	}
 	if y := ev.NTP[1]; y.Server != silent || !y.Response.IsZero() {
 		t.Errorf("unanswered exchange %+v", y)
+	}
+}
+
+// TestNTPExchangeKeepsTheKissCode checks that the kiss code of a
+// stratum-0 reply, kept in four bytes, reads back as the code, and that
+// a reply of another stratum, or one whose code is not letters, has none.
+func TestNTPExchangeKeepsTheKissCode(t *testing.T) {
+	if s := unsafe.Sizeof(NTPExchange{}); s > 128 {
+		t.Errorf("NTPExchange is %d bytes, more than 128", s)
+	}
+	w := newWire(t)
+	client := netip.MustParseAddrPort("10.0.0.2:123")
+	servers := []netip.AddrPort{netip.MustParseAddrPort("192.0.2.1:123"), netip.MustParseAddrPort("192.0.2.2:123"), netip.MustParseAddrPort("192.0.2.3:123")}
+	for i, reply := range [][]byte{ntpMsg(4, 4, 0, "RATE", time.Time{}), ntpMsg(4, 4, 3, "GPS\x00", time.Time{}), ntpMsg(4, 4, 0, "\x01\x02ab", time.Time{})} {
+		w.udp(client, servers[i], ntpMsg(4, 3, 0, "", time.Time{}))
+		w.udp(servers[i], client, reply)
+	}
+	ev := w.d.Finish()
+	if len(ev.NTP) != 3 {
+		t.Fatalf("%d NTP exchanges, want 3", len(ev.NTP))
+	}
+	for i, want := range []string{"RATE", "", ""} {
+		if x := ev.NTP[i]; x.Kiss() != want || x.Response.IsZero() {
+			t.Errorf("exchange with %v: kiss %q, want %q (answered %v)", x.Server, x.Kiss(), want, !x.Response.IsZero())
+		}
 	}
 }
 

@@ -590,6 +590,7 @@ func (s *Sharded) merge() *Events {
 			out.Notes = append(out.Notes, d.ev.Notes[j])
 		}
 	}
+	out.TLS = withCap[*TLSSession](nKept) // exact too: the list lives as long as the events
 	for _, t := range tls {
 		if kept[t] {
 			out.TLS = append(out.TLS, t)

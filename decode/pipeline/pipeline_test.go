@@ -142,3 +142,25 @@ func TestStandardInputIsNeededForDash(t *testing.T) {
 		t.Error("reading - without standard input succeeded")
 	}
 }
+
+// TestMergeOfOneInputSharesItsEventsWithoutLettingAppendsThrough checks
+// that the events of a single input are handed on as they are, empty lists
+// as nil like a copy would give, and that appending to a merged list
+// leaves the input's own untouched.
+func TestMergeOfOneInputSharesItsEventsWithoutLettingAppendsThrough(t *testing.T) {
+	c1, c2 := &decode.TCPConn{}, &decode.TCPConn{}
+	tcp := make([]*decode.TCPConn, 2, 8)
+	tcp[0], tcp[1] = c1, c2
+	in := &Input{Events: &decode.Events{TCP: tcp, DNS: []*decode.DNSExchange{}, Stats: []decode.Stats{{Packets: 3}}}}
+	got := Merge([]*Input{in})
+	if len(got.TCP) != 2 || got.TCP[0] != c1 || got.TCP[1] != c2 || &got.TCP[0] != &tcp[0] {
+		t.Fatalf("merged connections %v, want the input's own list", got.TCP)
+	}
+	if got.DNS != nil || got.TLS != nil || len(got.Stats) != 1 || got.Stats[0].Packets != 3 {
+		t.Errorf("merged DNS %#v TLS %#v stats %+v, want nil, nil and the input's", got.DNS, got.TLS, got.Stats)
+	}
+	got.TCP = append(got.TCP, &decode.TCPConn{})
+	if tcp[:3][2] != nil {
+		t.Error("an append to the merged list wrote into the input's")
+	}
+}

@@ -16,7 +16,10 @@ const maxALPN = 32
 // ClientHello is a decoded ClientHello message (RFC 8446 §4.1.2, RFC 5246
 // §7.4.1.2), or the SSLv2-compatible CLIENT-HELLO of RFC 5246 Appendix E.2
 // (then SSLv2 is set). Lists keep the wire order and include GREASE values
-// (RFC 8701); nothing in it aliases the parsed bytes.
+// (RFC 8701); nothing in it aliases the parsed bytes. The
+// legacy_session_id is read (and noted when oversized) but not kept:
+// nothing reads it, a TLS 1.3 client fills it with 32 random bytes per
+// connection, and every session keeps its hello until the analysis ends.
 type ClientHello struct {
 	// LegacyVersion is client_version (legacy_version in TLS 1.3).
 	LegacyVersion uint16
@@ -25,9 +28,6 @@ type ClientHello struct {
 	// that fills the padding after Random, because every session keeps a
 	// hello).
 	Length int32
-	// SessionID is legacy_session_id; a hello kept through an Interner
-	// has none (see [Interner.Hello]).
-	SessionID []byte
 	// ServerName is the first host_name of server_name (RFC 6066 §3), "" if none.
 	ServerName string
 	// Notes records legal-but-odd and malformed-but-skippable details:
@@ -158,8 +158,7 @@ func (ch *ClientHello) note(format string, args ...any) {
 func ParseClientHello(body []byte) (*ClientHello, error) { return parseClientHello(body, nil) }
 
 // parseClientHello is ParseClientHello with the lists of the profile built
-// in sc's arrays, and without the session ID, when sc is set (see
-// helloScratch).
+// in sc's arrays when sc is set (see helloScratch).
 func parseClientHello(body []byte, sc *helloScratch) (*ClientHello, error) {
 	s := cryptobyte.String(body)
 	ch := &ClientHello{Length: int32(len(body))}
@@ -181,9 +180,6 @@ func parseClientHello(body []byte, sc *helloScratch) (*ClientHello, error) {
 	}
 	if len(sid) > 32 {
 		ch.note("legacy_session_id of %d bytes exceeds 32", len(sid))
-	}
-	if sc == nil {
-		ch.SessionID = slices.Clone([]byte(sid))
 	}
 	var err error
 	if ch.CipherSuites, err = readUint16List(&s, 2, sc.u16(scSuites)); err != nil {
@@ -535,7 +531,6 @@ func ParseSSLv2ClientHello(msg []byte) (*ClientHello, error) {
 	if !s.ReadBytes((*[]byte)(&sid), int(sidLen)) {
 		return ch, perr(msgSSLv2ClientHello, "session_id", ErrTruncated)
 	}
-	ch.SessionID = slices.Clone([]byte(sid))
 	if !s.ReadBytes((*[]byte)(&chal), int(chalLen)) {
 		return ch, perr(msgSSLv2ClientHello, "challenge", ErrTruncated)
 	}

@@ -57,9 +57,10 @@ type half struct {
 	remain   int // body bytes still to come
 	recOff   int // body bytes consumed so far
 	recStart wire.Ref
-	recIdx   int // index of the current record among the first MaxEncryptedRecords protected ones, or -1
-	hdrN     int // bytes of hdr held
-	smallN   int // bytes of small held
+	bytes    int64 // bytes fed
+	recIdx   int   // index of the current record among the first MaxEncryptedRecords protected ones, or -1
+	hdrN     int   // bytes of hdr held
+	smallN   int   // bytes of small held
 
 	hs        []byte // handshake message being reassembled, header included
 	hsFirstAt wire.Ref
@@ -89,7 +90,8 @@ type half struct {
 	// Session.Dirs; records from the next header on are protected from
 	// PhaseProtected on.
 	phase     Phase
-	firstApp  bool // the current record is the direction's Session.FirstAppData
+	firstApp  bool // the current record is the direction's Session.FirstAppDataAt
+	ccsSeen   bool // a ChangeCipherSpec record was seen
 	dropRest  bool // the rest of this handshake record is ignored
 	ccsCompat bool // a ChangeCipherSpec taken as TLS 1.3 middlebox compatibility was seen
 	hsStopped bool
@@ -140,7 +142,7 @@ type ConnOptions struct {
 // (its middlebox-compatibility ChangeCipherSpec, RFC 8446 Appendix D.4,
 // changes nothing). Protected records are skipped by counting, without
 // copying; the first of type application_data among the first
-// MaxEncryptedRecords of each direction is described in Session.FirstAppData.
+// MaxEncryptedRecords of each direction is described in Session.FirstAppDataAt.
 //
 // A Conn is not safe for concurrent use.
 type Conn struct {
@@ -210,7 +212,7 @@ func (c *Conn) Feed(dir Dir, data []byte, at wire.Ref) {
 	if h.phase == PhaseLost {
 		return
 	}
-	c.sess.Dirs[dir].Bytes += int64(len(data))
+	h.bytes += int64(len(data))
 	if dir == ClientToServer && c.sess.ClientHello == nil && (at.Packet != h.lastPkt.Packet || at.Input != h.lastPkt.Input) {
 		h.lastPkt = at
 		h.pkts++
@@ -320,7 +322,7 @@ func (c *Conn) startRecord(h *half, hdr []byte, at wire.Ref) {
 			c.stop(h, at, "record_overflow: %s record of %d bytes exceeds %d", ContentTypeName(typ), n, MaxRecordLength)
 			return
 		}
-		c.stop(h, at, "invalid record header % x after %d bytes", hdr, c.sess.Dirs[h.dir].Bytes)
+		c.stop(h, at, "invalid record header % x after %d bytes", hdr, h.bytes)
 		return
 	}
 	h.typ, h.recLen, h.remain = typ, n, n
@@ -383,12 +385,11 @@ func (c *Conn) protected(h *half) {
 	if c.sess.EncryptedCount[h.dir] < math.MaxInt32 {
 		c.sess.EncryptedCount[h.dir]++
 	}
-	st.ProtectedBytes += int64(n)
 	if k := c.sess.EncryptedCount[h.dir]; k <= MaxEncryptedRecords {
 		h.recIdx = int(k) - 1
 		if h.typ == ContentApplicationData {
 			if na := &c.sess.AppDataAmongFirst[h.dir]; *na == 0 {
-				c.sess.FirstAppData[h.dir] = RecordInfo{Type: h.typ, Length: int32(n)}
+				c.sess.FirstAppDataLength[h.dir] = int32(n)
 				h.firstApp, *na = true, 1
 			} else {
 				*na = 2
@@ -504,7 +505,7 @@ func (c *Conn) endRecord(h *half, at wire.Ref) {
 	mode := h.mode
 	h.mode = modeNone
 	if h.firstApp {
-		c.sess.FirstAppData[h.dir].At = at
+		c.sess.FirstAppDataAt[h.dir] = at
 	}
 	defer c.fixRefs(h, at)
 	switch mode {
@@ -589,7 +590,7 @@ func (c *Conn) openFailed(h *half, err error, at wire.Ref) {
 // that follow them, to at: the packet that completed the record.
 func (c *Conn) fixRefs(h *half, at wire.Ref) {
 	for i := h.hsFrom; i < len(c.sess.log); i++ {
-		if e := &c.sess.log[i]; Dir(e.from) == h.dir {
+		if e := &c.sess.log[i]; e.from() == h.dir {
 			e.at = at
 			c.sess.follow(e)
 		}
@@ -621,7 +622,7 @@ func (c *Conn) inferRecord(h *half, at wire.Ref) {
 			return
 		}
 	} else {
-		if h.typ == ContentHandshake && st.Finished.IsZero() && !st.ChangeCipherSpec.IsZero() {
+		if h.typ == ContentHandshake && st.Finished.IsZero() && h.ccsSeen {
 			st.Finished, st.FinishedInferred = at, true
 			return
 		}
@@ -711,9 +712,7 @@ func (c *Conn) smallRecord(h *half, at wire.Ref) {
 	body := h.small[:h.smallN]
 	switch h.typ {
 	case ContentChangeCipherSpec:
-		if st := &c.sess.Dirs[h.dir]; st.ChangeCipherSpec.IsZero() {
-			st.ChangeCipherSpec = at
-		}
+		h.ccsSeen = true
 		if h.recLen != 1 || body[0] != 1 {
 			c.note(h.dir, at, "ChangeCipherSpec record of %d bytes starting % x", h.recLen, body)
 		}

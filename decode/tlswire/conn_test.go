@@ -65,8 +65,8 @@ func TestConnTLS12(t *testing.T) {
 	if !slices.Equal(types, []uint8{1, 2, 11, 12, 14, 16}) {
 		t.Errorf("handshake messages %v", types)
 	}
-	if ccsAt(s) != [2]capture.Ref{ref(4), ref(5)} || protectedFrom(s) != [2]capture.Ref{ref(4), ref(5)} {
-		t.Errorf("ccs %v encrypted %v", ccsAt(s), protectedFrom(s))
+	if !c.h[0].ccsSeen || !c.h[1].ccsSeen || protectedFrom(s) != [2]capture.Ref{ref(4), ref(5)} {
+		t.Errorf("ccs seen %v/%v encrypted %v", c.h[0].ccsSeen, c.h[1].ccsSeen, protectedFrom(s))
 	}
 	// Finished is the first protected record after each CCS (type
 	// handshake); application data the records of type application_data.
@@ -78,14 +78,16 @@ func TestConnTLS12(t *testing.T) {
 	// Each side's protected records are its Finished (handshake), one of
 	// application data and, from the server, an alert.
 	wantApp := [2]RecordInfo{{ContentApplicationData, 100, ref(6)}, {ContentApplicationData, 3000, ref(7)}}
-	if s.FirstAppData != wantApp || s.AppDataAmongFirst != [2]uint8{1, 1} {
-		t.Errorf("first application data records %v (%v)", s.FirstAppData, s.AppDataAmongFirst)
+	if s.FirstAppDataAt != [2]capture.Ref{ref(6), ref(7)} || s.FirstAppDataLength != [2]int32{100, 3000} || s.AppDataAmongFirst != [2]uint8{1, 1} {
+		t.Errorf("first application data records at %v of %v (%v)", s.FirstAppDataAt, s.FirstAppDataLength, s.AppDataAmongFirst)
 	}
-	if r, ok := s.SoleAppDataRecord(ServerToClient); !ok || r != wantApp[1] {
-		t.Errorf("sole application data record %v %v", r, ok)
+	for d := range 2 {
+		if r, ok := s.SoleAppDataRecord(Dir(d)); !ok || r != wantApp[d] {
+			t.Errorf("%v: sole application data record %v %v", Dir(d), r, ok)
+		}
 	}
-	if s.EncryptedCount != [2]int32{2, 3} || protectedBytes(s) != [2]int64{140, 3066} {
-		t.Errorf("counts %v bytes %v", s.EncryptedCount, protectedBytes(s))
+	if s.EncryptedCount != [2]int32{2, 3} {
+		t.Errorf("counts %v", s.EncryptedCount)
 	}
 	if len(s.Alerts) != 1 || s.Alerts[0] != (Alert{From: ServerToClient, Encrypted: true, At: ref(8)}) || s.Alerts[0].Name() != "encrypted" {
 		t.Errorf("alerts %v", s.Alerts)
@@ -150,8 +152,8 @@ func TestConnLimits(t *testing.T) {
 		if len(s.Errors()) != 1 || !strings.Contains(s.Errors()[0], "certificate message of 70000 bytes exceeds the 65536-byte reassembly limit") {
 			t.Errorf("errors %q", s.Errors())
 		}
-		if s.Dirs[1].ChangeCipherSpec != ref(3) || s.Lost[1] {
-			t.Errorf("the record layer stopped too: ccs %v lost %v", ccsAt(s), s.Lost)
+		if !c.h[ServerToClient].ccsSeen || s.Lost[1] {
+			t.Errorf("the record layer stopped too: ccs seen %v lost %v", c.h[ServerToClient].ccsSeen, s.Lost)
 		}
 	})
 	t.Run("record over 2^14+2048", func(t *testing.T) {
@@ -233,8 +235,8 @@ func TestConnGap(t *testing.T) {
 		s := c.Session()
 		// Inside a record skipped by counting, a gap costs nothing and is
 		// not noted (snap-length captures are full of them).
-		if s.Lost[1] || s.EncryptedCount[1] != 3 || s.FirstAppData[1].At != ref(9) || s.AppDataAmongFirst[1] != 2 || len(s.Notes()) != 0 {
-			t.Errorf("lost %v count %d records %v (%v) notes %q", s.Lost, s.EncryptedCount, s.FirstAppData[1], s.AppDataAmongFirst, s.Notes())
+		if s.Lost[1] || s.EncryptedCount[1] != 3 || s.FirstAppDataAt[1] != ref(9) || s.AppDataAmongFirst[1] != 2 || len(s.Notes()) != 0 {
+			t.Errorf("lost %v count %d records at %v (%v) notes %q", s.Lost, s.EncryptedCount, s.FirstAppDataAt, s.AppDataAmongFirst, s.Notes())
 		}
 		if _, ok := s.SoleAppDataRecord(ServerToClient); ok {
 			t.Error("two records of application data taken as one")
@@ -335,8 +337,8 @@ func TestConnTLS13CompatCCS(t *testing.T) {
 			record(ContentApplicationData, make([]byte, 2000))), ref(2))
 		c.Feed(ClientToServer, cat(record(ContentChangeCipherSpec, hx("01")), record(ContentApplicationData, make([]byte, 53))), ref(3))
 		s := c.Session()
-		if protectedFrom(s) != [2]capture.Ref{ref(3), ref(2)} || s.EncryptedCount != [2]int32{1, 1} || ccsAt(s) != [2]capture.Ref{ref(3), ref(2)} {
-			t.Errorf("encrypted at %v count %v ccs %v", protectedFrom(s), s.EncryptedCount, ccsAt(s))
+		if protectedFrom(s) != [2]capture.Ref{ref(3), ref(2)} || s.EncryptedCount != [2]int32{1, 1} || !c.h[0].ccsSeen || !c.h[1].ccsSeen {
+			t.Errorf("encrypted at %v count %v ccs seen %v/%v", protectedFrom(s), s.EncryptedCount, c.h[0].ccsSeen, c.h[1].ccsSeen)
 		}
 	})
 }
@@ -440,8 +442,8 @@ func TestConnFillsTheSessionItIsGiven(t *testing.T) {
 		t.Fatalf("Session() = %p, want the given %p", c.Session(), &s)
 	}
 	c.Feed(ClientToServer, []byte{22, 3, 1, 0, 5, 1, 0, 0, 1, 0}, ref(1))
-	if s.Dirs[ClientToServer].Bytes != 10 {
-		t.Errorf("the given Session was not filled: %+v", s.Dirs[ClientToServer])
+	if c.h[ClientToServer].bytes != 10 || s.Dirs[ClientToServer].Phase != PhasePlain {
+		t.Errorf("the given Session was not filled: %+v after %d bytes", s.Dirs[ClientToServer], c.h[ClientToServer].bytes)
 	}
 	if NewConn(ConnOptions{}).Session() == nil {
 		t.Error("no Session without one given")

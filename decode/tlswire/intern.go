@@ -115,14 +115,11 @@ const maxProfileKey = 1 << 10
 
 // Hello gives ch the profile an earlier hello that offered the same
 // already has, or else replaces the profile's lists and names by shared
-// copies and keeps it for the next hellos; nil in does nothing. It drops
-// the legacy session ID, which nothing reads once the hello is parsed and
-// which a TLS 1.3 client fills with 32 random bytes per connection.
+// copies and keeps it for the next hellos; nil in does nothing.
 func (in *Interner) Hello(ch *ClientHello) {
 	if in == nil || ch == nil || ch.HelloProfile == nil {
 		return
 	}
-	ch.SessionID = nil
 	ch.ServerName = in.str(ch.ServerName)
 	k, keyed := in.profileKey(ch.HelloProfile)
 	if keyed {

@@ -4,8 +4,10 @@ import (
 	"errors"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/modsniff/modsniff/capture"
+	"github.com/modsniff/modsniff/decode/wire"
 )
 
 // TestCompactLogGivesBackEveryMessage checks the log a Session keeps in
@@ -99,5 +101,26 @@ func TestHelloOnlyLogIsTheViews(t *testing.T) {
 	}
 	if m := s.Message(ServerToClient, TypeServerHello); m == nil || m.Length != s.ServerHello.Length {
 		t.Errorf("ServerHello %+v", m)
+	}
+}
+
+// TestLogEntryKeepsEveryFieldInItsByte checks that the sender, the
+// protected flag, the view and the place of the value, which a log entry
+// packs into one byte, read back as they were set, with every other field.
+func TestLogEntryKeepsEveryFieldInItsByte(t *testing.T) {
+	at := wire.NewRef(3, 1234, time.Unix(1700000000, 42))
+	for _, from := range []Dir{ClientToServer, ServerToClient} {
+		for _, prot := range []bool{false, true} {
+			for view := viewNone; view <= viewEncryptedExtensions; view++ {
+				for val := valNone; val <= valSide; val++ {
+					e := newLogEntry(at, 1<<24-1, from, TypeCertificate, prot, view)
+					e.setVal(val, 0xfffe)
+					if e.from() != from || e.prot() != prot || e.view() != view || e.val() != val ||
+						e.at != at || e.length != 1<<24-1 || e.typ != TypeCertificate || e.aux != 0xfffe {
+						t.Errorf("entry %+v reads from %v prot %v view %d val %d, want %v %v %d %d", e, e.from(), e.prot(), e.view(), e.val(), from, prot, view, val)
+					}
+				}
+			}
+		}
 	}
 }

@@ -53,8 +53,7 @@ func ParseAlert(b []byte) (Alert, error) {
 }
 
 // RecordInfo describes one encrypted record: what an analysis without keys
-// can still see. It is kept compact (24 bytes) because every session keeps
-// one per direction (Session.FirstAppData); the packet that carried the
+// can still see (Session.SoleAppDataRecord); the packet that carried the
 // header of a direction's first protected record is DirState.ProtectedFrom.
 type RecordInfo struct {
 	// Type is the outer content type (always application_data in TLS 1.3).
@@ -155,18 +154,14 @@ func (p Phase) String() string {
 // gave up, without looking at record types itself.
 //
 // Its flags are grouped after the references, with the 32-bit record
-// count, so that the two DirStates of a Session take 88 bytes each.
+// count, so that the two DirStates of a Session take 56 bytes each. What
+// only the Conn needs while it decodes (the bytes fed, whether a
+// ChangeCipherSpec came) is kept in the Conn, not here: a Session is kept
+// for the whole analysis.
 type DirState struct {
-	// Bytes counts the bytes fed.
-	Bytes int64
-	// ChangeCipherSpec is the packet of the direction's first
-	// ChangeCipherSpec record (in TLS 1.3 the middlebox-compatibility one).
-	ChangeCipherSpec wire.Ref
 	// ProtectedFrom is the packet carrying the header of the direction's
-	// first protected record; ProtectedBytes counts the bodies of all its
-	// protected records, as declared in their headers.
-	ProtectedFrom  wire.Ref
-	ProtectedBytes int64
+	// first protected record.
+	ProtectedFrom wire.Ref
 	// Finished is the packet that completed the record holding the
 	// direction's Finished (RFC 8446 §4.4.4, RFC 5246 §7.4.9): read in clear
 	// or decrypted, or, without keys, taken from the record layer: in TLS
@@ -243,13 +238,15 @@ type Session struct {
 	// Dirs is the record-layer state of each direction.
 	Dirs [2]DirState
 
-	// FirstAppData is the first protected record of outer type
-	// application_data among the first MaxEncryptedRecords protected
-	// records of each direction, and AppDataAmongFirst the number of such
-	// records among them, counted up to 2: what SoleAppDataRecord needs.
+	// FirstAppDataAt and FirstAppDataLength locate and measure the first
+	// protected record of outer type application_data among the first
+	// MaxEncryptedRecords protected records of each direction (its type
+	// needs no room: it is application_data), and AppDataAmongFirst counts
+	// such records among them up to 2: what SoleAppDataRecord needs.
 	// EncryptedCount counts all protected records (up to math.MaxInt32).
-	FirstAppData   [2]RecordInfo
-	EncryptedCount [2]int32
+	FirstAppDataAt     [2]wire.Ref
+	FirstAppDataLength [2]int32
+	EncryptedCount     [2]int32
 
 	ClientHelloPackets int32
 	// Lost is set for a direction whose record stream could not be followed
@@ -305,21 +302,48 @@ type SessionExtra struct {
 	Errors []string
 }
 
-// logEntry is one message of a Session's log as the Session keeps it: 32
+// logEntry is one message of a Session's log as the Session keeps it: 24
 // bytes where a Message takes 64, because every session keeps a log and
 // most of its values are the session's views. A message that filled a view
 // (view) takes its value from it; a ServerKeyExchange without error keeps
 // its group in aux; any other value or parse error is in
-// SessionExtra.values, at index aux.
+// SessionExtra.values, at index aux (the log is bounded by maxMessages and
+// a handful of views, so the index fits). The sender, the protected flag,
+// the view and where the value is share one byte (see the methods).
 type logEntry struct {
 	at     wire.Ref
 	length int32
-	aux    uint32
-	from   uint8 // the Dir
+	aux    uint16
 	typ    uint8
-	prot   bool
-	view   uint8 // which view the message filled: viewNone …
-	val    uint8 // where its value is: valNone …
+	bits   uint8 // from (bit 0), prot (bit 1), view (bits 2–4), val (bits 5–6)
+}
+
+// newLogEntry returns the entry of a message of type typ and length
+// length from dir, completed at at, which filled view.
+func newLogEntry(at wire.Ref, length int32, from Dir, typ uint8, prot bool, view uint8) logEntry {
+	e := logEntry{at: at, length: length, typ: typ, bits: uint8(from&1) | view&7<<2}
+	if prot {
+		e.bits |= 2
+	}
+	return e
+}
+
+// from returns the sender of the entry's message.
+func (e *logEntry) from() Dir { return Dir(e.bits & 1) }
+
+// prot reports whether the message travelled protected.
+func (e *logEntry) prot() bool { return e.bits&2 != 0 }
+
+// view returns the view the message filled: viewNone …
+func (e *logEntry) view() uint8 { return e.bits >> 2 & 7 }
+
+// val returns where the message's value is: valNone …
+func (e *logEntry) val() uint8 { return e.bits >> 5 & 3 }
+
+// setVal records that the value is at val, with aux.
+func (e *logEntry) setVal(val uint8, aux uint16) {
+	e.bits = e.bits&^(3<<5) | val&3<<5
+	e.aux = aux
 }
 
 // The views a logged message can fill.
@@ -371,7 +395,7 @@ func (s *Session) viewValue(v uint8) any {
 
 // entry returns the log entry of m, which filled the view view.
 func (s *Session) entry(m *Message, view uint8) logEntry {
-	e := logEntry{at: m.At, length: m.Length, from: uint8(m.From), typ: m.Type, prot: m.Protected, view: view}
+	e := newLogEntry(m.At, m.Length, m.From, m.Type, m.Protected, view)
 	switch v := m.Value.(type) {
 	case nil:
 		if m.Err == nil {
@@ -379,27 +403,27 @@ func (s *Session) entry(m *Message, view uint8) logEntry {
 		}
 	case *ServerKeyExchange:
 		if m.Err == nil {
-			e.val, e.aux = valSKE, uint32(v.Group)
+			e.setVal(valSKE, v.Group)
 			return e
 		}
 	default:
 		if view != viewNone && m.Err == nil && s.viewValue(view) == m.Value {
-			e.val = valView
+			e.setVal(valView, 0)
 			return e
 		}
 	}
 	x := s.extra()
-	e.val, e.aux = valSide, uint32(len(x.values))
+	e.setVal(valSide, uint16(len(x.values)))
 	x.values = append(x.values, loggedValue{m.Value, m.Err})
 	return e
 }
 
 // message returns the logged message of e.
 func (s *Session) message(e *logEntry) Message {
-	m := Message{From: Dir(e.from), Type: e.typ, Protected: e.prot, Length: e.length, At: e.at}
-	switch e.val {
+	m := Message{From: e.from(), Type: e.typ, Protected: e.prot(), Length: e.length, At: e.at}
+	switch e.val() {
 	case valView:
-		m.Value = s.viewValue(e.view)
+		m.Value = s.viewValue(e.view())
 	case valSKE:
 		m.Value = &ServerKeyExchange{Group: uint16(e.aux)}
 	case valSide:
@@ -436,17 +460,20 @@ func (s *Session) entries() []logEntry {
 // helloEntries returns the log entries of the two hello views, as the Conn
 // logs them.
 func (s *Session) helloEntries() [2]logEntry {
-	return [2]logEntry{
-		{at: s.ClientHelloAt, length: s.ClientHello.Length, from: uint8(ClientToServer), typ: TypeClientHello, view: viewClientHello, val: valView},
-		{at: s.ServerHelloAt, length: s.ServerHello.Length, from: uint8(ServerToClient), typ: TypeServerHello, view: viewServerHello, val: valView},
+	e := [2]logEntry{
+		newLogEntry(s.ClientHelloAt, s.ClientHello.Length, ClientToServer, TypeClientHello, false, viewClientHello),
+		newLogEntry(s.ServerHelloAt, s.ServerHello.Length, ServerToClient, TypeServerHello, false, viewServerHello),
 	}
+	e[0].setVal(valView, 0)
+	e[1].setVal(valView, 0)
+	return e
 }
 
 // logged reports whether a message of type typ from dir was logged.
 func (s *Session) logged(dir Dir, typ uint8) bool {
 	log := s.entries()
 	for i := range log {
-		if e := &log[i]; Dir(e.from) == dir && e.typ == typ {
+		if e := &log[i]; e.from() == dir && e.typ == typ {
 			return true
 		}
 	}
@@ -527,7 +554,7 @@ func (s *Session) Errors() []string { return s.rare().Errors }
 func (s *Session) Message(dir Dir, typ uint8) *Message {
 	log := s.entries()
 	for i := range log {
-		if e := &log[i]; Dir(e.from) == dir && e.typ == typ {
+		if e := &log[i]; e.from() == dir && e.typ == typ {
 			m := s.message(e)
 			return &m
 		}
@@ -544,7 +571,7 @@ func (s *Session) SoleAppDataRecord(dir Dir) (rec RecordInfo, ok bool) {
 	if s.AppDataAmongFirst[dir&1] != 1 {
 		return RecordInfo{}, false
 	}
-	return s.FirstAppData[dir&1], true
+	return RecordInfo{Type: ContentApplicationData, Length: s.FirstAppDataLength[dir&1], At: s.FirstAppDataAt[dir&1]}, true
 }
 
 // FinishedSeen reports whether dir's Finished was read or inferred (see
@@ -609,9 +636,9 @@ func (s *Session) HelloNotes() []string {
 func (s *Session) MessageErrors() []string {
 	var out []string
 	for i := range s.log { // a log of the hellos alone has no errors
-		if e := &s.log[i]; e.val == valSide {
+		if e := &s.log[i]; e.val() == valSide {
 			if err := s.Extra.values[e.aux].err; err != nil {
-				out = append(out, e.at.String()+" "+Dir(e.from).String()+": "+err.Error())
+				out = append(out, e.at.String()+" "+e.from().String()+": "+err.Error())
 			}
 		}
 	}
@@ -649,7 +676,7 @@ func (s *Session) ServerALPN() string {
 // follow moves the packet of the view that e filled, if any, to e.at: a
 // message's packet is only known when its record ends.
 func (s *Session) follow(e *logEntry) {
-	switch e.view {
+	switch e.view() {
 	case viewClientHello:
 		s.ClientHelloAt = e.at
 	case viewSecondClientHello:
@@ -665,8 +692,8 @@ func (s *Session) follow(e *logEntry) {
 	case viewEncryptedExtensions:
 		s.Extra.EncryptedExtensionsAt = e.at
 	}
-	if e.typ == TypeFinished && !s.Dirs[e.from&1].FinishedInferred {
-		s.Dirs[e.from&1].Finished = e.at
+	if d := e.from(); e.typ == TypeFinished && !s.Dirs[d].FinishedInferred {
+		s.Dirs[d].Finished = e.at
 	}
 }
 
