@@ -1,6 +1,8 @@
 package analyze
 
 import (
+	"sync"
+
 	"github.com/miekg/dns"
 
 	"fmt"
@@ -41,7 +43,9 @@ func (ctx *Context) ipv6Covered(c *decode.TCPConn) bool {
 
 // localV6Failure finds a go error naming an IPv6 address it could not even
 // send to.
-var localV6Failure = regexp.MustCompile(`dial tcp (\[[0-9a-fA-F:.]+\]:\d+): (?:connect: )?(cannot assign requested address|network is unreachable)`)
+var localV6Failure = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`dial tcp (\[[0-9a-fA-F:.]+\]:\d+): (?:connect: )?(cannot assign requested address|network is unreachable)`)
+})
 
 // ipv6Attempt is what one IPv6 connection showed.
 type ipv6Attempt struct {
@@ -88,7 +92,7 @@ func runTCPIPv6Broken(ctx *Context) []Finding {
 	var m *capture.Metadata
 	if len(order) > 0 {
 		m = ctx.Meta()
-	} else if m = ctx.Meta(); m == nil || !localV6Failure.MatchString(m.StderrTail) {
+	} else if m = ctx.Meta(); m == nil || !localV6Failure().MatchString(m.StderrTail) {
 		return nil
 	}
 	// Only the first working connection to an address can be a name's
@@ -117,7 +121,7 @@ func runTCPIPv6Broken(ctx *Context) []Finding {
 	}
 	// No IPv6 SYN at all, but the go command said why.
 	if m != nil {
-		for _, sub := range localV6Failure.FindAllStringSubmatch(m.StderrTail, -1) {
+		for _, sub := range localV6Failure().FindAllStringSubmatch(m.StderrTail, -1) {
 			ap, err := netip.ParseAddrPort(sub[1])
 			if err != nil {
 				continue

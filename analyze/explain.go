@@ -311,10 +311,10 @@ func Explain(text string) []Explanation {
 // urlHostBefore finds the host of the last URL before position end (the
 // match's end, so a URL inside the match counts): the go command prints
 // `Get "https://proxy.golang.org/…": <error>`.
-var urlHost = regexp.MustCompile(`https?://([A-Za-z0-9.-]+)`)
+var urlHost = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`https?://([A-Za-z0-9.-]+)`) })
 
 func urlHostBefore(text string, end int) string {
-	m := urlHost.FindAllStringSubmatch(text[:end], -1)
+	m := urlHost().FindAllStringSubmatch(text[:end], -1)
 	if len(m) == 0 {
 		return ""
 	}

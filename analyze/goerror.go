@@ -5,6 +5,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/modsniff/modsniff/capture"
 )
@@ -38,7 +39,7 @@ func goErrLine(tail string) string {
 	lines := strings.Split(strings.TrimSpace(tail), "\n")
 	pick := ""
 	for i := len(lines) - 1; i >= 0 && pick == ""; i-- {
-		if l := strings.TrimSpace(lines[i]); goErrNetWords.MatchString(l) {
+		if l := strings.TrimSpace(lines[i]); goErrNetWords().MatchString(l) {
 			pick = l
 		}
 	}
@@ -57,18 +58,20 @@ func goErrLine(tail string) string {
 }
 
 var (
-	goErrNetWords = regexp.MustCompile(`dial tcp|lookup |no such host|i/o timeout|connection refused|connection reset|` +
-		`x509:|tls:|proxyconnect|server misbehaving|network is unreachable|no route to host|` +
-		`unexpected EOF|\b[45]\d\d [A-Z][A-Za-z ]+|TLS handshake|certificate`)
-	goErrURLHost    = regexp.MustCompile(`https?://([^/\s"':@]+)`)
-	goErrLookupHost = regexp.MustCompile(`lookup ([A-Za-z0-9.-]+)`)
-	goErrDialHost   = regexp.MustCompile(`dial tcp (?:\[([0-9A-Fa-f:.]+)\]|([0-9.]+)):\d+`)
+	goErrNetWords = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`dial tcp|lookup |no such host|i/o timeout|connection refused|connection reset|` +
+			`x509:|tls:|proxyconnect|server misbehaving|network is unreachable|no route to host|` +
+			`unexpected EOF|\b[45]\d\d [A-Z][A-Za-z ]+|TLS handshake|certificate`)
+	})
+	goErrURLHost    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`https?://([^/\s"':@]+)`) })
+	goErrLookupHost = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`lookup ([A-Za-z0-9.-]+)`) })
+	goErrDialHost   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`dial tcp (?:\[([0-9A-Fa-f:.]+)\]|([0-9.]+)):\d+`) })
 )
 
 // goErrHost returns the host a go error line is about: the one it looks
 // up, else the one in its URL, else the address it dials; "" if none.
 func goErrHost(line string) string {
-	for _, re := range []*regexp.Regexp{goErrLookupHost, goErrURLHost, goErrDialHost} {
+	for _, re := range []*regexp.Regexp{goErrLookupHost(), goErrURLHost(), goErrDialHost()} {
 		if m := re.FindStringSubmatch(line); m != nil {
 			h := strings.Join(m[1:], "") // the one group that matched
 			return strings.ToLower(strings.TrimSuffix(h, "."))

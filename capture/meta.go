@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -240,7 +241,7 @@ func RedactURL(v string) string {
 	q := u.Query()
 	changed := false
 	for k := range q {
-		if secretParam.MatchString(k) {
+		if secretParam().MatchString(k) {
 			q.Set(k, "REDACTED")
 			changed = true
 		}
@@ -252,23 +253,27 @@ func RedactURL(v string) string {
 }
 
 // secretParam matches query parameter names that usually carry secrets.
-var secretParam = regexp.MustCompile(`(?i)token|secret|password|passwd|pwd|key|auth|sig`)
+var secretParam = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?i)token|secret|password|passwd|pwd|key|auth|sig`) })
 
 // RedactText removes credentials from free text such as the go command's
 // error output: user:password@ in URLs, Authorization and
 // Proxy-Authorization values (the scheme stays) and query parameters whose
 // names suggest a secret (token, key, sig …).
 func RedactText(s string) string {
-	s = urlCreds.ReplaceAllString(s, "${1}REDACTED@")
-	s = authHeader.ReplaceAllString(s, "${1}REDACTED")
-	s = queryToken.ReplaceAllString(s, "${1}REDACTED")
+	s = urlCreds().ReplaceAllString(s, "${1}REDACTED@")
+	s = authHeader().ReplaceAllString(s, "${1}REDACTED")
+	s = queryToken().ReplaceAllString(s, "${1}REDACTED")
 	return s
 }
 
 var (
-	urlCreds   = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@`)
-	authHeader = regexp.MustCompile(`(?i)((?:proxy-)?authorization:[ \t]*(?:(?:basic|bearer|digest|negotiate|ntlm|token|aws4-hmac-sha256)[ \t]+)?)\S[^\r\n]*`)
-	queryToken = regexp.MustCompile(`(?i)([?&][^=&\s"'#]*(?:token|secret|password|passwd|pwd|key|auth|sig)[^=&\s"'#]*=)[^&\s"'#]+`)
+	urlCreds   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@`) })
+	authHeader = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?i)((?:proxy-)?authorization:[ \t]*(?:(?:basic|bearer|digest|negotiate|ntlm|token|aws4-hmac-sha256)[ \t]+)?)\S[^\r\n]*`)
+	})
+	queryToken = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?i)([?&][^=&\s"'#]*(?:token|secret|password|passwd|pwd|key|auth|sig)[^=&\s"'#]*=)[^&\s"'#]+`)
+	})
 )
 
 // resolvSummary condenses resolv.conf to its directives, "; "-separated.
