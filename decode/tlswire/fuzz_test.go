@@ -1,10 +1,13 @@
 package tlswire
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/modsniff/modsniff/capture/capturetest"
@@ -64,6 +67,11 @@ func FuzzParseClientHello(f *testing.F) {
 				if len(s) < 10 {
 					t.Fatalf("JA4 %q", s)
 				}
+			}
+			// The hashed form is the raw form's prefix and the hashes of
+			// its two lists, however long they are.
+			if raw, hashed := JA4Raw(ch, 't'), JA4(ch, 't'); hashed != ja4OfRaw(raw) {
+				t.Fatalf("JA4 %q is not the hash of JA4_r %q", hashed, raw)
 			}
 			ch.MaxVersion()
 			// Interning changes nothing a reader sees but the session ID
@@ -249,4 +257,19 @@ func runFeeds(c *Conn, prog []byte) {
 		prog = prog[n:]
 	}
 	c.Finish()
+}
+
+// ja4OfRaw hashes the two lists of a raw JA4 ("a_ciphers_exts[_sigs]") the
+// way JA4 does.
+func ja4OfRaw(raw string) string {
+	a, rest, _ := strings.Cut(raw, "_")
+	ciphers, exts, _ := strings.Cut(rest, "_")
+	hash := func(list string) string {
+		if list == "" {
+			return "000000000000"
+		}
+		sum := sha256.Sum256([]byte(list))
+		return hex.EncodeToString(sum[:6])
+	}
+	return a + "_" + hash(ciphers) + "_" + hash(exts)
 }

@@ -4,8 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"slices"
-	"strconv"
-	"strings"
 )
 
 // JA4 returns the JA4 fingerprint of a ClientHello (FoxIO JA4 technical
@@ -20,67 +18,83 @@ import (
 // followed by the signature algorithms in wire order, "000000000000" for an
 // empty list. Example: "t13d1516h2_8daaf6152771_e5627efa2ab1".
 func JA4(ch *ClientHello, transport byte) string {
-	a, ciphers, exts := ja4Parts(ch, transport, false)
-	return a + "_" + ja4Hash(ciphers) + "_" + ja4Hash(exts)
+	var buf [64]byte
+	return string(appendJA4(buf[:0], ch, transport, false, false))
 }
 
 // JA4Raw returns the raw form of JA4 ("ja4_r"): the same prefix followed by
 // the sorted lists themselves instead of their hashes.
 func JA4Raw(ch *ClientHello, transport byte) string {
-	a, ciphers, exts := ja4Parts(ch, transport, false)
-	return a + "_" + ciphers + "_" + exts
+	return string(appendJA4(nil, ch, transport, false, true))
 }
 
 // JA4Original returns JA4 over the lists in wire order ("ja4_o"): ciphers and
 // extensions unsorted, server_name and ALPN kept (but a hello with no other
 // extension gets the empty-list hash, as in FoxIO's ja4.py).
 func JA4Original(ch *ClientHello, transport byte) string {
-	a, ciphers, exts := ja4Parts(ch, transport, true)
-	if onlySNIAndALPN(ch) {
-		exts = ""
-	}
-	return a + "_" + ja4Hash(ciphers) + "_" + ja4Hash(exts)
+	var buf [64]byte
+	return string(appendJA4(buf[:0], ch, transport, true, false))
 }
 
 // JA4RawOriginal returns the raw form of JA4Original ("ja4_ro").
 func JA4RawOriginal(ch *ClientHello, transport byte) string {
-	a, ciphers, exts := ja4Parts(ch, transport, true)
-	return a + "_" + ciphers + "_" + exts
+	return string(appendJA4(nil, ch, transport, true, true))
 }
 
-// ja4Hash is the truncated SHA-256 of JA4's b and c parts.
-func ja4Hash(list string) string {
-	if list == "" {
-		return "000000000000"
-	}
-	sum := sha256.Sum256([]byte(list))
-	return hex.EncodeToString(sum[:6])
-}
-
-func ja4Parts(ch *ClientHello, transport byte, original bool) (a, ciphers, exts string) {
-	var b strings.Builder
-	b.WriteByte(transport)
-	b.WriteString(ja4Version(ch))
+// appendJA4 appends a form of JA4 to dst: over the lists in wire order
+// with original, with the lists themselves instead of their hashes with
+// raw. It works in buffers on the stack for the usual hello (JA4 is
+// computed for every TLS session a report lists), so that the fingerprint
+// is its only allocation.
+func appendJA4(dst []byte, ch *ClientHello, transport byte, original, raw bool) []byte {
+	var csBuf, esBuf, sigBuf [64]uint16
+	cs := appendWithoutGREASE(csBuf[:0], ch.CipherSuites)
+	es := appendWithoutGREASE(esBuf[:0], ch.Extensions)
+	dst = append(dst, transport)
+	dst = append(dst, ja4Version(ch)...)
 	if slices.Contains(ch.Extensions, ExtServerName) {
-		b.WriteByte('d')
+		dst = append(dst, 'd')
 	} else {
-		b.WriteByte('i')
+		dst = append(dst, 'i')
 	}
-	cs := withoutGREASE(ch.CipherSuites)
-	es := withoutGREASE(ch.Extensions)
-	b.WriteString(count99(len(cs)))
-	b.WriteString(count99(len(es)))
-	b.WriteString(ja4ALPN(ch.ALPN))
+	dst = appendCount99(dst, len(cs))
+	dst = appendCount99(dst, len(es))
+	dst = appendJA4ALPN(dst, ch.ALPN)
 	if !original {
 		slices.Sort(cs)
 		es = slices.DeleteFunc(es, func(t uint16) bool { return t == ExtServerName || t == ExtALPN })
 		slices.Sort(es)
 	}
-	exts = hexList(es)
-	if sigs := withoutGREASE(ch.SignatureAlgorithms); len(sigs) > 0 && exts != "" {
-		exts += "_" + hexList(sigs)
+	var listBuf [640]byte
+	ciphers := appendHexList(listBuf[:0], cs)
+	exts := appendHexList(ciphers[len(ciphers):], es)
+	if len(exts) > 0 {
+		if sigs := appendWithoutGREASE(sigBuf[:0], ch.SignatureAlgorithms); len(sigs) > 0 {
+			exts = appendHexList(append(exts, '_'), sigs)
+		}
 	}
-	return b.String(), hexList(cs), exts
+	if original && !raw && onlySNIAndALPN(ch) {
+		exts = exts[:0]
+	}
+	dst = append(dst, '_')
+	if raw {
+		dst = append(dst, ciphers...)
+		dst = append(dst, '_')
+		return append(dst, exts...)
+	}
+	dst = appendJA4Hash(dst, ciphers)
+	dst = append(dst, '_')
+	return appendJA4Hash(dst, exts)
+}
+
+// appendJA4Hash appends the truncated SHA-256 of JA4's b or c part, twelve
+// zeros for an empty list.
+func appendJA4Hash(dst, list []byte) []byte {
+	if len(list) == 0 {
+		return append(dst, "000000000000"...)
+	}
+	sum := sha256.Sum256(list)
+	return hex.AppendEncode(dst, sum[:6])
 }
 
 // onlySNIAndALPN reports whether the hello has no extension but server_name
@@ -132,55 +146,50 @@ func ja4Version(ch *ClientHello) string {
 	return "00"
 }
 
-func ja4ALPN(alpn []string) string {
+// appendJA4ALPN appends JA4's ALPN part: the first and last character of
+// the first protocol, their hex digits when either is not alphanumeric,
+// "00" when there is none.
+func appendJA4ALPN(dst []byte, alpn []string) []byte {
 	if len(alpn) == 0 || alpn[0] == "" {
-		return "00"
+		return append(dst, "00"...)
 	}
 	p := alpn[0]
 	first, last := p[0], p[len(p)-1]
 	if isAlnum(first) && isAlnum(last) {
-		return string([]byte{first, last})
+		return append(dst, first, last)
 	}
-	h := hex.EncodeToString([]byte(p))
-	return string([]byte{h[0], h[len(h)-1]})
+	const digits = "0123456789abcdef"
+	return append(dst, digits[first>>4], digits[last&0xf])
 }
 
 func isAlnum(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
 }
 
-func count99(n int) string {
-	if n > 99 {
-		n = 99
-	}
-	if n < 10 {
-		return "0" + strconv.Itoa(n)
-	}
-	return strconv.Itoa(n)
+// appendCount99 appends n in two digits, capped at 99.
+func appendCount99(dst []byte, n int) []byte {
+	n = min(n, 99)
+	return append(dst, byte('0'+n/10), byte('0'+n%10))
 }
 
-func withoutGREASE(list []uint16) []uint16 {
-	out := make([]uint16, 0, len(list))
+// appendWithoutGREASE appends the values of list that are not GREASE.
+func appendWithoutGREASE(dst, list []uint16) []uint16 {
 	for _, v := range list {
 		if !IsGREASE(v) {
-			out = append(out, v)
+			dst = append(dst, v)
 		}
 	}
-	return out
+	return dst
 }
 
-func hexList(list []uint16) string {
-	var b strings.Builder
-	b.Grow(len(list) * 5)
+// appendHexList appends list as comma-separated four-digit hex values.
+func appendHexList(dst []byte, list []uint16) []byte {
 	const digits = "0123456789abcdef"
 	for i, v := range list {
 		if i > 0 {
-			b.WriteByte(',')
+			dst = append(dst, ',')
 		}
-		b.WriteByte(digits[v>>12])
-		b.WriteByte(digits[v>>8&0xf])
-		b.WriteByte(digits[v>>4&0xf])
-		b.WriteByte(digits[v&0xf])
+		dst = append(dst, digits[v>>12], digits[v>>8&0xf], digits[v>>4&0xf], digits[v&0xf])
 	}
-	return b.String()
+	return dst
 }

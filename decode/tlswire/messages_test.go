@@ -248,7 +248,7 @@ func TestSSLv2ClientHello(t *testing.T) {
 	if !c.IsTLS() || s.ClientHello == nil || !s.ClientHello.SSLv2 || s.ServerHello == nil || s.Version() != VersionTLS12 {
 		t.Errorf("conn: tls %v %+v", c.IsTLS(), s)
 	}
-	if JA4(s.ClientHello, 't') != "t10i060000_"+ja4Hash("000a,0013,0016,0035,0038,0039")+"_000000000000" {
+	if JA4(s.ClientHello, 't') != "t10i060000_"+string(appendJA4Hash(nil, []byte("000a,0013,0016,0035,0038,0039")))+"_000000000000" {
 		t.Errorf("JA4 of an SSLv2 hello: %s", JA4(s.ClientHello, 't'))
 	}
 }
@@ -561,7 +561,7 @@ func TestJA4(t *testing.T) {
 		{[]string{"\xab"}, "ab"}, {[]string{"\xab\xcd"}, "ad"}, {[]string{"\x30\xab"}, "3b"},
 		{[]string{"\x30\x31\xab\xcd"}, "3d"}, {[]string{"\x30\xab\xcd\x31"}, "01"},
 	} {
-		if got := ja4ALPN(tc.alpn); got != tc.want {
+		if got := string(appendJA4ALPN(nil, tc.alpn)); got != tc.want {
 			t.Errorf("ALPN %q: %q, want %q", tc.alpn, got, tc.want)
 		}
 	}
