@@ -123,10 +123,11 @@ func (ctx *Context) hostNames() []string {
 			return
 		}
 		m := strings.ToLower(strings.TrimSuffix(n, "."))
-		if m != n || m == "" || net.ParseIP(m) != nil {
+		isAddr := isIPAddress(m)
+		if m != n || m == "" || isAddr {
 			other[n] = true
 		}
-		if m == "" || net.ParseIP(m) != nil {
+		if m == "" || isAddr {
 			return
 		}
 		seen[m] = true
@@ -171,4 +172,15 @@ func (ctx *Context) hostNames() []string {
 
 func roleRank(r string) int {
 	return slices.Index([]string{RoleGoproxy, RoleSumdb, RoleVCS, RoleOther}, r)
+}
+
+// isIPAddress reports whether s is an IP address as net.ParseIP reads one.
+// Only a string of digits and dots or one with a colon can be: the others,
+// every host name, are answered without parsing, since a failed parse
+// allocates its error.
+func isIPAddress(s string) bool {
+	if !strings.Contains(s, ":") && strings.Trim(s, "0123456789.") != "" {
+		return false
+	}
+	return net.ParseIP(s) != nil
 }

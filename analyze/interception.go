@@ -1,7 +1,6 @@
 package analyze
 
 import (
-	"crypto/sha256"
 	"regexp"
 	"strings"
 	"sync"
@@ -154,7 +153,7 @@ func identifyIn(table []interceptor, chain []*tlswire.CertData) *interceptor {
 	for i := range table {
 		p := &table[i]
 		for _, c := range chain {
-			if p.SHA256 != ([32]byte{}) && sha256.Sum256(c.Raw) == p.SHA256 {
+			if p.SHA256 != ([32]byte{}) && c.Fingerprint() == p.SHA256 {
 				return p
 			}
 			for _, n := range certNames(c.Info) {

@@ -1,7 +1,6 @@
 package analyze
 
 import (
-	"crypto/sha256"
 	"encoding/hex"
 	"net/netip"
 	"time"
@@ -540,10 +539,7 @@ func tlsJSONIn(s *decode.TLSSession, sc *jsonScratch) TLSJSON {
 }
 
 func certJSON(c *tlswire.Certificate) CertJSON {
-	sum := c.SHA256
-	if sum == ([32]byte{}) {
-		sum = sha256.Sum256(c.Raw)
-	}
+	sum := c.Fingerprint()
 	j := CertJSON{SHA256: hex.EncodeToString(sum[:]), DNSNames: []string{}}
 	if c.Err != nil {
 		j.Error = c.Err.Error()

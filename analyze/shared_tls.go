@@ -1,7 +1,6 @@
 package analyze
 
 import (
-	"crypto/sha256"
 	"crypto/x509"
 	"fmt"
 	"slices"
@@ -80,10 +79,7 @@ func (ctx *Context) suspicion(s *decode.TLSSession, host string) string {
 // certKey identifies a certificate by its SHA-256 fingerprint, to report
 // each one once.
 func certKey(c *tlswire.CertData) string {
-	sum := c.SHA256
-	if sum == ([32]byte{}) {
-		sum = sha256.Sum256(c.Raw)
-	}
+	sum := c.Fingerprint()
 	return string(sum[:])
 }
 

@@ -256,14 +256,16 @@ type chainEntry struct {
 	v     *chainVerdict
 }
 
-// verifyDER judges a chain, once per distinct DER.
+// verifyDER judges a chain, once per distinct DER: keyed by the hash of
+// its certificates' fingerprints, which the decoder computed already.
 func (ts *trustStore) verifyDER(chain []*tlswire.CertData) *chainVerdict {
-	h := sha256.New()
+	var buf [8 * sha256.Size]byte
+	sums := buf[:0]
 	for _, c := range chain {
-		h.Write(c.Raw)
+		sum := c.Fingerprint()
+		sums = append(sums, sum[:]...)
 	}
-	var key [32]byte
-	h.Sum(key[:0])
+	key := sha256.Sum256(sums)
 	if v, ok := ts.cache[key]; ok {
 		return v
 	}
@@ -391,7 +393,7 @@ func interceptorIndex(c *tlswire.CertData) int {
 		p := &table[i]
 		if p.SHA256 != ([32]byte{}) {
 			if !summed {
-				sum, summed = sha256.Sum256(c.Raw), true
+				sum, summed = c.Fingerprint(), true
 			}
 			if sum == p.SHA256 {
 				return i

@@ -113,6 +113,15 @@ func NameOf(n pkix.Name) Name {
 	return out
 }
 
+// Fingerprint returns the SHA-256 of Raw: SHA256, or its hash when the
+// CertData was made without it.
+func (c *CertData) Fingerprint() [32]byte {
+	if c.SHA256 == ([32]byte{}) {
+		return sha256.Sum256(c.Raw)
+	}
+	return c.SHA256
+}
+
 // X509 parses the certificate again with crypto/x509, for the
 // verification of its chain. Each call parses: a caller that needs it
 // often keeps the result.

@@ -7,6 +7,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"math/big"
@@ -121,5 +122,18 @@ func TestCertInfoHoldsWhatCryptoX509Parsed(t *testing.T) {
 func TestCertInfoStaysCompact(t *testing.T) {
 	if got := unsafe.Sizeof(CertInfo{}); got > 288 {
 		t.Errorf("CertInfo is %d bytes, more than 288", got)
+	}
+}
+
+// TestFingerprintIsTheHashOfTheDER checks Fingerprint with and without the
+// hash the parse stored.
+func TestFingerprintIsTheHashOfTheDER(t *testing.T) {
+	der := []byte{0x30, 0x03, 0x02, 0x01, 0x01}
+	want := sha256.Sum256(der)
+	if got := NewCertData(der).Fingerprint(); got != want {
+		t.Errorf("parsed: %x", got)
+	}
+	if got := (&CertData{Raw: der}).Fingerprint(); got != want {
+		t.Errorf("without SHA256: %x", got)
 	}
 }
