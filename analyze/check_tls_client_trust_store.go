@@ -48,11 +48,12 @@ func rejectingAlert(s *decode.TLSSession) *tlswire.Alert {
 // rejection of: it verifies (publicly or with --trust), every certificate
 // is valid at the packet's time, the leaf covers the name asked for and the
 // go command's own policy accepts it. root names the CA it leads to.
-func (ctx *Context) trustedChain(s *decode.TLSSession, chain []*tlswire.CertData) (root string, byUser, ok bool) {
+func (ctx *Context) trustedChain(s *decode.TLSSession) (root string, byUser, ok bool) {
+	sc := ctx.chainOf(s)
+	chain, v := sc.certs, sc.v
 	if len(chain) == 0 || hasUnparsed(s.Certificates) {
 		return "", false, false
 	}
-	v := ctx.trust().verify(chain)
 	if !v.Trusted && !v.TrustedByUser {
 		return "", false, false
 	}
@@ -161,21 +162,20 @@ func runTLSClientTrustStore(ctx *Context) []Finding {
 		if _, ok := known[name]; ok || name == "" {
 			continue
 		}
-		chain := parsedChain(s.Certificates)
-		if root, byUser, ok := ctx.trustedChain(s, chain); ok {
-			known[name] = knownChain{s, chain, root, byUser}
+		if root, byUser, ok := ctx.trustedChain(s); ok {
+			known[name] = knownChain{s, ctx.chainOf(s).certs, root, byUser}
 		}
 	}
 	var out []Finding
 	seen := make(map[string]bool)
 	for _, s := range ctx.Events.TLS {
 		host := sessionHost(ctx, s)
-		if chain := parsedChain(s.Certificates); len(chain) > 0 {
+		if chain := ctx.chainOf(s).certs; len(chain) > 0 {
 			a := rejectingAlert(s)
 			if a == nil {
 				continue
 			}
-			root, byUser, ok := ctx.trustedChain(s, chain)
+			root, byUser, ok := ctx.trustedChain(s)
 			if !ok || seen[host+"|"+certKey(chain[0])] {
 				continue
 			}
@@ -263,7 +263,7 @@ func trustStoreAlertHint(ctx *Context, s *decode.TLSSession, a tlswire.Alert) (s
 	if r := rejectingAlert(s); r == nil || r.At.Input != a.At.Input || r.At.Packet != a.At.Packet || r.Description != a.Description {
 		return "", false
 	}
-	if _, _, ok := ctx.trustedChain(s, parsedChain(s.Certificates)); !ok {
+	if _, _, ok := ctx.trustedChain(s); !ok {
 		return "", false
 	}
 	return "The chain leads to a root modsniff trusts, so the client's own trust store is missing it: see " +

@@ -62,12 +62,13 @@ func (ctx *Context) clockSamples() []skewSample {
 	// A certificate served before its notBefore by a server whose chain
 	// the analysis trusts: the packet's clock is behind by at least that.
 	for _, s := range ctx.Events.TLS {
-		chain := parsedChain(s.Certificates)
+		sc := ctx.chainOf(s)
+		chain := sc.certs
 		at := s.CertificatesAt.Time()
 		if len(chain) == 0 || at.IsZero() || !at.Before(chain[0].Info.NotBefore.Add(-maxClockSkew)) {
 			continue
 		}
-		if v := ctx.trust().verify(chain); !v.Trusted && !v.TrustedByUser {
+		if v := sc.v; !v.Trusted && !v.TrustedByUser {
 			continue
 		}
 		leaf := chain[0].Info

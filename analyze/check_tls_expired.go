@@ -23,14 +23,14 @@ func runTLSExpired(ctx *Context) []Finding {
 	var out []Finding
 	seen := make(map[string]bool)
 	for _, s := range ctx.Events.TLS {
-		chain := parsedChain(s.Certificates)
+		sc := ctx.chainOf(s)
+		chain, v := sc.certs, sc.v
 		if len(chain) == 0 {
 			continue
 		}
 		at := s.CertificatesAt.Time()
 		// A chain that verifies at the packet's time has every certificate
 		// on its path valid; an expired cross-signed extra is harmless.
-		v := ctx.trust().verify(chain)
 		if v.Trusted && ctx.trust().validAt(chain, at) {
 			continue
 		}

@@ -57,14 +57,11 @@ func runTLSForeignIssuer(ctx *Context) []Finding {
 	var out []Finding
 	type hostClass struct{ host, class, issuer string }
 	seen := make(map[hostClass]bool) // one finding per (host, chain class)
-	var buf []*tlswire.CertData      // the chain of each session in turn
 	for _, s := range ctx.Events.TLS {
-		chain := appendParsedChain(buf[:0], s.Certificates)
-		buf = chain
-		if len(chain) == 0 {
-			continue
+		v := ctx.chainOf(s).v
+		if v == nil {
+			continue // no parsed chain
 		}
-		v := ctx.trust().verify(chain)
 		if v.Trusted || v.TrustedByUser {
 			continue
 		}

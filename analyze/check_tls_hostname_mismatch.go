@@ -19,7 +19,7 @@ func runTLSHostnameMismatch(ctx *Context) []Finding {
 	var out []Finding
 	seen := make(map[string]bool)
 	for _, s := range ctx.Events.TLS {
-		chain := parsedChain(s.Certificates)
+		chain := ctx.chainOf(s).certs
 		name := sniOf(s)
 		if len(chain) == 0 || name == "" {
 			continue

@@ -9,6 +9,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/modsniff/modsniff/decode"
+	"github.com/modsniff/modsniff/decode/tlswire"
 )
 
 // index holds the events arranged for lookup, each table built once on
@@ -37,6 +38,10 @@ type index struct {
 	// to port 53, by (server, client) address; httpByConn the HTTP
 	// exchanges of each connection; answersOf the address answers by
 	// address. Each list is in capture order.
+	// chains holds each distinct Certificate message's parsed chain and
+	// its verdict (see chainOf).
+	chains map[*tlswire.CertificateMsg]sessionChain
+
 	tcpDNS     map[addrPair][]*decode.DNSExchange
 	dns53      map[addrPair][]*decode.TCPConn
 	httpByConn map[*decode.TCPConn][]*decode.HTTPExchange
@@ -46,7 +51,7 @@ type index struct {
 	// the checks run in parallel; loopbackMu guards loopback, filled
 	// address by address.
 	resolved, sessions, byDNSName, byProxyTarget, byServer, connectedOnce, ttlOnce,
-	tcpDNSOnce, dns53Once, httpOnce, answersOnce sync.Once
+	tcpDNSOnce, dns53Once, httpOnce, answersOnce, chainsOnce sync.Once
 	loopbackMu sync.Mutex
 }
 
@@ -130,6 +135,47 @@ func (ctx *Context) buildNames() {
 func (ctx *Context) releaseCheckState() {
 	ctx.ts = nil
 	ctx.ix.sessionHost = nil
+	ctx.ix.chains = nil
+}
+
+// sessionChain is the chain a session received, parsed (parsedChain), and
+// the trust store's verdict on it, nil for an empty chain.
+type sessionChain struct {
+	certs []*tlswire.CertData
+	v     *chainVerdict
+}
+
+// chainOf returns the chain of s and its verdict. They are computed once
+// per distinct Certificate message, which the sessions that received the
+// same bytes share, in one pass before any check reads them: six checks
+// asked for the chain and the verdict of every session, each parsing the
+// list again and taking the trust store's lock for a lookup. It must not be
+// called after releaseCheckState.
+func (ctx *Context) chainOf(s *decode.TLSSession) sessionChain {
+	ctx.ix.chainsOnce.Do(ctx.buildChains)
+	if ctx.ix.chains == nil {
+		panic("analyze: chainOf after releaseCheckState")
+	}
+	return ctx.ix.chains[s.Certificates]
+}
+
+func (ctx *Context) buildChains() {
+	ix := &ctx.ix
+	ix.chains = make(map[*tlswire.CertificateMsg]sessionChain)
+	for _, s := range ctx.Events.TLS {
+		m := s.Certificates
+		if m == nil {
+			continue
+		}
+		if _, ok := ix.chains[m]; ok {
+			continue
+		}
+		sc := sessionChain{certs: parsedChain(m)}
+		if len(sc.certs) > 0 {
+			sc.v = ctx.trust().verify(sc.certs)
+		}
+		ix.chains[m] = sc
+	}
 }
 
 // addPair appends addr to the addresses of name and reports whether it was

@@ -58,10 +58,9 @@ func (ctx *Context) suspicion(s *decode.TLSSession, host string) string {
 	if isGoogleFrontEnd(host) || ctx.roleOf(host) == RoleGoproxy || ctx.roleOf(host) == RoleSumdb {
 		why = append(why, host+" normally speaks h2 and TLS 1.3")
 	}
-	if chain := parsedChain(s.Certificates); len(chain) > 0 {
+	if v := ctx.chainOf(s).v; v != nil {
 		// A private CA is normal for an internal name; for a public one, or
 		// when the issuer is a known interceptor, it is the tell.
-		v := ctx.trust().verify(chain)
 		switch {
 		case v.Trusted || v.TrustedByUser:
 		case v.Class == "interception" || v.Class == "impersonation":
