@@ -99,9 +99,8 @@ type trustStore struct {
 	roots *rootSet
 	user  *x509.CertPool
 	err   error
+	// cache holds the verdicts by the hash of the chain's fingerprints.
 	cache map[[32]byte]*chainVerdict
-	// byLeaf finds a judged chain by its certificates' pointers.
-	byLeaf map[*tlswire.CertData][]chainEntry
 
 	// products is the user's interceptor table, tried before the
 	// built-in one.
@@ -228,37 +227,15 @@ func validityTime(chain []*tlswire.CertData) time.Time {
 }
 
 // verify judges a chain (leaf first, as sent). The verdict does not depend
-// on time (validityTime), so one judgement serves every session that
-// sends the chain: found by the certificates' pointers when the decoder's
-// certificate cache shares them, else by the hash of their DER.
+// on time (validityTime), so one judgement serves every chain of the same
+// certificates, found by the hash of their fingerprints, which the decoder
+// computed already.
 func (ts *trustStore) verify(chain []*tlswire.CertData) *chainVerdict {
 	if len(chain) == 0 {
 		return nil
 	}
-	ts.mu.Lock() // the checks run in parallel
+	ts.mu.Lock()
 	defer ts.mu.Unlock()
-	for _, e := range ts.byLeaf[chain[0]] {
-		if slices.Equal(e.chain, chain) {
-			return e.v
-		}
-	}
-	v := ts.verifyDER(chain)
-	if ts.byLeaf == nil {
-		ts.byLeaf = make(map[*tlswire.CertData][]chainEntry)
-	}
-	ts.byLeaf[chain[0]] = append(ts.byLeaf[chain[0]], chainEntry{slices.Clone(chain), v})
-	return v
-}
-
-// chainEntry is a judged chain, by its certificates' pointers.
-type chainEntry struct {
-	chain []*tlswire.CertData
-	v     *chainVerdict
-}
-
-// verifyDER judges a chain, once per distinct DER: keyed by the hash of
-// its certificates' fingerprints, which the decoder computed already.
-func (ts *trustStore) verifyDER(chain []*tlswire.CertData) *chainVerdict {
 	var buf [8 * sha256.Size]byte
 	sums := buf[:0]
 	for _, c := range chain {
