@@ -38,18 +38,18 @@ func runTLSCertHidden(ctx *Context) []Finding {
 // certHiddenText words a tls-cert-hidden finding from its session.
 type certHiddenText decode.TLSSession
 
-func (t *certHiddenText) fill(host string) findingTexts {
+func (t *certHiddenText) fill(host string, sc *jsonScratch) findingTexts {
 	return findingTexts{
-		Summary:  t.summary(host),
+		Summary:  t.summary(host, sc),
 		Expected: "a certificate to check for interception",
 		Observed: "TLS 1.3 without key logs: certificate, ALPN and alerts are encrypted",
-		Evidence: []Evidence{{At: t.ServerHelloAt, Detail: "ServerHello: TLS 1.3"}},
+		Evidence: append(sc.evidenceList(1), Evidence{At: t.ServerHelloAt, Detail: "ServerHello: TLS 1.3"}),
 		Hint: "Run `modsniff probe` on the failing machine: it fetches like the go command with key logging and " +
 			"records a capture with the keys inside, so the certificate becomes visible. With a key log from " +
 			"another client (SSLKEYLOGFILE of curl or a browser), pass it with --keylog.",
 	}
 }
 
-func (t *certHiddenText) summary(host string) string {
-	return host + " uses TLS 1.3: its certificate is encrypted and was not checked"
+func (t *certHiddenText) summary(host string, sc *jsonScratch) string {
+	return sc.cat(host, " uses TLS 1.3: its certificate is encrypted and was not checked")
 }

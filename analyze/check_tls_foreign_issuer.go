@@ -2,7 +2,6 @@ package analyze
 
 import (
 	"strconv"
-	"strings"
 
 	"github.com/modsniff/modsniff/capture"
 	"github.com/modsniff/modsniff/decode"
@@ -148,97 +147,113 @@ func (t *foreignIssuerText) grade(host string) foreignCase {
 	return foreignRefused
 }
 
-func (t *foreignIssuerText) fill(host string) findingTexts {
+func (t *foreignIssuerText) fill(host string, sc *jsonScratch) findingTexts {
 	s := t.s
 	var buf [4]*tlswire.CertData
 	chain := appendParsedChain(buf[:0], s.Certificates)
 	leaf := chain[0].Info
-	x := findingTexts{Evidence: []Evidence{
-		{At: s.ClientHelloAt, Detail: "ClientHello for " + strconv.Quote(sniOf(s))},
-		{At: s.CertificatesAt, Detail: "certificate for " + displayName(&leaf.Subject) + " issued by " + displayName(&leaf.Issuer)},
-	}}
+	ev := sc.evidenceList(2 + len(s.Alerts))
+	ev = append(ev,
+		Evidence{At: s.ClientHelloAt, Detail: sc.format(func(b []byte) []byte {
+			return strconv.AppendQuote(append(b, "ClientHello for "...), sniOf(s))
+		})},
+		Evidence{At: s.CertificatesAt, Detail: sc.format(func(b []byte) []byte {
+			b = appendDisplayName(append(b, "certificate for "...), &leaf.Subject)
+			return appendDisplayName(append(b, " issued by "...), &leaf.Issuer)
+		})})
 	for _, a := range s.Alerts {
 		if a.From == tlswire.ClientToServer && a.Fatal() {
-			x.Evidence = append(x.Evidence, Evidence{At: a.At, Detail: "client alert " + a.Name()})
+			ev = append(ev, Evidence{At: a.At, Detail: sc.cat("client alert ", a.Name())})
 		}
 	}
-	what, hint := t.what(chain)
+	x := findingTexts{Evidence: ev}
+	what, hint := t.what(chain, sc)
 	switch t.grade(host) {
 	case foreignInternal:
 		hint = "Normal for an internal server. Make the go command trust the CA: install it with " +
 			"update-ca-certificates or point SSL_CERT_FILE at a bundle that contains it; pass it to modsniff " +
 			"with --trust to silence this note."
 	case foreignAccepted:
-		hint = "The client trusts this CA, so the fetch may work, but TLS to " + host + " is not end to end. " + hint
+		hint = sc.cat("The client trusts this CA, so the fetch may work, but TLS to ", host, " is not end to end. ", hint)
 	}
-	x.Summary, x.Hint = t.summaryOf(chain, host, what), hint
-	x.Expected = "a chain for " + host + " leading to a public root (Mozilla's root store)"
+	x.Summary, x.Hint = t.summaryOf(chain, host, what, sc), hint
+	x.Expected = sc.cat("a chain for ", host, " leading to a public root (Mozilla's root store)")
+	chainText := sc.format(func(b []byte) []byte { return appendChainText(b, chain) })
 	if _, how := clientBehaviour(s); how != "" {
-		x.Observed = what + "; chain: " + chainText(chain) + "; " + how
+		x.Observed = sc.cat(what, "; chain: ", chainText, "; ", how)
 	} else {
-		x.Observed = what + "; chain: " + chainText(chain)
+		x.Observed = sc.cat(what, "; chain: ", chainText)
 	}
 	return x
 }
 
-func (t *foreignIssuerText) summary(host string) string {
+func (t *foreignIssuerText) summary(host string, sc *jsonScratch) string {
 	var buf [4]*tlswire.CertData
 	chain := appendParsedChain(buf[:0], t.s.Certificates)
-	what, _ := t.what(chain)
-	return t.summaryOf(chain, host, what)
+	what, _ := t.what(chain, sc)
+	return t.summaryOf(chain, host, what, sc)
 }
 
-// summaryOf words the finding's summary, what being t.what's.
-func (t *foreignIssuerText) summaryOf(chain []*tlswire.CertData, host, what string) string {
+// summaryOf words the finding's summary, what being t.what's, from sc.
+func (t *foreignIssuerText) summaryOf(chain []*tlswire.CertData, host, what string, sc *jsonScratch) string {
 	switch t.grade(host) {
 	case foreignInternal:
-		return host + " (an internal name) uses a private CA: " + displayName(&chain[0].Info.Issuer)
+		return sc.format(func(b []byte) []byte {
+			return appendDisplayName(append(append(b, host...), " (an internal name) uses a private CA: "...), &chain[0].Info.Issuer)
+		})
 	case foreignAccepted:
-		return host + " presented " + what + ", and the client accepted it"
+		return sc.cat(host, " presented ", what, ", and the client accepted it")
 	}
-	return host + " presented " + what
+	return sc.cat(host, " presented ", what)
 }
 
 // what words what the server presented, a noun phrase ("<host> presented
-// <what>"), and the fix for it.
-func (t *foreignIssuerText) what(chain []*tlswire.CertData) (what, hint string) {
+// <what>"), and the fix for it, from sc.
+func (t *foreignIssuerText) what(chain []*tlswire.CertData, sc *jsonScratch) (what, hint string) {
 	switch t.class {
 	case "interception":
-		what = "a certificate from " + t.topIssuer + ", the CA of " + t.product.Product + " (" + t.product.Kind + ")"
+		what = sc.cat("a certificate from ", t.topIssuer, ", the CA of ", t.product.Product, " (", t.product.Kind, ")")
 		hint = t.product.Fix
 	case "impersonation":
-		what = "a chain that names " + t.claimed + " but is not signed by it — forged to look public"
+		what = sc.cat("a chain that names ", t.claimed, " but is not signed by it — forged to look public")
 		hint = "Someone is impersonating a public CA — strong evidence of interception. Do not trust this chain; " +
 			"find the device doing it (a corporate gateway, malware, a compromised router) before going on."
 	case "self-signed":
-		what = "a self-signed certificate (" + displayName(&chain[0].Info.Subject) + ")"
+		what = sc.format(func(b []byte) []byte {
+			return append(appendDisplayName(append(b, "a self-signed certificate ("...), &chain[0].Info.Subject), ')')
+		})
 		hint = "The server (or something in front of it) presents a self-signed certificate. For your own " +
 			"internal GOPROXY, give it a certificate from your CA and trust that CA via SSL_CERT_FILE; for a public " +
 			"host this is interception."
 	case "unknown-public":
-		what = "a chain ending at " + t.claimed + ", which is not in Mozilla's root store"
+		what = sc.cat("a chain ending at ", t.claimed, ", which is not in Mozilla's root store")
 		hint = "Either the server did not send its intermediate certificate (Go does not fetch missing " +
 			"intermediates: fix the server's fullchain), or the chain ends at a root that has left the root store " +
 			"(the server must move to a current CA; an outdated ca-certificates package on the client may still " +
 			"accept it, a current one will not)."
 	default:
-		what = "a certificate from " + t.topIssuer + ", a private or corporate CA"
+		what = sc.cat("a certificate from ", t.topIssuer, ", a private or corporate CA")
 		hint = fixCorporate
 	}
 	if t.unsupported {
-		what += " (its signature algorithm is not supported)"
+		what = sc.cat(what, " (its signature algorithm is not supported)")
 	}
 	return what, hint
 }
 
 // chainText lists a chain as "subject ← issuer" steps.
-func chainText(chain []*tlswire.CertData) string {
-	var parts []string
-	for _, c := range chain {
-		parts = append(parts, displayName(&c.Info.Subject))
+func chainText(chain []*tlswire.CertData) string { return string(appendChainText(nil, chain)) }
+
+// appendChainText appends chainText(chain) to b.
+func appendChainText(b []byte, chain []*tlswire.CertData) []byte {
+	for i, c := range chain {
+		if i > 0 {
+			b = append(b, " ← "...)
+		}
+		b = appendDisplayName(b, &c.Info.Subject)
 	}
 	if top := chain[len(chain)-1].Info; !top.SelfIssued {
-		parts = append(parts, displayName(&top.Issuer)) // the issuer the server did not send
+		b = appendDisplayName(append(b, " ← "...), &top.Issuer) // the issuer the server did not send
 	}
-	return strings.Join(parts, " ← ")
+	return b
 }

@@ -90,10 +90,11 @@ type Finding struct {
 // findingText builds the texts of a finding that left them unbuilt
 // (Finding.text): Summary, Expected, Observed and Hint.
 type findingText interface {
-	// fill builds the texts of the finding about host.
-	fill(host string) findingTexts
-	// summary is the Summary of fill's texts.
-	summary(host string) string
+	// fill builds the texts of the finding about host, its strings and
+	// evidence list from sc (nil allocates them).
+	fill(host string, sc *jsonScratch) findingTexts
+	// summary is the Summary of fill's texts, from sc.
+	summary(host string, sc *jsonScratch) string
 }
 
 // findingTexts are the texts and evidence of a finding that findingText
@@ -104,28 +105,38 @@ type findingTexts struct {
 }
 
 // withText returns the finding with its texts built: a copy of f.
-func (f *Finding) withText() Finding {
+func (f *Finding) withText() Finding { return f.withTextIn(nil) }
+
+// withTextIn is withText with the texts from sc, valid until sc's next
+// begin; sc nil allocates them.
+func (f *Finding) withTextIn(sc *jsonScratch) Finding {
 	g := *f
-	g.buildText()
+	g.buildTextIn(sc)
 	return g
 }
 
 // buildText builds the texts of f in place, if it left them unbuilt.
-func (f *Finding) buildText() {
+func (f *Finding) buildText() { f.buildTextIn(nil) }
+
+// buildTextIn is buildText with the texts from sc.
+func (f *Finding) buildTextIn(sc *jsonScratch) {
 	if t := f.text; t != nil {
-		x := t.fill(f.Host)
+		x := t.fill(f.Host, sc)
 		f.Summary, f.Expected, f.Observed, f.Hint, f.text = x.Summary, x.Expected, x.Observed, x.Hint, nil
 		f.Evidence = x.Evidence
-		f.finalize()
+		f.finalizeIn(sc)
 	}
 }
 
 // summary is the finding's Summary, built if need be.
-func (f *Finding) summary() string {
+func (f *Finding) summary() string { return f.summaryIn(nil) }
+
+// summaryIn is summary, built from sc if need be.
+func (f *Finding) summaryIn(sc *jsonScratch) string {
 	if f.text == nil {
 		return f.Summary
 	}
-	return f.text.summary(f.Host)
+	return f.text.summary(f.Host, sc)
 }
 
 // Evidence is one packet that supports a finding: its reference (input,
@@ -148,8 +159,11 @@ type evidenceJSON struct {
 func (e Evidence) MarshalJSON() ([]byte, error) { return json.Marshal(e.jsonForm()) }
 
 // jsonForm is the evidence as DESIGN §3 writes it.
-func (e *Evidence) jsonForm() evidenceJSON {
-	return evidenceJSON{Input: int(e.At.Input), Packet: int(e.At.Packet), Time: Timestamp(e.At.Time()), Detail: e.Detail}
+func (e *Evidence) jsonForm() evidenceJSON { return e.jsonFormIn(nil) }
+
+// jsonFormIn is jsonForm with its time from sc.
+func (e *Evidence) jsonFormIn(sc *jsonScratch) evidenceJSON {
+	return evidenceJSON{Input: int(e.At.Input), Packet: int(e.At.Packet), Time: sc.timestamp(e.At.Time()), Detail: e.Detail}
 }
 
 // evidence builds an Evidence item for a packet.
@@ -164,7 +178,10 @@ func evidence(at capture.Ref, format string, args ...any) Evidence {
 // and packet-less items, and sets the Wireshark filter that selects exactly
 // those packets. A finding whose texts are unbuilt is finalized when they
 // are built.
-func (f *Finding) finalize() {
+func (f *Finding) finalize() { f.finalizeIn(nil) }
+
+// finalizeIn is finalize with the filter's text from sc.
+func (f *Finding) finalizeIn(sc *jsonScratch) {
 	if f.text != nil {
 		return
 	}
@@ -180,15 +197,19 @@ func (f *Finding) finalize() {
 	if f.Evidence == nil {
 		f.Evidence = []Evidence{}
 	}
-	f.WiresharkFilter = wiresharkFilter(f.Evidence)
+	f.WiresharkFilter = sc.format(func(b []byte) []byte { return appendWiresharkFilter(b, f.Evidence) })
 }
 
 // wiresharkFilter returns a display filter selecting exactly the evidence
 // packets: "frame.number in {12 13}". Packets of inputs after the first are
 // left out: a filter applies to one file, the first one a reader opens.
 // Evidence of other inputs names its input.
-func wiresharkFilter(ev []Evidence) string {
-	var nums []int
+func wiresharkFilter(ev []Evidence) string { return string(appendWiresharkFilter(nil, ev)) }
+
+// appendWiresharkFilter appends wiresharkFilter(ev) to b.
+func appendWiresharkFilter(b []byte, ev []Evidence) []byte {
+	var buf [8]int
+	nums := buf[:0]
 	input := -1
 	for _, e := range ev {
 		if e.At.Packet == 0 {
@@ -205,15 +226,18 @@ func wiresharkFilter(ev []Evidence) string {
 	nums = slices.Compact(nums)
 	switch len(nums) {
 	case 0:
-		return ""
+		return b
 	case 1:
-		return "frame.number == " + strconv.Itoa(nums[0])
+		return strconv.AppendInt(append(b, "frame.number == "...), int64(nums[0]), 10)
 	}
-	parts := make([]string, len(nums))
+	b = append(b, "frame.number in {"...)
 	for i, n := range nums {
-		parts[i] = strconv.Itoa(n)
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = strconv.AppendInt(b, int64(n), 10)
 	}
-	return "frame.number in {" + strings.Join(parts, " ") + "}"
+	return append(b, '}')
 }
 
 // firstEvidence returns the position a finding sorts by.

@@ -489,9 +489,13 @@ func appendHTTPJSON(b []byte, j *HTTPJSON, ind int) []byte {
 // appendFinding writes a finding as the Encoder does: its own strings
 // unescaped, its severity and evidence through their MarshalJSON, which
 // json.Marshal escapes HTML in.
-func appendFinding(b []byte, f *Finding, ind int) []byte {
+func appendFinding(b []byte, f *Finding, ind int) []byte { return appendFindingIn(b, f, ind, nil) }
+
+// appendFindingIn is appendFinding with the texts it builds and the
+// evidence times from sc.
+func appendFindingIn(b []byte, f *Finding, ind int, sc *jsonScratch) []byte {
 	if f.text != nil {
-		g := f.withText()
+		g := f.withTextIn(sc)
 		f = &g
 	}
 	o := openJSONObject(b, ind, false)
@@ -504,7 +508,10 @@ func appendFinding(b []byte, f *Finding, ind int) []byte {
 	o.str("expected", f.Expected)
 	o.str("observed", f.Observed)
 	o.key("evidence")
-	o.b = appendJSONArray(o.b, f.Evidence, o.in, appendEvidence)
+	o.b = appendJSONArray(o.b, f.Evidence, o.in, func(b []byte, e *Evidence, ind int) []byte {
+		j := e.jsonFormIn(sc)
+		return appendEvidenceJSON(b, &j, ind)
+	})
 	o.str("wireshark_filter", f.WiresharkFilter)
 	o.str("hint", f.Hint)
 	return o.close()
@@ -527,8 +534,11 @@ func appendEvidenceJSON(b []byte, j *evidenceJSON, ind int) []byte {
 // appendHost writes a host as its MarshalJSON (json.Marshal, HTML escaped)
 // indented: jsonForm's fields, without building its verdict line and
 // address strings (tens of thousands of hosts in a dense capture).
-func appendHost(b []byte, h *Host, ind int) []byte {
-	dns, tls, icpt := h.DNS.Text(), h.TLS.Text(), h.InterceptionText()
+func appendHost(b []byte, h *Host, ind int) []byte { return appendHostIn(b, h, ind, nil) }
+
+// appendHostIn is appendHost with the layers' words from sc.
+func appendHostIn(b []byte, h *Host, ind int, sc *jsonScratch) []byte {
+	dns, tls, icpt := h.DNS.textIn(sc), h.TLS.textIn(sc), h.interceptionTextIn(sc)
 	o := openJSONObject(b, ind, true)
 	o.str("name", h.Name)
 	o.str("role", h.Role)
@@ -717,9 +727,18 @@ func sliceElem(v reflect.Value) (elem arrayElem, ok bool) {
 				return append(b, enc...), err
 			}, true
 		}
-		return sliceAppender(true, s, appendFinding), true
+		return func(e *elemEncoder, b []byte, i int, in string) ([]byte, error) {
+			e.scratch.begin()
+			return appendFindingIn(b, &s[i], len(in), &e.scratch), nil
+		}, true
 	case []Host:
-		return sliceAppender(jsonFast.host, s, appendHost), true
+		if !jsonFast.host {
+			return sliceAppender(false, s, appendHost), true
+		}
+		return func(e *elemEncoder, b []byte, i int, in string) ([]byte, error) {
+			e.scratch.begin()
+			return appendHostIn(b, &s[i], len(in), &e.scratch), nil
+		}, true
 	}
 	return nil, false
 }

@@ -2,7 +2,6 @@ package analyze
 
 import (
 	"encoding/json"
-	"fmt"
 	"strconv"
 	"strings"
 
@@ -17,78 +16,98 @@ import (
 
 // Text words the DNS layer: "DNS ok: A 1.2.3.4 (+1) from 10.0.0.1",
 // "DNS ✗ <finding>" …
-func (v DNSVerdict) Text() string {
+func (v DNSVerdict) Text() string { return v.textIn(nil) }
+
+// textIn is Text from sc.
+func (v DNSVerdict) textIn(sc *jsonScratch) string {
 	switch {
 	case v.State == Failed:
-		return "DNS ✗ " + v.Finding.summary()
+		return sc.cat("DNS ✗ ", v.Finding.summaryIn(sc))
 	case v.Answered != nil:
-		var typ, list string
-		n := 0
-		for _, a := range v.Answered.Responses[0].Answers {
-			if a.Type == dns.TypeA || a.Type == dns.TypeAAAA {
-				typ = decode.TypeName(a.Type)
-				if n == 0 {
-					list = a.Data()
+		return sc.format(func(b []byte) []byte {
+			var typ string
+			var first decode.DNSRecord
+			n := 0
+			for _, a := range v.Answered.Responses[0].Answers {
+				if a.Type == dns.TypeA || a.Type == dns.TypeAAAA {
+					typ = decode.TypeName(a.Type)
+					if n == 0 {
+						first = a
+					}
+					n++
 				}
-				n++
 			}
-		}
-		if n > 1 {
-			list += " (+" + strconv.Itoa(n-1) + ")"
-		}
-		// Concatenated rather than formatted: every host of the JSON
-		// report is worded.
-		return "DNS ok: " + typ + " " + list + " from " + v.Answered.Server.Addr().String()
+			b = append(append(append(b, "DNS ok: "...), typ...), ' ')
+			if n > 0 {
+				b = first.AppendData(b)
+			}
+			if n > 1 {
+				b = append(strconv.AppendInt(append(b, " (+"...), int64(n-1), 10), ')')
+			}
+			return appendAddrString(append(b, " from "...), v.Answered.Server.Addr())
+		})
 	case v.Asked:
 		return "DNS: no address in the answers seen"
 	case v.Proxy != nil:
-		return fmt.Sprintf("DNS: resolved by the proxy %s (%s)", v.Proxy.Proxy, v.Proxy.Kind)
+		return sc.format(func(b []byte) []byte {
+			b = appendAddrPortString(append(b, "DNS: resolved by the proxy "...), v.Proxy.Proxy)
+			return append(append(append(b, " ("...), v.Proxy.Kind...), ')')
+		})
 	}
 	return "DNS: not looked up in this capture"
 }
 
 // Text words the TLS layer: "TLS 1.3, h2 · certificate from …", or the
 // failed layer and its finding: "TCP ✗ <finding>".
-func (v TLSVerdict) Text() string {
+func (v TLSVerdict) Text() string { return v.textIn(nil) }
+
+// textIn is Text from sc.
+func (v TLSVerdict) textIn(sc *jsonScratch) string {
 	switch {
 	case v.State == Failed:
-		return strings.ToUpper(v.Finding.Layer) + " ✗ " + v.Finding.summary()
+		return sc.cat(strings.ToUpper(v.Finding.Layer), " ✗ ", v.Finding.summaryIn(sc))
 	case v.Sessions == 0:
 		return "no TLS seen"
 	case v.Session == nil:
-		return fmt.Sprintf("TLS: no ServerHello (%d sessions)", v.Sessions)
+		return sc.format(func(b []byte) []byte {
+			return append(strconv.AppendInt(append(b, "TLS: no ServerHello ("...), int64(v.Sessions), 10), " sessions)"...)
+		})
 	}
 	s := v.Session
 	ver := s.ServerHello.Version()
-	parts := []string{tlswire.VersionName(ver)}
-	alpn := s.ServerALPN()
-	switch {
-	case alpn != "":
-		parts = append(parts, alpn)
-	case s.TLS13() && s.EncryptedExtensions() == nil:
-		// The server's ALPN is encrypted in TLS 1.3.
-	default:
-		parts = append(parts, "no ALPN")
-	}
-	text := strings.Join(parts, ", ")
-	switch {
-	case s.Certificates != nil && len(s.Certificates.Certificates) > 0:
-		if v.Issuer != "" {
-			text += " · certificate from " + v.Issuer
+	return sc.format(func(b []byte) []byte {
+		b = append(b, tlswire.VersionName(ver)...)
+		alpn := s.ServerALPN()
+		switch {
+		case alpn != "":
+			b = append(append(b, ", "...), alpn...)
+		case s.TLS13() && s.EncryptedExtensions() == nil:
+			// The server's ALPN is encrypted in TLS 1.3.
+		default:
+			b = append(b, ", no ALPN"...)
 		}
-	case ver == tlswire.VersionTLS13:
-		text += " · certificate hidden: no keys"
-	}
-	return text
+		switch {
+		case s.Certificates != nil && len(s.Certificates.Certificates) > 0:
+			if v.Issuer != "" {
+				b = append(append(b, " · certificate from "...), v.Issuer...)
+			}
+		case ver == tlswire.VersionTLS13:
+			b = append(b, " · certificate hidden: no keys"...)
+		}
+		return b
+	})
 }
 
 // InterceptionText words the interception layer: "interception ✗
 // <finding>", or "" when none was seen.
-func (h Host) InterceptionText() string {
+func (h Host) InterceptionText() string { return h.interceptionTextIn(nil) }
+
+// interceptionTextIn is InterceptionText from sc.
+func (h Host) interceptionTextIn(sc *jsonScratch) string {
 	if h.Interception.State != Failed {
 		return ""
 	}
-	return "interception ✗ " + h.Interception.Finding.summary()
+	return sc.cat("interception ✗ ", h.Interception.Finding.summaryIn(sc))
 }
 
 // Verdict words the whole verdict on one line, the layers joined by " · ".

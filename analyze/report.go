@@ -1,7 +1,6 @@
 package analyze
 
 import (
-	"encoding/hex"
 	"net/netip"
 	"time"
 
@@ -340,6 +339,7 @@ func eventStreams(ev *decode.Events) map[string]func() (int, arrayElem) {
 				// Converted into the worker's scratch and written
 				// at once.
 				return len(ev.DNS), func(e *elemEncoder, b []byte, i int, in string) ([]byte, error) {
+					e.scratch.begin()
 					j := dnsJSONIn(ev.DNS[i], &e.scratch)
 					return appendDNSJSON(b, &j, len(in)), nil
 				}
@@ -349,6 +349,7 @@ func eventStreams(ev *decode.Events) map[string]func() (int, arrayElem) {
 		"TLS": func() (int, arrayElem) {
 			if jsonFast.tls {
 				return len(ev.TLS), func(e *elemEncoder, b []byte, i int, in string) ([]byte, error) {
+					e.scratch.begin()
 					j := tlsJSONIn(ev.TLS[i], &e.scratch)
 					return appendTLSJSON(b, &j, len(in)), nil
 				}
@@ -356,7 +357,14 @@ func eventStreams(ev *decode.Events) map[string]func() (int, arrayElem) {
 			return len(ev.TLS), appendedElem(false, appendTLSJSON, func(i int) TLSJSON { return tlsJSON(ev.TLS[i]) })
 		},
 		"TCP": func() (int, arrayElem) {
-			return len(ev.TCP), appendedElem(jsonFast.tcp, appendTCPJSON, func(i int) TCPJSON { return tcpJSON(ev.TCP[i]) })
+			if jsonFast.tcp {
+				return len(ev.TCP), func(e *elemEncoder, b []byte, i int, in string) ([]byte, error) {
+					e.scratch.begin()
+					j := tcpJSONIn(ev.TCP[i], &e.scratch)
+					return appendTCPJSON(b, &j, len(in)), nil
+				}
+			}
+			return len(ev.TCP), appendedElem(false, appendTCPJSON, func(i int) TCPJSON { return tcpJSON(ev.TCP[i]) })
 		},
 		"Proxy": func() (int, arrayElem) {
 			return len(ev.Proxy), appendedElem(jsonFast.tunnel, appendTunnelJSON, func(i int) TunnelJSON { return tunnelJSON(ev.Proxy[i]) })
@@ -376,74 +384,27 @@ func firstRef(x *decode.DNSExchange) capture.Ref {
 
 func dnsJSON(x *decode.DNSExchange) DNSJSON { return dnsJSONIn(x, nil) }
 
-// jsonScratch holds the lists of the last DNSJSON and TLSJSON converted,
-// for the next to reuse: the streamed report writes each event as soon as
-// it is converted, and a dense capture has tens of thousands.
-type jsonScratch struct {
-	resps []DNSRespJSON
-	recs  []RecordJSON
-	certs []CertJSON
-}
-
-// certificates returns an empty list for n certificates: from the scratch
-// (the last session converted is gone), or allocated when sc is nil.
-// Never nil.
-func (sc *jsonScratch) certificates(n int) []CertJSON {
-	if sc == nil {
-		return make([]CertJSON, 0, n)
-	}
-	if cap(sc.certs) < n || sc.certs == nil {
-		sc.certs = make([]CertJSON, 0, max(n, 8))
-	}
-	return sc.certs[:0:n]
-}
-
-// responses returns an empty list for n responses: from the scratch, which
-// it empties (the last value converted is gone), or allocated when sc is
-// nil. Never nil: an empty list is written [].
-func (sc *jsonScratch) responses(n int) []DNSRespJSON {
-	if sc == nil {
-		return make([]DNSRespJSON, 0, n)
-	}
-	if cap(sc.resps) < n || sc.resps == nil {
-		sc.resps = make([]DNSRespJSON, 0, max(n, 8))
-	}
-	sc.recs = sc.recs[:0]
-	return sc.resps[:0:n]
-}
-
-// records returns an empty list for n records, carved from the scratch
-// (or allocated when sc is nil). Never nil.
-func (sc *jsonScratch) records(n int) []RecordJSON {
-	if sc == nil {
-		return make([]RecordJSON, 0, n)
-	}
-	if cap(sc.recs)-len(sc.recs) < n || sc.recs == nil {
-		// The lists already carved keep the old array.
-		sc.recs = make([]RecordJSON, 0, max(n, 2*cap(sc.recs), 32))
-	}
-	l := len(sc.recs)
-	sc.recs = sc.recs[:l+n]
-	return sc.recs[l : l : l+n]
-}
-
-// dnsJSONIn is dnsJSON with its lists from sc, valid until the next call
-// with sc; sc nil allocates them.
+// dnsJSONIn is dnsJSON with its strings and lists from sc, valid until
+// sc's next begin; sc nil allocates them.
 func dnsJSONIn(x *decode.DNSExchange, sc *jsonScratch) DNSJSON {
 	at := firstRef(x)
 	j := DNSJSON{
-		Input: int(at.Input), Packet: int(at.Packet), Time: Timestamp(at.Time()),
-		Client: addrPort(x.Client), Server: addrPort(x.Server), Transport: x.Transport.String(),
+		Input: int(at.Input), Packet: int(at.Packet), Time: sc.timestamp(at.Time()),
+		Client: sc.addrPort(x.Client), Server: sc.addrPort(x.Server), Transport: x.Transport.String(),
 		ID: x.ID, Name: x.Name, Type: x.QuestionType(), Responses: sc.responses(len(x.Responses)), Malformed: x.Malformed(),
 	}
 	for _, r := range x.Retries() {
 		j.Retries = append(j.Retries, int(r.Packet))
 	}
 	for _, r := range x.Responses {
-		rj := DNSRespJSON{Packet: int(r.At.Packet), Time: Timestamp(r.At.Time()), RCode: decode.RcodeName(r.RCode),
+		rj := DNSRespJSON{Packet: int(r.At.Packet), Time: sc.timestamp(r.At.Time()), RCode: decode.RcodeName(r.RCode),
 			Truncated: r.Truncated, Answers: sc.records(len(r.Answers)), AnswersOmitted: r.AnswersOmitted(), IPTTL: r.IP.TTL, IPID: r.IP.ID, Malformed: r.Malformed()}
 		for _, a := range r.Answers {
-			rj.Answers = append(rj.Answers, RecordJSON{Name: a.Name, Type: decode.TypeName(a.Type), TTL: a.TTL, Data: a.Data()})
+			data := a.Target
+			if a.Addr.IsValid() {
+				data = sc.format(a.AppendData)
+			}
+			rj.Answers = append(rj.Answers, RecordJSON{Name: a.Name, Type: decode.TypeName(a.Type), TTL: a.TTL, Data: data})
 		}
 		j.Responses = append(j.Responses, rj)
 	}
@@ -477,22 +438,23 @@ func helloRef(s *decode.TLSSession) capture.Ref {
 
 func tlsJSON(s *decode.TLSSession) TLSJSON { return tlsJSONIn(s, nil) }
 
-// tlsJSONIn is tlsJSON with its certificate list from sc, valid until the
-// next call with sc; sc nil allocates it.
+// tlsJSONIn is tlsJSON with its strings and lists from sc, valid until
+// sc's next begin; sc nil allocates them.
 func tlsJSONIn(s *decode.TLSSession, sc *jsonScratch) TLSJSON {
 	at := helloRef(s)
 	j := TLSJSON{
-		Input: int(at.Input), Packet: int(at.Packet), Time: Timestamp(at.Time()),
-		Client: addrPort(s.Client()), Server: addrPort(s.Server()),
+		Input: int(at.Input), Packet: int(at.Packet), Time: sc.timestamp(at.Time()),
+		Client: sc.addrPort(s.Client()), Server: sc.addrPort(s.Server()),
 		ClientVersions: []string{}, ClientALPN: []string{},
-		Certificates: []CertJSON{}, Alerts: make([]AlertJSON, 0, len(s.Alerts)),
+		Certificates: []CertJSON{}, Alerts: sc.alertList(len(s.Alerts)),
 		Notes: s.Notes(),
 	}
 	if s.Tunnel != nil {
-		j.Tunnel = s.Tunnel.Kind + " " + s.Tunnel.Target
+		j.Tunnel = sc.cat(s.Tunnel.Kind, " ", s.Tunnel.Target)
 	}
 	if ch := s.ClientHello; ch != nil {
 		j.SNI = ch.ServerName
+		j.ClientVersions = sc.stringList(max(len(ch.SupportedVersions), 1))
 		for _, v := range ch.SupportedVersions {
 			if !tlswire.IsGREASE(v) {
 				j.ClientVersions = append(j.ClientVersions, tlswire.VersionName(v))
@@ -501,15 +463,21 @@ func tlsJSONIn(s *decode.TLSSession, sc *jsonScratch) TLSJSON {
 		if len(ch.SupportedVersions) == 0 {
 			j.ClientVersions = append(j.ClientVersions, tlswire.VersionName(ch.LegacyVersion))
 		}
-		j.ClientALPN = append(j.ClientALPN, ch.ALPN...)
+		j.ClientALPN = append(sc.stringList(len(ch.ALPN)), ch.ALPN...)
 		for _, g := range ch.KeyShareGroups {
 			if !tlswire.IsGREASE(g) {
+				if j.ClientGroups == nil {
+					j.ClientGroups = sc.stringList(len(ch.KeyShareGroups))
+				}
 				j.ClientGroups = append(j.ClientGroups, tlswire.GroupName(g))
 			}
 		}
-		j.JA4 = tlswire.JA4(ch, 't')
-		for _, a := range ch.CertCompression {
-			j.ClientCertCompression = append(j.ClientCertCompression, tlswire.CertCompressionName(a))
+		j.JA4 = sc.ja4(ch, 't')
+		if len(ch.CertCompression) > 0 {
+			j.ClientCertCompression = sc.stringList(len(ch.CertCompression))
+			for _, a := range ch.CertCompression {
+				j.ClientCertCompression = append(j.ClientCertCompression, tlswire.CertCompressionName(a))
+			}
 		}
 	}
 	if cc := s.CertCompression(); cc != nil {
@@ -529,7 +497,7 @@ func tlsJSONIn(s *decode.TLSSession, sc *jsonScratch) TLSJSON {
 	if s.Certificates != nil {
 		j.Certificates = sc.certificates(len(s.Certificates.Certificates))
 		for i := range s.Certificates.Certificates {
-			j.Certificates = append(j.Certificates, certJSON(&s.Certificates.Certificates[i]))
+			j.Certificates = append(j.Certificates, certJSONIn(&s.Certificates.Certificates[i], sc))
 		}
 	}
 	for _, a := range s.Alerts {
@@ -538,17 +506,18 @@ func tlsJSONIn(s *decode.TLSSession, sc *jsonScratch) TLSJSON {
 	return j
 }
 
-func certJSON(c *tlswire.Certificate) CertJSON {
+// certJSONIn is a certificate's JSON form, its strings and lists from sc.
+func certJSONIn(c *tlswire.Certificate, sc *jsonScratch) CertJSON {
 	sum := c.Fingerprint()
-	j := CertJSON{SHA256: hex.EncodeToString(sum[:]), DNSNames: []string{}}
+	j := CertJSON{SHA256: sc.hex(sum[:]), DNSNames: []string{}}
 	if c.Err != nil {
 		j.Error = c.Err.Error()
 	}
 	j.Subject, j.Issuer = c.Subject, c.Issuer
 	if x := c.Info; x != nil {
-		j.DNSNames = append(j.DNSNames, x.DNSNames...)
-		j.NotBefore = Timestamp(x.NotBefore)
-		j.NotAfter = Timestamp(x.NotAfter)
+		j.DNSNames = append(sc.stringList(len(x.DNSNames)), x.DNSNames...)
+		j.NotBefore = sc.timestamp(x.NotBefore)
+		j.NotAfter = sc.timestamp(x.NotAfter)
 	}
 	return j
 }
@@ -568,10 +537,13 @@ func alertJSON(a tlswire.Alert) AlertJSON {
 	return AlertJSON{Packet: int(a.At.Packet), From: from, Level: level, Description: a.Name(), Encrypted: a.Encrypted}
 }
 
-func tcpJSON(c *decode.TCPConn) TCPJSON {
+func tcpJSON(c *decode.TCPConn) TCPJSON { return tcpJSONIn(c, nil) }
+
+// tcpJSONIn is tcpJSON with its strings from sc.
+func tcpJSONIn(c *decode.TCPConn, sc *jsonScratch) TCPJSON {
 	j := TCPJSON{
-		Input: int(c.First.Input), Packet: int(c.First.Packet), Time: Timestamp(c.First.Time()),
-		Client: addrPort(c.Client), Server: addrPort(c.Server), App: c.App.String(),
+		Input: int(c.First.Input), Packet: int(c.First.Packet), Time: sc.timestamp(c.First.Time()),
+		Client: sc.addrPort(c.Client), Server: sc.addrPort(c.Server), App: c.App.String(),
 		SYNs: len(c.SYN()), SYNACK: int(c.SYNACK.Packet), ClientBytes: c.Payload[0], ServerBytes: c.Payload[1],
 	}
 	for _, r := range c.Resets() {

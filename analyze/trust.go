@@ -465,19 +465,39 @@ func publicIssuerName(issuer *tlswire.Name) string {
 
 // displayName shortens a distinguished name to "CN (O)" for sentences.
 func displayName(n *tlswire.Name) string {
+	name, org := displayParts(n)
+	if org == "" {
+		return name
+	}
+	return name + " (" + org + ")"
+}
+
+// appendDisplayName appends displayName(n) to b.
+func appendDisplayName(b []byte, n *tlswire.Name) []byte {
+	name, org := displayParts(n)
+	b = append(b, name...)
+	if org != "" {
+		b = append(append(append(b, " ("...), org...), ')')
+	}
+	return b
+}
+
+// displayParts returns the name displayName words and, when it adds one in
+// parentheses, the organization.
+func displayParts(n *tlswire.Name) (name, org string) {
 	var o string
 	if len(n.Organization) > 0 {
 		o = n.Organization[0]
 	}
 	switch {
 	case n.CommonName != "" && o != "" && n.CommonName != o:
-		return n.CommonName + " (" + o + ")"
+		return n.CommonName, o
 	case n.CommonName != "":
-		return n.CommonName
+		return n.CommonName, ""
 	case o != "":
-		return o
+		return o, ""
 	}
-	return n.Full
+	return n.Full, ""
 }
 
 // pkixDisplayName is displayName for a name crypto/x509 parsed: a root's.

@@ -493,6 +493,17 @@ func (r DNSRecord) Data() string {
 	return r.Target
 }
 
+// AppendData appends r.Data() to b.
+func (r DNSRecord) AppendData(b []byte) []byte {
+	switch {
+	case r.Addr.Is4In6():
+		return r.Addr.Unmap().AppendTo(b)
+	case r.Addr.IsValid():
+		return r.Addr.AppendTo(b)
+	}
+	return append(b, r.Target...)
+}
+
 // DNSFramer reassembles DNS-over-TCP messages (RFC 7766 §8) from a byte
 // stream fed in arbitrary pieces: each message is preceded by a two-byte
 // length. At most one message (≤ 64 KiB) is buffered.

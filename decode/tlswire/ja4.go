@@ -22,6 +22,11 @@ func JA4(ch *ClientHello, transport byte) string {
 	return string(appendJA4(buf[:0], ch, transport, false, false))
 }
 
+// AppendJA4 appends JA4(ch, transport) to dst.
+func AppendJA4(dst []byte, ch *ClientHello, transport byte) []byte {
+	return appendJA4(dst, ch, transport, false, false)
+}
+
 // JA4Raw returns the raw form of JA4 ("ja4_r"): the same prefix followed by
 // the sorted lists themselves instead of their hashes.
 func JA4Raw(ch *ClientHello, transport byte) string {
