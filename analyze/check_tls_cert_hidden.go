@@ -12,25 +12,34 @@ var checkTLSCertHidden = &Check{ID: "tls-cert-hidden", Layer: "tls", Severity: I
 	run: runTLSCertHidden}
 
 func runTLSCertHidden(ctx *Context) []Finding {
-	var out []Finding
-	seen := make(map[string]bool)
+	// The first session of each host, then the findings in a list of the
+	// right size (as tls-foreign-issuer does).
+	var first []*decode.TLSSession
+	seen := make(map[string]struct{})
 	for _, s := range ctx.Events.TLS {
 		if !s.TLS13() || s.Certificates != nil || s.EncryptedExtensions() != nil {
 			continue
 		}
 		host := sessionHost(ctx, s)
-		if seen[host] {
+		if _, ok := seen[host]; ok {
 			continue
 		}
-		seen[host] = true
+		seen[host] = struct{}{}
+		first = append(first, s)
+	}
+	if len(first) == 0 {
+		return nil
+	}
+	out := make([]Finding, len(first))
+	for i, s := range first {
 		// One finding per TLS 1.3 host: with Options.StreamEvents its
 		// summary and evidence detail are worded as it is written.
-		f := Finding{Severity: Info, Host: host, Evidence: []Evidence{{At: s.ServerHelloAt}},
+		f := &out[i]
+		*f = Finding{Severity: Info, Host: sessionHost(ctx, s), Evidence: []Evidence{{At: s.ServerHelloAt}},
 			text: (*certHiddenText)(s)}
 		if !ctx.Opt.StreamEvents {
 			f.buildText()
 		}
-		out = append(out, f)
 	}
 	return out
 }

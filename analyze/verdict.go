@@ -114,25 +114,33 @@ type Host struct {
 	Interception LayerVerdict
 }
 
-// hostFindings indexes the warnings and errors by host, once.
-type hostFindings map[string][]*Finding
+// hostFindings indexes the warnings and errors by host, once: each host's
+// findings are a chain through next, in report order, from first (one
+// map entry and one slot per finding, where a list per host took an
+// allocation per host).
+type hostFindings struct {
+	findings []Finding
+	first    map[string]int32 // index+1 of the host's first finding
+	next     []int32          // index+1 of the host's next finding, 0 at the end
+}
 
 func indexFindings(findings []Finding) hostFindings {
-	m := make(hostFindings)
-	for i := range findings {
+	hf := hostFindings{findings: findings, first: make(map[string]int32), next: make([]int32, len(findings))}
+	for i := len(findings) - 1; i >= 0; i-- {
 		if f := &findings[i]; f.Severity != Info {
-			m[f.Host] = append(m[f.Host], f)
+			hf.next[i] = hf.first[f.Host]
+			hf.first[f.Host] = int32(i + 1)
 		}
 	}
-	return m
+	return hf
 }
 
 // worst returns the most severe warning or error for host that keep
 // accepts (the first of equal severity, in report order).
 func (hf hostFindings) worst(host string, keep func(*Finding) bool) *Finding {
 	var w *Finding
-	for _, f := range hf[host] {
-		if keep(f) && (w == nil || f.Severity > w.Severity) {
+	for i := hf.first[host]; i != 0; i = hf.next[i-1] {
+		if f := &hf.findings[i-1]; keep(f) && (w == nil || f.Severity > w.Severity) {
 			w = f
 		}
 	}
