@@ -58,9 +58,12 @@ func goPolicyCertProblems(m *tlswire.CertificateMsg) []policyProblem {
 	}
 	var out []policyProblem
 	for i, raw := range m.Certificates {
-		role := "the leaf"
-		if i > 0 {
-			role = fmt.Sprintf("certificate %d of the chain", i+1)
+		// Worded only for a certificate with a problem: most have none.
+		role := func() string {
+			if i == 0 {
+				return "the leaf"
+			}
+			return fmt.Sprintf("certificate %d of the chain", i+1)
 		}
 		name := raw.Subject
 		if name == "" {
@@ -73,30 +76,30 @@ func goPolicyCertProblems(m *tlswire.CertificateMsg) []policyProblem {
 			}
 			e := raw.Err.Error()
 			if strings.Contains(e, "negative serial") {
-				out = append(out, policyProblem{What: "a negative serial number", Detail: fmt.Sprintf("%s (%s) has a negative serial number", role, name),
+				out = append(out, policyProblem{What: "a negative serial number", Detail: fmt.Sprintf("%s (%s) has a negative serial number", role(), name),
 					GoSays: "tls: failed to parse certificate from server: x509: negative serial number", GODEBUG: "x509negativeserial=1"})
 				continue
 			}
 			out = append(out, policyProblem{What: "a certificate crypto/x509 cannot parse",
-				Detail: fmt.Sprintf("%s (%s, %d bytes) does not parse: %s", role, name, len(raw.Raw), clip(e, 160)),
+				Detail: fmt.Sprintf("%s (%s, %d bytes) does not parse: %s", role(), name, len(raw.Raw), clip(e, 160)),
 				GoSays: "tls: failed to parse certificate from server: " + clip(e, 160)})
 			continue
 		}
 		if c.NegativeSerial != "" {
-			out = append(out, policyProblem{What: "a negative serial number", Detail: fmt.Sprintf("%s (%s) has the serial %s", role, name, c.NegativeSerial),
+			out = append(out, policyProblem{What: "a negative serial number", Detail: fmt.Sprintf("%s (%s) has the serial %s", role(), name, c.NegativeSerial),
 				GoSays: "tls: failed to parse certificate from server: x509: negative serial number", GODEBUG: "x509negativeserial=1"})
 		}
 		// Go never checks a root's self-signature: its algorithm does not matter.
 		selfSigned := c.SelfIssued
 		if weakSignature[c.SignatureAlgorithm] && !selfSigned {
 			out = append(out, policyProblem{What: "a " + c.SignatureAlgorithm.String() + " signature",
-				Detail: fmt.Sprintf("%s (%s) is signed with %s", role, name, c.SignatureAlgorithm),
+				Detail: fmt.Sprintf("%s (%s) is signed with %s", role(), name, c.SignatureAlgorithm),
 				GoSays: "x509: certificate signed by unknown authority (possibly because of \"x509: cannot verify signature: insecure algorithm " +
 					c.SignatureAlgorithm.String() + "\" …)"})
 		}
 		if bits := c.RSABits; bits > 0 && bits < 1024 {
 			out = append(out, policyProblem{What: fmt.Sprintf("a %d-bit RSA key", bits),
-				Detail: fmt.Sprintf("%s (%s) holds a %d-bit RSA key", role, name, bits),
+				Detail: fmt.Sprintf("%s (%s) holds a %d-bit RSA key", role(), name, bits),
 				GoSays: fmt.Sprintf("crypto/rsa: %d-bit keys are insecure", bits), GODEBUG: "rsa1024min=0"})
 		}
 		if i == 0 && !c.HasSAN && c.Subject.CommonName != "" && !c.IsCA {
@@ -191,23 +194,27 @@ func runTLSGoPolicy(ctx *Context) []Finding {
 	var out []Finding
 	seen := make(map[string]bool)
 	for _, s := range ctx.Events.TLS {
-		host := sessionHost(ctx, s)
 		var probs []policyProblem
-		ev := []Evidence{evidence(s.ClientHelloAt, "ClientHello for %q", sniOf(s))}
-		if p, at, ok := goPolicyServerProblem(s); ok {
+		p, at, serverProblem := goPolicyServerProblem(s)
+		if serverProblem {
 			probs = append(probs, p)
+		}
+		cp := goPolicyCertProblems(s.Certificates)
+		probs = append(probs, cp...)
+		if len(probs) == 0 {
+			continue // the usual session: nothing worded, nothing kept
+		}
+		host := sessionHost(ctx, s)
+		ev := []Evidence{evidence(s.ClientHelloAt, "ClientHello for %q", sniOf(s))}
+		if serverProblem {
 			ev = append(ev, evidence(at, "%s", p.Detail))
 		}
-		if cp := goPolicyCertProblems(s.Certificates); len(cp) > 0 {
-			probs = append(probs, cp...)
+		if len(cp) > 0 {
 			var details []string
 			for _, p := range cp {
 				details = append(details, p.Detail)
 			}
 			ev = append(ev, evidence(s.CertificatesAt, "%s", strings.Join(details, "; ")))
-		}
-		if len(probs) == 0 {
-			continue
 		}
 		var whats, details, says, switches []string
 		for _, p := range probs {

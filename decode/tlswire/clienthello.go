@@ -482,6 +482,11 @@ func (ch *ClientHello) checkHostName(name string) {
 			break
 		}
 	}
+	// Without a colon only digits and dots can parse (netip.ParseAddr):
+	// a host name is ruled out before ParseAddr allocates its error.
+	if !strings.Contains(name, ":") && strings.Trim(name, "0123456789.") != "" {
+		return
+	}
 	if _, err := netip.ParseAddr(name); err == nil {
 		ch.note("server_name %q is an IP literal", name)
 	}

@@ -146,6 +146,7 @@ func TestClientHelloNotes(t *testing.T) {
 		{"long session ID", cat(hx("0303"), random32, vec8(make([]byte, 33)), vec16(hx("1301")), vec8(hx("00"))), "legacy_session_id of 33 bytes exceeds 32"},
 		{"SNI with a trailing dot", clientHello(ext(0, vec16(hx("00"), vec16([]byte("proxy.golang.org."))))), `server_name "proxy.golang.org." ends with a dot`},
 		{"SNI as an IP literal", clientHello(ext(0, vec16(hx("00"), vec16([]byte("192.0.2.1"))))), `server_name "192.0.2.1" is an IP literal`},
+		{"SNI as an IPv6 literal", clientHello(ext(0, vec16(hx("00"), vec16([]byte("2001:db8::1"))))), `server_name "2001:db8::1" is an IP literal`},
 		{"ECH inner", clientHello(ext(0xfe0d, hx("01"))), "encrypted_client_hello of type 1 (inner) in a ClientHello on the wire"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
