@@ -95,6 +95,7 @@ func runAnalyze(args []string, e *env) int {
 		return exitUsage
 	}
 	stats.mark("read")
+	holdGC()
 	// The JSON report converts and writes the events one by one.
 	opt.StreamEvents = o.format == "json"
 	rep := analyze.Build(inputs, opt)

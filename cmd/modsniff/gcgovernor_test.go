@@ -30,6 +30,22 @@ func TestGCGovernorKeepsHeadroomProportionalToTheLiveHeap(t *testing.T) {
 	if got := (&gcGovernor{floor: 48 * mib}).limit(900*mib, 0); got != 1200*mib {
 		t.Errorf("without a ceiling: %d MiB, want 1200 MiB", got/mib)
 	}
+	held := &gcGovernor{floor: 48 * mib}
+	held.ceiling.Store(1024 * mib)
+	held.set(held.limit(60*mib, 8*mib)) // 88 MiB at the end of reading
+	held.hold()
+	for _, tt := range []struct {
+		name        string
+		live, other int64
+		want        int64
+	}{
+		{"held: a smaller live heap keeps the limit reading reached", 40 * mib, 8 * mib, 88 * mib},
+		{"held: a larger live heap still raises it", 90 * mib, 10 * mib, 130 * mib},
+	} {
+		if got := held.limit(tt.live, tt.other); got != tt.want {
+			t.Errorf("%s: limit(%d MiB, %d MiB) = %d MiB, want %d MiB", tt.name, tt.live/mib, tt.other/mib, got/mib, tt.want/mib)
+		}
+	}
 }
 
 func TestGCGovernorSetsTheLimitAfterEachCollection(t *testing.T) {
@@ -58,4 +74,32 @@ func TestGCGovernorSetsTheLimitAfterEachCollection(t *testing.T) {
 		t.Errorf("limit %d MiB with 81 MiB live, want 4/3 of the live heap and more", got>>20)
 	}
 	runtime.KeepAlive(keep)
+}
+
+func TestGCGovernorHeldLimitDoesNotFallWithTheLiveHeap(t *testing.T) {
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+	g := newGCGovernor(48<<20, 1<<30)
+	defer g.stop()
+	keep := make([][]byte, 81)
+	for i := range keep {
+		keep[i] = make([]byte, 1<<20)
+	}
+	for deadline := 200; debug.SetMemoryLimit(-1) < 108<<20 && deadline > 0; deadline-- {
+		runtime.GC()
+		runtime.Gosched()
+	}
+	runtime.KeepAlive(keep)
+	g.hold()
+	at := debug.SetMemoryLimit(-1)
+	if at < 108<<20 {
+		t.Fatalf("limit %d MiB with 81 MiB live, want at least 108 MiB", at>>20)
+	}
+	keep = nil // the live heap falls to almost nothing
+	for range 5 {
+		runtime.GC()
+		runtime.Gosched()
+	}
+	if got := debug.SetMemoryLimit(-1); got < at {
+		t.Errorf("held limit fell from %d MiB to %d MiB", at>>20, got>>20)
+	}
 }

@@ -13,7 +13,8 @@ import (
 // (gcGovernor): the headroom stays proportional, so the collector neither
 // doubles the memory of a large analysis nor runs back to back the way a
 // fixed limit below the live heap makes it (this command once set 48 MiB:
-// 3.7 s instead of 2.1 s for a 1 GB capture). analyze never lets the limit
+// 3.7 s instead of 2.1 s for a 1 GB capture); after reading the limit
+// holds where reading left it. analyze never lets the limit
 // pass its --max-memory ceiling (1 GiB by default). GOGC or GOMEMLIMIT,
 // when set, turn the governor off.
 func main() {
