@@ -2,9 +2,11 @@ package analyze
 
 import (
 	"net/netip"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/miekg/dns"
 
@@ -162,20 +164,63 @@ func (ctx *Context) chainOf(s *decode.TLSSession) sessionChain {
 func (ctx *Context) buildChains() {
 	ix := &ctx.ix
 	ix.chains = make(map[*tlswire.CertificateMsg]sessionChain)
+	var msgs []*tlswire.CertificateMsg // the distinct messages, in capture order
 	for _, s := range ctx.Events.TLS {
-		m := s.Certificates
-		if m == nil {
-			continue
+		if m := s.Certificates; m != nil {
+			if _, ok := ix.chains[m]; !ok {
+				ix.chains[m] = sessionChain{}
+				msgs = append(msgs, m)
+			}
 		}
-		if _, ok := ix.chains[m]; ok {
-			continue
-		}
-		sc := sessionChain{certs: parsedChain(m)}
+	}
+	// Judging a chain (crypto/x509's verification, the interception
+	// table) is most of the analysis of a dense capture, and every check
+	// that reads a chain waits for it: it runs on every core.
+	chains := make([]sessionChain, len(msgs))
+	eachParallel(len(msgs), chainBatch, func(i int) {
+		sc := sessionChain{certs: parsedChain(msgs[i])}
 		if len(sc.certs) > 0 {
 			sc.v = ctx.trust().verify(sc.certs)
 		}
-		ix.chains[m] = sc
+		chains[i] = sc
+	})
+	for i, m := range msgs {
+		ix.chains[m] = chains[i]
 	}
+}
+
+// chainBatch is the number of chains a goroutine of buildChains judges at
+// a time.
+const chainBatch = 32
+
+// eachParallel calls f(i) for every i in [0, n), in batches of batch on
+// up to GOMAXPROCS goroutines (at most 4), or on the calling goroutine
+// when there is a single batch or a single core. f must be safe to call
+// concurrently for different i.
+func eachParallel(n, batch int, f func(i int)) {
+	workers := min(runtime.GOMAXPROCS(0), 4, (n+batch-1)/batch)
+	if workers < 2 {
+		for i := range n {
+			f(i)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				lo := int(next.Add(int64(batch))) - batch
+				if lo >= n {
+					return
+				}
+				for i := lo; i < min(lo+batch, n); i++ {
+					f(i)
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // addPair appends addr to the addresses of name and reports whether it was

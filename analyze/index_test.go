@@ -3,8 +3,11 @@ package analyze
 import (
 	"fmt"
 	"net/netip"
+	"reflect"
+	"runtime"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/modsniff/modsniff/decode"
@@ -83,5 +86,50 @@ func TestHostNamesAreListedOnceNormalized(t *testing.T) {
 	slices.Sort(got)
 	if want := []string{"a.example", "proxy.golang.org"}; !slices.Equal(got, want) {
 		t.Errorf("host names %q, want %q", got, want)
+	}
+}
+
+// TestEachParallelCallsEveryIndexOnce covers every index of short and long
+// ranges exactly once, on one core and on several.
+func TestEachParallelCallsEveryIndexOnce(t *testing.T) {
+	for _, procs := range []int{1, 3} {
+		prev := runtime.GOMAXPROCS(procs)
+		for _, n := range []int{0, 1, 31, 32, 33, 100, 1000} {
+			calls := make([]atomic.Int32, n)
+			eachParallel(n, 32, func(i int) { calls[i].Add(1) })
+			for i := range calls {
+				if c := calls[i].Load(); c != 1 {
+					t.Errorf("GOMAXPROCS %d, n %d: index %d called %d times", procs, n, i, c)
+				}
+			}
+		}
+		runtime.GOMAXPROCS(prev)
+	}
+}
+
+// TestChainsJudgedOnSeveralCoresAreJudgedAsOnOne judges the distinct chains
+// of foreign, public and self-signed sessions on one core and on three,
+// and wants the same verdict for every session.
+func TestChainsJudgedOnSeveralCoresAreJudgedAsOnOne(t *testing.T) {
+	ev := foreignEvents(t, 200)
+	more := hostsEvents(50)
+	ev.TLS = append(ev.TLS, more.TLS...)
+	verdicts := func(procs int) []chainVerdict {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+		ctx := &Context{Events: ev}
+		var out []chainVerdict
+		for _, s := range ev.TLS {
+			if v := ctx.chainOf(s).v; v != nil {
+				out = append(out, *v)
+			}
+		}
+		return out
+	}
+	one, three := verdicts(1), verdicts(3)
+	if len(one) < 2*chainBatch {
+		t.Fatalf("%d judged chains: too few for several batches", len(one))
+	}
+	if !reflect.DeepEqual(one, three) {
+		t.Errorf("verdicts differ between one core and three")
 	}
 }

@@ -94,7 +94,8 @@ type chainVerdict struct {
 // system store with --system-roots) and the user's --trust CAs, once per
 // distinct chain.
 type trustStore struct {
-	// mu guards the caches below: verify holds it.
+	// mu guards cache, not the judging: verify takes it to look up and
+	// to store a verdict.
 	mu    sync.Mutex
 	roots *rootSet
 	user  *x509.CertPool
@@ -107,8 +108,9 @@ type trustStore struct {
 	products []interceptor
 	// builtin caches the built-in table's answer per certificate (an
 	// intermediate is shared by many distinct chains): the index in
-	// interceptors, -1 for none.
-	builtin map[*tlswire.CertData]int
+	// interceptors, -1 for none. builtinMu guards it.
+	builtinMu sync.Mutex
+	builtin   map[*tlswire.CertData]int
 
 	// parsed keeps the certificates parsed for verification (see
 	// x509Of), guarded by parsedMu: validAt runs outside mu.
@@ -126,14 +128,17 @@ const maxParsed = 256
 // already), nil in the impossible case that it does not parse again.
 func (ts *trustStore) x509Of(c *tlswire.CertData) *x509.Certificate {
 	ts.parsedMu.Lock()
-	defer ts.parsedMu.Unlock()
-	if x, ok := ts.parsed[c]; ok {
+	x, ok := ts.parsed[c]
+	ts.parsedMu.Unlock()
+	if ok {
 		return x
 	}
-	x, err := c.X509()
+	x, err := c.X509() // outside the lock: chains are judged on every core
 	if err != nil {
 		return nil
 	}
+	ts.parsedMu.Lock()
+	defer ts.parsedMu.Unlock()
 	if ts.parsed == nil || len(ts.parsed) >= maxParsed {
 		ts.parsed = make(map[*tlswire.CertData]*x509.Certificate)
 	}
@@ -234,8 +239,6 @@ func (ts *trustStore) verify(chain []*tlswire.CertData) *chainVerdict {
 	if len(chain) == 0 {
 		return nil
 	}
-	ts.mu.Lock()
-	defer ts.mu.Unlock()
 	var buf [8 * sha256.Size]byte
 	sums := buf[:0]
 	for _, c := range chain {
@@ -243,10 +246,21 @@ func (ts *trustStore) verify(chain []*tlswire.CertData) *chainVerdict {
 		sums = append(sums, sum[:]...)
 	}
 	key := sha256.Sum256(sums)
-	if v, ok := ts.cache[key]; ok {
+	ts.mu.Lock()
+	v, ok := ts.cache[key]
+	ts.mu.Unlock()
+	if ok {
 		return v
 	}
-	v := ts.judge(chain)
+	// Judged outside the lock, so that chains are judged on every core
+	// (buildChains); two goroutines judging the same certificates at once
+	// reach the same verdict, and the first one stored is the one kept.
+	v = ts.judge(chain)
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	if first, ok := ts.cache[key]; ok {
+		return first
+	}
 	ts.cache[key] = v
 	return v
 }
@@ -315,15 +329,19 @@ func (ts *trustStore) judge(chain []*tlswire.CertData) *chainVerdict {
 // for each certificate cached: the product with the lowest index that matches any
 // certificate of the chain.
 func (ts *trustStore) interceptorOf(chain []*tlswire.CertData) *interceptor {
-	if ts.builtin == nil {
-		ts.builtin = make(map[*tlswire.CertData]int)
-	}
 	best := -1
 	for _, c := range chain {
+		ts.builtinMu.Lock()
 		i, ok := ts.builtin[c]
+		ts.builtinMu.Unlock()
 		if !ok {
 			i = interceptorIndex(c)
+			ts.builtinMu.Lock()
+			if ts.builtin == nil {
+				ts.builtin = make(map[*tlswire.CertData]int)
+			}
 			ts.builtin[c] = i
+			ts.builtinMu.Unlock()
 		}
 		if i >= 0 && (best < 0 || i < best) {
 			best = i
