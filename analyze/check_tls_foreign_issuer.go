@@ -56,14 +56,22 @@ func runTLSForeignIssuer(ctx *Context) []Finding {
 	// The sessions to report first, then their findings in a list of
 	// the right size: a dense capture has one per host, and growing the
 	// list of 176-byte findings by doubling allocated twice its size.
+	// One finding per (host, chain class, top issuer). The (class,
+	// issuer) pairs, few, are numbered, so that what is kept per host is a
+	// name and a number rather than three strings.
 	type hit struct {
 		s    *decode.TLSSession
 		host string
 		v    *chainVerdict
 	}
 	var hits []hit
-	type hostClass struct{ host, class, issuer string }
-	seen := make(map[hostClass]struct{}) // one finding per (host, chain class)
+	type classIssuer struct{ class, issuer string }
+	pairs := make(map[classIssuer]int32)
+	type hostPair struct {
+		host string
+		pair int32
+	}
+	seen := make(map[hostPair]struct{})
 	for _, s := range ctx.Events.TLS {
 		v := ctx.chainOf(s).v
 		if v == nil {
@@ -72,8 +80,14 @@ func runTLSForeignIssuer(ctx *Context) []Finding {
 		if v.Trusted || v.TrustedByUser {
 			continue
 		}
+		ci := classIssuer{v.Class, v.TopIssuer}
+		pair, ok := pairs[ci]
+		if !ok {
+			pair = int32(len(pairs))
+			pairs[ci] = pair
+		}
 		host := sessionHost(ctx, s)
-		key := hostClass{host, v.Class, v.TopIssuer}
+		key := hostPair{host, pair}
 		if _, ok := seen[key]; ok {
 			continue
 		}

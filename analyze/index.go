@@ -31,8 +31,7 @@ type index struct {
 	tlsByHost   map[string][]*decode.TLSSession  // by sessionHost
 	sessionHost map[*decode.TLSSession]string
 	proxyByHost map[string][]*decode.Tunnel // by lower-cased target host
-	tcpByServer map[netip.AddrPort][]*decode.TCPConn
-	connected   map[hostPort]bool // (host, port) pairs some connection reached
+	connected   map[hostPort]bool           // (host, port) pairs some connection reached
 	usualTTL    map[netip.AddrPort]ttlCount
 	proxies     map[netip.AddrPort]string
 
@@ -42,7 +41,8 @@ type index struct {
 	// address. Each list is in capture order.
 	// chains holds each distinct Certificate message's parsed chain and
 	// its verdict (see chainOf).
-	chains map[*tlswire.CertificateMsg]sessionChain
+	chains    map[*tlswire.CertificateMsg]int32 // index in chainList
+	chainList []sessionChain
 
 	tcpDNS     map[addrPair][]*decode.DNSExchange
 	dns53      map[addrPair][]*decode.TCPConn
@@ -52,7 +52,7 @@ type index struct {
 	// Each index is built once, by the first check that asks, while
 	// the checks run in parallel; loopbackMu guards loopback, filled
 	// address by address.
-	resolved, sessions, byDNSName, byProxyTarget, byServer, connectedOnce, ttlOnce,
+	resolved, sessions, byDNSName, byProxyTarget, connectedOnce, ttlOnce,
 	tcpDNSOnce, dns53Once, httpOnce, answersOnce, chainsOnce sync.Once
 	loopbackMu sync.Mutex
 }
@@ -137,7 +137,7 @@ func (ctx *Context) buildNames() {
 func (ctx *Context) releaseCheckState() {
 	ctx.ts = nil
 	ctx.ix.sessionHost = nil
-	ctx.ix.chains = nil
+	ctx.ix.chains, ctx.ix.chainList = nil, nil
 }
 
 // sessionChain is the chain a session received, parsed (parsedChain), and
@@ -158,17 +158,20 @@ func (ctx *Context) chainOf(s *decode.TLSSession) sessionChain {
 	if ctx.ix.chains == nil {
 		panic("analyze: chainOf after releaseCheckState")
 	}
-	return ctx.ix.chains[s.Certificates]
+	if i, ok := ctx.ix.chains[s.Certificates]; ok {
+		return ctx.ix.chainList[i]
+	}
+	return sessionChain{}
 }
 
 func (ctx *Context) buildChains() {
 	ix := &ctx.ix
-	ix.chains = make(map[*tlswire.CertificateMsg]sessionChain)
+	ix.chains = make(map[*tlswire.CertificateMsg]int32)
 	var msgs []*tlswire.CertificateMsg // the distinct messages, in capture order
 	for _, s := range ctx.Events.TLS {
 		if m := s.Certificates; m != nil {
 			if _, ok := ix.chains[m]; !ok {
-				ix.chains[m] = sessionChain{}
+				ix.chains[m] = int32(len(msgs))
 				msgs = append(msgs, m)
 			}
 		}
@@ -176,17 +179,14 @@ func (ctx *Context) buildChains() {
 	// Judging a chain (crypto/x509's verification, the interception
 	// table) is most of the analysis of a dense capture, and every check
 	// that reads a chain waits for it: it runs on every core.
-	chains := make([]sessionChain, len(msgs))
+	ix.chainList = make([]sessionChain, len(msgs))
 	eachParallel(len(msgs), chainBatch, func(i int) {
 		sc := sessionChain{certs: parsedChain(msgs[i])}
 		if len(sc.certs) > 0 {
 			sc.v = ctx.trust().verify(sc.certs)
 		}
-		chains[i] = sc
+		ix.chainList[i] = sc
 	})
-	for i, m := range msgs {
-		ix.chains[m] = chains[i]
-	}
 }
 
 // chainBatch is the number of chains a goroutine of buildChains judges at
@@ -367,18 +367,6 @@ func (ctx *Context) tunnelsFor(host string) []*decode.Tunnel {
 		}
 	})
 	return ctx.ix.proxyByHost[strings.ToLower(host)]
-}
-
-// connsTo returns the TCP connections to a server address and port, in
-// capture order.
-func (ctx *Context) connsTo(server netip.AddrPort) []*decode.TCPConn {
-	ctx.ix.byServer.Do(func() {
-		ctx.ix.tcpByServer = make(map[netip.AddrPort][]*decode.TCPConn)
-		for _, c := range ctx.Events.TCP {
-			ctx.ix.tcpByServer[c.Server] = append(ctx.ix.tcpByServer[c.Server], c)
-		}
-	})
-	return ctx.ix.tcpByServer[server]
 }
 
 // hostConnected reports whether some connection to host completed its

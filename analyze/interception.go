@@ -124,21 +124,28 @@ var builtinInterceptors = sync.OnceValue(func() []interceptor {
 
 // certNames writes a certificate's issuer and subject as "CN=… O=… OU=…"
 // strings for matching.
-func certNames(c *tlswire.CertInfo) []string {
-	name := func(cn string, o, ou []string) string {
-		parts := []string{"CN=" + cn}
-		for _, v := range o {
-			parts = append(parts, "O="+v)
-		}
-		for _, v := range ou {
-			parts = append(parts, "OU="+v)
-		}
-		return strings.Join(parts, " ")
+func certNames(c *tlswire.CertInfo) [2]string {
+	// Both are cut from one buffer: every certificate of every distinct
+	// chain is named, and the parts and joins of each name were six
+	// allocations.
+	var buf [256]byte
+	b := appendCertName(buf[:0], &c.Issuer)
+	n := len(b)
+	b = appendCertName(b, &c.Subject)
+	all := string(b)
+	return [2]string{all[:n], all[n:]}
+}
+
+// appendCertName appends a name as "CN=… O=… OU=…".
+func appendCertName(b []byte, n *tlswire.Name) []byte {
+	b = append(append(b, "CN="...), n.CommonName...)
+	for _, v := range n.Organization {
+		b = append(append(b, " O="...), v...)
 	}
-	return []string{
-		name(c.Issuer.CommonName, c.Issuer.Organization, c.Issuer.OrganizationalUnit),
-		name(c.Subject.CommonName, c.Subject.Organization, c.Subject.OrganizationalUnit),
+	for _, v := range n.OrganizationalUnit {
+		b = append(append(b, " OU="...), v...)
 	}
+	return b
 }
 
 // identifyInterceptor returns the interception product whose CA issued or
