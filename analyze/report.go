@@ -329,42 +329,36 @@ func httpJSON(h *decode.HTTPExchange) HTTPJSON {
 	return j
 }
 
+// scratchElem returns the arrayElem of element i converted by conv: into
+// the writing goroutine's scratch and written at once by app when fast,
+// else allocated and written by encoding/json.
+func scratchElem[T any](fast bool, app func([]byte, *T, int) []byte, conv func(i int, sc *jsonScratch) T) arrayElem {
+	if !fast {
+		return appendedElem(false, app, func(i int) T { return conv(i, nil) })
+	}
+	return func(e *elemEncoder, b []byte, i int, in string) ([]byte, error) {
+		e.scratch.begin()
+		j := conv(i, &e.scratch)
+		return app(b, &j, len(in)), nil
+	}
+}
+
 // eventStreams says, for each field of EventsJSON, how many elements ev
 // has and how to convert and write the i-th: what renderJSON writes one by
 // one when the report's events were left to it (Options.StreamEvents).
 func eventStreams(ev *decode.Events) map[string]func() (int, arrayElem) {
 	return map[string]func() (int, arrayElem){
 		"DNS": func() (int, arrayElem) {
-			if jsonFast.dns {
-				// Converted into the worker's scratch and written
-				// at once.
-				return len(ev.DNS), func(e *elemEncoder, b []byte, i int, in string) ([]byte, error) {
-					e.scratch.begin()
-					j := dnsJSONIn(ev.DNS[i], &e.scratch)
-					return appendDNSJSON(b, &j, len(in)), nil
-				}
-			}
-			return len(ev.DNS), appendedElem(false, appendDNSJSON, func(i int) DNSJSON { return dnsJSON(ev.DNS[i]) })
+			return len(ev.DNS), scratchElem(jsonFast.dns, appendDNSJSON,
+				func(i int, sc *jsonScratch) DNSJSON { return dnsJSONIn(ev.DNS[i], sc) })
 		},
 		"TLS": func() (int, arrayElem) {
-			if jsonFast.tls {
-				return len(ev.TLS), func(e *elemEncoder, b []byte, i int, in string) ([]byte, error) {
-					e.scratch.begin()
-					j := tlsJSONIn(ev.TLS[i], &e.scratch)
-					return appendTLSJSON(b, &j, len(in)), nil
-				}
-			}
-			return len(ev.TLS), appendedElem(false, appendTLSJSON, func(i int) TLSJSON { return tlsJSON(ev.TLS[i]) })
+			return len(ev.TLS), scratchElem(jsonFast.tls, appendTLSJSON,
+				func(i int, sc *jsonScratch) TLSJSON { return tlsJSONIn(ev.TLS[i], sc) })
 		},
 		"TCP": func() (int, arrayElem) {
-			if jsonFast.tcp {
-				return len(ev.TCP), func(e *elemEncoder, b []byte, i int, in string) ([]byte, error) {
-					e.scratch.begin()
-					j := tcpJSONIn(ev.TCP[i], &e.scratch)
-					return appendTCPJSON(b, &j, len(in)), nil
-				}
-			}
-			return len(ev.TCP), appendedElem(false, appendTCPJSON, func(i int) TCPJSON { return tcpJSON(ev.TCP[i]) })
+			return len(ev.TCP), scratchElem(jsonFast.tcp, appendTCPJSON,
+				func(i int, sc *jsonScratch) TCPJSON { return tcpJSONIn(ev.TCP[i], sc) })
 		},
 		"Proxy": func() (int, arrayElem) {
 			return len(ev.Proxy), appendedElem(jsonFast.tunnel, appendTunnelJSON, func(i int) TunnelJSON { return tunnelJSON(ev.Proxy[i]) })
