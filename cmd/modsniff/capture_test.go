@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -62,6 +63,12 @@ func TestRunWrappedExitStatus(t *testing.T) {
 }
 
 func TestRunWrappedPassesSignalsOn(t *testing.T) {
+	// Started under nohup, the test has SIGHUP ignored, and so would the
+	// command it starts: with a handler installed here, as capture
+	// installs one, the command starts with SIGHUP's default action.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	for _, tc := range []struct {
 		name    string
 		sig     os.Signal
