@@ -128,7 +128,7 @@ run_modsniff() {
 	npackets=$(packets "$tmp/report.json")
 }
 
-# small_sample WHEN: the fastest of 5 runs of each binary on a small
+# small_sample WHEN: the fastest of 20 runs of each binary on a small
 # sample (startup, the root bundle, the report), in ms, into
 # small_best[WHEN.k]. It runs twice: first, with each binary's file as the
 # build left it in the page cache (what a user who just built or often
@@ -140,7 +140,7 @@ small=samples/healthy-direct-tls13.pcapng
 declare -A small_best
 small_sample() {
 	local when=$1 i k w start end
-	for ((i = 1; i <= 5; i++)); do
+	for ((i = 1; i <= 20; i++)); do
 		for k in "${!bins[@]}"; do
 			stamp start
 			"${bins[$k]}" analyze --format json "$small" >/dev/null || true
