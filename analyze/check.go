@@ -118,6 +118,36 @@ func Checks() []*Check {
 	return out
 }
 
+// eachParallel calls f(i) for every i in [0, n), in batches of batch on
+// up to GOMAXPROCS goroutines, or on the calling goroutine when there is a
+// single batch or a single core. f must be safe to call concurrently for
+// different i.
+func eachParallel(n, batch int, f func(i int)) {
+	workers := min(runtime.GOMAXPROCS(0), (n+batch-1)/batch)
+	if workers < 2 {
+		for i := range n {
+			f(i)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				lo := int(next.Add(int64(batch))) - batch
+				if lo >= n {
+					return
+				}
+				for i := lo; i < min(lo+batch, n); i++ {
+					f(i)
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
 // layerRank orders layers the way a connection is built: DNS first.
 func layerRank(l string) int {
 	return slices.Index([]string{"input", "dns", "tcp", "proxy", "tls", "http", "vcs"}, l)
@@ -146,25 +176,18 @@ type Context struct {
 func run(ctx *Context) []Finding {
 	checks := suite()
 	found := make([][]Finding, len(checks))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(checks)) {
-		wg.Go(func() {
-			for i := int(next.Add(1) - 1); i < len(checks); i = int(next.Add(1) - 1) {
-				c := checks[i]
-				fs := c.run(ctx)
-				for j := range fs {
-					fs[j].ID = c.ID
-					if fs[j].Layer == "" {
-						fs[j].Layer = c.Layer
-					}
-					fs[j].finalize()
-				}
-				found[i] = fs
+	eachParallel(len(checks), 1, func(i int) {
+		c := checks[i]
+		fs := c.run(ctx)
+		for j := range fs {
+			fs[j].ID = c.ID
+			if fs[j].Layer == "" {
+				fs[j].Layer = c.Layer
 			}
-		})
-	}
-	wg.Wait()
+			fs[j].finalize()
+		}
+		found[i] = fs
+	})
 	n := 0
 	for _, fs := range found {
 		n += len(fs)

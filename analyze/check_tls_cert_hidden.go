@@ -14,7 +14,11 @@ var checkTLSCertHidden = &Check{ID: "tls-cert-hidden", Layer: "tls", Severity: I
 func runTLSCertHidden(ctx *Context) []Finding {
 	// The first session of each host, then the findings in a list of the
 	// right size (as tls-foreign-issuer does).
-	var first []*decode.TLSSession
+	type hit struct {
+		s    *decode.TLSSession
+		host string
+	}
+	var first []hit
 	seen := make(map[string]struct{})
 	for _, s := range ctx.Events.TLS {
 		if !s.TLS13() || s.Certificates != nil || s.EncryptedExtensions() != nil {
@@ -25,18 +29,18 @@ func runTLSCertHidden(ctx *Context) []Finding {
 			continue
 		}
 		seen[host] = struct{}{}
-		first = append(first, s)
+		first = append(first, hit{s, host})
 	}
 	if len(first) == 0 {
 		return nil
 	}
 	out := make([]Finding, len(first))
-	for i, s := range first {
+	for i, h := range first {
 		// One finding per TLS 1.3 host: with Options.StreamEvents its
 		// summary and evidence detail are worded as it is written.
 		f := &out[i]
-		*f = Finding{Severity: Info, Host: sessionHost(ctx, s), Evidence: []Evidence{{At: s.ServerHelloAt}},
-			text: (*certHiddenText)(s)}
+		*f = Finding{Severity: Info, Host: h.host, Evidence: []Evidence{{At: h.s.ServerHelloAt}},
+			text: (*certHiddenText)(h.s)}
 		if !ctx.Opt.StreamEvents {
 			f.buildText()
 		}

@@ -2,11 +2,9 @@ package analyze
 
 import (
 	"net/netip"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"github.com/miekg/dns"
 
@@ -192,36 +190,6 @@ func (ctx *Context) buildChains() {
 // chainBatch is the number of chains a goroutine of buildChains judges at
 // a time.
 const chainBatch = 32
-
-// eachParallel calls f(i) for every i in [0, n), in batches of batch on
-// up to GOMAXPROCS goroutines (at most 4), or on the calling goroutine
-// when there is a single batch or a single core. f must be safe to call
-// concurrently for different i.
-func eachParallel(n, batch int, f func(i int)) {
-	workers := min(runtime.GOMAXPROCS(0), 4, (n+batch-1)/batch)
-	if workers < 2 {
-		for i := range n {
-			f(i)
-		}
-		return
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for {
-				lo := int(next.Add(int64(batch))) - batch
-				if lo >= n {
-					return
-				}
-				for i := lo; i < min(lo+batch, n); i++ {
-					f(i)
-				}
-			}
-		})
-	}
-	wg.Wait()
-}
 
 // addPair appends addr to the addresses of name and reports whether it was
 // not among them yet.
